@@ -1,0 +1,76 @@
+# Quiver: build, demo and test. Everything this needs is installed into
+# git-ignored folders (.tools/, .venv/) so a second run is fast.
+
+SHELL := /bin/bash
+GO ?= go
+PYTHON ?= python3
+
+# duckdb-go exposes its Arrow API behind this build tag; users never type it.
+GOTAGS := duckdb_arrow
+export GOFLAGS := -tags=$(GOTAGS)
+
+TOOLS := $(CURDIR)/.tools
+VENV := $(CURDIR)/.venv
+BIN := $(CURDIR)/bin/quiver
+
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+DUCKDB_VERSION := 1.5.5
+MINIO := $(TOOLS)/bin/minio
+EXT_DIR := $(TOOLS)/duckdb-extensions
+HTTPFS := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/httpfs.duckdb_extension
+VENV_STAMP := $(VENV)/.installed
+
+# Tests and the demo find the tools through these.
+export QUIVER_EXTENSION_DIR := $(EXT_DIR)
+export QUIVER_MINIO_BIN := $(MINIO)
+export QUIVER_BIN := $(BIN)
+export QUIVER_PYTHON := $(VENV)/bin/python
+
+.PHONY: all build demo test test-go test-python tools lint bench clean
+
+all: build
+
+build: $(BIN)
+
+$(BIN): $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.venv/*') go.mod go.sum
+	$(GO) build -o $(BIN) ./cmd/quiver
+
+tools: $(MINIO) $(HTTPFS) $(VENV_STAMP)
+
+$(MINIO):
+	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+# The httpfs extension comes from its pinned PyPI wheel, never from the network at run time.
+$(HTTPFS):
+	mkdir -p $(TOOLS)/wheels $(dir $(HTTPFS))
+	$(PYTHON) -m pip download --quiet --no-deps --dest $(TOOLS)/wheels duckdb-extension-httpfs==$(DUCKDB_VERSION)
+	$(PYTHON) -m zipfile -e $(TOOLS)/wheels/duckdb_extension_httpfs-$(DUCKDB_VERSION)-*.whl $(TOOLS)/wheels/httpfs
+	cp $(TOOLS)/wheels/httpfs/duckdb_extension_httpfs/extensions/v$(DUCKDB_VERSION)/httpfs.duckdb_extension $(HTTPFS)
+
+$(VENV_STAMP): clients/python/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e 'clients/python[test]'
+	touch $@
+
+demo: tools build
+	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; fi
+	$(BIN) serve --warehouse ./warehouse
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+test: tools build lint test-go test-python
+
+test-go:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-python:
+	$(VENV)/bin/pytest -q clients/python/tests notebooks
+
+bench: tools build
+	$(VENV)/bin/python bench/stream_bench.py
+
+clean:
+	rm -rf bin

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// listFlag is a repeatable flag (--worker a --worker b); from the
+// environment it takes a comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// envName is the environment variable of a flag: --s3-endpoint → QUIVER_S3_ENDPOINT.
+func envName(flagName string) string {
+	return "QUIVER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args, then fills every flag not given on the command
+// line from its QUIVER_… environment variable, then from the YAML file named
+// by --config (QUIVER_CONFIG). Flags win over the environment, which wins over
+// the file. Keys of the file are flag names; keys other subcommands use are
+// ignored, so one file can configure serve and worker alike.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if fs.Lookup("config") == nil {
+		fs.String("config", "", "YAML config file; keys are flag names (env QUIVER_CONFIG)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", envName(f.Name), err))
+			}
+			set[f.Name] = true
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("environment: %s", strings.Join(errs, "; "))
+	}
+	path := fs.Lookup("config").Value.String()
+	if path == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	for key, v := range values {
+		f := fs.Lookup(key)
+		if f == nil || set[key] {
+			continue
+		}
+		items := []any{v}
+		if list, ok := v.([]any); ok {
+			items = list
+		}
+		for _, item := range items {
+			if err := fs.Set(key, fmt.Sprint(item)); err != nil {
+				return fmt.Errorf("config %s: %s: %w", path, key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// logFlags are the logging flags every subcommand has.
+type logFlags struct {
+	format string
+	level  string
+}
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.format, "log-format", "json", "log format: json or text")
+	fs.StringVar(&l.level, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func (l *logFlags) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", l.level, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch l.format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", l.format)
+}

@@ -1,0 +1,69 @@
+// Command quiver is the one Quiver binary: the coordinator (serve), its
+// DuckDB workers (worker), a demo dataset generator (demo-data) and a
+// command-line client (query). It parses configuration, wires the packages
+// together and runs them; the logic lives in those packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `quiver — an Arrow Flight SQL server for Parquet warehouses
+
+Usage:
+  quiver serve      [flags]   run the coordinator (and its local workers)
+  quiver worker     [flags]   run a DuckDB worker (started by serve, or by you)
+  quiver demo-data  [flags]   write the demo dataset into a warehouse
+  quiver query SQL  [flags]   run a query against a server and print it
+  quiver version              print the version
+
+Every flag can also be set with an environment variable QUIVER_<FLAG>
+(--s3-endpoint → QUIVER_S3_ENDPOINT) or in a YAML file given with --config;
+flags win over the environment, which wins over the file.
+Run "quiver <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "quiver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest)
+	case "worker":
+		return runWorker(ctx, rest)
+	case "demo-data":
+		return runDemoData(ctx, rest)
+	case "query":
+		return runQuery(ctx, rest)
+	case "version", "--version":
+		fmt.Println("quiver", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

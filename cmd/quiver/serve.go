@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quiver-data/quiver/coordinator"
+	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/flightserver"
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/worker"
+)
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var (
+		wh             warehouseFlags
+		logs           logFlags
+		workers        listFlag
+		listen         = fs.String("listen", "127.0.0.1:8815", "address to serve Flight SQL on")
+		localWorkers   = fs.Int("local-workers", 2, "worker processes to start on this machine (ignored with --worker)")
+		secretFile     = fs.String("worker-secret-file", "", "file with the secret shared with --worker processes (env QUIVER_WORKER_SECRET holds it directly)")
+		insecureNoAuth = fs.Bool("insecure-no-auth", false, "serve non-loopback clients without authentication")
+		workerThreads  = fs.Int("worker-threads", 0, "DuckDB threads per local worker (0 = DuckDB's default)")
+		workerMemory   = fs.String("worker-memory-limit", "", "DuckDB memory_limit per local worker, e.g. 4GB")
+		ticketTTL      = fs.Duration("ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
+	)
+	wh.register(fs)
+	logs.register(fs)
+	fs.Var(&workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := logs.logger()
+	if err != nil {
+		return err
+	}
+
+	// Without authentication only this machine may connect.
+	loopbackOnly := !*insecureNoAuth
+	if loopbackOnly && !isLoopback(*listen) {
+		return fmt.Errorf("--listen %s is not a loopback address and no authentication is configured; "+
+			"listen on 127.0.0.1, or pass --insecure-no-auth to serve everyone who can reach it", *listen)
+	}
+	if wh.isS3() {
+		if _, err := engine.FindHTTPFS(wh.extDir()); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	warehouse, err := storage.Open(ctx, wh.warehouse, withLogger(wh.storageOptions(), logger, reg))
+	if err != nil {
+		return fmt.Errorf("open warehouse: %w", err)
+	}
+	db, err := engine.Open(ctx, engine.Options{Threads: 1, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("open coordinator duckdb: %w", err)
+	}
+	defer db.Close()
+
+	secret, err := workerSecret(*secretFile, len(workers) > 0)
+	if err != nil {
+		return err
+	}
+	signer, err := worker.NewSigner(secret)
+	if err != nil {
+		return err
+	}
+	pool := worker.NewPool()
+	defer pool.Close()
+
+	workerCtx, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	var local *worker.Local
+	if len(workers) > 0 {
+		if err := pool.Set(workers); err != nil {
+			return err
+		}
+		logger.Info("using remote workers", "workers", []string(workers))
+	} else {
+		if *localWorkers < 1 {
+			return errors.New("--local-workers must be at least 1 when no --worker is given")
+		}
+		local, err = startLocalWorkers(workerCtx, localWorkerConfig{
+			n: *localWorkers, wh: wh, logs: logs, secret: secret,
+			threads: *workerThreads, memory: *workerMemory, pool: pool, logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	plan := planner.New(planner.Options{
+		Parser: db, Catalog: warehouse, TypeName: engine.DuckDBType, Logger: logger, Registerer: reg,
+	})
+	coord := coordinator.New(coordinator.Options{
+		DB: db, Workers: pool, Signer: signer, Logger: logger, Registerer: reg,
+	})
+	srv, err := flightserver.New(flightserver.Options{
+		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL,
+		Version: version, Logger: logger, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	gs := flightserver.NewGRPCServer(srv.FlightService(), flightserver.GRPCOptions{LoopbackOnly: loopbackOnly, Logger: logger})
+
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *listen, err)
+	}
+	if loopbackOnly {
+		logger.Warn("no authentication configured: accepting connections from this machine only")
+	}
+	logger.Info("serving", "addr", lis.Addr().String(), "warehouse", warehouse.String(), "workers", pool.Addrs(), "version", version)
+
+	errc := make(chan error, 1)
+	go func() { errc <- gs.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		gs.Stop()
+	}
+	stopWorkers()
+	if local != nil {
+		local.Wait()
+	}
+	return nil
+}
+
+func withLogger(o storage.Options, logger *slog.Logger, reg prometheus.Registerer) storage.Options {
+	o.Logger, o.Registerer = logger, reg
+	return o
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// workerSecret is the key that signs fragment tickets. Local workers get a
+// fresh random one; remote workers must be given the same one as the
+// coordinator.
+func workerSecret(file string, remote bool) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read worker secret: %w", err)
+		}
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if s := os.Getenv("QUIVER_WORKER_SECRET"); s != "" {
+		return []byte(s), nil
+	}
+	if remote {
+		return nil, errors.New("--worker needs the secret the workers were started with: --worker-secret-file or QUIVER_WORKER_SECRET")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate worker secret: %w", err)
+	}
+	return []byte(hex.EncodeToString(b)), nil
+}
+
+type localWorkerConfig struct {
+	n       int
+	wh      warehouseFlags
+	logs    logFlags
+	secret  []byte
+	threads int
+	memory  string
+	pool    *worker.Pool
+	logger  *slog.Logger
+}
+
+// startLocalWorkers runs `quiver worker` processes of this same binary.
+func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	command := []string{exe, "worker",
+		"--listen", "127.0.0.1:0",
+		"--warehouse", c.wh.warehouse,
+		"--extension-dir", c.wh.extDir(),
+		"--s3-region", c.wh.region(),
+		"--s3-path-style", c.wh.s3PathStyle,
+		"--log-format", c.logs.format,
+		"--log-level", c.logs.level,
+		"--threads", strconv.Itoa(c.threads),
+	}
+	if c.wh.s3Endpoint != "" {
+		command = append(command, "--s3-endpoint", c.wh.s3Endpoint)
+	}
+	if c.memory != "" {
+		command = append(command, "--memory-limit", c.memory)
+	}
+	// Workers get the environment minus Quiver's own variables (their
+	// configuration is the command line above) plus the shared secret.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "QUIVER_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "QUIVER_WORKER_SECRET="+string(c.secret))
+	return worker.StartLocal(ctx, worker.LocalOptions{
+		N: c.n, Command: command, Env: env, Logger: c.logger,
+		OnChange: func(addrs []string) {
+			if err := c.pool.Set(addrs); err != nil {
+				c.logger.Error("update worker pool", "err", err)
+			}
+		},
+	})
+}

@@ -1,0 +1,13 @@
+// Package engine owns every embedded DuckDB in Quiver: the coordinator's
+// (parser, schema probe, later the merge step) and each worker's (fragment
+// execution). It opens a database with the settings Quiver relies on (UTC
+// session time zone, extension autoinstall and autoload off), loads the
+// httpfs extension from the directory the set-up provisioned (never from the
+// network), installs S3 credentials as a temporary secret, and exposes DuckDB's
+// Arrow interface so results leave DuckDB as Arrow record batches without
+// being copied row by row.
+//
+// It also maps Arrow types to DuckDB type names, the one place where the two
+// type systems meet (storage describes tables in Arrow types, DuckDB needs
+// DDL).
+package engine

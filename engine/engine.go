@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// DuckDBVersion is the engine version this build links; extensions must match it.
+const DuckDBVersion = "v1.5.5"
+
+// Sentinel errors of the engine.
+var (
+	// ErrHTTPFSMissing means the httpfs extension file is not where the set-up puts it.
+	ErrHTTPFSMissing = errors.New("duckdb httpfs extension not installed")
+)
+
+// Options configure an embedded DuckDB.
+type Options struct {
+	// ExtensionDir holds DuckDB extensions as laid out by the set-up:
+	// <dir>/v1.5.5/<platform>/httpfs.duckdb_extension.
+	ExtensionDir string
+	// LoadHTTPFS loads httpfs; opening fails with ErrHTTPFSMissing when it is absent.
+	LoadHTTPFS bool
+	// S3, when set (and LoadHTTPFS), is installed as a temporary DuckDB secret.
+	S3 *S3Config
+	// Threads caps DuckDB's worker threads; 0 keeps DuckDB's default.
+	Threads int
+	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); empty keeps the default.
+	MemoryLimit string
+	// Logger receives engine events; nil discards them.
+	Logger *slog.Logger
+}
+
+// DB is one embedded DuckDB database.
+type DB struct {
+	sql    *sql.DB
+	logger *slog.Logger
+}
+
+// Open starts an in-memory DuckDB configured for Quiver.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var httpfs string
+	if opts.LoadHTTPFS {
+		p, err := FindHTTPFS(opts.ExtensionDir)
+		if err != nil {
+			return nil, err
+		}
+		httpfs = p
+	}
+	connector, err := duckdb.NewConnector("", func(execer driver.ExecerContext) error {
+		// Session settings: every connection of the pool gets them.
+		_, err := execer.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb: %w", err)
+	}
+	db := &DB{sql: sql.OpenDB(connector), logger: logger}
+	setup := []string{
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+	}
+	if opts.Threads > 0 {
+		setup = append(setup, fmt.Sprintf("SET threads = %d", opts.Threads))
+	}
+	if opts.MemoryLimit != "" {
+		setup = append(setup, "SET memory_limit = "+QuoteString(opts.MemoryLimit))
+	}
+	if httpfs != "" {
+		setup = append(setup, "LOAD "+QuoteString(httpfs))
+	}
+	for _, stmt := range setup {
+		if _, err := db.sql.ExecContext(ctx, stmt); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("configure duckdb (%s): %w", stmt, err)
+		}
+	}
+	if opts.S3 != nil && httpfs != "" {
+		if err := db.SetS3(ctx, *opts.S3); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// FindHTTPFS returns the path of the httpfs extension under dir, or an error
+// that tells the operator how to install it.
+func FindHTTPFS(dir string) (string, error) {
+	platform := runtime.GOOS + "_" + runtime.GOARCH
+	candidates := []string{
+		filepath.Join(dir, DuckDBVersion, platform, "httpfs.duckdb_extension"),
+		filepath.Join(dir, DuckDBVersion, "httpfs.duckdb_extension"),
+		filepath.Join(dir, "httpfs.duckdb_extension"),
+	}
+	if dir != "" {
+		for _, c := range candidates {
+			if st, err := os.Stat(c); err == nil && !st.IsDir() {
+				return c, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: looked for %s; install it with `make tools`, or by hand: "+
+		"pip download --no-deps duckdb-extension-httpfs==%s, unzip the wheel and copy "+
+		"duckdb_extension_httpfs/extensions/%s/httpfs.duckdb_extension to %s, then pass --extension-dir (QUIVER_EXTENSION_DIR)",
+		ErrHTTPFSMissing, candidates[0], strings.TrimPrefix(DuckDBVersion, "v"), DuckDBVersion, candidates[0])
+}
+
+// SQL returns the database/sql handle.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// QueryArrow runs query with args and returns DuckDB's Arrow stream. The
+// caller must Release the reader; that also returns the connection.
+func (db *DB) QueryArrow(ctx context.Context, query string, args ...any) (array.RecordReader, error) {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb connection: %w", err)
+	}
+	var rdr array.RecordReader
+	err = conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		rdr, err = ar.QueryContext(ctx, query, args...)
+		return err
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &connReader{RecordReader: rdr, conn: conn}, nil
+}
+
+// connReader keeps the connection reserved for as long as DuckDB streams from it.
+type connReader struct {
+	array.RecordReader
+	conn *sql.Conn
+	done bool
+}
+
+func (r *connReader) Release() {
+	r.RecordReader.Release()
+	if !r.done {
+		r.done = true
+		r.conn.Close()
+	}
+}
+
+// QuoteString renders s as a DuckDB string literal.
+func QuoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// QuoteIdent renders s as a DuckDB identifier.
+func QuoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}

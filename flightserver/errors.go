@@ -1,0 +1,70 @@
+package flightserver
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/worker"
+)
+
+// Sentinel errors of the service.
+var (
+	// ErrTicketUnknown is a ticket that was never issued, has expired, or
+	// belongs to another principal.
+	ErrTicketUnknown = errors.New("unknown or expired ticket")
+	// ErrStatementUnknown is a prepared statement handle that is not open.
+	ErrStatementUnknown = errors.New("unknown prepared statement")
+	// ErrBadParameters is a parameter batch that cannot be bound.
+	ErrBadParameters = errors.New("invalid parameters")
+)
+
+// toStatus maps an error to the gRPC status a client sees. Errors that
+// already carry a status (relayed from a worker) keep it.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
+		return err
+	}
+	code := codes.Internal
+	switch {
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, planner.ErrSyntax), errors.Is(err, ErrBadParameters):
+		code = codes.InvalidArgument
+	case errors.Is(err, planner.ErrUnsupported):
+		code = codes.InvalidArgument
+	case errors.Is(err, planner.ErrTableNotFound), errors.Is(err, storage.ErrTableNotFound),
+		errors.Is(err, ErrTicketUnknown), errors.Is(err, ErrStatementUnknown):
+		code = codes.NotFound
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, worker.ErrNoWorkers):
+		code = codes.Unavailable
+	case errors.Is(err, storage.ErrAccessDenied):
+		code = codes.PermissionDenied
+	case errors.Is(err, storage.ErrCorruptFile), errors.Is(err, storage.ErrSchemaMismatch):
+		code = codes.FailedPrecondition
+	default:
+		switch engine.Classify(err) {
+		case engine.KindInvalid:
+			code = codes.InvalidArgument
+		case engine.KindNotFound:
+			code = codes.NotFound
+		case engine.KindUnavailable:
+			code = codes.Unavailable
+		case engine.KindExhausted:
+			code = codes.ResourceExhausted
+		case engine.KindPermission:
+			code = codes.PermissionDenied
+		}
+	}
+	return status.Error(code, err.Error())
+}

@@ -1,0 +1,100 @@
+package flightserver
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// GRPCOptions configure the gRPC server that carries a Flight service.
+type GRPCOptions struct {
+	// LoopbackOnly refuses every peer that is not on this machine; the
+	// default when no authentication is configured.
+	LoopbackOnly bool
+	Logger       *slog.Logger
+	// Extra server options (TLS credentials, message sizes…).
+	ServerOptions []grpc.ServerOption
+}
+
+// NewGRPCServer returns a gRPC server with svc registered, panic recovery,
+// the standard health service and, if asked, a loopback-only guard.
+func NewGRPCServer(svc flight.FlightServer, opts GRPCOptions) *grpc.Server {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	g := &guard{loopbackOnly: opts.LoopbackOnly, logger: logger}
+	sopts := append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(g.unary),
+		grpc.ChainStreamInterceptor(g.stream),
+		grpc.MaxRecvMsgSize(64 << 20),
+	}, opts.ServerOptions...)
+	gs := grpc.NewServer(sopts...)
+	flight.RegisterFlightServiceServer(gs, svc)
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(gs, hs)
+	return gs
+}
+
+// guard recovers panics and enforces the loopback-only rule.
+type guard struct {
+	loopbackOnly bool
+	logger       *slog.Logger
+}
+
+func (g *guard) check(ctx context.Context) error {
+	if !g.loopbackOnly {
+		return nil
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return status.Error(codes.PermissionDenied, "no authentication is configured and the peer address is unknown")
+	}
+	if tcp, ok := p.Addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return nil
+	}
+	if _, ok := p.Addr.(*net.UnixAddr); ok {
+		return nil
+	}
+	return status.Errorf(codes.PermissionDenied, "no authentication is configured, so this server only accepts connections from this machine (peer %s)", p.Addr)
+}
+
+func (g *guard) recovered(method string, r any) error {
+	g.logger.Error("panic in rpc", "method", method, "panic", r, "stack", string(debug.Stack()))
+	return status.Errorf(codes.Internal, "internal error in %s; the server logged the details", method)
+}
+
+func (g *guard) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = g.recovered(info.FullMethod, r)
+		}
+	}()
+	if err := g.check(ctx); err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+func (g *guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = g.recovered(info.FullMethod, r)
+		}
+	}()
+	if err := g.check(ss.Context()); err != nil {
+		return err
+	}
+	return h(srv, ss)
+}

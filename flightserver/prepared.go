@@ -1,0 +1,99 @@
+package flightserver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+)
+
+// prepared is an open prepared statement: its SQL and the last bound
+// parameters. Files are pinned when it is executed, not when it is prepared.
+type prepared struct {
+	sql  string
+	args []any
+}
+
+// CreatePreparedStatement validates the statement and returns its handle and
+// result schema. The parameter schema is left empty: clients bind values of
+// their own types and DuckDB casts them where the statement uses them.
+func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
+	var res flightsql.ActionCreatePreparedStatementResult
+	if len(req.GetTransactionId()) > 0 {
+		return res, toStatus(fmt.Errorf("transactions are not supported; Quiver is read-only"))
+	}
+	plan, err := s.opts.Planner.Plan(ctx, req.GetQuery())
+	if err != nil {
+		return res, toStatus(err)
+	}
+	schema, err := s.opts.Runner.Schema(ctx, plan, nil)
+	if err != nil {
+		return res, toStatus(err)
+	}
+	id, err := s.prepared.put(s.opts.Principal(ctx), &prepared{sql: req.GetQuery()})
+	if err != nil {
+		return res, toStatus(err)
+	}
+	res.Handle = []byte(id)
+	res.DatasetSchema = schema
+	return res, nil
+}
+
+// ClosePreparedStatement forgets a handle.
+func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
+	if !s.prepared.remove(s.opts.Principal(ctx), string(req.GetPreparedStatementHandle())) {
+		return toStatus(ErrStatementUnknown)
+	}
+	return nil
+}
+
+// DoPutPreparedStatementQuery binds parameters: one row of values.
+func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
+	principal, handle := s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle())
+	ps, ok := s.prepared.get(principal, handle)
+	if !ok {
+		return nil, toStatus(ErrStatementUnknown)
+	}
+	var args []any
+	rows := 0
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			rows++
+			if rows > 1 {
+				return nil, toStatus(fmt.Errorf("%w: %d parameter rows; a query binds exactly one row", ErrBadParameters, rows))
+			}
+			v, err := rowValues(rec, i)
+			if err != nil {
+				return nil, toStatus(err)
+			}
+			args = v
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return nil, toStatus(fmt.Errorf("%w: read parameters: %v", ErrBadParameters, err))
+	}
+	s.prepared.update(principal, handle, &prepared{sql: ps.sql, args: args})
+	return []byte(handle), nil
+}
+
+// GetFlightInfoPreparedStatement plans the statement with its bound parameters.
+func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	ps, ok := s.prepared.get(s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
+	if !ok {
+		return nil, toStatus(ErrStatementUnknown)
+	}
+	info, err := s.flightInfo(ctx, ps.sql, ps.args, desc)
+	return info, toStatus(err)
+}
+
+// GetSchemaPreparedStatement returns the result schema with the bound parameters.
+func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	ps, ok := s.prepared.get(s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
+	if !ok {
+		return nil, toStatus(ErrStatementUnknown)
+	}
+	res, err := s.schemaResult(ctx, ps.sql, ps.args)
+	return res, toStatus(err)
+}

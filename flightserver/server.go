@@ -1,0 +1,239 @@
+package flightserver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/worker"
+)
+
+// Planner plans SQL; *planner.Planner is one.
+type Planner interface {
+	Plan(ctx context.Context, sql string) (*planner.Plan, error)
+}
+
+// Runner types and runs plans; *coordinator.Coordinator is one.
+type Runner interface {
+	Schema(ctx context.Context, plan *planner.Plan, args []any) (*arrow.Schema, error)
+	TableSchema(ctx context.Context, t *storage.Table) (*arrow.Schema, error)
+	Stream(ctx context.Context, queryID string, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error
+}
+
+// Catalog lists and resolves warehouse tables; *storage.Warehouse is one.
+type Catalog interface {
+	Tables(ctx context.Context) ([]storage.TableName, error)
+	Table(ctx context.Context, name storage.TableName) (*storage.Table, error)
+}
+
+// Options configure the service.
+type Options struct {
+	Planner Planner
+	Runner  Runner
+	Catalog Catalog
+	// Principal names the caller of a request; nil treats everyone as "anonymous".
+	Principal func(ctx context.Context) string
+	// TicketTTL is how long a query ticket can be redeemed; default 5 minutes.
+	TicketTTL time.Duration
+	// Version is reported in GetSqlInfo.
+	Version    string
+	Allocator  memory.Allocator
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Server is the Flight SQL service.
+type Server struct {
+	flightsql.BaseServer
+	opts     Options
+	logger   *slog.Logger
+	mem      memory.Allocator
+	queries  *store[*query]
+	prepared *store[*prepared]
+	started  *prometheus.CounterVec
+}
+
+// query is what a ticket redeems.
+type query struct {
+	plan *planner.Plan
+	args []worker.Arg
+}
+
+// New returns the service.
+func New(opts Options) (*Server, error) {
+	if opts.TicketTTL == 0 {
+		opts.TicketTTL = 5 * time.Minute
+	}
+	if opts.Principal == nil {
+		opts.Principal = func(context.Context) string { return "anonymous" }
+	}
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{
+		opts:     opts,
+		logger:   logger,
+		mem:      mem,
+		queries:  newStore[*query](opts.TicketTTL, 100_000),
+		prepared: newStore[*prepared](time.Hour, 100_000),
+		started: promauto.With(opts.Registerer).NewCounterVec(prometheus.CounterOpts{
+			Name: "quiver_queries_total", Help: "Queries planned, by outcome.",
+		}, []string{"outcome"}),
+	}
+	s.Alloc = mem
+	if err := s.registerSQLInfo(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// FlightService returns the Flight service to register with gRPC: Flight
+// SQL, plus SQL-text descriptors and query tickets handled here.
+func (s *Server) FlightService() flight.FlightServer {
+	return &service{FlightServer: flightsql.NewFlightServerWithAllocator(s, s.mem), srv: s}
+}
+
+type service struct {
+	flight.FlightServer
+	srv *Server
+}
+
+// isFlightSQL reports whether cmd is a Flight SQL command (an Any of the
+// Flight SQL protocol) rather than SQL text.
+func isFlightSQL(cmd []byte) bool {
+	var a anypb.Any
+	if err := proto.Unmarshal(cmd, &a); err != nil {
+		return false
+	}
+	return strings.HasPrefix(a.GetTypeUrl(), "type.googleapis.com/arrow.flight.protocol.sql.")
+}
+
+// sqlText returns the SQL of a plain-Flight descriptor, if it is one.
+func sqlText(desc *flight.FlightDescriptor) (string, bool) {
+	if desc.GetType() != flight.DescriptorCMD || isFlightSQL(desc.GetCmd()) || !utf8.Valid(desc.GetCmd()) {
+		return "", false
+	}
+	return string(desc.GetCmd()), true
+}
+
+func (s *service) GetFlightInfo(ctx context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	if q, ok := sqlText(desc); ok {
+		info, err := s.srv.flightInfo(ctx, q, nil, desc)
+		return info, toStatus(err)
+	}
+	return s.FlightServer.GetFlightInfo(ctx, desc)
+}
+
+func (s *service) GetSchema(ctx context.Context, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	if q, ok := sqlText(desc); ok {
+		res, err := s.srv.schemaResult(ctx, q, nil)
+		return res, toStatus(err)
+	}
+	return s.FlightServer.GetSchema(ctx, desc)
+}
+
+func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServer) error {
+	if id, ok := decodeTicket(tkt.GetTicket()); ok {
+		return toStatus(s.srv.doGetQuery(stream.Context(), id, stream))
+	}
+	return s.FlightServer.DoGet(tkt, stream)
+}
+
+// flightInfo plans sql and returns endpoints for its fragments.
+func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	plan, err := s.opts.Planner.Plan(ctx, sql)
+	if err != nil {
+		s.started.WithLabelValues("plan_error").Inc()
+		return nil, err
+	}
+	schema, err := s.opts.Runner.Schema(ctx, plan, args)
+	if err != nil {
+		s.started.WithLabelValues("plan_error").Inc()
+		return nil, err
+	}
+	wargs, err := encodeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	info := &flight.FlightInfo{
+		FlightDescriptor: desc,
+		Schema:           flight.SerializeSchema(schema, s.mem),
+		TotalRecords:     -1,
+		TotalBytes:       -1,
+	}
+	principal := s.opts.Principal(ctx)
+	for _, frag := range plan.Fragments {
+		one := *plan
+		one.Fragments = []planner.Fragment{frag}
+		id, err := s.queries.put(principal, &query{plan: &one, args: wargs})
+		if err != nil {
+			return nil, err
+		}
+		info.Endpoint = append(info.Endpoint, &flight.FlightEndpoint{Ticket: &flight.Ticket{Ticket: encodeTicket(id)}})
+	}
+	s.started.WithLabelValues("planned").Inc()
+	s.logger.Info("query planned", "principal", principal, "tables", len(plan.Tables), "fragments", len(plan.Fragments))
+	return info, nil
+}
+
+func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*flight.SchemaResult, error) {
+	plan, err := s.opts.Planner.Plan(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := s.opts.Runner.Schema(ctx, plan, args)
+	if err != nil {
+		return nil, err
+	}
+	return &flight.SchemaResult{Schema: flight.SerializeSchema(schema, s.mem)}, nil
+}
+
+// doGetQuery redeems a query ticket: it streams the ticket's fragment from
+// a worker to the client message by message.
+func (s *Server) doGetQuery(ctx context.Context, id string, stream flight.FlightService_DoGetServer) error {
+	q, ok := s.queries.get(s.opts.Principal(ctx), id)
+	if !ok {
+		return fmt.Errorf("%w: tickets are valid for %s and only for the principal that planned the query", ErrTicketUnknown, s.opts.TicketTTL)
+	}
+	for _, frag := range q.plan.Fragments {
+		if err := s.opts.Runner.Stream(ctx, id, frag, q.args, stream.Send); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetFlightInfoStatement plans a Flight SQL statement query.
+func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	if len(cmd.GetTransactionId()) > 0 {
+		return nil, toStatus(fmt.Errorf("%w: transactions are not supported; Quiver is read-only", planner.ErrUnsupported))
+	}
+	info, err := s.flightInfo(ctx, cmd.GetQuery(), nil, desc)
+	return info, toStatus(err)
+}
+
+// GetSchemaStatement returns a statement's result schema without running it.
+func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	res, err := s.schemaResult(ctx, cmd.GetQuery(), nil)
+	return res, toStatus(err)
+}

@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sentinel errors of fragment tickets.
+var (
+	// ErrBadTicket is a ticket that is malformed, forged or expired.
+	ErrBadTicket = errors.New("invalid fragment ticket")
+)
+
+// Fragment is what a worker runs: SQL over pinned files and its arguments.
+type Fragment struct {
+	QueryID string `json:"q"`
+	SQL     string `json:"s"`
+	Args    []Arg  `json:"a,omitempty"`
+	// Expires is a Unix time in milliseconds after which the ticket is refused.
+	Expires int64 `json:"e"`
+}
+
+// Arg is one bind parameter in a form that survives JSON with its type.
+type Arg struct {
+	Type  string `json:"t"` // null, bool, int64, uint64, float64, string, bytes, date, timestamp
+	Value string `json:"v,omitempty"`
+}
+
+// EncodeArg converts a Go value (as decoded from Arrow) to an Arg.
+func EncodeArg(v any) (Arg, error) {
+	switch v := v.(type) {
+	case nil:
+		return Arg{Type: "null"}, nil
+	case bool:
+		return Arg{Type: "bool", Value: strconv.FormatBool(v)}, nil
+	case int64:
+		return Arg{Type: "int64", Value: strconv.FormatInt(v, 10)}, nil
+	case uint64:
+		return Arg{Type: "uint64", Value: strconv.FormatUint(v, 10)}, nil
+	case float64:
+		return Arg{Type: "float64", Value: strconv.FormatFloat(v, 'g', -1, 64)}, nil
+	case string:
+		return Arg{Type: "string", Value: v}, nil
+	case []byte:
+		return Arg{Type: "bytes", Value: base64.StdEncoding.EncodeToString(v)}, nil
+	case time.Time:
+		return Arg{Type: "timestamp", Value: v.UTC().Format(time.RFC3339Nano)}, nil
+	}
+	return Arg{}, fmt.Errorf("bind parameter of Go type %T is not supported", v)
+}
+
+// Decode returns the Go value of an Arg.
+func (a Arg) Decode() (any, error) {
+	switch a.Type {
+	case "null":
+		return nil, nil
+	case "bool":
+		return strconv.ParseBool(a.Value)
+	case "int64":
+		return strconv.ParseInt(a.Value, 10, 64)
+	case "uint64":
+		return strconv.ParseUint(a.Value, 10, 64)
+	case "float64":
+		return strconv.ParseFloat(a.Value, 64)
+	case "string":
+		return a.Value, nil
+	case "bytes":
+		return base64.StdEncoding.DecodeString(a.Value)
+	case "timestamp":
+		return time.Parse(time.RFC3339Nano, a.Value)
+	}
+	return nil, fmt.Errorf("bind parameter type %q is not supported", a.Type)
+}
+
+// Signer signs and verifies fragment tickets with a secret shared by the
+// coordinator and its workers.
+type Signer struct {
+	key []byte
+	now func() time.Time
+}
+
+// NewSigner returns a Signer; the secret must be at least 16 bytes.
+func NewSigner(secret []byte) (*Signer, error) {
+	if len(secret) < 16 {
+		return nil, fmt.Errorf("worker secret: %d bytes, need at least 16", len(secret))
+	}
+	return &Signer{key: append([]byte(nil), secret...), now: time.Now}, nil
+}
+
+// Sign encodes f as <payload>.<mac>, both base64url.
+func (s *Signer) Sign(f Fragment) ([]byte, error) {
+	payload, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("encode fragment: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	p := enc.EncodeToString(payload)
+	return []byte(p + "." + enc.EncodeToString(s.mac(p))), nil
+}
+
+// Verify checks a ticket's signature and expiry and returns its fragment.
+func (s *Signer) Verify(ticket []byte) (Fragment, error) {
+	p, m, ok := strings.Cut(string(ticket), ".")
+	if !ok {
+		return Fragment{}, fmt.Errorf("%w: not <payload>.<mac>", ErrBadTicket)
+	}
+	enc := base64.RawURLEncoding
+	mac, err := enc.DecodeString(m)
+	if err != nil || !hmac.Equal(mac, s.mac(p)) {
+		return Fragment{}, fmt.Errorf("%w: bad signature", ErrBadTicket)
+	}
+	payload, err := enc.DecodeString(p)
+	if err != nil {
+		return Fragment{}, fmt.Errorf("%w: payload: %v", ErrBadTicket, err)
+	}
+	var f Fragment
+	if err := json.Unmarshal(payload, &f); err != nil {
+		return Fragment{}, fmt.Errorf("%w: payload: %v", ErrBadTicket, err)
+	}
+	if s.now().UnixMilli() > f.Expires {
+		return Fragment{}, fmt.Errorf("%w: expired", ErrBadTicket)
+	}
+	return f, nil
+}
+
+func (s *Signer) mac(payload string) []byte {
+	h := hmac.New(sha256.New, s.key)
+	h.Write([]byte(payload))
+	return h.Sum(nil)
+}

@@ -1,0 +1,64 @@
+"""Errors reach each client with the right gRPC code and a message naming the problem."""
+
+from __future__ import annotations
+
+import adbc_driver_flightsql.dbapi as flightsql
+import adbc_driver_manager
+import pyarrow as pa
+import pytest
+from deployments import Deployment
+
+import quiver
+from quiver_harness import flight_fetch
+
+UNKNOWN = "SELECT * FROM demo.no_such_table"
+SYNTAX = "SELEC title_id FROM demo.titles"
+
+
+def test_unknown_table_pyarrow(deployment: Deployment) -> None:
+    # pyarrow turns gRPC NOT_FOUND into Arrow's KeyError.
+    with pytest.raises(pa.ArrowKeyError, match="no_such_table"):
+        flight_fetch(deployment.uri, UNKNOWN, timeout=30)
+
+
+def test_unknown_table_adbc(adbc_conn: flightsql.Connection) -> None:
+    with adbc_conn.cursor() as cur, pytest.raises(adbc_driver_manager.ProgrammingError, match="no_such_table") as info:
+        cur.execute(UNKNOWN)
+        cur.fetch_arrow_table()
+    assert info.value.status_code == adbc_driver_manager.AdbcStatusCode.NOT_FOUND
+
+
+def test_unknown_table_quiver(deployment: Deployment) -> None:
+    with quiver.connect(deployment.uri) as conn, pytest.raises(quiver.NotFoundError, match="no_such_table") as info:
+        conn.sql(UNKNOWN).to_arrow()
+    assert info.value.code == "NOT_FOUND"
+
+
+def test_syntax_error_pyarrow(deployment: Deployment) -> None:
+    # gRPC INVALID_ARGUMENT arrives as ArrowInvalid, with DuckDB's parser message.
+    with pytest.raises(pa.ArrowInvalid, match="(?i)syntax error"):
+        flight_fetch(deployment.uri, SYNTAX, timeout=30)
+
+
+def test_syntax_error_adbc(adbc_conn: flightsql.Connection) -> None:
+    with (
+        adbc_conn.cursor() as cur,
+        pytest.raises(adbc_driver_manager.ProgrammingError, match="(?i)syntax error") as info,
+    ):
+        cur.execute(SYNTAX)
+        cur.fetch_arrow_table()
+    assert info.value.status_code == adbc_driver_manager.AdbcStatusCode.INVALID_ARGUMENT
+
+
+def test_syntax_error_quiver(deployment: Deployment) -> None:
+    with quiver.connect(deployment.uri) as conn, pytest.raises(quiver.QueryError, match="(?i)syntax error") as info:
+        conn.sql(SYNTAX)
+    assert info.value.code == "INVALID_ARGUMENT"
+    assert not isinstance(info.value, quiver.NotFoundError)
+
+
+def test_server_survives_errors(deployment: Deployment) -> None:
+    for sql in (UNKNOWN, SYNTAX):
+        with pytest.raises(pa.ArrowException):
+            flight_fetch(deployment.uri, sql, timeout=30)
+    assert flight_fetch(deployment.uri, "SELECT 42 AS answer", timeout=30).table.to_pylist() == [{"answer": 42}]

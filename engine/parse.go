@@ -9,7 +9,7 @@ import (
 // tree as json_serialize_sql renders it (errors are reported inside the JSON).
 func (db *DB) Serialize(ctx context.Context, sql string) ([]byte, error) {
 	var out string
-	if err := db.sql.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)", sql).Scan(&out); err != nil {
+	if err := db.sql.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", sql).Scan(&out); err != nil {
 		return nil, fmt.Errorf("serialize sql: %w", err)
 	}
 	return []byte(out), nil

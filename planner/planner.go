@@ -25,7 +25,7 @@ const DefaultSchema = "main"
 // Sentinel errors of the planner; flightserver maps them to gRPC codes.
 var (
 	// ErrSyntax is a statement DuckDB's parser rejects.
-	ErrSyntax = errors.New("syntax error")
+	ErrSyntax = errors.New("invalid SQL")
 	// ErrUnsupported is a statement kind Quiver does not run (only read-only queries are served).
 	ErrUnsupported = errors.New("unsupported statement")
 	// ErrTableNotFound is a reference to a table the warehouse does not have.
@@ -123,7 +123,7 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 		t, err := p.opts.Catalog.Table(ctx, ref.name)
 		if err != nil {
 			if errors.Is(err, storage.ErrTableNotFound) {
-				return nil, fmt.Errorf("%w: %s does not exist in catalog %s: %w", ErrTableNotFound, ref.display, CatalogName, err)
+				return nil, fmt.Errorf("table %s does not exist: %w", ref.display, ErrTableNotFound)
 			}
 			return nil, fmt.Errorf("resolve table %s: %w", ref.display, err)
 		}

@@ -56,14 +56,14 @@ func TestPlanRewritesTables(t *testing.T) {
 		{
 			name:     "partitioned table keeps its name as alias",
 			sql:      "SELECT day, count(*) FROM demo.plays WHERE plays.device = 'tv' GROUP BY day",
-			fragment: `SELECT "day", count_star() FROM read_parquet(main.list_value('/wh/demo/plays/day=2025-01-01/data_0.parquet', '/wh/demo/plays/day=2025-01-02/it''s.parquet'), hive_partitioning = CAST('t' AS BOOLEAN), hive_types = main.struct_pack("day" := 'DATE')) AS plays WHERE (plays.device = 'tv') GROUP BY "day"`,
+			fragment: `SELECT "day", count_star() FROM read_parquet(list_value('/wh/demo/plays/day=2025-01-01/data_0.parquet', '/wh/demo/plays/day=2025-01-02/it''s.parquet'), (hive_partitioning = true), (hive_types = struct_pack("day" := 'DATE'))) AS plays WHERE (plays.device = 'tv') GROUP BY "day"`,
 			probe:    `SELECT "day", count_star() FROM demo.plays WHERE (plays.device = 'tv') GROUP BY "day" LIMIT 0`,
 			tables:   1,
 		},
 		{
 			name:     "catalog-qualified name and alias",
 			sql:      "SELECT t.name FROM quiver.demo.titles t LIMIT 3",
-			fragment: `SELECT t."name" FROM read_parquet(main.list_value('s3://b/wh/demo/titles/titles.parquet')) AS t LIMIT 3`,
+			fragment: `SELECT t."name" FROM read_parquet(list_value('s3://b/wh/demo/titles/titles.parquet')) AS t LIMIT 3`,
 			probe:    `SELECT t."name" FROM demo.titles AS t LIMIT 0`,
 			tables:   1,
 		},

@@ -1,0 +1,23 @@
+// Package e2e holds Quiver's end-to-end tests: real `quiver` processes, a
+// real MinIO and real third-party clients, checked against an in-process
+// DuckDB that reads the same Parquet files.
+//
+// The layers, bottom up: package harness starts processes (MinIO, `quiver
+// serve` with its local workers, `quiver demo-data`, `quiver query`) in their
+// own process groups on free loopback ports and kills them in t.Cleanup; it
+// also provides the oracle (DuckDB with one view per warehouse table) and a
+// comparison that checks column names, exact Arrow types and rows as a
+// multiset. On top of it, each top-level test builds one fixture per
+// warehouse kind (an S3 warehouse in MinIO, a local directory) — demo data
+// at scale 0.01 plus a server with two local workers — and shares it across
+// its subtests: the shared corpus testdata/e2e/queries.sql through arrow-go's
+// flightsql.Client and its database/sql driver, prepared statements with
+// bound parameters, the metadata calls, bad input that must fail with the
+// right gRPC code while the server keeps serving, plain Flight with a SQL
+// descriptor, and the `quiver query` CLI. Nothing here is built with the
+// server's own packages: the tests see Quiver only from the outside.
+//
+// Run with `make test` (which builds bin/quiver and installs MinIO and the
+// httpfs extension), or `go test -tags duckdb_arrow ./e2e/...` once those
+// exist; tests skip with a hint when a tool is missing.
+package e2e

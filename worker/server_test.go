@@ -1,0 +1,138 @@
+package worker
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/engine"
+)
+
+// startWorker serves a real DuckDB behind the worker service on 127.0.0.1:0.
+func startWorker(t *testing.T, signer *Signer) string {
+	t.Helper()
+	db, err := engine.Open(context.Background(), engine.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gs := grpc.NewServer()
+	flight.RegisterFlightServiceServer(gs, NewServer(ServerOptions{DB: db, Signer: signer}))
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	return lis.Addr().String()
+}
+
+func newSigner(t *testing.T) *Signer {
+	s, err := NewSigner([]byte("worker-test-secret-123"))
+	require.NoError(t, err)
+	return s
+}
+
+// doGet runs a ticket and returns the rows it streamed.
+func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
+	stream, err := c.DoGet(ctx, ticket)
+	if err != nil {
+		return 0, err
+	}
+	rdr, err := flight.NewRecordReader(stream)
+	if err != nil {
+		return 0, err
+	}
+	defer rdr.Release()
+	var n int64
+	for rdr.Next() {
+		n += rdr.RecordBatch().NumRows()
+	}
+	return n, rdr.Err()
+}
+
+func TestServerRunsSignedFragments(t *testing.T) {
+	signer := newSigner(t)
+	addr := startWorker(t, signer)
+	pool := NewPool()
+	require.NoError(t, pool.Set([]string{addr}))
+	defer pool.Close()
+	c, err := pool.Pick(nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute).UnixMilli()
+
+	arg, err := EncodeArg(int64(5000))
+	require.NoError(t, err)
+	tk, err := signer.Sign(Fragment{SQL: "SELECT i FROM range(?) t(i)", Args: []Arg{arg}, Expires: exp})
+	require.NoError(t, err)
+	n, err := doGet(ctx, c, tk)
+	require.NoError(t, err)
+	require.EqualValues(t, 5000, n, "several DuckDB chunks streamed")
+
+	t.Run("empty result carries its schema", func(t *testing.T) {
+		tk, err := signer.Sign(Fragment{SQL: "SELECT 1 AS a WHERE false", Expires: exp})
+		require.NoError(t, err)
+		stream, err := c.DoGet(ctx, tk)
+		require.NoError(t, err)
+		rdr, err := flight.NewRecordReader(stream)
+		require.NoError(t, err)
+		defer rdr.Release()
+		require.Equal(t, "a", rdr.Schema().Field(0).Name)
+		require.False(t, rdr.Next())
+	})
+
+	cases := []struct {
+		name   string
+		ticket func() []byte
+		code   codes.Code
+	}{
+		{"forged ticket", func() []byte {
+			other, _ := NewSigner([]byte("another-secret-entirely"))
+			tk, _ := other.Sign(Fragment{SQL: "SELECT 1", Expires: exp})
+			return tk
+		}, codes.Unauthenticated},
+		{"expired ticket", func() []byte {
+			tk, _ := signer.Sign(Fragment{SQL: "SELECT 1", Expires: 1})
+			return tk
+		}, codes.Unauthenticated},
+		{"bad sql", func() []byte {
+			tk, _ := signer.Sign(Fragment{SQL: "SELECT nope", Expires: exp})
+			return tk
+		}, codes.InvalidArgument},
+		{"missing file", func() []byte {
+			tk, _ := signer.Sign(Fragment{SQL: "SELECT * FROM read_parquet('/nonexistent/x.parquet')", Expires: exp})
+			return tk
+		}, codes.Unavailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := doGet(ctx, c, tc.ticket())
+			require.Equal(t, tc.code, status.Code(err), "%v", err)
+		})
+	}
+}
+
+func TestPoolPick(t *testing.T) {
+	p := NewPool()
+	defer p.Close()
+	_, err := p.Pick(nil)
+	require.ErrorIs(t, err, ErrNoWorkers)
+	require.NoError(t, p.Set([]string{"127.0.0.1:1", "127.0.0.1:2"}))
+	a, err := p.Pick(nil)
+	require.NoError(t, err)
+	b, err := p.Pick(nil)
+	require.NoError(t, err)
+	require.NotEqual(t, a.Addr, b.Addr, "round robin")
+	c, err := p.Pick(map[string]bool{"127.0.0.1:1": true})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:2", c.Addr)
+	_, err = p.Pick(map[string]bool{"127.0.0.1:1": true, "127.0.0.1:2": true})
+	require.ErrorIs(t, err, ErrNoWorkers)
+	require.NoError(t, p.Set([]string{"127.0.0.1:2"}))
+	require.Equal(t, []string{"127.0.0.1:2"}, p.Addrs())
+}
+

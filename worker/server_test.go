@@ -135,4 +135,3 @@ func TestPoolPick(t *testing.T) {
 	require.NoError(t, p.Set([]string{"127.0.0.1:2"}))
 	require.Equal(t, []string{"127.0.0.1:2"}, p.Addrs())
 }
-

@@ -1,0 +1,195 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"golang.org/x/sync/errgroup"
+)
+
+// footerConcurrency bounds the footer reads of one Table call.
+const footerConcurrency = 16
+
+// Table is a pinned snapshot of one table: the files a query will read and
+// the schema they share.
+type Table struct {
+	Name TableName
+	// Files are the table's visible .parquet files, sorted by Key.
+	Files []File
+	// Columns are the file columns (from the first file's footer), then
+	// the partition columns.
+	Columns []Column
+	// Partitions are the Hive partition columns in path order; they are
+	// also the last len(Partitions) entries of Columns.
+	Partitions []Column
+	// Rows is the sum of the files' footer row counts.
+	Rows int64
+}
+
+// File is one file of a table's snapshot.
+type File struct {
+	Object
+	// URI is what DuckDB reads: an s3:// URL or an absolute local path.
+	URI string
+	// Partition maps each Hive key to its unescaped raw value; the default
+	// partition stays "__HIVE_DEFAULT_PARTITION__".
+	Partition map[string]string
+	// Rows is the file's row count from its footer.
+	Rows int64
+}
+
+// Column is one column of a table.
+type Column struct {
+	Name     string
+	Type     arrow.DataType
+	Nullable bool
+}
+
+// Table lists <schema>/<table>/ once (the snapshot a query is pinned to) and
+// reads the footers of its files, from the cache when their ETags are known.
+// A name that matches no directory exactly but matches exactly one table
+// case-insensitively resolves to it, as SQL identifiers are
+// case-insensitive.
+func (w *Warehouse) Table(ctx context.Context, name TableName) (*Table, error) {
+	if !name.valid() {
+		return nil, fmt.Errorf("table %s: %w", name, ErrTableNotFound)
+	}
+	files, keys, err := w.tableFiles(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		folded, ok, err := w.foldName(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("table %s: %w", name, ErrTableNotFound)
+		}
+		name = folded
+		if files, keys, err = w.tableFiles(ctx, name); err != nil {
+			return nil, err
+		}
+		if len(files) == 0 { // deleted between the two listings
+			return nil, fmt.Errorf("table %s: %w", name, ErrTableNotFound)
+		}
+	}
+
+	footers := make([]*Footer, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(footerConcurrency)
+	for i := range files {
+		g.Go(func() error {
+			ft, err := w.Footer(gctx, files[i])
+			if err != nil {
+				return fmt.Errorf("table %s: read footer: %w", name, err)
+			}
+			footers[i] = ft
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	t := &Table{Name: name, Files: files}
+	first := footers[0].Schema
+	for _, f := range first.Fields() {
+		t.Columns = append(t.Columns, Column{Name: f.Name, Type: f.Type, Nullable: f.Nullable})
+	}
+	for i, ft := range footers {
+		if i > 0 {
+			if err := sameColumns(first, ft.Schema); err != nil {
+				return nil, fmt.Errorf("table %s: %s and %s: %w: %w", name, files[0].Key, files[i].Key, err, ErrSchemaMismatch)
+			}
+			for j, f := range ft.Schema.Fields() {
+				t.Columns[j].Nullable = t.Columns[j].Nullable || f.Nullable
+			}
+		}
+		t.Files[i].Rows = ft.Rows
+		t.Rows += ft.Rows
+	}
+	for _, k := range keys {
+		if slices.ContainsFunc(t.Columns, func(c Column) bool { return strings.EqualFold(c.Name, k) }) {
+			return nil, fmt.Errorf("table %s: partition key %q is also a column of %s: %w", name, k, files[0].Key, ErrSchemaMismatch)
+		}
+		values := make([]string, len(files))
+		for i, f := range files {
+			values[i] = f.Partition[k]
+		}
+		t.Partitions = append(t.Partitions, Column{Name: k, Type: partitionType(values), Nullable: true})
+	}
+	t.Columns = append(t.Columns, t.Partitions...)
+	return t, nil
+}
+
+// tableFiles lists a table's files and checks that they all have the same
+// partition keys in the same order, which it returns.
+func (w *Warehouse) tableFiles(ctx context.Context, name TableName) ([]File, []string, error) {
+	objs, err := w.list(ctx, name.prefix())
+	if err != nil {
+		return nil, nil, fmt.Errorf("table %s: %w", name, err)
+	}
+	var (
+		files   []File
+		keys    []string
+		keysOf  string
+		hasKeys bool
+	)
+	for _, o := range objs {
+		n, dirs, ok := splitKey(o.Key)
+		if !ok || n != name {
+			continue
+		}
+		k, values, err := parsePartitions(dirs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("table %s: %s: %w", name, o.Key, err)
+		}
+		if !hasKeys {
+			keys, keysOf, hasKeys = k, o.Key, true
+		} else if !slices.Equal(keys, k) {
+			return nil, nil, fmt.Errorf("table %s: %s has partition keys [%s] but %s has [%s]: %w",
+				name, keysOf, strings.Join(keys, ", "), o.Key, strings.Join(k, ", "), ErrSchemaMismatch)
+		}
+		files = append(files, File{Object: o, URI: w.URI(o.Key), Partition: values})
+	}
+	return files, keys, nil
+}
+
+// foldName finds the one table whose name equals name case-insensitively.
+func (w *Warehouse) foldName(ctx context.Context, name TableName) (TableName, bool, error) {
+	all, err := w.Tables(ctx)
+	if err != nil {
+		return TableName{}, false, fmt.Errorf("table %s: %w", name, err)
+	}
+	var found []TableName
+	for _, n := range all {
+		if strings.EqualFold(n.Schema, name.Schema) && strings.EqualFold(n.Name, name.Name) {
+			found = append(found, n)
+		}
+	}
+	if len(found) != 1 {
+		return TableName{}, false, nil
+	}
+	return found[0], true, nil
+}
+
+// sameColumns reports the first difference between two files' columns.
+func sameColumns(a, b *arrow.Schema) error {
+	for i := range max(a.NumFields(), b.NumFields()) {
+		switch {
+		case i >= a.NumFields():
+			return fmt.Errorf("column %d (%s) is only in the second file", i+1, b.Field(i).Name)
+		case i >= b.NumFields():
+			return fmt.Errorf("column %d (%s) is only in the first file", i+1, a.Field(i).Name)
+		}
+		fa, fb := a.Field(i), b.Field(i)
+		if fa.Name != fb.Name || !arrow.TypeEqual(fa.Type, fb.Type) {
+			return fmt.Errorf("column %d is %s %s in the first file but %s %s in the second", i+1, fa.Name, fa.Type, fb.Name, fb.Type)
+		}
+	}
+	return nil
+}

@@ -31,7 +31,7 @@ type GRPCOptions struct {
 func NewGRPCServer(svc flight.FlightServer, opts GRPCOptions) *grpc.Server {
 	logger := opts.Logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = discardLogger()
 	}
 	g := &guard{loopbackOnly: opts.LoopbackOnly, logger: logger}
 	sopts := append([]grpc.ServerOption{
@@ -98,3 +98,5 @@ func (g *guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInf
 	}
 	return h(srv, ss)
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

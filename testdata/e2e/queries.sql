@@ -308,11 +308,18 @@ FROM (SELECT unnest(json_keys(properties)) AS k FROM demo.events)
 GROUP BY k;
 
 -- name: str_json_extract
-SELECT event_name, json_extract_string(properties, '$.' || json_keys(properties)[1]) AS first_value,
-       count(*) AS events
+SELECT json_extract_string(properties, '$.quality') AS quality, device, count(*) AS starts,
+       avg(CAST(json_extract(properties, '$.position_s') AS INTEGER)) AS avg_position
 FROM demo.events
-WHERE json_valid(properties)
+WHERE event_name = 'play_start'
 GROUP BY ALL;
+
+-- name: str_json_join_titles
+SELECT t.genre, count(*) AS added, avg(t.price) AS avg_price
+FROM demo.events e
+JOIN demo.titles t ON t.title_id = CAST(json_extract_string(e.properties, '$.title_id') AS BIGINT)
+WHERE e.event_name = 'add_to_list'
+GROUP BY t.genre;
 
 -- name: str_string_agg
 SELECT genre, string_agg(CAST(title_id AS VARCHAR), ',' ORDER BY title_id) AS ids

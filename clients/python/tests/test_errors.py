@@ -26,6 +26,14 @@ from quiver.errors import translate_error
             "Parser Error: x",
         ),
         (flight.FlightUnavailableError("down"), quiver.UnavailableError, "UNAVAILABLE", "down"),
+        (
+            flight.FlightUnavailableError(
+                "Flight returned unavailable error, with message: list s3://b/p at http://h:1"
+            ),
+            quiver.UnavailableError,
+            "UNAVAILABLE",
+            "list s3://b/p at http://h:1",
+        ),
         (flight.FlightUnauthorizedError("no"), quiver.PermissionError, "PERMISSION_DENIED", "no"),
         (flight.FlightUnauthenticatedError("who"), quiver.AuthenticationError, "UNAUTHENTICATED", "who"),
         (flight.FlightTimedOutError("slow"), quiver.CancelledError, "DEADLINE_EXCEEDED", "slow"),

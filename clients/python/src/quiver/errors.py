@@ -63,9 +63,11 @@ class CancelledError(Error):
     """CancelledError means the query was cancelled or ran past its deadline."""
 
 
-# pyarrow prefixes the server's message with a description of the gRPC code and
-# appends the code again ("... Detail: NotFound"); both are noise for a user.
-_GRPC_PREFIX = re.compile(r"^gRPC returned [a-z ]+ error, with message: ", re.IGNORECASE)
+# pyarrow prefixes the server's message with a description of the status code
+# ("gRPC returned not found error, with message: " or "Flight returned
+# unavailable error, with message: ") and may append the code again
+# ("... Detail: NotFound"); both are noise for a user.
+_GRPC_PREFIX = re.compile(r"^(?:gRPC|Flight) returned [a-z ]+ error, with message: ", re.IGNORECASE)
 _DETAIL_SUFFIX = re.compile(r"\. Detail: [A-Za-z]+$")
 _CLIENT_CONTEXT_SUFFIX = re.compile(r"\. gRPC client debug context: .*$", re.DOTALL)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import adbc_driver_flightsql.dbapi as flightsql
 import adbc_driver_manager
 import pyarrow as pa
+import pyarrow.flight as flight
 import pytest
 from deployments import Deployment
 
 import quiver
-from quiver_harness import flight_fetch
+from quiver_harness import Tools, Warehouse, flight_fetch, free_port, start_quiver
 
 UNKNOWN = "SELECT * FROM demo.no_such_table"
 SYNTAX = "SELEC title_id FROM demo.titles"
@@ -62,3 +66,30 @@ def test_server_survives_errors(deployment: Deployment) -> None:
         with pytest.raises(pa.ArrowException):
             flight_fetch(deployment.uri, sql, timeout=30)
     assert flight_fetch(deployment.uri, "SELECT 42 AS answer", timeout=30).table.to_pylist() == [{"answer": 42}]
+
+
+def test_unreachable_s3_is_unavailable(quiver_tools: Tools, tmp_path: Path) -> None:
+    # Its own server, pointed at an S3 endpoint where nothing listens.
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    warehouse = Warehouse(
+        "s3-unreachable",
+        "s3://quiver/warehouse",
+        0.01,
+        env={
+            "AWS_ACCESS_KEY_ID": "nobody",
+            "AWS_SECRET_ACCESS_KEY": "nothing",
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+        args=["--s3-endpoint", endpoint],
+    )
+    server = start_quiver(quiver_tools, warehouse, tmp_path, local_workers=1)
+    try:
+        with pytest.raises(flight.FlightUnavailableError, match=re.escape(endpoint)):
+            flight_fetch(server.uri, "SELECT count(*) FROM demo.plays", timeout=60)
+        with quiver.connect(server.uri) as conn, pytest.raises(quiver.UnavailableError) as info:
+            conn.sql("SELECT count(*) FROM demo.plays").to_arrow()
+        assert endpoint in info.value.message
+        assert info.value.code == "UNAVAILABLE"
+    finally:
+        server.stop()

@@ -25,7 +25,8 @@ var (
 // LoadQueries parses the corpus format: blocks that start with
 // `-- name: <identifier>`, optionally followed directly by `-- ordered`; the
 // statement is the remaining lines up to the next header, trimmed, with a
-// trailing `;` removed. Lines before the first header are ignored.
+// trailing `;` removed (and any comment-only lines after it). Lines before
+// the first header are ignored.
 func LoadQueries(path string) ([]Query, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -50,6 +51,15 @@ func parseQueries(sc *bufio.Scanner) ([]Query, error) {
 	flush := func() error {
 		if cur == nil {
 			return nil
+		}
+		// Comment-only lines after the statement (e.g. a section heading
+		// before the next block) are not part of it.
+		for len(body) > 0 {
+			last := strings.TrimSpace(body[len(body)-1])
+			if last != "" && !strings.HasPrefix(last, "--") {
+				break
+			}
+			body = body[:len(body)-1]
 		}
 		stmt := strings.TrimSpace(strings.Join(body, "\n"))
 		stmt = strings.TrimSpace(strings.TrimSuffix(stmt, ";"))

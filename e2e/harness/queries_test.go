@@ -36,13 +36,18 @@ ORDER BY a;
 		},
 		{
 			name:  "ordered only directly after the header",
-			input: "-- name: q\nSELECT 1\n-- ordered\n",
-			want:  []Query{{Name: "q", SQL: "SELECT 1\n-- ordered", Line: 1}},
+			input: "-- name: q\nSELECT 1\n-- ordered\nFROM t\n",
+			want:  []Query{{Name: "q", SQL: "SELECT 1\n-- ordered\nFROM t", Line: 1}},
 		},
 		{
 			name:  "comment inside a statement is kept",
 			input: "-- name: q\n-- why this matters\nSELECT 1",
 			want:  []Query{{Name: "q", SQL: "-- why this matters\nSELECT 1", Line: 1}},
+		},
+		{
+			name:  "trailing section comment is not part of the statement",
+			input: "-- name: q\nSELECT 1;\n\n-- ---- next section ----\n\n-- name: r\nSELECT 2",
+			want:  []Query{{Name: "q", SQL: "SELECT 1", Line: 1}, {Name: "r", SQL: "SELECT 2", Line: 6}},
 		},
 		{name: "empty statement", input: "-- name: q\n\n-- name: r\nSELECT 1", wantErr: "has no statement"},
 		{name: "duplicate name", input: "-- name: q\nSELECT 1\n-- name: q\nSELECT 2", wantErr: "already used"},
@@ -72,6 +77,7 @@ func TestCorpus(t *testing.T) {
 	require.GreaterOrEqual(t, len(queries), 40)
 	for _, q := range queries {
 		upper := strings.ToUpper(q.SQL)
+		require.NotContains(t, q.SQL, ";", "query %s holds more than one statement", q.Name)
 		if q.Ordered {
 			require.Contains(t, upper, "ORDER BY", "query %s is marked ordered without ORDER BY", q.Name)
 		}

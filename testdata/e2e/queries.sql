@@ -9,8 +9,6 @@
 -- Rules: fully qualified table names; no LIMIT without a total ORDER BY; keep
 -- each query fast at scale 0.01.
 
--- ---------------------------------------------------------------- projections and filters
-
 -- name: titles_projection_filter
 SELECT title_id, name, kind, genre
 FROM demo.titles
@@ -56,8 +54,6 @@ SELECT play_id, profile_id, day, device, bitrate_kbps
 FROM demo.plays
 WHERE completed AND bitrate_kbps > 3000 AND device <> 'web';
 
--- ---------------------------------------------------------------- Hive partition column
-
 -- name: plays_one_day
 SELECT count(*) AS plays, sum(duration_seconds) AS seconds, min(day) AS day
 FROM demo.plays
@@ -81,8 +77,6 @@ GROUP BY day, device;
 SELECT count(*) AS plays, count(*) FILTER (WHERE started_at::DATE = day) AS same_day
 FROM demo.plays
 WHERE day >= DATE '2025-01-25';
-
--- ---------------------------------------------------------------- aggregates
 
 -- name: plays_count_star_vs_column
 SELECT count(*) AS plays, count(bitrate_kbps) AS with_bitrate,
@@ -138,8 +132,6 @@ SELECT CASE WHEN duration_seconds < 600 THEN 'short'
 FROM demo.plays
 GROUP BY ALL;
 
--- ---------------------------------------------------------------- decimals
-
 -- name: plays_revenue_totals
 SELECT sum(revenue) AS total, avg(revenue) AS mean, min(revenue) AS lowest, max(revenue) AS highest
 FROM demo.plays;
@@ -156,8 +148,6 @@ SELECT title_id, price, price * 1.2 AS with_tax, price - 0.99 AS discounted,
        round(price / 3, 2) AS third, CAST(price AS DOUBLE) / 7 AS seventh
 FROM demo.titles
 WHERE price > 5;
-
--- ---------------------------------------------------------------- joins
 
 -- name: join_plays_titles
 SELECT t.genre, t.kind, count(*) AS plays, sum(p.duration_seconds) AS seconds
@@ -191,8 +181,6 @@ SELECT t.title_id, count(p.play_id) AS plays, coalesce(sum(p.revenue), 0) AS rev
 FROM demo.titles t
 LEFT JOIN demo.plays p ON p.title_id = t.title_id AND p.day = DATE '2025-01-02' AND p.device = 'tablet'
 GROUP BY t.title_id;
-
--- ---------------------------------------------------------------- window functions
 
 -- name: window_row_number_top3
 SELECT genre, title_id, price, rn
@@ -229,8 +217,6 @@ SELECT profile_id, play_id, started_at,
 FROM demo.plays
 WHERE profile_id <= 25;
 
--- ---------------------------------------------------------------- NULL handling
-
 -- name: null_coalesce
 SELECT title_id, coalesce(runtime_minutes, -1) AS runtime, coalesce(rating, 0.0) AS rating,
        nullif(kind, 'movie') AS series_only
@@ -251,8 +237,6 @@ GROUP BY country;
 SELECT birth_year IS NULL AS unknown_age, plan, count(*) AS profiles
 FROM demo.profiles
 GROUP BY ALL;
-
--- ---------------------------------------------------------------- timestamps
 
 -- name: ts_date_trunc_week
 SELECT date_trunc('week', started_at) AS week, count(*) AS plays
@@ -287,8 +271,6 @@ GROUP BY 1;
 SELECT year(signup_at) AS signup_year, plan, count(*) AS profiles
 FROM demo.profiles
 GROUP BY ALL;
-
--- ---------------------------------------------------------------- strings
 
 -- name: str_upper_concat
 SELECT title_id, upper(name) AS upper_name, concat(kind, '/', genre) AS path,
@@ -326,8 +308,6 @@ SELECT genre, string_agg(CAST(title_id AS VARCHAR), ',' ORDER BY title_id) AS id
 FROM demo.titles
 WHERE title_id <= 40
 GROUP BY genre;
-
--- ---------------------------------------------------------------- CTEs, subqueries, set operations
 
 -- name: cte_top_titles_per_kind
 WITH plays_per_title AS (
@@ -369,8 +349,6 @@ FROM demo.titles;
 SELECT DISTINCT country, plan
 FROM demo.profiles
 ORDER BY country, plan;
-
--- ---------------------------------------------------------------- ORDER BY ... LIMIT
 
 -- name: order_limit_longest_plays
 -- ordered

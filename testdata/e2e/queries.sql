@@ -378,3 +378,23 @@ SELECT title_id, name, price
 FROM demo.titles
 ORDER BY price DESC, title_id
 LIMIT 15;
+
+-- name: empty_result
+SELECT title_id, name, price, release_date
+FROM demo.titles
+WHERE title_id < 0;
+
+-- name: plays_full_scan
+SELECT play_id, profile_id, title_id, started_at, revenue, day
+FROM demo.plays;
+
+-- name: literals_without_tables
+SELECT 1 + 1 AS two, 'it''s' AS quoted, CAST(NULL AS INTEGER) AS nothing, '' AS empty,
+       DATE '2025-01-01' AS d, TIMESTAMPTZ '2025-01-01 12:00:00+00' AS ts, 1.5::DOUBLE AS f;
+
+-- name: mixed_qualified_join
+SELECT t.kind, count(*) AS plays
+FROM quiver.demo.titles t
+JOIN demo.plays p USING (title_id)
+WHERE p.day = DATE '2025-01-15'
+GROUP BY t.kind;

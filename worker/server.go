@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -28,6 +29,10 @@ type Querier interface {
 type ServerOptions struct {
 	DB     Querier
 	Signer *Signer
+	// BatchRows is how many rows a streamed batch holds at least (DuckDB
+	// produces 2048-row chunks; fewer, larger messages stream faster);
+	// default 65536, 1 disables coalescing.
+	BatchRows int64
 	// Prepare runs before each fragment (e.g. refreshing S3 credentials); nil skips it.
 	Prepare    func(ctx context.Context) error
 	Logger     *slog.Logger
@@ -103,18 +108,40 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 	defer rdr.Release()
 	w := flight.NewRecordWriter(stream, ipc.WithSchema(rdr.Schema()))
 	var rows int64
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
+	send := func(rec arrow.RecordBatch) error {
+		defer rec.Release()
 		if err := w.Write(rec); err != nil {
-			w.Close()
-			return rows, fmt.Errorf("send batch: %w", err)
+			return fmt.Errorf("send batch: %w", err)
 		}
 		rows += rec.NumRows()
 		s.rows.Add(float64(rec.NumRows()))
+		return nil
+	}
+	co := newCoalescer(rdr.Schema(), s.opts.BatchRows)
+	for rdr.Next() {
+		rec, err := co.add(rdr.RecordBatch())
+		if err == nil && rec != nil {
+			err = send(rec)
+		}
+		if err != nil {
+			co.release()
+			w.Close()
+			return rows, err
+		}
 	}
 	if err := rdr.Err(); err != nil {
+		co.release()
 		w.Close()
 		return rows, err
+	}
+	if rec, err := co.flush(); err != nil || rec != nil {
+		if err == nil {
+			err = send(rec)
+		}
+		if err != nil {
+			w.Close()
+			return rows, err
+		}
 	}
 	// Close writes the schema when there were no batches, so an empty
 	// result still tells the client its columns.

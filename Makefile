@@ -18,6 +18,8 @@ DUCKDB_VERSION := 1.5.5
 MINIO := $(TOOLS)/bin/minio
 EXT_DIR := $(TOOLS)/duckdb-extensions
 HTTPFS := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/httpfs.duckdb_extension
+# tpch generates TPC-H data and answers for the distributed-execution tests and benchmark.
+TPCH := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/tpch.duckdb_extension
 VENV_STAMP := $(VENV)/.installed
 
 # Tests and the demo find the tools through these.
@@ -35,17 +37,17 @@ build: $(BIN)
 $(BIN): $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.venv/*') go.mod go.sum
 	$(GO) build -o $(BIN) ./cmd/quiver
 
-tools: $(MINIO) $(HTTPFS) $(VENV_STAMP)
+tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP)
 
 $(MINIO):
 	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 
-# The httpfs extension comes from its pinned PyPI wheel, never from the network at run time.
-$(HTTPFS):
-	mkdir -p $(TOOLS)/wheels $(dir $(HTTPFS))
-	$(PYTHON) -m pip download --quiet --no-deps --dest $(TOOLS)/wheels duckdb-extension-httpfs==$(DUCKDB_VERSION)
-	$(PYTHON) -m zipfile -e $(TOOLS)/wheels/duckdb_extension_httpfs-$(DUCKDB_VERSION)-*.whl $(TOOLS)/wheels/httpfs
-	cp $(TOOLS)/wheels/httpfs/duckdb_extension_httpfs/extensions/v$(DUCKDB_VERSION)/httpfs.duckdb_extension $(HTTPFS)
+# DuckDB extensions come from their pinned PyPI wheels, never from the network at run time.
+$(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/%.duckdb_extension:
+	mkdir -p $(TOOLS)/wheels $(dir $@)
+	$(PYTHON) -m pip download --quiet --no-deps --dest $(TOOLS)/wheels duckdb-extension-$*==$(DUCKDB_VERSION)
+	$(PYTHON) -m zipfile -e $(TOOLS)/wheels/duckdb_extension_$*-$(DUCKDB_VERSION)-*.whl $(TOOLS)/wheels/$*
+	cp $(TOOLS)/wheels/$*/duckdb_extension_$*/extensions/v$(DUCKDB_VERSION)/$*.duckdb_extension $@
 
 $(VENV_STAMP): clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -52,6 +52,12 @@ type Options struct {
 	Catalog Catalog
 	// TypeName names Hive partition column types for read_parquet's hive_types.
 	TypeName TypeNamer
+	// Partitioner splits a table's files into groups, one fragment each; nil
+	// puts all files in one group (no distribution).
+	Partitioner Partitioner
+	// Footers gives Parquet footer statistics for pruning; nil disables
+	// min/max pruning (Hive partition pruning still applies).
+	Footers Footers
 	// Logger receives planning decisions; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the planner's metrics; nil registers none.
@@ -83,28 +89,6 @@ func New(opts Options) *Planner {
 			Name: "quiver_planner_fallback_total", Help: "Queries planned as a single fragment, by reason.",
 		}, []string{"reason"}),
 	}
-}
-
-// Plan is a planned query.
-type Plan struct {
-	// SQL is the statement as the client sent it.
-	SQL string
-	// Tables are the pinned snapshots of every table the query reads.
-	Tables []*storage.Table
-	// Probe is the statement with table references normalized to
-	// <schema>.<table> and its limit set to 0: run against empty tables of
-	// the same types it yields the result schema without computing anything.
-	Probe string
-	// Fragments are the statements workers run; their results, concatenated,
-	// are the query's result.
-	Fragments []Fragment
-	// Params is the number of bind parameters the statement takes.
-	Params int
-}
-
-// Fragment is one unit of work for one worker.
-type Fragment struct {
-	SQL string
 }
 
 // Plan parses sql, resolves its tables and plans its fragments.

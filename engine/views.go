@@ -23,7 +23,17 @@ func (db *DB) QueryArrowOver(ctx context.Context, views map[string]array.RecordR
 		rdr      array.RecordReader
 		releases []func()
 	)
+	var names []string
 	cleanup := func() {
+		// The views point at the streams: drop them before freeing the
+		// streams, or the next query on this pooled connection would read
+		// freed memory.
+		for _, name := range names {
+			if _, err := conn.ExecContext(context.Background(), "DROP VIEW IF EXISTS "+QuoteIdent(name)); err != nil {
+				// A connection whose views cannot be dropped must not be reused.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}
 		for _, r := range releases {
 			r()
 		}
@@ -40,6 +50,7 @@ func (db *DB) QueryArrowOver(ctx context.Context, views map[string]array.RecordR
 				return fmt.Errorf("register view %s: %w", name, err)
 			}
 			releases = append(releases, release)
+			names = append(names, name)
 		}
 		rdr, err = ar.QueryContext(ctx, query, args...)
 		return err

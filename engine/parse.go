@@ -23,3 +23,30 @@ func (db *DB) Deserialize(ctx context.Context, tree []byte) (string, error) {
 	}
 	return out, nil
 }
+
+// FunctionKinds lists DuckDB's functions by lower-case name with their kind
+// (scalar, aggregate, macro, table, pragma); a name with several kinds is
+// reported as the most restrictive for distribution (aggregate, then
+// anything not scalar).
+func (db *DB) FunctionKinds(ctx context.Context) (map[string]string, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT DISTINCT lower(function_name), function_type FROM duckdb_functions()")
+	if err != nil {
+		return nil, fmt.Errorf("list functions: %w", err)
+	}
+	defer rows.Close()
+	kinds := map[string]string{}
+	for rows.Next() {
+		var name, kind string
+		if err := rows.Scan(&name, &kind); err != nil {
+			return nil, err
+		}
+		switch prev := kinds[name]; {
+		case prev == "aggregate":
+		case kind == "aggregate", prev == "":
+			kinds[name] = kind
+		case prev == "scalar" && kind != "scalar":
+			kinds[name] = kind
+		}
+	}
+	return kinds, rows.Err()
+}

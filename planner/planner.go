@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -55,6 +57,12 @@ type Options struct {
 	// Partitioner splits a table's files into groups, one fragment each; nil
 	// puts all files in one group (no distribution).
 	Partitioner Partitioner
+	// Typer types statements against the shadow catalog; distribution
+	// needs it to name merge columns and to check that a merge returns
+	// exactly the types of the single-node query. nil disables distribution.
+	Typer Typer
+	// Functions tells scalar from aggregate functions; nil disables distribution.
+	Functions Functions
 	// Footers gives Parquet footer statistics for pruning; nil disables
 	// min/max pruning (Hive partition pruning still applies).
 	Footers Footers
@@ -70,6 +78,10 @@ type Planner struct {
 	logger    *slog.Logger
 	fragments prometheus.Counter
 	fallbacks *prometheus.CounterVec
+	pruned    prometheus.Counter
+
+	kindsOnce sync.Mutex
+	kinds     map[string]string
 }
 
 // New returns a planner.
@@ -88,17 +100,21 @@ func New(opts Options) *Planner {
 		fallbacks: reg.NewCounterVec(prometheus.CounterOpts{
 			Name: "quiver_planner_fallback_total", Help: "Queries planned as a single fragment, by reason.",
 		}, []string{"reason"}),
+		pruned: reg.NewCounter(prometheus.CounterOpts{
+			Name: "quiver_planner_pruned_files_total", Help: "Files removed at planning time by partition values and footer statistics.",
+		}),
 	}
 }
 
 // Plan parses sql, resolves its tables and plans its fragments.
 func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
-	stmt, err := p.parse(ctx, sql)
+	query, explain := stripExplain(sql)
+	stmt, err := p.parse(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	refs := tableRefs(stmt.node)
-	plan := &Plan{SQL: sql, Params: stmt.params}
+	plan := &Plan{SQL: sql, Params: stmt.params, Explain: explain}
 	tables := map[storage.TableName]*storage.Table{}
 	for _, ref := range refs {
 		if _, ok := tables[ref.name]; ok {
@@ -114,6 +130,13 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 		tables[ref.name] = t
 		plan.Tables = append(plan.Tables, t)
 	}
+	for i := range refs {
+		refs[i].table = tables[refs[i].name]
+	}
+	files, err := p.pruneRefs(ctx, stmt.node, refs, tables, &plan.Decisions)
+	if err != nil {
+		return nil, err
+	}
 
 	for _, ref := range refs {
 		normalize(ref)
@@ -123,22 +146,98 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 		return nil, err
 	}
 	stmt.node["modifiers"] = saved
-	for _, ref := range refs {
-		fn, err := p.readParquet(tables[ref.name])
+
+	sh, split, err := p.distribute(ctx, stmt, refs, files, plan)
+	var fb fallback
+	switch {
+	case errors.As(err, &fb):
+		plan.Decisions.Strategy, plan.Decisions.Fallback = strategySingle, fb.reason
+		key, _, _ := strings.Cut(fb.reason, ":")
+		p.fallbacks.WithLabelValues(key).Inc()
+		sh, split = &shape{strategy: strategySingle, partial: func(node) {}}, -1
+	case err != nil:
+		return nil, err
+	default:
+		plan.Decisions.Strategy = sh.strategy
+	}
+
+	groups := []FileGroup{{}}
+	if split >= 0 {
+		groups = p.opts.Partitioner.Partition(files[split])
+		plan.Decisions.Split = refs[split].name.String()
+	}
+	for i, ref := range refs {
+		if i != split && !slices.Contains(plan.Decisions.Broadcast, ref.name.String()) && split >= 0 {
+			plan.Decisions.Broadcast = append(plan.Decisions.Broadcast, ref.name.String())
+		}
+	}
+	for _, g := range groups {
+		frag, err := p.fragment(ctx, stmt, refs, files, split, g, sh)
 		if err != nil {
 			return nil, err
 		}
-		replace(ref.node, tableFunction(ref.node, fn))
+		plan.Fragments = append(plan.Fragments, frag)
 	}
-	fragSQL, err := p.render(ctx, stmt)
-	if err != nil {
-		return nil, err
-	}
-	plan.Fragments = []Fragment{{SQL: fragSQL}}
-	p.fragments.Add(1)
-	p.fallbacks.WithLabelValues("not_distributed_yet").Inc()
-	p.logger.Debug("query planned", "tables", len(plan.Tables), "fragments", len(plan.Fragments))
+	p.fragments.Add(float64(len(plan.Fragments)))
+	p.logger.Debug("query planned", "strategy", plan.Decisions.Strategy, "fallback", plan.Decisions.Fallback,
+		"tables", len(plan.Tables), "fragments", len(plan.Fragments))
 	return plan, nil
+}
+
+// fragment renders the statement one fragment runs: the split reference
+// reads the group's files, every other reference all of its (pruned) files,
+// and the shape's partial rewrite is applied.
+func (p *Planner) fragment(ctx context.Context, stmt *statement, refs []tableRef, files [][]storage.File, split int, g FileGroup, sh *shape) (Fragment, error) {
+	env, root, copies := copyWithRefs(stmt, refs)
+	for i, ref := range refs {
+		fs := files[i]
+		if i == split {
+			fs = g.Files
+		}
+		if len(fs) == 0 {
+			// Everything was pruned: read one file and let the filter
+			// remove its rows, so the statement stays valid.
+			fs = ref.table.Files[:1]
+		}
+		fn, err := p.readParquet(ref.table, fs)
+		if err != nil {
+			return Fragment{}, err
+		}
+		replace(copies[i], tableFunction(copies[i], fn))
+	}
+	sh.partial(root)
+	sql, err := p.render(ctx, &statement{envelope: env, node: root})
+	if err != nil {
+		return Fragment{}, err
+	}
+	f := Fragment{SQL: sql, Group: g.Label}
+	if split >= 0 {
+		f.Files = len(g.Files)
+	}
+	return f, nil
+}
+
+// copyWithRefs deep-copies a statement and finds, in the copy, the nodes
+// that correspond to refs.
+func copyWithRefs(stmt *statement, refs []tableRef) (env, root node, copies []node) {
+	const mark = "\x00ref"
+	for i, r := range refs {
+		r.node[mark] = i
+	}
+	env = cloneNode(stmt.envelope)
+	for _, r := range refs {
+		delete(r.node, mark)
+	}
+	copies = make([]node, len(refs))
+	walk(env, func(n node) {
+		if i, ok := n[mark].(int); ok {
+			copies[i] = n
+			delete(n, mark)
+		}
+	})
+	stmts, _ := env["statements"].([]any)
+	root = asNode(asNode(stmts[0])["node"])
+	return env, root, copies
 }
 
 // statement is one parsed SELECT with the envelope json_deserialize_sql needs.

@@ -15,6 +15,7 @@ type arrowType = arrow.DataType
 // tableRef is one BASE_TABLE node of the tree that names a warehouse table.
 type tableRef struct {
 	node    node
+	table   *storage.Table // resolved snapshot
 	name    storage.TableName
 	display string // as written, for messages
 }
@@ -78,9 +79,9 @@ func normalize(ref tableRef) {
 // readParquet builds read_parquet([files…], hive_partitioning=…, hive_types=…)
 // over a table's pinned files, with partition types fixed to what the
 // catalog declared so workers and the catalog agree.
-func (p *Planner) readParquet(t *storage.Table) (node, error) {
-	files := make([]any, 0, len(t.Files))
-	for _, f := range t.Files {
+func (p *Planner) readParquet(t *storage.Table, fs []storage.File) (node, error) {
+	files := make([]any, 0, len(fs))
+	for _, f := range fs {
 		files = append(files, constant("VARCHAR", f.URI))
 	}
 	args := []any{function("list_value", files)}

@@ -1,0 +1,46 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
+)
+
+// Typer is the planner's view of the shadow catalog: it types statements
+// and merges without reading any data.
+type Typer struct{ c *Coordinator }
+
+// Typer returns the planner.Typer of this coordinator.
+func (c *Coordinator) Typer() planner.Typer { return Typer{c} }
+
+// Schema types a probe statement.
+func (t Typer) Schema(ctx context.Context, tables []*storage.Table, probe string, args []any) (*arrow.Schema, error) {
+	return t.c.shadow.schema(ctx, tables, probe, args)
+}
+
+// MergeSchema types a merge over partials shaped like partialsProbe's
+// result, registered exactly as the merge step registers real partials.
+func (t Typer) MergeSchema(ctx context.Context, tables []*storage.Table, partialsProbe, merge string, args []any) (*arrow.Schema, error) {
+	partials, err := t.c.shadow.schema(ctx, tables, partialsProbe, args)
+	if err != nil {
+		return nil, fmt.Errorf("type partials: %w", err)
+	}
+	empty, err := array.NewRecordReader(partials, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer empty.Release()
+	rdr, err := t.c.opts.DB.QueryArrowOver(ctx, map[string]array.RecordReader{planner.PartialsTable: empty}, merge)
+	if err != nil {
+		return nil, fmt.Errorf("type merge: %w", err)
+	}
+	defer rdr.Release()
+	for rdr.Next() {
+	}
+	return rdr.Schema(), rdr.Err()
+}

@@ -1,0 +1,392 @@
+package planner_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/coordinator"
+	"github.com/quiver-data/quiver/demodata"
+	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
+)
+
+var update = flag.Bool("update", false, "rewrite planner/testdata golden files with the current plans")
+
+// goldenCase is one entry of planner/testdata/*.json (Vitess style).
+type goldenCase struct {
+	Comment string      `json:"comment"`
+	Query   string      `json:"query"`
+	Plan    goldenPlan  `json:"plan"`
+	Options caseOptions `json:"options,omitempty"`
+}
+
+type caseOptions struct {
+	// Unordered marks results that are not deterministic as rows (LIMIT
+	// without a total order): the differential test compares row counts.
+	CountOnly bool `json:"count_only,omitempty"`
+	// Args are bound to the statement's parameters in the differential run.
+	Args []any `json:"args,omitempty"`
+}
+
+type goldenPlan struct {
+	Strategy  string   `json:"strategy"`
+	Fallback  string   `json:"fallback,omitempty"`
+	Split     string   `json:"split,omitempty"`
+	Broadcast []string `json:"broadcast,omitempty"`
+	Fragments int      `json:"fragments"`
+	Fragment  string   `json:"fragment"`
+	Merge     string   `json:"merge,omitempty"`
+}
+
+// groupsOf is a deterministic Partitioner: file i goes to group i mod n.
+type groupsOf int
+
+func (n groupsOf) Partition(files []storage.File) []planner.FileGroup {
+	groups := make([]planner.FileGroup, 0, int(n))
+	for i := 0; i < int(n) && i < len(files); i++ {
+		groups = append(groups, planner.FileGroup{Label: fmt.Sprintf("w%d", i)})
+	}
+	for i, f := range files {
+		groups[i%len(groups)].Files = append(groups[i%len(groups)].Files, f)
+	}
+	return groups
+}
+
+// fixedCatalog serves the demo tables with fixed file URIs, so golden plans
+// are stable.
+type fixedCatalog map[storage.TableName]*storage.Table
+
+func (c fixedCatalog) Table(_ context.Context, n storage.TableName) (*storage.Table, error) {
+	if t, ok := c[n]; ok {
+		return t, nil
+	}
+	return nil, storage.ErrTableNotFound
+}
+
+func col(name string, t arrow.DataType) storage.Column {
+	return storage.Column{Name: name, Type: t, Nullable: true}
+}
+
+func goldenCatalog() fixedCatalog {
+	ts := &arrow.TimestampType{Unit: arrow.Microsecond}
+	files := func(prefix string, n int, part func(i int) string) []storage.File {
+		var out []storage.File
+		for i := 0; i < n; i++ {
+			out = append(out, storage.File{URI: fmt.Sprintf("s3://wh/%s%s", prefix, part(i)), Rows: 1000})
+		}
+		return out
+	}
+	day := func(i int) string { return fmt.Sprintf("day=2025-01-%02d/data_0.parquet", i+1) }
+	part := func(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
+	one := func(name string) func(int) string { return func(int) string { return name } }
+	cat := fixedCatalog{}
+	add := func(name string, fs []storage.File, cols, parts []storage.Column) {
+		tn := storage.TableName{Schema: "demo", Name: name}
+		cat[tn] = &storage.Table{Name: tn, Files: fs, Columns: append(cols, parts...), Partitions: parts, Rows: int64(len(fs)) * 1000}
+	}
+	add("titles", files("demo/titles/", 1, one("titles.parquet")), []storage.Column{
+		col("title_id", arrow.PrimitiveTypes.Int64), col("name", arrow.BinaryTypes.String), col("kind", arrow.BinaryTypes.String),
+		col("genre", arrow.BinaryTypes.String), col("release_date", arrow.FixedWidthTypes.Date32),
+		col("runtime_minutes", arrow.PrimitiveTypes.Int32), col("rating", &arrow.Decimal128Type{Precision: 3, Scale: 1}),
+		col("price", &arrow.Decimal128Type{Precision: 10, Scale: 2}),
+	}, nil)
+	add("profiles", files("demo/profiles/", 1, one("profiles.parquet")), []storage.Column{
+		col("profile_id", arrow.PrimitiveTypes.Int64), col("account_id", arrow.PrimitiveTypes.Int64), col("name", arrow.BinaryTypes.String),
+		col("country", arrow.BinaryTypes.String), col("plan", arrow.BinaryTypes.String), col("signup_at", ts),
+		col("birth_year", arrow.PrimitiveTypes.Int16), col("is_kids", arrow.FixedWidthTypes.Boolean),
+	}, nil)
+	add("plays", files("demo/plays/", 6, day), []storage.Column{
+		col("play_id", arrow.PrimitiveTypes.Int64), col("profile_id", arrow.PrimitiveTypes.Int64), col("title_id", arrow.PrimitiveTypes.Int64),
+		col("started_at", ts), col("duration_seconds", arrow.PrimitiveTypes.Int32), col("device", arrow.BinaryTypes.String),
+		col("completed", arrow.FixedWidthTypes.Boolean), col("bitrate_kbps", arrow.PrimitiveTypes.Int32),
+		col("revenue", &arrow.Decimal128Type{Precision: 12, Scale: 4}),
+	}, []storage.Column{col("day", arrow.FixedWidthTypes.Date32)})
+	add("events", files("demo/events/", 4, part), []storage.Column{
+		col("event_time", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}), col("user_id", arrow.PrimitiveTypes.Int64),
+		col("event_name", arrow.BinaryTypes.String), col("country", arrow.BinaryTypes.String), col("device", arrow.BinaryTypes.String),
+		col("properties", arrow.BinaryTypes.String), col("session_id", arrow.BinaryTypes.String),
+	}, nil)
+	return cat
+}
+
+// newDistPlanner returns a planner with a real parser, shadow catalog and
+// function catalog over cat.
+func newDistPlanner(t *testing.T, cat planner.Catalog, part planner.Partitioner) *planner.Planner {
+	t.Helper()
+	db, err := engine.Open(context.Background(), engine.Options{Threads: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	coord := coordinator.New(coordinator.Options{DB: db})
+	return planner.New(planner.Options{
+		Parser: db, Catalog: cat, TypeName: engine.DuckDBType,
+		Partitioner: part, Typer: coord.Typer(), Functions: db,
+	})
+}
+
+func goldenFiles(t *testing.T) []string {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return files
+}
+
+func loadCases(t *testing.T, path string) []goldenCase {
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var cases []goldenCase
+	require.NoError(t, json.Unmarshal(raw, &cases), path)
+	return cases
+}
+
+func summarize(p *planner.Plan) goldenPlan {
+	g := goldenPlan{
+		Strategy: p.Decisions.Strategy, Fallback: p.Decisions.Fallback, Split: p.Decisions.Split,
+		Broadcast: p.Decisions.Broadcast, Fragments: len(p.Fragments), Fragment: p.Fragments[0].SQL,
+	}
+	if p.Merge != nil {
+		g.Merge = p.Merge.SQL
+	}
+	return g
+}
+
+// TestGoldenPlans compares every plan with planner/testdata/*.json; run
+// with -update to rewrite them (then review the diff).
+func TestGoldenPlans(t *testing.T) {
+	pl := newDistPlanner(t, goldenCatalog(), groupsOf(3))
+	for _, path := range goldenFiles(t) {
+		cases := loadCases(t, path)
+		for i := range cases {
+			c := &cases[i]
+			t.Run(c.Comment, func(t *testing.T) {
+				plan, err := pl.Plan(context.Background(), c.Query)
+				require.NoError(t, err, c.Query)
+				got := summarize(plan)
+				if *update {
+					c.Plan = got
+					return
+				}
+				if !assertPlan(t, c.Plan, got) {
+					out := filepath.Join(t.TempDir(), "got.json")
+					b, _ := json.MarshalIndent(got, "", "  ")
+					_ = os.WriteFile(out, b, 0o644)
+					t.Logf("query: %s\nactual plan written to %s", c.Query, out)
+				}
+			})
+		}
+		if *update {
+			b, err := json.MarshalIndent(cases, "", "  ")
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+		}
+	}
+}
+
+func assertPlan(t *testing.T, want, got goldenPlan) bool {
+	t.Helper()
+	return assertEqual(t, want.Strategy, got.Strategy, "strategy") &&
+		assertEqual(t, want.Fallback, got.Fallback, "fallback") &&
+		assertEqual(t, want.Split, got.Split, "split") &&
+		assertEqual(t, strings.Join(want.Broadcast, ","), strings.Join(got.Broadcast, ","), "broadcast") &&
+		assertEqual(t, want.Fragments, got.Fragments, "fragments") &&
+		assertEqual(t, want.Fragment, got.Fragment, "fragment") &&
+		assertEqual(t, want.Merge, got.Merge, "merge")
+}
+
+func assertEqual(t *testing.T, want, got any, what string) bool {
+	t.Helper()
+	if want != got {
+		t.Errorf("%s:\nwant %v\n got %v", what, want, got)
+		return false
+	}
+	return true
+}
+
+// TestGoldenCoverage keeps the golden files honest: enough cases, every
+// strategy, and a variety of fallback reasons.
+func TestGoldenCoverage(t *testing.T) {
+	strategies, reasons, n := map[string]int{}, map[string]int{}, 0
+	for _, path := range goldenFiles(t) {
+		for _, c := range loadCases(t, path) {
+			n++
+			strategies[c.Plan.Strategy]++
+			if c.Plan.Fallback != "" {
+				key, _, _ := strings.Cut(c.Plan.Fallback, ":")
+				reasons[key]++
+			}
+		}
+	}
+	require.GreaterOrEqual(t, n, 80)
+	for _, s := range []string{"scan", "aggregate", "topk", "distinct", "single"} {
+		require.Positive(t, strategies[s], "no golden case plans %q", s)
+	}
+	require.GreaterOrEqual(t, len(reasons), 12, "fallback reasons covered: %v", reasons)
+}
+
+// TestDistributedMatchesSingleNode is the oracle: every golden query, run
+// as its distributed plan (fragments in one DuckDB, partials merged as the
+// coordinator does) over the real demo dataset split 1, 2 and 3 ways, returns
+// the same multiset of rows as DuckDB over the whole tables.
+func TestDistributedMatchesSingleNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential run over generated data")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := engine.Open(ctx, engine.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = demodata.Generate(ctx, db.SQL(), demodata.Options{Warehouse: dir, Scale: 0.004})
+	require.NoError(t, err)
+	for _, tbl := range []string{"titles", "profiles", "plays", "events"} {
+		_, err := db.SQL().ExecContext(ctx, fmt.Sprintf(
+			"CREATE SCHEMA IF NOT EXISTS demo; CREATE VIEW demo.%s AS SELECT * FROM read_parquet('%s/demo/%s/**/*.parquet', hive_partitioning = true)", tbl, dir, tbl))
+		require.NoError(t, err)
+	}
+	wh, err := storage.Open(ctx, dir, storage.Options{})
+	require.NoError(t, err)
+
+	var cases []goldenCase
+	for _, path := range goldenFiles(t) {
+		cases = append(cases, loadCases(t, path)...)
+	}
+	for _, workers := range []int{1, 2, 3} {
+		pl := newDistPlanner(t, wh, groupsOf(workers))
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) {
+			for _, c := range cases {
+				t.Run(c.Comment, func(t *testing.T) {
+					args := jsonArgs(c.Options.Args)
+					want, wantSchema := collect(t, db, c.Query, nil, args...)
+					plan, err := pl.Plan(ctx, c.Query)
+					require.NoError(t, err)
+					got, gotSchema := runPlan(t, db, plan, args)
+					require.True(t, wantSchema.Equal(gotSchema), "schema\nwant %s\n got %s\nplan %+v", wantSchema, gotSchema, summarize(plan))
+					if c.Options.CountOnly {
+						require.Len(t, got, len(want))
+						return
+					}
+					require.Equal(t, want, got, "plan %+v", summarize(plan))
+				})
+			}
+		})
+	}
+}
+
+// runPlan executes a plan the way the coordinator does, in one DuckDB.
+func runPlan(t *testing.T, db *engine.DB, plan *planner.Plan, args []any) ([]string, *arrow.Schema) {
+	t.Helper()
+	if plan.Merge == nil {
+		var rows []string
+		var schema *arrow.Schema
+		for _, f := range plan.Fragments {
+			r, s := collect(t, db, f.SQL, nil, args...)
+			rows, schema = append(rows, r...), s
+		}
+		sort.Strings(rows)
+		return rows, schema
+	}
+	var recs []arrow.RecordBatch
+	var schema *arrow.Schema
+	for _, f := range plan.Fragments {
+		rdr, err := db.QueryArrow(context.Background(), f.SQL, args...)
+		require.NoError(t, err, f.SQL)
+		for rdr.Next() {
+			rec := rdr.RecordBatch()
+			rec.Retain()
+			recs = append(recs, rec)
+		}
+		require.NoError(t, rdr.Err())
+		schema = rdr.Schema()
+		rdr.Release()
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	parts, err := array.NewRecordReader(schema, recs)
+	require.NoError(t, err)
+	defer parts.Release()
+	return collect(t, db, plan.Merge.SQL, map[string]array.RecordReader{planner.PartialsTable: parts})
+}
+
+// collect runs sql and returns its rows as sorted canonical strings.
+func collect(t *testing.T, db *engine.DB, sql string, views map[string]array.RecordReader, args ...any) ([]string, *arrow.Schema) {
+	t.Helper()
+	var (
+		rdr array.RecordReader
+		err error
+	)
+	if views != nil {
+		rdr, err = db.QueryArrowOver(context.Background(), views, sql)
+	} else {
+		rdr, err = db.QueryArrow(context.Background(), sql, args...)
+	}
+	require.NoError(t, err, sql)
+	defer rdr.Release()
+	var rows []string
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			var sb strings.Builder
+			for c, colv := range rec.Columns() {
+				if c > 0 {
+					sb.WriteString(" | ")
+				}
+				sb.WriteString(canonicalValue(colv, i))
+			}
+			rows = append(rows, sb.String())
+		}
+	}
+	require.NoError(t, rdr.Err(), sql)
+	sort.Strings(rows)
+	return rows, rdr.Schema()
+}
+
+// canonicalValue renders a value; floats to 9 significant digits, the
+// tolerance the differential contract allows.
+func canonicalValue(a arrow.Array, i int) string {
+	if a.IsNull(i) {
+		return "NULL"
+	}
+	switch v := a.(type) {
+	case *array.Float64:
+		return strconv.FormatFloat(round9(v.Value(i)), 'g', 9, 64)
+	case *array.Float32:
+		return strconv.FormatFloat(round9(float64(v.Value(i))), 'g', 9, 64)
+	}
+	return a.ValueStr(i)
+}
+
+func round9(f float64) float64 {
+	if f == 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return f
+	}
+	mag := math.Pow(10, 8-math.Floor(math.Log10(math.Abs(f))))
+	return math.Round(f*mag) / mag
+}
+
+// jsonArgs turns JSON numbers into the integers DuckDB binds.
+func jsonArgs(in []any) []any {
+	out := make([]any, len(in))
+	for i, v := range in {
+		if f, ok := v.(float64); ok && f == math.Trunc(f) {
+			v = int64(f)
+		}
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,87 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Functions lists DuckDB's functions by name with their kind ("scalar",
+// "aggregate", "macro", "table", …); *engine.DB is one.
+type Functions interface {
+	FunctionKinds(ctx context.Context) (map[string]string, error)
+}
+
+// decomposable aggregates: how the coordinator finishes what workers began.
+var decomposable = map[string]bool{
+	"count_star": true, "count": true, "sum": true, "min": true, "max": true,
+	"avg": true, "mean": true, "bool_and": true, "bool_or": true,
+}
+
+// plainExpressions checks that an expression tree (not descending into
+// subqueries, which never read the split table's subset) holds only scalar
+// functions DuckDB knows: no aggregates, no window functions, no macros or
+// unknown functions whose nature the planner cannot see. It returns the
+// fallback reason, or "".
+func (d *dist) plainExpressions(v any) string {
+	reason := ""
+	contains(v, true, func(e node) bool {
+		switch str(e, "class") {
+		case "WINDOW":
+			reason = "window_function"
+		case "FUNCTION":
+			name := strings.ToLower(str(e, "function_name"))
+			switch d.kinds[name] {
+			case "scalar":
+				return false
+			case "aggregate":
+				reason = "aggregate:" + name
+			default:
+				reason = "function:" + name
+			}
+		default:
+			return false
+		}
+		return true
+	})
+	return reason
+}
+
+// dist holds what distribution decisions need.
+type dist struct {
+	kinds map[string]string
+}
+
+// loadKinds fetches the function catalog once.
+func (p *Planner) loadKinds(ctx context.Context) (map[string]string, error) {
+	p.kindsOnce.Lock()
+	defer p.kindsOnce.Unlock()
+	if p.kinds != nil {
+		return p.kinds, nil
+	}
+	if p.opts.Functions == nil {
+		return nil, fmt.Errorf("no function catalog")
+	}
+	k, err := p.opts.Functions.FunctionKinds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load function catalog: %w", err)
+	}
+	// Operators and special forms DuckDB's parser emits as functions.
+	for _, op := range []string{"+", "-", "*", "/", "//", "%", "**", "^", "||", "~~", "!~~", "~~*", "!~~*", "list_value", "struct_pack", "row"} {
+		if _, ok := k[op]; !ok {
+			k[op] = "scalar"
+		}
+	}
+	p.kinds = k
+	return k, nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -81,6 +81,13 @@ func schemaDiff(want, got *arrow.Schema) string {
 // the difference, or "" when they match. Column names must be equal; rows
 // are compared as a multiset unless ordered.
 func RowsDiff(want, got Rows, ordered bool) string {
+	return rowsDiff(want, got, ordered, cellsEqual)
+}
+
+// cellEqual decides whether two canonical cells hold the same value.
+type cellEqual func(a, b string) bool
+
+func rowsDiff(want, got Rows, ordered bool, eq cellEqual) string {
 	var b strings.Builder
 	if strings.Join(want.Columns, ",") != strings.Join(got.Columns, ",") {
 		fmt.Fprintf(&b, "  columns %v, want %v\n", got.Columns, want.Columns)
@@ -93,7 +100,7 @@ func RowsDiff(want, got Rows, ordered bool) string {
 	if len(w) == len(g) {
 		mismatch := -1
 		for i := range w {
-			if !rowsEqual(w[i], g[i]) {
+			if !rowsEqual(w[i], g[i], eq) {
 				mismatch = i
 				break
 			}
@@ -104,14 +111,14 @@ func RowsDiff(want, got Rows, ordered bool) string {
 		if ordered {
 			fmt.Fprintf(&b, "  first difference at row %d:\n    got  %s\n    want %s\n",
 				mismatch, formatRow(g[mismatch]), formatRow(w[mismatch]))
-			if multisetEqual(w, g) {
+			if multisetEqual(w, g, eq) {
 				b.WriteString("  (same rows, different order)\n")
 			}
 			return b.String()
 		}
 	}
 	fmt.Fprintf(&b, "  got %d rows, want %d (columns %s)\n", len(g), len(w), strings.Join(want.Columns, ", "))
-	missing, extra := multisetDiff(w, g)
+	missing, extra := multisetDiff(w, g, eq)
 	writeRows(&b, "missing (in oracle, not in result)", missing)
 	writeRows(&b, "unexpected (in result, not in oracle)", extra)
 	return b.String()
@@ -147,12 +154,12 @@ func sortedRows(rows [][]string) [][]string {
 	return out
 }
 
-func rowsEqual(a, b []string) bool {
+func rowsEqual(a, b []string, eq cellEqual) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if !cellsEqual(a[i], b[i]) {
+		if !eq(a[i], b[i]) {
 			return false
 		}
 	}
@@ -178,14 +185,14 @@ func cellsEqual(a, b string) bool {
 
 // multisetEqual reports whether two sorted-or-not row lists hold the same
 // rows, using the float tolerance.
-func multisetEqual(a, b [][]string) bool {
-	missing, extra := multisetDiff(sortedRows(a), sortedRows(b))
+func multisetEqual(a, b [][]string, eq cellEqual) bool {
+	missing, extra := multisetDiff(sortedRows(a), sortedRows(b), eq)
 	return len(missing) == 0 && len(extra) == 0
 }
 
 // multisetDiff returns the rows of want not matched in got and vice versa.
 // Exact matches pair first; leftovers then pair under the float tolerance.
-func multisetDiff(want, got [][]string) (missing, extra [][]string) {
+func multisetDiff(want, got [][]string, eq cellEqual) (missing, extra [][]string) {
 	counts := map[string]int{}
 	for _, r := range got {
 		counts[rowKey(r)]++
@@ -209,7 +216,7 @@ func multisetDiff(want, got [][]string) (missing, extra [][]string) {
 	for _, m := range missing {
 		found := false
 		for j, e := range extra {
-			if !used[j] && rowsEqual(m, e) {
+			if !used[j] && rowsEqual(m, e, eq) {
 				used[j], found = true, true
 				break
 			}

@@ -77,9 +77,14 @@ func ReadAll(rdr array.RecordReader) (*Result, error) {
 	return res, nil
 }
 
+// MaxRecvMsgSize is the largest Flight message the test clients accept:
+// gRPC's default of 4 MiB is less than one 64K-row batch of a wide table.
+const MaxRecvMsgSize = 256 << 20
+
 // DialFlightSQL opens an insecure Flight SQL client to addr (host:port).
 func DialFlightSQL(addr string, mem memory.Allocator) (*flightsql.Client, error) {
-	cl, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cl, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMsgSize)))
 	if err != nil {
 		return nil, fmt.Errorf("dial flight sql %s: %w", addr, err)
 	}

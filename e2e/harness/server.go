@@ -31,8 +31,9 @@ type ServerOptions struct {
 
 // Server is a running `quiver serve` coordinator and its local workers.
 type Server struct {
-	addr string
-	proc *process
+	addr       string
+	metricsURL string // "" when the binary has no metrics flag
+	proc       *process
 }
 
 // StartServer starts `quiver serve` on a free loopback port in its own
@@ -63,12 +64,19 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 	if opts.S3Endpoint != "" {
 		args = append(args, "--s3-endpoint", opts.S3Endpoint)
 	}
+	// Serve Prometheus metrics on a free port when this build can.
+	metricsURL := ""
+	if flagName := metricsFlag(bin); flagName != "" {
+		maddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+		args = append(args, "--"+flagName, maddr)
+		metricsURL = "http://" + maddr + "/metrics"
+	}
 	args = append(args, opts.Args...)
 	proc, err := startProcess("quiver serve", bin, args, append(baseEnv(t), opts.Env...))
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
-	s := &Server{addr: addr, proc: proc}
+	s := &Server{addr: addr, metricsURL: metricsURL, proc: proc}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("stop quiver serve: %v", err)

@@ -43,13 +43,14 @@ type caseOptions struct {
 }
 
 type goldenPlan struct {
-	Strategy  string   `json:"strategy"`
-	Fallback  string   `json:"fallback,omitempty"`
-	Split     string   `json:"split,omitempty"`
-	Broadcast []string `json:"broadcast,omitempty"`
-	Fragments int      `json:"fragments"`
-	Fragment  string   `json:"fragment"`
-	Merge     string   `json:"merge,omitempty"`
+	Strategy  string         `json:"strategy"`
+	Fallback  string         `json:"fallback,omitempty"`
+	Split     string         `json:"split,omitempty"`
+	Broadcast []string       `json:"broadcast,omitempty"`
+	Pruned    map[string]int `json:"pruned,omitempty"`
+	Fragments int            `json:"fragments"`
+	Fragment  string         `json:"fragment"`
+	Merge     string         `json:"merge,omitempty"`
 }
 
 // groupsOf is a deterministic Partitioner: file i goes to group i mod n.
@@ -86,7 +87,11 @@ func goldenCatalog() fixedCatalog {
 	files := func(prefix string, n int, part func(i int) string) []storage.File {
 		var out []storage.File
 		for i := 0; i < n; i++ {
-			out = append(out, storage.File{URI: fmt.Sprintf("s3://wh/%s%s", prefix, part(i)), Rows: 1000})
+			f := storage.File{URI: fmt.Sprintf("s3://wh/%s%s", prefix, part(i)), Rows: 1000}
+			if d, ok := strings.CutPrefix(part(i), "day="); ok {
+				f.Partition = map[string]string{"day": d[:10]}
+			}
+			out = append(out, f)
 		}
 		return out
 	}
@@ -131,9 +136,10 @@ func newDistPlanner(t *testing.T, cat planner.Catalog, part planner.Partitioner)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	coord := coordinator.New(coordinator.Options{DB: db})
+	footers, _ := cat.(planner.Footers)
 	return planner.New(planner.Options{
 		Parser: db, Catalog: cat, TypeName: engine.DuckDBType,
-		Partitioner: part, Typer: coord.Typer(), Functions: db,
+		Partitioner: part, Typer: coord.Typer(), Functions: db, Footers: footers,
 	})
 }
 
@@ -156,6 +162,9 @@ func summarize(p *planner.Plan) goldenPlan {
 	g := goldenPlan{
 		Strategy: p.Decisions.Strategy, Fallback: p.Decisions.Fallback, Split: p.Decisions.Split,
 		Broadcast: p.Decisions.Broadcast, Fragments: len(p.Fragments), Fragment: p.Fragments[0].SQL,
+	}
+	if len(p.Decisions.Pruned) > 0 {
+		g.Pruned = p.Decisions.Pruned
 	}
 	if p.Merge != nil {
 		g.Merge = p.Merge.SQL
@@ -201,6 +210,7 @@ func assertPlan(t *testing.T, want, got goldenPlan) bool {
 		assertEqual(t, want.Fallback, got.Fallback, "fallback") &&
 		assertEqual(t, want.Split, got.Split, "split") &&
 		assertEqual(t, strings.Join(want.Broadcast, ","), strings.Join(got.Broadcast, ","), "broadcast") &&
+		assertEqual(t, fmt.Sprint(want.Pruned), fmt.Sprint(got.Pruned), "pruned") &&
 		assertEqual(t, want.Fragments, got.Fragments, "fragments") &&
 		assertEqual(t, want.Fragment, got.Fragment, "fragment") &&
 		assertEqual(t, want.Merge, got.Merge, "merge")

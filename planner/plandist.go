@@ -111,14 +111,127 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 }
 
 // pruneRefs returns the files each reference reads after pruning, and
-// records per-table counts in the decisions.
-func (p *Planner) pruneRefs(_ context.Context, _ node, refs []tableRef, _ map[storage.TableName]*storage.Table, dec *Decisions) ([][]storage.File, error) {
+// records per-table counts in the decisions. Only references in the
+// top-level FROM that the top-level WHERE filters row by row are pruned:
+// inner-join sides and preserved sides of outer joins. The null-supplying
+// side of an outer join is never pruned (`WHERE b.x IS NULL` after a LEFT
+// JOIN would otherwise gain rows).
+func (p *Planner) pruneRefs(ctx context.Context, root node, refs []tableRef, dec *Decisions) ([][]storage.File, error) {
 	out := make([][]storage.File, len(refs))
-	dec.Files = map[string]int{}
+	dec.Files, dec.Pruned = map[string]int{}, map[string]int{}
 	for i, r := range refs {
 		out[i] = r.table.Files
+	}
+	where := asNode(root["where_clause"])
+	if str(root, "type") == "SELECT_NODE" && where != nil {
+		prunable, top, opaque := topLevelSources(root, refs)
+		for i, r := range refs {
+			if !prunable[i] {
+				continue
+			}
+			kept, err := pruneFiles(ctx, r.table, where, resolverFor(i, refs, top, opaque), p.opts.Footers)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = kept
+		}
+	}
+	for i, r := range refs {
 		name := r.name.String()
+		pruned := len(r.table.Files) - len(out[i])
+		if pruned > 0 {
+			p.pruned.Add(float64(pruned))
+			dec.Pruned[name] = max(dec.Pruned[name], pruned)
+		}
 		dec.Files[name] = max(dec.Files[name], len(out[i]))
 	}
 	return out, nil
+}
+
+// topLevelSources marks which refs sit in the top-level FROM where the
+// top-level WHERE filters their rows, and reports whether the FROM clause
+// also has sources whose columns the planner cannot see (derived tables,
+// table functions, CTEs), which makes unqualified column names ambiguous.
+func topLevelSources(root node, refs []tableRef) (prunable, top map[int]bool, opaque bool) {
+	prunable, top = map[int]bool{}, map[int]bool{}
+	var visit func(ref node, filtered bool)
+	visit = func(ref node, filtered bool) {
+		if ref == nil {
+			return
+		}
+		switch str(ref, "type") {
+		case "BASE_TABLE":
+			for i, r := range refs {
+				if sameNode(r.node, ref) {
+					top[i] = true
+					if filtered {
+						prunable[i] = true
+					}
+					return
+				}
+			}
+			opaque = true // a CTE
+		case "JOIN":
+			left, right := asNode(ref["left"]), asNode(ref["right"])
+			inner := str(ref, "ref_type") == "REGULAR" || str(ref, "ref_type") == "CROSS" || str(ref, "ref_type") == ""
+			switch jt := str(ref, "join_type"); {
+			case inner && jt == "INNER":
+				visit(left, filtered)
+				visit(right, filtered)
+			case inner && (jt == "LEFT" || jt == "SEMI" || jt == "ANTI"):
+				visit(left, filtered)
+				visit(right, false)
+			case inner && jt == "RIGHT":
+				visit(left, false)
+				visit(right, filtered)
+			default:
+				visit(left, false)
+				visit(right, false)
+			}
+		case "EMPTY":
+		default:
+			opaque = true
+		}
+	}
+	visit(asNode(root["from_table"]), true)
+	return prunable, top, opaque
+}
+
+// resolverFor maps column references to columns of refs[i]: qualified by
+// its alias (or table name), or unqualified when no other source of the
+// FROM clause (inScope: every top-level table reference) has that column.
+func resolverFor(i int, refs []tableRef, inScope map[int]bool, opaque bool) columnResolver {
+	self := refs[i]
+	alias := str(self.node, "alias")
+	if alias == "" {
+		alias = self.name.Name
+	}
+	has := func(t *storage.Table, col string) bool {
+		for _, c := range t.Columns {
+			if strings.EqualFold(c.Name, col) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(names []string) (string, bool) {
+		switch len(names) {
+		case 2:
+			if strings.EqualFold(names[0], alias) {
+				return names[1], has(self.table, names[1])
+			}
+			return "", false
+		case 1:
+			if opaque || !has(self.table, names[0]) {
+				return "", false
+			}
+			for j, r := range refs {
+				if j != i && inScope[j] && has(r.table, names[0]) {
+					return "", false
+				}
+			}
+			return names[0], true
+		}
+		return "", false
+	}
 }

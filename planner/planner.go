@@ -133,7 +133,7 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 	for i := range refs {
 		refs[i].table = tables[refs[i].name]
 	}
-	files, err := p.pruneRefs(ctx, stmt.node, refs, tables, &plan.Decisions)
+	files, err := p.pruneRefs(ctx, stmt.node, refs, &plan.Decisions)
 	if err != nil {
 		return nil, err
 	}

@@ -9,11 +9,9 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
@@ -21,32 +19,69 @@ import (
 	"github.com/quiver-data/quiver/worker"
 )
 
-// Workers hands out a worker for a fragment; *worker.Pool is one.
+// Sentinel errors of the coordinator.
+var (
+	// ErrStalled is a worker that sent nothing, not even a heartbeat, for
+	// the stall timeout; its fragment is retried elsewhere.
+	ErrStalled = errors.New("worker stalled")
+	// ErrPartialsTooLarge is a merge plan whose fragment results exceed
+	// Options.MaxPartialsBytes.
+	ErrPartialsTooLarge = errors.New("partial results too large")
+	// ErrNotResumable is a fragment that failed after sending rows that
+	// cannot be skipped in a re-run (its worker sent no row offsets, or
+	// the re-run did not reproduce them).
+	ErrNotResumable = errors.New("fragment cannot be resumed")
+)
+
+// Workers hands out workers for fragments; *worker.Pool is one.
 type Workers interface {
-	Pick(exclude map[string]bool) (*worker.Conn, error)
+	// Pick returns a healthy worker, prefer if possible, avoiding exclude
+	// if possible; worker.ErrNoWorkers when none is healthy.
+	Pick(prefer string, exclude map[string]bool) (*worker.Conn, error)
+	// Changed is closed at the next change of membership or health.
+	Changed() <-chan struct{}
+	// Check re-checks a worker's health now (after a fragment failed there).
+	Check(ctx context.Context, addr string) bool
 }
 
 // Options configure a Coordinator.
 type Options struct {
-	// DB is the coordinator's embedded DuckDB (shadow catalog).
+	// DB is the coordinator's embedded DuckDB (shadow catalog, merge step).
 	DB      *engine.DB
 	Workers Workers
 	Signer  *worker.Signer
 	// FragmentTTL is how long a signed fragment ticket stays valid; default 1 minute.
 	FragmentTTL time.Duration
-	// Attempts is how many workers a fragment may be tried on; default 3.
-	Attempts   int
+	// Attempts is how many times a fragment may be tried; default 3.
+	Attempts int
+	// StallTimeout: a worker that sends nothing for this long is given up
+	// on and its fragment retried; default 30s. Workers send heartbeats
+	// at a third of it while they compute.
+	StallTimeout time.Duration
+	// Grace is how long a fragment waits for a healthy worker when there
+	// is none; default 10s.
+	Grace time.Duration
+	// MaxPartialsBytes bounds the fragment results a merge plan holds;
+	// default 1 GiB.
+	MaxPartialsBytes int64
+	// Parallelism bounds how many fragments of one merge plan run at once;
+	// default 16.
+	Parallelism int
+	// Allocator backs decoded batches; default memory.DefaultAllocator.
+	Allocator  memory.Allocator
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
 // Coordinator types and runs plans.
 type Coordinator struct {
-	opts    Options
-	logger  *slog.Logger
-	shadow  *shadow
-	retries prometheus.Counter
-	bytes   prometheus.Counter
+	opts      Options
+	logger    *slog.Logger
+	mem       memory.Allocator
+	shadow    *shadow
+	retries   prometheus.Counter
+	bytes     prometheus.Counter
+	fragments *prometheus.CounterVec
 }
 
 // New returns a Coordinator.
@@ -57,6 +92,22 @@ func New(opts Options) *Coordinator {
 	if opts.Attempts == 0 {
 		opts.Attempts = 3
 	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = 30 * time.Second
+	}
+	if opts.Grace == 0 {
+		opts.Grace = 10 * time.Second
+	}
+	if opts.MaxPartialsBytes == 0 {
+		opts.MaxPartialsBytes = 1 << 30
+	}
+	if opts.Parallelism == 0 {
+		opts.Parallelism = 16
+	}
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -65,6 +116,7 @@ func New(opts Options) *Coordinator {
 	return &Coordinator{
 		opts:   opts,
 		logger: logger,
+		mem:    mem,
 		shadow: newShadow(opts.DB),
 		retries: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_fragment_retries_total", Help: "Fragments re-run on another worker.",
@@ -72,6 +124,9 @@ func New(opts Options) *Coordinator {
 		bytes: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_result_bytes_total", Help: "Result bytes relayed to clients.",
 		}),
+		fragments: reg.NewCounterVec(prometheus.CounterOpts{
+			Name: "quiver_fragments_total", Help: "Fragments run, by outcome (ok, error, canceled).",
+		}, []string{"outcome"}),
 	}
 }
 
@@ -87,83 +142,6 @@ func (c *Coordinator) Schema(ctx context.Context, plan *planner.Plan, args []any
 		return nil, fmt.Errorf("type query: %w", err)
 	}
 	return s, nil
-}
-
-// Stream runs one fragment on a worker and passes every Flight message it
-// produces to send, in order. Before the first message, an unreachable
-// worker is replaced by another one.
-func (c *Coordinator) Stream(ctx context.Context, queryID string, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error {
-	ticket, err := c.opts.Signer.Sign(worker.Fragment{
-		QueryID: queryID, SQL: frag.SQL, Args: args,
-		Expires: time.Now().Add(c.opts.FragmentTTL).UnixMilli(),
-	})
-	if err != nil {
-		return err
-	}
-	failed := map[string]bool{}
-	var lastErr error
-	for attempt := 0; attempt < c.opts.Attempts; attempt++ {
-		w, err := c.opts.Workers.Pick(failed)
-		if err != nil {
-			if lastErr != nil {
-				return fmt.Errorf("%w (last worker error: %v)", err, lastErr)
-			}
-			return err
-		}
-		sent, err := c.relay(ctx, w, ticket, send)
-		if err == nil {
-			return nil
-		}
-		if sent > 0 || !retriable(err) || ctx.Err() != nil {
-			return err
-		}
-		c.logger.Warn("fragment failed on worker; trying another", "queryID", queryID, "worker", w.Addr, "err", err)
-		c.retries.Inc()
-		failed[w.Addr] = true
-		lastErr = err
-	}
-	return fmt.Errorf("%w: fragment failed on %d workers: %w", worker.ErrNoWorkers, len(failed), lastErr)
-}
-
-func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, send func(*flight.FlightData) error) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := w.DoGet(ctx, ticket)
-	if err != nil {
-		return 0, fmt.Errorf("worker %s: %w", w.Addr, err)
-	}
-	sent := 0
-	for {
-		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return sent, nil
-		}
-		if err != nil {
-			return sent, workerError(w.Addr, err)
-		}
-		if err := send(msg); err != nil {
-			return sent + 1, fmt.Errorf("send to client: %w", err)
-		}
-		c.bytes.Add(float64(len(msg.DataBody) + len(msg.DataHeader)))
-		sent++
-	}
-}
-
-// workerError keeps the worker's status code and says which worker failed.
-func workerError(addr string, err error) error {
-	if st, ok := status.FromError(err); ok {
-		return status.Errorf(st.Code(), "worker %s: %s", addr, st.Message())
-	}
-	return fmt.Errorf("worker %s: %w", addr, err)
-}
-
-// retriable reports whether another worker might succeed.
-func retriable(err error) bool {
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Unauthenticated, codes.Aborted:
-		return true
-	}
-	return false
 }
 
 // TableSchema returns the Arrow schema of a table as queries return it.

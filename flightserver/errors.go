@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
@@ -46,8 +47,11 @@ func toStatus(err error) error {
 	case errors.Is(err, planner.ErrTableNotFound), errors.Is(err, storage.ErrTableNotFound),
 		errors.Is(err, ErrTicketUnknown), errors.Is(err, ErrStatementUnknown):
 		code = codes.NotFound
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, worker.ErrNoWorkers):
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, worker.ErrNoWorkers),
+		errors.Is(err, coordinator.ErrStalled), errors.Is(err, coordinator.ErrNotResumable):
 		code = codes.Unavailable
+	case errors.Is(err, coordinator.ErrPartialsTooLarge):
+		code = codes.ResourceExhausted
 	case errors.Is(err, storage.ErrAccessDenied):
 		code = codes.PermissionDenied
 	case errors.Is(err, storage.ErrCorruptFile), errors.Is(err, storage.ErrSchemaMismatch):

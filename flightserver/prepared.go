@@ -27,7 +27,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	if err != nil {
 		return res, toStatus(err)
 	}
-	schema, err := s.opts.Runner.Schema(ctx, plan, nil)
+	schema, err := s.resultSchema(ctx, plan, nil)
 	if err != nil {
 		return res, toStatus(err)
 	}

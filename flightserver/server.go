@@ -32,8 +32,22 @@ type Planner interface {
 type Runner interface {
 	Schema(ctx context.Context, plan *planner.Plan, args []any) (*arrow.Schema, error)
 	TableSchema(ctx context.Context, t *storage.Table) (*arrow.Schema, error)
-	Stream(ctx context.Context, queryID string, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error
+	// Stream relays fragment index of a scan plan from a worker.
+	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error
+	// Merge runs every fragment of a merge plan and writes the merged result.
+	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, out flight.DataStreamWriter) error
+	// Route picks the worker a client fetches fragment index from directly
+	// and returns its address and a ticket valid for ttl.
+	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, ttl time.Duration) (string, []byte, error)
 }
+
+// Result routing modes (Options.Routing).
+const (
+	// RoutingProxy relays every result through the coordinator.
+	RoutingProxy = "proxy"
+	// RoutingDirect sends clients of scan plans to the workers themselves.
+	RoutingDirect = "direct"
+)
 
 // Catalog lists and resolves warehouse tables; *storage.Warehouse is one.
 type Catalog interface {
@@ -50,6 +64,10 @@ type Options struct {
 	Principal func(ctx context.Context) string
 	// TicketTTL is how long a query ticket can be redeemed; default 5 minutes.
 	TicketTTL time.Duration
+	// Routing is RoutingProxy (default) or RoutingDirect: scan-plan
+	// endpoints then name the worker (grpc://host:port) and carry a signed
+	// fragment ticket valid for TicketTTL. Merge plans are always proxied.
+	Routing string
 	// Version is reported in GetSqlInfo.
 	Version    string
 	Allocator  memory.Allocator
@@ -68,16 +86,27 @@ type Server struct {
 	started  *prometheus.CounterVec
 }
 
-// query is what a ticket redeems.
+// query is what a ticket redeems: one fragment of a scan plan, a whole
+// merge plan, or the rows of an EXPLAIN.
 type query struct {
-	plan *planner.Plan
-	args []worker.Arg
+	id    string
+	index int
+	plan  *planner.Plan
+	args  []worker.Arg
+	rows  []explainRow
 }
 
 // New returns the service.
 func New(opts Options) (*Server, error) {
 	if opts.TicketTTL == 0 {
 		opts.TicketTTL = 5 * time.Minute
+	}
+	switch opts.Routing {
+	case "":
+		opts.Routing = RoutingProxy
+	case RoutingProxy, RoutingDirect:
+	default:
+		return nil, fmt.Errorf("result routing %q: want %s or %s", opts.Routing, RoutingProxy, RoutingDirect)
 	}
 	if opts.Principal == nil {
 		opts.Principal = func(context.Context) string { return "anonymous" }
@@ -159,19 +188,24 @@ func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetSer
 	return s.FlightServer.DoGet(tkt, stream)
 }
 
-// flightInfo plans sql and returns endpoints for its fragments.
+// flightInfo plans sql and returns endpoints for its fragments: one per
+// fragment of a scan plan, one for a merge plan or an EXPLAIN.
 func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	plan, err := s.opts.Planner.Plan(ctx, sql)
 	if err != nil {
 		s.started.WithLabelValues("plan_error").Inc()
 		return nil, err
 	}
-	schema, err := s.opts.Runner.Schema(ctx, plan, args)
+	schema, err := s.resultSchema(ctx, plan, args)
 	if err != nil {
 		s.started.WithLabelValues("plan_error").Inc()
 		return nil, err
 	}
 	wargs, err := encodeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	queryID, err := newID()
 	if err != nil {
 		return nil, err
 	}
@@ -182,18 +216,57 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		TotalBytes:       -1,
 	}
 	principal := s.opts.Principal(ctx)
-	for _, frag := range plan.Fragments {
-		one := *plan
-		one.Fragments = []planner.Fragment{frag}
-		id, err := s.queries.put(principal, &query{plan: &one, args: wargs})
+	endpoint := func(q *query) error {
+		id, err := s.queries.put(principal, q)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		info.Endpoint = append(info.Endpoint, &flight.FlightEndpoint{Ticket: &flight.Ticket{Ticket: encodeTicket(id)}})
+		return nil
+	}
+	switch {
+	case plan.Explain:
+		rows := explain(plan)
+		info.TotalRecords = int64(len(rows))
+		err = endpoint(&query{id: queryID, plan: plan, rows: rows})
+	case plan.Merge != nil:
+		err = endpoint(&query{id: queryID, plan: plan, args: wargs})
+	default:
+		for i, frag := range plan.Fragments {
+			if s.opts.Routing == RoutingDirect {
+				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, s.opts.TicketTTL)
+				if rerr != nil {
+					return nil, rerr
+				}
+				info.Endpoint = append(info.Endpoint, &flight.FlightEndpoint{
+					Ticket:   &flight.Ticket{Ticket: ticket},
+					Location: []*flight.Location{{Uri: "grpc://" + addr}},
+				})
+				continue
+			}
+			one := *plan
+			one.Fragments = []planner.Fragment{frag}
+			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs}); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	s.started.WithLabelValues("planned").Inc()
-	s.logger.Info("query planned", "principal", principal, "tables", len(plan.Tables), "fragments", len(plan.Fragments))
+	s.logger.Info("query planned", "queryID", queryID, "principal", principal, "tables", len(plan.Tables),
+		"fragments", len(plan.Fragments), "merge", plan.Merge != nil, "explain", plan.Explain,
+		"strategy", plan.Decisions.Strategy, "routing", s.opts.Routing)
 	return info, nil
+}
+
+// resultSchema is the schema of what the plan's endpoints stream.
+func (s *Server) resultSchema(ctx context.Context, plan *planner.Plan, args []any) (*arrow.Schema, error) {
+	if plan.Explain {
+		return explainSchema, nil
+	}
+	return s.opts.Runner.Schema(ctx, plan, args)
 }
 
 func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*flight.SchemaResult, error) {
@@ -201,22 +274,28 @@ func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*fli
 	if err != nil {
 		return nil, err
 	}
-	schema, err := s.opts.Runner.Schema(ctx, plan, args)
+	schema, err := s.resultSchema(ctx, plan, args)
 	if err != nil {
 		return nil, err
 	}
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(schema, s.mem)}, nil
 }
 
-// doGetQuery redeems a query ticket: it streams the ticket's fragment from
-// a worker to the client message by message.
+// doGetQuery redeems a query ticket: it relays the ticket's fragment from
+// a worker message by message, runs a merge plan, or writes EXPLAIN rows.
 func (s *Server) doGetQuery(ctx context.Context, id string, stream flight.FlightService_DoGetServer) error {
 	q, ok := s.queries.get(s.opts.Principal(ctx), id)
 	if !ok {
 		return fmt.Errorf("%w: tickets are valid for %s and only for the principal that planned the query", ErrTicketUnknown, s.opts.TicketTTL)
 	}
+	switch {
+	case q.plan.Explain:
+		return s.writeExplain(q.rows, stream)
+	case q.plan.Merge != nil:
+		return s.opts.Runner.Merge(ctx, q.id, q.plan, q.args, stream)
+	}
 	for _, frag := range q.plan.Fragments {
-		if err := s.opts.Runner.Stream(ctx, id, frag, q.args, stream.Send); err != nil {
+		if err := s.opts.Runner.Stream(ctx, q.id, q.index, frag, q.args, stream.Send); err != nil {
 			return err
 		}
 	}

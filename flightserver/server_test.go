@@ -2,10 +2,12 @@ package flightserver
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -27,27 +29,52 @@ import (
 )
 
 // testEnv is a whole Quiver in one process: a local warehouse written by
-// DuckDB, one in-process worker, the coordinator and the Flight SQL service,
-// reached by arrow-go's real Flight SQL client.
+// DuckDB, in-process workers, the coordinator and the Flight SQL service
+// with the distributed planner, reached by arrow-go's real Flight SQL
+// client.
 type testEnv struct {
-	client *flightsql.Client
-	raw    flight.Client
-	mem    *memory.CheckedAllocator
+	client  *flightsql.Client
+	raw     flight.Client
+	mem     *memory.CheckedAllocator
+	dir     string
+	db      *engine.DB
+	workers []string
+}
+
+// envOptions vary the test environment.
+type envOptions struct {
+	workers int    // default 2
+	routing string // default proxy
 }
 
 func newTestEnv(t *testing.T) *testEnv {
+	return newTestEnvWith(t, envOptions{})
+}
+
+func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 	t.Helper()
+	if o.workers == 0 {
+		o.workers = 2
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := engine.Open(ctx, engine.Options{})
+	db, err := engine.Open(ctx, engine.Options{Threads: 1})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "shop", "orders"), 0o755))
-	for _, q := range []string{
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "shop", "lines"), 0o755))
+	stmts := []string{
 		`COPY (SELECT i AS id, 'item-' || i AS item, (i * 1.25)::DECIMAL(10,2) AS price,
 		        CASE WHEN i % 4 = 0 THEN NULL ELSE i % 3 END AS qty, 'EU' AS region
 		      FROM range(1, 101) t(i)) TO '` + dir + `/shop/orders' (FORMAT parquet, PARTITION_BY (region))`,
-	} {
+	}
+	// shop.lines: six files, so plans split it across workers.
+	for f := range 6 {
+		stmts = append(stmts, fmt.Sprintf(`COPY (SELECT i AS line_id, i %% 7 AS sku, (i %% 13)::DOUBLE AS amount,
+		        CASE WHEN i %% 5 = 0 THEN NULL ELSE 'c' || (i %% 4) END AS country
+		      FROM range(%d, %d) t(i)) TO '%s/shop/lines/part-%d.parquet' (FORMAT parquet)`, f*5000, (f+1)*5000, dir, f))
+	}
+	for _, q := range stmts {
 		_, err := db.SQL().ExecContext(ctx, q)
 		require.NoError(t, err)
 	}
@@ -58,24 +85,33 @@ func newTestEnv(t *testing.T) *testEnv {
 	signer, err := worker.NewSigner([]byte("test-secret-0123456789"))
 	require.NoError(t, err)
 
-	wdb, err := engine.Open(ctx, engine.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { wdb.Close() })
-	wlis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	wgs := NewGRPCServer(worker.NewServer(worker.ServerOptions{DB: wdb, Signer: signer}), GRPCOptions{})
-	go wgs.Serve(wlis)
-	t.Cleanup(wgs.Stop)
+	var addrs []string
+	for range o.workers {
+		wdb, err := engine.Open(ctx, engine.Options{Threads: 1})
+		require.NoError(t, err)
+		t.Cleanup(func() { wdb.Close() })
+		wlis, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		wgs := NewGRPCServer(worker.NewServer(worker.ServerOptions{DB: wdb, Signer: signer, BatchRows: 1000}), GRPCOptions{})
+		go wgs.Serve(wlis)
+		t.Cleanup(wgs.Stop)
+		addrs = append(addrs, wlis.Addr().String())
+	}
 
-	pool := worker.NewPool()
-	require.NoError(t, pool.Set([]string{wlis.Addr().String()}))
+	pool := worker.NewPool(worker.PoolOptions{})
+	require.NoError(t, pool.Set(addrs))
 	t.Cleanup(func() { pool.Close() })
 
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	coord := coordinator.New(coordinator.Options{DB: db, Workers: pool, Signer: signer, Allocator: mem, Grace: time.Second})
 	srv, err := New(Options{
-		Planner: planner.New(planner.Options{Parser: db, Catalog: wh, TypeName: engine.DuckDBType}),
-		Runner:  coordinator.New(coordinator.Options{DB: db, Workers: pool, Signer: signer}),
+		Planner: planner.New(planner.Options{
+			Parser: db, Catalog: wh, TypeName: engine.DuckDBType,
+			Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: wh,
+		}),
+		Runner:  coord,
 		Catalog: wh,
+		Routing: o.routing,
 		Principal: func(ctx context.Context) string {
 			md, _ := metadata.FromIncomingContext(ctx)
 			if u := md.Get("x-user"); len(u) > 0 {
@@ -99,7 +135,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	require.NoError(t, err)
 	t.Cleanup(func() { raw.Close() })
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
-	return &testEnv{client: cl, raw: raw, mem: mem}
+	return &testEnv{client: cl, raw: raw, mem: mem, dir: dir, db: db, workers: addrs}
 }
 
 // fetch reads every endpoint of info into one table's worth of rows.
@@ -197,7 +233,8 @@ func TestPlainFlightSQLText(t *testing.T) {
 func TestGetTablesWithSchema(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
-	info, err := e.client.GetTables(ctx, &flightsql.GetTablesOpts{IncludeSchema: true})
+	orders := "orders"
+	info, err := e.client.GetTables(ctx, &flightsql.GetTablesOpts{IncludeSchema: true, TableNameFilterPattern: &orders})
 	require.NoError(t, err)
 	_, recs := e.fetch(t, ctx, info)
 	require.EqualValues(t, 1, rows(recs))

@@ -33,13 +33,21 @@ func newStore[T any](ttl time.Duration, max int) *store[T] {
 	return &store[T]{ttl: ttl, max: max, now: time.Now, entries: map[string]*entry[T]{}}
 }
 
-// put stores v for principal and returns its new handle.
-func (s *store[T]) put(principal string, v T) (string, error) {
+// newID returns 144 random bits, base64url.
+func newID() (string, error) {
 	var raw [18]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", fmt.Errorf("random handle: %w", err)
 	}
-	id := base64.RawURLEncoding.EncodeToString(raw[:])
+	return base64.RawURLEncoding.EncodeToString(raw[:]), nil
+}
+
+// put stores v for principal and returns its new handle.
+func (s *store[T]) put(principal string, v T) (string, error) {
+	id, err := newID()
+	if err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep()

@@ -9,19 +9,27 @@ import (
 )
 
 // coalescer gathers DuckDB's small chunks into batches of at least target
-// rows. Concatenation copies column buffers (memcpy per column), never rows.
+// rows, or fewer once they hold maxBytes: gRPC clients refuse messages over
+// 4 MiB by default, so wide rows must not grow a batch past that.
+// Concatenation copies column buffers (memcpy per column), never rows.
 type coalescer struct {
-	schema  *arrow.Schema
-	target  int64
-	pending []arrow.RecordBatch
-	rows    int64
+	schema   *arrow.Schema
+	target   int64
+	maxBytes int64
+	pending  []arrow.RecordBatch
+	rows     int64
+	bytes    int64
 }
+
+// coalesceMaxBytes keeps coalesced batches well under gRPC's default 4 MiB
+// message limit.
+const coalesceMaxBytes = 2 << 20
 
 func newCoalescer(schema *arrow.Schema, target int64) *coalescer {
 	if target <= 0 {
 		target = 1 << 16
 	}
-	return &coalescer{schema: schema, target: target}
+	return &coalescer{schema: schema, target: target, maxBytes: coalesceMaxBytes}
 }
 
 // add takes a batch the caller still owns; it returns a batch to send (owned
@@ -33,7 +41,8 @@ func (c *coalescer) add(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	rec.Retain()
 	c.pending = append(c.pending, rec)
 	c.rows += rec.NumRows()
-	if c.rows < c.target {
+	c.bytes += recordBytes(rec)
+	if c.rows < c.target && c.bytes < c.maxBytes {
 		return nil, nil
 	}
 	return c.flush()
@@ -75,5 +84,27 @@ func (c *coalescer) release() {
 	for _, r := range c.pending {
 		r.Release()
 	}
-	c.pending, c.rows = nil, 0
+	c.pending, c.rows, c.bytes = nil, 0, 0
+}
+
+// recordBytes is the size of the buffers a batch references.
+func recordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, col := range rec.Columns() {
+		n += dataBytes(col.Data())
+	}
+	return n
+}
+
+func dataBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += dataBytes(c)
+	}
+	return n
 }

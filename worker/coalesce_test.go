@@ -65,3 +65,32 @@ func TestCoalescer(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, none)
 }
+
+func TestCoalescerBoundsBytes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "i", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for i := range 100 {
+		b.Field(0).(*array.Int64Builder).Append(int64(i))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	c := newCoalescer(schema, 1000)
+	c.maxBytes = 2000 // 800 bytes per batch of 100 int64
+	var sizes []int64
+	for range 7 {
+		got, err := c.add(rec)
+		require.NoError(t, err)
+		if got != nil {
+			sizes = append(sizes, got.NumRows())
+			got.Release()
+		}
+	}
+	last, err := c.flush()
+	require.NoError(t, err)
+	sizes = append(sizes, last.NumRows())
+	last.Release()
+	require.Equal(t, []int64{300, 300, 100}, sizes, "flushed at the byte bound long before the row target")
+}

@@ -101,16 +101,24 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 			return 0, err
 		}
 	}
+	out := &lockedStream{stream: stream}
+	if f.Heartbeat > 0 {
+		stop := out.heartbeat(time.Duration(f.Heartbeat) * time.Millisecond)
+		defer stop()
+	}
 	rdr, err := s.opts.DB.QueryArrow(ctx, f.SQL, args...)
 	if err != nil {
 		return 0, err
 	}
 	defer rdr.Release()
-	w := flight.NewRecordWriter(stream, ipc.WithSchema(rdr.Schema()))
+	w := flight.NewRecordWriter(out, ipc.WithSchema(rdr.Schema()))
 	var rows int64
 	send := func(rec arrow.RecordBatch) error {
 		defer rec.Release()
-		if err := w.Write(rec); err != nil {
+		// The offset lets the coordinator resume a re-run of this fragment
+		// on another worker exactly where this stream broke off.
+		meta := BatchMeta{Offset: rows, Rows: rec.NumRows()}
+		if err := w.WriteWithAppMetadata(rec, meta.Encode()); err != nil {
 			return fmt.Errorf("send batch: %w", err)
 		}
 		rows += rec.NumRows()

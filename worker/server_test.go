@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -17,6 +19,10 @@ import (
 
 // startWorker serves a real DuckDB behind the worker service on 127.0.0.1:0.
 func startWorker(t *testing.T, signer *Signer) string {
+	return startWorkerWith(t, ServerOptions{Signer: signer})
+}
+
+func startWorkerWith(t *testing.T, opts ServerOptions) string {
 	t.Helper()
 	db, err := engine.Open(context.Background(), engine.Options{})
 	require.NoError(t, err)
@@ -24,7 +30,8 @@ func startWorker(t *testing.T, signer *Signer) string {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	gs := grpc.NewServer()
-	flight.RegisterFlightServiceServer(gs, NewServer(ServerOptions{DB: db, Signer: signer}))
+	opts.DB = db
+	flight.RegisterFlightServiceServer(gs, NewServer(opts))
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
 	return lis.Addr().String()
@@ -49,6 +56,10 @@ func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
 	defer rdr.Release()
 	var n int64
 	for rdr.Next() {
+		meta, ok := DecodeBatchMeta(rdr.LatestAppMetadata())
+		if !ok || meta.Offset != n || meta.Rows != rdr.RecordBatch().NumRows() {
+			return n, fmt.Errorf("batch metadata %+v (ok=%v) after %d rows, batch of %d", meta, ok, n, rdr.RecordBatch().NumRows())
+		}
 		n += rdr.RecordBatch().NumRows()
 	}
 	return n, rdr.Err()
@@ -57,10 +68,10 @@ func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
 func TestServerRunsSignedFragments(t *testing.T) {
 	signer := newSigner(t)
 	addr := startWorker(t, signer)
-	pool := NewPool()
+	pool := NewPool(PoolOptions{})
 	require.NoError(t, pool.Set([]string{addr}))
 	defer pool.Close()
-	c, err := pool.Pick(nil)
+	c, err := pool.Pick("", nil)
 	require.NoError(t, err)
 	ctx := context.Background()
 	exp := time.Now().Add(time.Minute).UnixMilli()
@@ -72,6 +83,44 @@ func TestServerRunsSignedFragments(t *testing.T) {
 	n, err := doGet(ctx, c, tk)
 	require.NoError(t, err)
 	require.EqualValues(t, 5000, n, "several DuckDB chunks streamed")
+
+	t.Run("row offsets in app metadata", func(t *testing.T) {
+		// Small batches: many offsets to check.
+		addr := startWorkerWith(t, ServerOptions{Signer: signer, BatchRows: 1})
+		pool := NewPool(PoolOptions{})
+		defer pool.Close()
+		require.NoError(t, pool.Set([]string{addr}))
+		c, err := pool.Pick("", nil)
+		require.NoError(t, err)
+		tk, err := signer.Sign(Fragment{SQL: "SELECT i FROM range(10000) t(i)", Expires: exp})
+		require.NoError(t, err)
+		n, err := doGet(ctx, c, tk)
+		require.NoError(t, err)
+		require.EqualValues(t, 10000, n)
+	})
+
+	t.Run("heartbeats while the query runs", func(t *testing.T) {
+		// A query that sleeps before its only batch: heartbeats come first.
+		tk, err := signer.Sign(Fragment{SQL: "SELECT count(*) AS n FROM range(30000000) t(i) WHERE i % 7 = 3", Expires: exp, Heartbeat: 5})
+		require.NoError(t, err)
+		stream, err := c.DoGet(ctx, tk)
+		require.NoError(t, err)
+		beats, other := 0, 0
+		for {
+			fd, err := stream.Recv()
+			if err != nil {
+				require.ErrorIs(t, err, io.EOF)
+				break
+			}
+			if IsHeartbeat(fd) {
+				beats++
+			} else {
+				other++
+			}
+		}
+		require.Positive(t, beats)
+		require.Equal(t, 2, other, "schema and the one batch")
+	})
 
 	t.Run("empty result carries its schema", func(t *testing.T) {
 		tk, err := signer.Sign(Fragment{SQL: "SELECT 1 AS a WHERE false", Expires: exp})
@@ -114,24 +163,4 @@ func TestServerRunsSignedFragments(t *testing.T) {
 			require.Equal(t, tc.code, status.Code(err), "%v", err)
 		})
 	}
-}
-
-func TestPoolPick(t *testing.T) {
-	p := NewPool()
-	defer p.Close()
-	_, err := p.Pick(nil)
-	require.ErrorIs(t, err, ErrNoWorkers)
-	require.NoError(t, p.Set([]string{"127.0.0.1:1", "127.0.0.1:2"}))
-	a, err := p.Pick(nil)
-	require.NoError(t, err)
-	b, err := p.Pick(nil)
-	require.NoError(t, err)
-	require.NotEqual(t, a.Addr, b.Addr, "round robin")
-	c, err := p.Pick(map[string]bool{"127.0.0.1:1": true})
-	require.NoError(t, err)
-	require.Equal(t, "127.0.0.1:2", c.Addr)
-	_, err = p.Pick(map[string]bool{"127.0.0.1:1": true, "127.0.0.1:2": true})
-	require.ErrorIs(t, err, ErrNoWorkers)
-	require.NoError(t, p.Set([]string{"127.0.0.1:2"}))
-	require.Equal(t, []string{"127.0.0.1:2"}, p.Addrs())
 }

@@ -25,6 +25,11 @@ type Fragment struct {
 	Args    []Arg  `json:"a,omitempty"`
 	// Expires is a Unix time in milliseconds after which the ticket is refused.
 	Expires int64 `json:"e"`
+	// Heartbeat, in milliseconds, asks the worker to send a heartbeat
+	// message whenever it has sent nothing for that long, so the
+	// coordinator can tell a busy worker from a stalled one. Zero (tickets
+	// clients redeem directly) sends none.
+	Heartbeat int64 `json:"h,omitempty"`
 }
 
 // Arg is one bind parameter in a form that survives JSON with its type.

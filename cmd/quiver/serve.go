@@ -29,9 +29,10 @@ func runServe(ctx context.Context, args []string) error {
 	var (
 		wh             warehouseFlags
 		logs           logFlags
+		dist           distFlags
 		workers        listFlag
 		listen         = fs.String("listen", "127.0.0.1:8815", "address to serve Flight SQL on")
-		localWorkers   = fs.Int("local-workers", 2, "worker processes to start on this machine (ignored with --worker)")
+		localWorkers   = fs.Int("local-workers", 2, "worker processes to start on this machine (ignored with --worker or --worker-dns)")
 		secretFile     = fs.String("worker-secret-file", "", "file with the secret shared with --worker processes (env QUIVER_WORKER_SECRET holds it directly)")
 		insecureNoAuth = fs.Bool("insecure-no-auth", false, "serve non-loopback clients without authentication")
 		workerThreads  = fs.Int("worker-threads", 0, "DuckDB threads per local worker (0 = DuckDB's default)")
@@ -40,10 +41,15 @@ func runServe(ctx context.Context, args []string) error {
 	)
 	wh.register(fs)
 	logs.register(fs)
+	dist.register(fs)
 	fs.Var(&workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := dist.validate(); err != nil {
+		return err
+	}
+	remote := len(workers) > 0 || len(dist.workerDNS) > 0
 	logger, err := logs.logger()
 	if err != nil {
 		return err
@@ -72,7 +78,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 
-	secret, err := workerSecret(*secretFile, len(workers) > 0)
+	secret, err := workerSecret(*secretFile, remote)
 	if err != nil {
 		return err
 	}
@@ -80,20 +86,35 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool := worker.NewPool()
+	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Logger: logger, Registerer: reg})
 	defer pool.Close()
 
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
 	var local *worker.Local
-	if len(workers) > 0 {
+	discovery := make(chan struct{}) // closed when DNS discovery (if any) has stopped
+	defer func() { stopWorkers(); <-discovery }()
+	switch {
+	case len(dist.workerDNS) > 0:
+		d := worker.NewDNS(worker.DNSOptions{
+			Names: dist.workerDNS, Static: workers, Interval: dist.dnsInterval, Members: pool, Logger: logger,
+		})
+		if err := d.Resolve(ctx); err != nil {
+			// Pods may not exist yet: queries wait --worker-grace for them.
+			logger.Warn("worker discovery", "err", err)
+		}
+		logger.Info("discovering workers through DNS", "names", []string(dist.workerDNS), "interval", dist.dnsInterval)
+		go func() { defer close(discovery); d.Run(workerCtx) }()
+	case len(workers) > 0:
+		close(discovery)
 		if err := pool.Set(workers); err != nil {
 			return err
 		}
 		logger.Info("using remote workers", "workers", []string(workers))
-	} else {
+	default:
+		close(discovery)
 		if *localWorkers < 1 {
-			return errors.New("--local-workers must be at least 1 when no --worker is given")
+			return errors.New("--local-workers must be at least 1 when no --worker or --worker-dns is given")
 		}
 		local, err = startLocalWorkers(workerCtx, localWorkerConfig{
 			n: *localWorkers, wh: wh, logs: logs, secret: secret,
@@ -104,14 +125,18 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 
-	plan := planner.New(planner.Options{
-		Parser: db, Catalog: warehouse, TypeName: engine.DuckDBType, Logger: logger, Registerer: reg,
-	})
 	coord := coordinator.New(coordinator.Options{
 		DB: db, Workers: pool, Signer: signer, Logger: logger, Registerer: reg,
+		StallTimeout: dist.stallTimeout, Grace: dist.grace, MaxPartialsBytes: int64(dist.maxPartials),
+		Parallelism: dist.fragmentsParallel,
+	})
+	plan := planner.New(planner.Options{
+		Parser: db, Catalog: warehouse, TypeName: engine.DuckDBType,
+		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
+		Logger: logger, Registerer: reg,
 	})
 	srv, err := flightserver.New(flightserver.Options{
-		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL,
+		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
 		Version: version, Logger: logger, Registerer: reg,
 	})
 	if err != nil {
@@ -126,7 +151,8 @@ func runServe(ctx context.Context, args []string) error {
 	if loopbackOnly {
 		logger.Warn("no authentication configured: accepting connections from this machine only")
 	}
-	logger.Info("serving", "addr", lis.Addr().String(), "warehouse", warehouse.String(), "workers", pool.Addrs(), "version", version)
+	logger.Info("serving", "addr", lis.Addr().String(), "warehouse", warehouse.String(), "workers", pool.Addrs(),
+		"resultRouting", dist.routing, "version", version)
 
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(lis) }()
@@ -144,6 +170,7 @@ func runServe(ctx context.Context, args []string) error {
 		gs.Stop()
 	}
 	stopWorkers()
+	<-discovery
 	if local != nil {
 		local.Wait()
 	}

@@ -1,0 +1,146 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/worker"
+)
+
+// fragmentRef names one fragment of one query.
+type fragmentRef struct {
+	queryID string
+	index   int
+	frag    planner.Fragment
+	args    []worker.Arg
+}
+
+// permanentError is a failure another attempt would not fix (the client
+// went away, rows that cannot be skipped were sent).
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error { return permanentError{err} }
+
+// retriable reports whether another attempt, maybe on another worker, might
+// succeed. Query errors (InvalidArgument, NotFound, PermissionDenied, …)
+// never are.
+func retriable(err error) bool {
+	var p permanentError
+	if errors.As(err, &p) {
+		return false
+	}
+	if errors.Is(err, ErrStalled) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Unauthenticated, codes.Aborted, codes.Canceled:
+		// Canceled here is the worker's doing: ours is checked first.
+		return true
+	case codes.Internal:
+		// A stream reset by a dying worker or proxy, not a DuckDB error.
+		return strings.Contains(err.Error(), "RST_STREAM")
+	}
+	return false
+}
+
+// pick returns a worker for the fragment: its group's worker when that is
+// healthy, another healthy one otherwise. With no healthy worker it waits
+// up to Grace for one to appear.
+func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[string]bool) (*worker.Conn, error) {
+	var deadline <-chan time.Time
+	for {
+		changed := c.opts.Workers.Changed()
+		w, err := c.opts.Workers.Pick(prefer, exclude)
+		if err == nil {
+			return w, nil
+		}
+		if !errors.Is(err, worker.ErrNoWorkers) {
+			return nil, err
+		}
+		if deadline == nil {
+			t := time.NewTimer(c.opts.Grace)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return nil, fmt.Errorf("%w (waited %s for one, --worker-grace)", err, c.opts.Grace)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// sign makes the worker ticket of a fragment.
+func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Duration) ([]byte, error) {
+	return c.opts.Signer.Sign(worker.Fragment{
+		QueryID: ref.queryID, SQL: ref.frag.SQL, Args: ref.args,
+		Expires:   time.Now().Add(ttl).UnixMilli(),
+		Heartbeat: heartbeat.Milliseconds(),
+	})
+}
+
+// run tries a fragment on workers until attempt succeeds, fails in a way
+// another worker would not fix, or Attempts are used up. A worker that
+// failed is health-checked at once, so a dead one is skipped by every
+// query from then on.
+func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx context.Context, w *worker.Conn, ticket []byte) error) (err error) {
+	defer func() {
+		switch {
+		case err == nil:
+			c.fragments.WithLabelValues("ok").Inc()
+		case ctx.Err() != nil:
+			c.fragments.WithLabelValues("canceled").Inc()
+		default:
+			c.fragments.WithLabelValues("error").Inc()
+		}
+	}()
+	failed := map[string]bool{}
+	var lastErr error
+	for n := 1; n <= c.opts.Attempts; n++ {
+		w, err := c.pick(ctx, ref.frag.Group, failed)
+		if err != nil {
+			if lastErr != nil {
+				return fmt.Errorf("%w (last worker error: %v)", err, lastErr)
+			}
+			return err
+		}
+		// Heartbeats a third of the stall timeout apart leave room for two
+		// to be late.
+		ticket, err := c.sign(ref, c.opts.FragmentTTL, c.opts.StallTimeout/3)
+		if err != nil {
+			return err
+		}
+		c.logger.Info("fragment dispatched", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr, "attempt", n)
+		err = attempt(ctx, w, ticket)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !retriable(err) {
+			return err
+		}
+		failed[w.Addr] = true
+		lastErr = err
+		healthy := c.opts.Workers.Check(ctx, w.Addr)
+		if n < c.opts.Attempts {
+			c.retries.Inc()
+			c.logger.Info("fragment retried", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr,
+				"workerHealthy", healthy, "attempt", n, "err", err.Error())
+		}
+	}
+	return fmt.Errorf("%w: fragment %d failed %d times: %w", worker.ErrNoWorkers, ref.index, c.opts.Attempts, lastErr)
+}

@@ -1,0 +1,80 @@
+package coordinator
+
+import (
+	"hash/fnv"
+	"sort"
+
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
+)
+
+// Members lists the healthy workers; *worker.Pool is one.
+type Members interface {
+	Healthy() []string
+}
+
+// Partitioner is the planner's planner.Partitioner over the current
+// healthy workers. Each file goes to the worker with the highest
+// rendezvous (HRW) score for the pair (worker, file key), so the same file
+// lands on the same worker query after query (where DuckDB has its footer
+// and data cached), and when a worker joins or leaves only the files it
+// wins or held move: about 1/N of them.
+type Partitioner struct {
+	Members Members
+}
+
+// Partition returns one group per worker that got files, labeled with the
+// worker's address, in label order; files keep their input order within a
+// group. With no healthy worker it returns a single unlabeled group.
+func (p Partitioner) Partition(files []storage.File) []planner.FileGroup {
+	if len(files) == 0 {
+		return nil
+	}
+	var nodes []string
+	if p.Members != nil {
+		nodes = p.Members.Healthy()
+	}
+	if len(nodes) == 0 {
+		return []planner.FileGroup{{Files: files}}
+	}
+	groups := map[string][]storage.File{}
+	for _, f := range files {
+		n := rendezvous(nodes, f.Key)
+		groups[n] = append(groups[n], f)
+	}
+	out := make([]planner.FileGroup, 0, len(groups))
+	for label, fs := range groups {
+		out = append(out, planner.FileGroup{Label: label, Files: fs})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
+	return out
+}
+
+// rendezvous returns the node with the highest score for key.
+func rendezvous(nodes []string, key string) string {
+	var best string
+	var bestScore uint64
+	for i, n := range nodes {
+		s := score(n, key)
+		if i == 0 || s > bestScore || (s == bestScore && n < best) {
+			best, bestScore = n, s
+		}
+	}
+	return best
+}
+
+// score hashes (node, key) with FNV-1a and a 64-bit finalizer (FNV alone
+// mixes similar strings poorly, which would skew the assignment).
+func score(node, key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(node))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

@@ -1,0 +1,188 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/worker"
+)
+
+// relayState is what the client has received of one fragment, across
+// attempts.
+type relayState struct {
+	schemaSent bool
+	// rows is how many rows of the fragment the client has.
+	rows int64
+	// blind is set once a batch without a row offset was relayed: its rows
+	// cannot be counted, so a failure after it cannot be resumed.
+	blind bool
+}
+
+// Stream runs fragment index of a query on a worker and passes every
+// Flight message it produces to send, in order, without decoding. If the
+// worker fails (unreachable, died, reset, stalled) the fragment is re-run
+// on another worker and the rows the client already has are skipped, using
+// the row offsets workers attach to batches: the client sees every row
+// exactly once and one schema message.
+func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error {
+	ref := fragmentRef{queryID: queryID, index: index, frag: frag, args: args}
+	st := &relayState{}
+	return c.run(ctx, ref, func(ctx context.Context, w *worker.Conn, ticket []byte) error {
+		return c.relay(ctx, w, ticket, st, send)
+	})
+}
+
+// relay runs one attempt. Messages of a re-run are dropped until the first
+// row the client does not have: the schema always, dictionaries and whole
+// batches before that row, and a batch straddling it is decoded, sliced
+// and re-encoded. After that it is a plain relay again.
+func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, st *relayState, send func(*flight.FlightData) error) error {
+	if st.blind {
+		return permanent(fmt.Errorf("%w: rows were sent without offsets", ErrNotResumable))
+	}
+	ws, stop, err := c.open(ctx, w, ticket)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	skip := st.rows
+	skipping := skip > 0
+	// held are this attempt's schema and dictionaries while skipping: what
+	// decoding a straddling batch needs.
+	var held []*flight.FlightData
+	forward := func(fd *flight.FlightData) error {
+		if err := send(fd); err != nil {
+			return permanent(fmt.Errorf("send to client: %w", err))
+		}
+		c.bytes.Add(float64(len(fd.DataBody) + len(fd.DataHeader)))
+		return nil
+	}
+	for {
+		fd, err := ws.Recv()
+		if errors.Is(err, io.EOF) {
+			if skipping {
+				return permanent(fmt.Errorf("%w: the re-run on %s ended after fewer rows than the %d already sent", ErrNotResumable, w.Addr, skip))
+			}
+			return nil
+		}
+		if err != nil {
+			if st.blind {
+				return permanent(fmt.Errorf("%w: %w", ErrNotResumable, err))
+			}
+			return err
+		}
+		typ, err := worker.MessageType(fd)
+		if err != nil {
+			return permanent(fmt.Errorf("worker %s: %w", w.Addr, err))
+		}
+		switch typ {
+		case ipc.MessageSchema:
+			if st.schemaSent {
+				held = append(held, fd)
+				continue
+			}
+			if err := forward(fd); err != nil {
+				return err
+			}
+			st.schemaSent = true
+		case ipc.MessageDictionaryBatch:
+			if skipping {
+				held = append(held, fd)
+				continue
+			}
+			fd.AppMetadata = nil
+			if err := forward(fd); err != nil {
+				return err
+			}
+		case ipc.MessageRecordBatch:
+			meta, ok := worker.DecodeBatchMeta(fd.AppMetadata)
+			fd.AppMetadata = nil // for the coordinator only
+			if skipping {
+				if !ok {
+					return permanent(fmt.Errorf("%w: worker %s sends no row offsets", ErrNotResumable, w.Addr))
+				}
+				end := meta.Offset + meta.Rows
+				switch {
+				case end <= skip:
+					continue // the client has these rows
+				case meta.Offset < skip:
+					if err := c.sendTail(held, fd, skip-meta.Offset, forward); err != nil {
+						return err
+					}
+					st.rows = end
+					skipping, held = false, nil
+					continue
+				case meta.Offset > skip:
+					return permanent(fmt.Errorf("%w: the re-run on %s skipped from row %d to %d", ErrNotResumable, w.Addr, skip, meta.Offset))
+				}
+				skipping, held = false, nil
+			}
+			if err := forward(fd); err != nil {
+				return err
+			}
+			if ok {
+				st.rows = meta.Offset + meta.Rows
+			} else {
+				st.blind = true
+			}
+		default:
+			if err := forward(fd); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sendTail decodes batch (with the schema and dictionaries in held),
+// sends its rows from `from` on, re-encoded, and no schema message.
+func (c *Coordinator) sendTail(held []*flight.FlightData, batch *flight.FlightData, from int64, send func(*flight.FlightData) error) error {
+	msgs := &messages{list: append(append([]*flight.FlightData(nil), held...), batch)}
+	rdr, err := flight.NewRecordReader(msgs, ipc.WithAllocator(c.mem))
+	if err != nil {
+		return permanent(fmt.Errorf("decode batch to resume: %w", err))
+	}
+	defer rdr.Release()
+	if !rdr.Next() {
+		return permanent(fmt.Errorf("decode batch to resume: %w", errors.Join(rdr.Err(), errors.New("no batch"))))
+	}
+	rec := rdr.RecordBatch()
+	tail := rec.NewSlice(from, rec.NumRows())
+	defer tail.Release()
+	w := flight.NewRecordWriter(noSchema{send}, ipc.WithSchema(rdr.Schema()), ipc.WithAllocator(c.mem))
+	if err := w.Write(tail); err != nil {
+		w.Close()
+		return permanent(fmt.Errorf("re-encode batch to resume: %w", err))
+	}
+	return w.Close()
+}
+
+// messages replays a list of Flight messages, then io.EOF.
+type messages struct{ list []*flight.FlightData }
+
+func (m *messages) Recv() (*flight.FlightData, error) {
+	if len(m.list) == 0 {
+		return nil, io.EOF
+	}
+	fd := m.list[0]
+	m.list = m.list[1:]
+	return fd, nil
+}
+
+// noSchema passes on every message but the schema, which the client
+// already has.
+type noSchema struct {
+	send func(*flight.FlightData) error
+}
+
+func (n noSchema) Send(fd *flight.FlightData) error {
+	if t, err := worker.MessageType(fd); err == nil && t == ipc.MessageSchema {
+		return nil
+	}
+	return n.send(fd)
+}

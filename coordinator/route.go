@@ -1,0 +1,27 @@
+package coordinator
+
+import (
+	"context"
+	"time"
+
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/worker"
+)
+
+// Route picks the worker a client should fetch fragment index from itself
+// (--result-routing direct) and returns its address and a ticket that
+// worker accepts until ttl passes. Nothing is relayed, so nothing is
+// retried: a worker that fails mid-stream fails the client's DoGet.
+func (c *Coordinator) Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, ttl time.Duration) (string, []byte, error) {
+	w, err := c.pick(ctx, frag.Group, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	// No heartbeats: the client reads this stream, not the coordinator.
+	ticket, err := c.sign(fragmentRef{queryID: queryID, index: index, frag: frag, args: args}, ttl, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	c.logger.Info("fragment dispatched", "queryID", queryID, "fragment", index, "worker", w.Addr, "routing", "direct")
+	return w.Addr, ticket, nil
+}

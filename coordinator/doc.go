@@ -1,13 +1,30 @@
 // Package coordinator runs plans. It learns a plan's result schema from a
 // shadow catalog — empty DuckDB tables with exactly the types the warehouse
 // tables have, in the coordinator's embedded DuckDB — so GetFlightInfo can
-// answer without touching data, and it streams fragments from workers.
+// answer without touching data, and it runs fragments on workers.
 //
-// Streaming is a relay: the Flight messages a worker sends are forwarded to
-// the client as they are, without decoding, so the coordinator's memory is
-// one message deep and gRPC flow control carries backpressure from the
-// client to the worker. A fragment whose worker is unreachable before it
-// sent anything is retried on another worker; once rows have been sent a
-// failure ends the stream with the worker's error (exactly-once recovery of
-// partially streamed fragments belongs to the distributed planner).
+// Scheduling: Partitioner hashes each file's key onto the healthy workers
+// with rendezvous hashing, so a file lands on the same worker query after
+// query and a worker joining or leaving moves only about 1/N of the files.
+// A fragment goes to its group's worker when that one is healthy, to
+// another healthy worker otherwise; with none healthy it waits up to a
+// grace period, then fails with worker.ErrNoWorkers (Unavailable).
+//
+// Scan plans (no merge) are relayed: the Flight messages a worker sends are
+// forwarded to the client without decoding, so memory is one message deep
+// and gRPC flow control carries backpressure. Workers attach each batch's
+// row offset as app_metadata; when a worker fails mid-stream (unreachable,
+// died, reset, or silent — not even a heartbeat — for the stall timeout)
+// the fragment is re-run on another worker and the rows the client already
+// has are skipped: whole batches by their offsets, a batch straddling the
+// resume row decoded, sliced and re-encoded. The client sees every row once
+// and one schema message. Query errors are never retried.
+//
+// Merge plans run every fragment through one fan-out (fanOut: an errgroup
+// with a limit, results[i] for fragments[i], the first final error cancels
+// the rest). A fragment's batches are kept until it completes, so a retried
+// fragment starts over and no row counts twice; their bytes are bounded per
+// query. The union is copied into a connection-local DuckDB table named
+// planner.PartialsTable, the merge statement runs over it, and its Arrow
+// output is written to the client.
 package coordinator

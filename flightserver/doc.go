@@ -5,10 +5,13 @@
 // GetFlightInfo plans the query, learns its result schema from the
 // coordinator's shadow catalog and answers with endpoints whose tickets are
 // random, short-lived and bound to the principal that planned the query; the
-// plan stays on the server. DoGet of such a ticket streams the fragments
-// through the coordinator. Metadata calls (catalogs, schemas, tables with
-// their Arrow schemas, table types, SQL info, XDBC type info) are answered
-// from the warehouse catalog.
+// plan stays on the server. A scan plan gets one endpoint per fragment, a
+// merge plan one endpoint for the merged result; with direct result routing
+// scan endpoints instead name the worker (grpc://host:port) and carry a
+// worker ticket, so clients read from workers themselves. `EXPLAIN <query>`
+// answers with (step, detail) rows describing the plan. Metadata calls
+// (catalogs, schemas, tables with their Arrow schemas, table types, SQL
+// info, XDBC type info) are answered from the warehouse catalog.
 //
 // This package is the one place where errors become gRPC status codes
 // (errors.go), and its interceptors turn a panic into Internal instead of a

@@ -4,12 +4,17 @@
 // Flight service whose only RPC is DoGet of a fragment ticket. A ticket is the
 // fragment's SQL (already rewritten by the planner to read the pinned
 // Parquet files) and its bind parameters, signed by the coordinator with a
-// shared secret and valid for a short time; the worker serves no one else.
-// DuckDB's Arrow output is written to the stream batch by batch, so a worker
-// never holds a whole result either.
+// shared secret and valid for a short time; the worker serves no one else
+// (with direct result routing, clients redeem tickets the coordinator
+// signed for them). DuckDB's Arrow output is written to the stream batch by
+// batch, each batch carrying its row offset in the fragment as app_metadata
+// (BatchMeta) so the coordinator can resume a fragment elsewhere; while the
+// worker computes it sends heartbeats if the ticket asks for them.
 //
 // The client side is the coordinator's view of its workers: a Pool of Flight
-// connections to worker addresses (given with --worker, or processes the
-// coordinator started itself with --local-workers and supervises, restarting
-// any that exit).
+// connections to worker addresses with periodic gRPC health checks (Pick
+// and Healthy skip workers that fail them). Members come from --worker, from
+// DNS names re-resolved periodically (DNS, the Kubernetes headless-service
+// way), or from processes the coordinator started itself with
+// --local-workers and supervises (Local), restarting any that exit.
 package worker

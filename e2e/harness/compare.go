@@ -148,9 +148,22 @@ func formatRow(r []string) string {
 
 func rowKey(r []string) string { return strings.Join(r, "\x00") }
 
+// sortedRows sorts by each row's key, computed once per row (not once per
+// comparison: results of 100K rows would spend seconds joining strings).
 func sortedRows(rows [][]string) [][]string {
-	out := append([][]string(nil), rows...)
-	sort.SliceStable(out, func(i, j int) bool { return rowKey(out[i]) < rowKey(out[j]) })
+	type keyed struct {
+		key string
+		row []string
+	}
+	ks := make([]keyed, len(rows))
+	for i, r := range rows {
+		ks[i] = keyed{rowKey(r), r}
+	}
+	sort.SliceStable(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
+	out := make([][]string, len(rows))
+	for i, k := range ks {
+		out[i] = k.row
+	}
 	return out
 }
 

@@ -91,15 +91,18 @@ func (s *Server) WaitLog(ctx context.Context, offset int, match func(LogRecord) 
 	}
 }
 
-// LocalWorkers maps each local worker's address to its process id, from the
-// `local worker started` records (a restarted worker appears with its new
-// address; the old one stays in the map).
+// LocalWorkers maps the address of each current local worker to its
+// process id, from the latest `local worker started` record per worker
+// index (a restarted worker comes back with a new address and pid).
 func (s *Server) LocalWorkers() map[string]int {
-	out := map[string]int{}
+	latest := map[string]LogRecord{}
 	for _, r := range ParseLogs(s.Logs()) {
-		if r.Msg() != "local worker started" {
-			continue
+		if r.Msg() == "local worker started" {
+			latest[r.Str("worker")] = r
 		}
+	}
+	out := map[string]int{}
+	for _, r := range latest {
 		if pid, ok := r.Int("pid"); ok {
 			out[r.Str("addr")] = int(pid)
 		}

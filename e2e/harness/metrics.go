@@ -5,22 +5,19 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 )
 
-// metricsFlagRe finds a `quiver serve` flag that sets the address of a
-// Prometheus endpoint, e.g. -metrics-listen or -metrics-addr.
-var metricsFlagRe = regexp.MustCompile(`(?m)^\s+-(metrics[a-z-]*)\s`)
-
-// metricsFlag returns the name of the metrics-address flag of `quiver serve`
-// (without dashes), or "" when the binary has none.
+// metricsFlag returns the name of the flag that sets the address of `quiver
+// serve`'s Prometheus endpoint (e.g. metrics-listen), or "" when the binary
+// has none.
 func metricsFlag(bin string) string {
-	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
-	if m := metricsFlagRe.FindSubmatch(out); m != nil {
-		return string(m[1])
+	for _, name := range []string{"metrics-listen", "metrics-addr", "metrics-address", "metrics"} {
+		if serveFlags(bin)[name] {
+			return name
+		}
 	}
 	return ""
 }

@@ -25,6 +25,10 @@ type WorkerOptions struct {
 	Env []string
 	// Args are extra command-line arguments (e.g. --threads 1).
 	Args []string
+	// Addr is the host:port to listen on (default: a free loopback port);
+	// set it to bring a killed worker back at the address the coordinator
+	// knows.
+	Addr string
 }
 
 // Worker is a running `quiver worker`.
@@ -42,7 +46,10 @@ func StartWorker(t testing.TB, opts WorkerOptions) *Worker {
 	if opts.ExtensionDir == "" {
 		opts.ExtensionDir = ExtensionDir(t)
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+	addr := opts.Addr
+	if addr == "" {
+		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+	}
 	args := []string{"worker", "--listen", addr, "--warehouse", opts.Warehouse, "--extension-dir", opts.ExtensionDir}
 	if opts.S3Endpoint != "" {
 		args = append(args, "--s3-endpoint", opts.S3Endpoint)
@@ -80,6 +87,9 @@ func StartWorker(t testing.TB, opts WorkerOptions) *Worker {
 
 // Addr is the worker's host:port.
 func (w *Worker) Addr() string { return w.addr }
+
+// Exited reports whether the worker process has ended.
+func (w *Worker) Exited() bool { return w.proc.exited() }
 
 // Kill SIGKILLs the worker's process group and waits for it to exit.
 func (w *Worker) Kill() {

@@ -1,0 +1,445 @@
+package e2e_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/e2e/harness"
+)
+
+// faultScale makes demo.plays 1.5M rows: with two workers each scan
+// fragment streams about eleven 64K-row batches (~50 MB), several times
+// what the gRPC windows and socket buffers between worker, coordinator and
+// client hold, so a worker killed after the client's first batch is still
+// streaming.
+const faultScale = 0.3
+
+// lostWorkersBound is how long a query may take to fail once every worker
+// is gone (the coordinator's grace period plus slack): it must fail, never
+// hang.
+const lostWorkersBound = 60 * time.Second
+
+// faultQuery is a query the fault tests break workers under.
+type faultQuery struct {
+	name string
+	sql  string
+}
+
+// faultQueries are one scan, one aggregate (a merge plan) and one join,
+// with exact (non-float) results so they can be compared by digest.
+func faultQueries() []faultQuery {
+	return []faultQuery{
+		{name: "scan", sql: "SELECT * FROM demo.plays"},
+		{name: "aggregate", sql: `SELECT device, completed, count(*) AS plays, sum(duration_seconds) AS seconds,
+			sum(length(md5(CAST(play_id AS VARCHAR)))) AS work
+			FROM demo.plays GROUP BY device, completed`},
+		{name: "join", sql: `SELECT p.play_id, p.day, p.device, t.name, t.genre
+			FROM demo.plays p JOIN demo.titles t ON p.title_id = t.title_id`},
+	}
+}
+
+// TestFaults kills workers while queries run: (a) right after planning,
+// before DoGet; (b) while a fragment streams, after the client has a batch
+// of it; both must return exactly the oracle's rows and count a retry. (c)
+// with every worker gone (remote workers nothing restarts) the query must
+// fail with Unavailable within lostWorkersBound.
+func TestFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault injection is not a short test")
+	}
+	harness.QuiverBin(t)
+	wh := filepath.Join(t.TempDir(), "warehouse")
+	harness.DemoData(t, wh, faultScale, nil)
+	oracle := harness.NewOracle(t, harness.OracleOptions{Warehouse: wh, Tables: demoTables})
+	wants := map[string]*harness.Result{}
+	t.Cleanup(func() {
+		for _, w := range wants {
+			w.Release()
+		}
+	})
+	for _, q := range faultQueries() {
+		want, err := oracle.Query(context.Background(), q.sql)
+		require.NoError(t, err, "oracle %s", q.name)
+		wants[q.name] = want
+	}
+
+	t.Run("worker_killed", func(t *testing.T) {
+		const workers = 2
+		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers})
+		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+		cl := dialFlightSQL(t, srv.Addr(), mem)
+		for _, q := range faultQueries() {
+			t.Run(q.name+"/before_first_batch", func(t *testing.T) {
+				waitLocalWorkers(t, srv, cl, workers)
+				killBeforeDoGet(t, srv, cl, q, wants[q.name])
+			})
+			t.Run(q.name+"/after_first_batch", func(t *testing.T) {
+				waitLocalWorkers(t, srv, cl, workers)
+				killWhileStreaming(t, srv, cl, q, wants[q.name])
+			})
+		}
+		require.NoError(t, cl.Close())
+		mem.AssertSize(t, 0)
+	})
+
+	t.Run("all_workers_lost", func(t *testing.T) {
+		testAllWorkersLost(t, wh)
+	})
+}
+
+// killBeforeDoGet plans q, kills one worker with SIGKILL before any
+// fragment was fetched, then reads every endpoint. The victim is the worker
+// EXPLAIN names for the first fragment (its file group's worker), so the
+// coordinator will dispatch to a dead worker and must retry; when EXPLAIN
+// names none (a fragment that may run anywhere), a retry is required only
+// if a fragment was in fact dispatched to the victim.
+func killBeforeDoGet(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
+	ctx := queryCtx(t)
+	before := fragmentRetries(t, srv, 0)
+	addr, pid, grouped := explainedWorker(t, srv, cl, q.sql)
+	offset := srv.LogOffset()
+	info, err := cl.Execute(ctx, q.sql)
+	require.NoError(t, err, describe(err))
+	require.NoError(t, harness.KillPID(pid))
+	t.Logf("%d endpoints; killed worker %s (pid %d, named by EXPLAIN: %v) before DoGet", len(info.GetEndpoint()), addr, pid, grouped)
+
+	got, err := harness.FetchAll(ctx, cl, info)
+	require.NoError(t, err, "%s with worker %s killed before DoGet: %s", q.name, addr, describe(err))
+	defer got.Release()
+	harness.CompareDigest(t, q.name, want, got)
+	dispatchedToVictim := false
+	for _, r := range srv.LogsSince(offset) {
+		if r.Msg() == "fragment dispatched" && r.Str("worker") == addr {
+			dispatchedToVictim = true
+		}
+	}
+	if grouped || dispatchedToVictim {
+		requireRetried(t, srv, before)
+	} else {
+		t.Logf("no fragment was dispatched to the killed worker: nothing to retry")
+	}
+}
+
+// explainWorkerRe finds the worker of a fragment in EXPLAIN's detail.
+var explainWorkerRe = regexp.MustCompile(`worker=(\S+)`)
+
+// explainedWorker returns the current local worker EXPLAIN names for the
+// first fragment of q (grouped true), or else the one with the lowest
+// address.
+func explainedWorker(t *testing.T, srv *harness.Server, cl *flightsql.Client, q string) (addr string, pid int, grouped bool) {
+	t.Helper()
+	workers := srv.LocalWorkers()
+	res, err := harness.RunFlightSQL(queryCtx(t), cl, "EXPLAIN "+q)
+	if err == nil {
+		defer res.Release()
+		for _, r := range harness.TextRows(res).Rows {
+			if len(r) < 2 || !strings.HasPrefix(r[0], "fragment") {
+				continue
+			}
+			if m := explainWorkerRe.FindStringSubmatch(r[1]); m != nil {
+				if pid, ok := workers[m[1]]; ok {
+					return m[1], pid, true
+				}
+			}
+		}
+	} else {
+		t.Logf("EXPLAIN %s: %s", q, describe(err))
+	}
+	addr, pid = firstLocalWorker(t, srv)
+	return addr, pid, false
+}
+
+// killWhileStreaming kills the worker serving a fragment while it runs.
+// With several endpoints (a scan-shaped plan) it reads one batch of the
+// first endpoint, then kills the worker the coordinator dispatched that
+// fragment to and reads on. With one endpoint (a merge plan, whose client
+// stream starts only after every fragment finished, or a single fragment)
+// it kills the first worker a fragment was dispatched to as soon as the
+// dispatch is logged.
+func killWhileStreaming(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
+	ctx := queryCtx(t)
+	before := fragmentRetries(t, srv, 0)
+	offset := srv.LogOffset()
+	info, err := cl.Execute(ctx, q.sql)
+	require.NoError(t, err, describe(err))
+	eps := info.GetEndpoint()
+	isDispatch := func(r harness.LogRecord) bool { return r.Msg() == "fragment dispatched" }
+
+	var got *harness.Result
+	if len(eps) > 1 {
+		got = &harness.Result{}
+		defer got.Release()
+		rdr, err := cl.DoGet(ctx, eps[0].GetTicket())
+		require.NoError(t, err, describe(err))
+		defer rdr.Release()
+		require.True(t, rdr.Next(), "no first batch: %s", describe(rdr.Err()))
+		got.Schema = rdr.Schema()
+		keep(got, rdr.RecordBatch())
+
+		rec, err := srv.WaitLog(logCtx(t), offset, func(r harness.LogRecord) bool {
+			return isDispatch(r) && (r.Str("fragment") == "0" || r.Str("fragment") == "")
+		})
+		require.NoError(t, err, "no `fragment dispatched` log record for fragment 0")
+		addr, pid := dispatchedWorker(t, srv, rec)
+		require.NoError(t, harness.KillPID(pid))
+		t.Logf("%d endpoints; killed worker %s (pid %d) after the first batch of endpoint 0", len(eps), addr, pid)
+		for rdr.Next() {
+			keep(got, rdr.RecordBatch())
+			time.Sleep(2 * time.Millisecond) // a slow reader
+		}
+		require.True(t, rdr.Err() == nil || errors.Is(rdr.Err(), io.EOF),
+			"%s: endpoint 0 after worker %s was killed: %s", q.name, addr, describe(rdr.Err()))
+		rest, err := harness.FetchAll(ctx, cl, &flight.FlightInfo{Endpoint: eps[1:], Schema: info.GetSchema()})
+		require.NoError(t, err, describe(err))
+		defer rest.Release()
+		for _, r := range rest.Records {
+			keep(got, r)
+		}
+	} else {
+		type result struct {
+			res *harness.Result
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			res, err := harness.FetchAll(ctx, cl, info)
+			done <- result{res, err}
+		}()
+		rec, err := srv.WaitLog(logCtx(t), offset, isDispatch)
+		require.NoError(t, err, "no `fragment dispatched` log record")
+		addr, pid := dispatchedWorker(t, srv, rec)
+		require.NoError(t, harness.KillPID(pid))
+		t.Logf("one endpoint; killed worker %s (pid %d) as fragment %s was dispatched to it", addr, pid, rec.Str("fragment"))
+		r := <-done
+		require.NoError(t, r.err, "%s with worker %s killed while its fragment ran: %s", q.name, addr, describe(r.err))
+		got = r.res
+		defer got.Release()
+	}
+	harness.CompareDigest(t, q.name, want, got)
+	requireRetried(t, srv, before)
+}
+
+// logCtx bounds waiting for a log record.
+func logCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// keep retains rec and appends it to res.
+func keep(res *harness.Result, rec arrow.RecordBatch) {
+	rec.Retain()
+	res.Records = append(res.Records, rec)
+}
+
+// dispatchedWorker maps the worker address of a `fragment dispatched`
+// record to the pid of that local worker.
+func dispatchedWorker(t *testing.T, srv *harness.Server, rec harness.LogRecord) (string, int) {
+	t.Helper()
+	addr := rec.Str("worker")
+	pid, ok := srv.LocalWorkers()[addr]
+	require.True(t, ok, "dispatched to %q, which is no current local worker (%v)", addr, srv.LocalWorkers())
+	return addr, pid
+}
+
+// firstLocalWorker is the current local worker with the lowest address.
+func firstLocalWorker(t *testing.T, srv *harness.Server) (string, int) {
+	t.Helper()
+	workers := srv.LocalWorkers()
+	require.NotEmpty(t, workers)
+	addrs := make([]string, 0, len(workers))
+	for a := range workers {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	return addrs[0], workers[addrs[0]]
+}
+
+// waitLocalWorkers waits until n local workers run (a killed one has been
+// restarted) and the server answers queries again, then gives the pool's
+// health checks a moment to see the new worker: it plans a scan of
+// demo.plays until it is split n ways (or 5s pass, for planners that do
+// not split).
+func waitLocalWorkers(t *testing.T, srv *harness.Server, cl *flightsql.Client, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		workers := srv.LocalWorkers()
+		alive := 0
+		for _, pid := range workers {
+			if syscall.Kill(pid, 0) == nil {
+				alive++
+			}
+		}
+		if alive == n {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "%d of %d local workers running after 30s: %v", alive, n, workers)
+		time.Sleep(100 * time.Millisecond)
+	}
+	requireServes(t, cl)
+	split := time.Now().Add(5 * time.Second)
+	for time.Now().Before(split) {
+		info, err := cl.Execute(queryCtx(t), "SELECT play_id FROM demo.plays WHERE play_id < 0")
+		require.NoError(t, err, describe(err))
+		got, err := harness.FetchAll(queryCtx(t), cl, info)
+		require.NoError(t, err, describe(err))
+		got.Release()
+		if len(info.GetEndpoint()) >= n {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("a scan of demo.plays is not split %d ways; continuing", n)
+}
+
+// fragmentRetries is quiver_fragment_retries_total from the server's
+// metrics endpoint, or, when it has none, the number of retry log records
+// (`fragment retried`, or the older `fragment failed on worker; trying
+// another`) after offset.
+func fragmentRetries(t *testing.T, srv *harness.Server, offset int) float64 {
+	t.Helper()
+	v, ok, err := srv.Metric(queryCtx(t), "quiver_fragment_retries_total", nil)
+	require.NoError(t, err)
+	if ok {
+		return v
+	}
+	n := 0
+	for _, r := range srv.LogsSince(offset) {
+		if r.Msg() == "fragment retried" || r.Msg() == "fragment failed on worker; trying another" {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+// requireRetried checks that the coordinator retried at least one fragment
+// since before was read.
+func requireRetried(t *testing.T, srv *harness.Server, before float64) {
+	t.Helper()
+	after := fragmentRetries(t, srv, 0)
+	source := "log records `fragment retried` (the server exposes no metrics endpoint)"
+	if srv.MetricsURL() != "" {
+		source = "quiver_fragment_retries_total"
+	}
+	require.Greater(t, after, before, "%s did not increase", source)
+	t.Logf("%s: %g → %g", source, before, after)
+}
+
+// testAllWorkersLost serves wh from two remote workers the test started
+// (so nothing restarts them), kills both and expects Unavailable within
+// lostWorkersBound: once after planning each fault query, once in the middle
+// of a scan's stream. Killed workers are brought back at the same
+// addresses for the next case.
+func testAllWorkersLost(t *testing.T, wh string) {
+	secretBytes := make([]byte, 32)
+	_, err := rand.Read(secretBytes)
+	require.NoError(t, err)
+	secret := hex.EncodeToString(secretBytes)
+	startWorker := func(addr string) *harness.Worker {
+		return harness.StartWorker(t, harness.WorkerOptions{Warehouse: wh, Secret: secret, Addr: addr})
+	}
+	workers := []*harness.Worker{startWorker(""), startWorker("")}
+	args := []string{"--worker", workers[0].Addr(), "--worker", workers[1].Addr()}
+	if harness.ServeFlags(t)["worker-grace"] {
+		args = append(args, "--worker-grace", "5s")
+	}
+	srv := harness.StartServer(t, harness.ServerOptions{
+		Warehouse: wh, Args: args, Env: []string{"QUIVER_WORKER_SECRET=" + secret},
+	})
+	cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
+
+	killAll := func() {
+		for _, w := range workers {
+			w.Kill()
+		}
+	}
+	revive := func(t *testing.T) {
+		for i, w := range workers {
+			if w.Exited() {
+				workers[i] = startWorker(w.Addr())
+			}
+		}
+		// The coordinator must see them again before the next case.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			res, err := harness.RunFlightSQL(queryCtx(t), cl, "SELECT count(*) AS n FROM demo.titles")
+			if err == nil {
+				res.Release()
+				return
+			}
+			require.True(t, time.Now().Before(deadline), "workers back, but the server does not serve: %s", describe(err))
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	requireUnavailable := func(t *testing.T, err error, since time.Time) {
+		t.Helper()
+		elapsed := time.Since(since)
+		require.Error(t, err, "query succeeded with every worker dead")
+		require.Equal(t, codes.Unavailable, status.Code(err), describe(err))
+		require.Less(t, elapsed, lostWorkersBound, "took %s to fail", elapsed)
+		t.Logf("failed after %s: %s", elapsed.Round(time.Millisecond), describe(err))
+	}
+
+	for _, q := range faultQueries() {
+		t.Run(q.name+"/after_planning", func(t *testing.T) {
+			revive(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*lostWorkersBound)
+			defer cancel()
+			info, err := cl.Execute(ctx, q.sql)
+			require.NoError(t, err, describe(err))
+			killAll()
+			start := time.Now()
+			res, err := harness.FetchAll(ctx, cl, info)
+			res.Release()
+			requireUnavailable(t, err, start)
+		})
+	}
+
+	t.Run("scan/mid_stream", func(t *testing.T) {
+		revive(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*lostWorkersBound)
+		defer cancel()
+		info, err := cl.Execute(ctx, "SELECT * FROM demo.plays")
+		require.NoError(t, err, describe(err))
+		rdr, err := cl.DoGet(ctx, info.GetEndpoint()[0].GetTicket())
+		require.NoError(t, err, describe(err))
+		defer rdr.Release()
+		require.True(t, rdr.Next(), "no first batch: %s", describe(rdr.Err()))
+		killAll()
+		start := time.Now()
+		for rdr.Next() {
+		}
+		err = rdr.Err()
+		if err == nil || errors.Is(err, io.EOF) {
+			// Endpoint 0 was complete in the buffers; the next one must fail.
+			if eps := info.GetEndpoint(); len(eps) > 1 {
+				var res *harness.Result
+				res, err = harness.FetchAll(ctx, cl, &flight.FlightInfo{Endpoint: eps[1:], Schema: info.GetSchema()})
+				res.Release()
+			} else {
+				err = fmt.Errorf("the whole result arrived although every worker was killed after the first batch")
+			}
+		}
+		requireUnavailable(t, err, start)
+	})
+}

@@ -18,7 +18,12 @@
 // the fragment is re-run on another worker and the rows the client already
 // has are skipped: whole batches by their offsets, a batch straddling the
 // resume row decoded, sliced and re-encoded. The client sees every row once
-// and one schema message. Query errors are never retried.
+// and one schema message. This relies on a fragment producing the same rows
+// in the same order on every run; skipped batches are checked against the
+// checksums of what was relayed, and a re-run that differs (DuckDB's
+// parallel hash joins do not keep order) fails the query with
+// ErrNotResumable rather than return wrong rows. Query errors are never
+// retried.
 //
 // Merge plans run every fragment through one fan-out (fanOut: an errgroup
 // with a limit, results[i] for fragments[i], the first final error cancels

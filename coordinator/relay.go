@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -22,6 +24,32 @@ type relayState struct {
 	// blind is set once a batch without a row offset was relayed: its rows
 	// cannot be counted, so a failure after it cannot be resumed.
 	blind bool
+	// sent fingerprints the batches relayed as they came, in offset order,
+	// so a re-run can be checked against them.
+	sent []sentBatch
+}
+
+// sentBatch is a relayed batch: where it starts, its rows and a checksum of
+// its body.
+type sentBatch struct {
+	offset, rows int64
+	crc          uint32
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// verify checks a skipped batch of a re-run against the batch the client
+// got at the same offset, when there was one with the same rows (batch
+// boundaries are the same whenever the output is: workers cut batches by
+// rows and bytes). A difference means the fragment's output order is not
+// deterministic (a parallel hash join, for one), and skipping by offset
+// would drop some rows and repeat others.
+func (st *relayState) verify(meta worker.BatchMeta, body []byte) bool {
+	i := sort.Search(len(st.sent), func(i int) bool { return st.sent[i].offset >= meta.Offset })
+	if i == len(st.sent) || st.sent[i].offset != meta.Offset || st.sent[i].rows != meta.Rows {
+		return true // boundaries differ: nothing to compare with
+	}
+	return st.sent[i].crc == crc32.Checksum(body, castagnoli)
 }
 
 // Stream runs fragment index of a query on a worker and passes every
@@ -110,6 +138,10 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 				end := meta.Offset + meta.Rows
 				switch {
 				case end <= skip:
+					if !st.verify(meta, fd.DataBody) {
+						return permanent(fmt.Errorf("%w: the re-run on %s returned other rows before row %d than the first run "+
+							"(the fragment's row order is not deterministic); run the query again", ErrNotResumable, w.Addr, skip))
+					}
 					continue // the client has these rows
 				case meta.Offset < skip:
 					if err := c.sendTail(held, fd, skip-meta.Offset, forward); err != nil {
@@ -128,6 +160,7 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 			}
 			if ok {
 				st.rows = meta.Offset + meta.Rows
+				st.sent = append(st.sent, sentBatch{offset: meta.Offset, rows: meta.Rows, crc: crc32.Checksum(fd.DataBody, castagnoli)})
 			} else {
 				st.blind = true
 			}

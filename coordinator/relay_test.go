@@ -49,6 +49,20 @@ func TestStreamExactlyOnceAfterWorkerFailure(t *testing.T) {
 	}
 }
 
+func TestStreamRefusesNondeterministicResume(t *testing.T) {
+	e := newEnv(t)
+	bad := startWorker(t, e.signer, 1000, &fault{after: 5, mode: "error"})
+	good := startWorker(t, e.signer, 1000, nil)
+	require.NoError(t, e.pool.Set([]string{bad.addr, good.addr}))
+	c := e.coordinator(Options{})
+	// Same batch boundaries, other rows: skipping by offset would be wrong.
+	sql := "SELECT i + (random() * 1000000)::BIGINT AS x FROM range(0, 20000) t(i)"
+	err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: sql, Group: bad.addr}, nil, (&clientStream{}).Send)
+	require.ErrorIs(t, err, ErrNotResumable)
+	require.ErrorContains(t, err, "not deterministic")
+	require.EqualValues(t, 1, good.dogets.Load(), "not retried again")
+}
+
 func TestStreamFailures(t *testing.T) {
 	t.Run("unreachable worker is replaced", func(t *testing.T) {
 		e := newEnv(t)

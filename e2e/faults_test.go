@@ -101,21 +101,23 @@ func TestFaults(t *testing.T) {
 		mem.AssertSize(t, 0)
 	})
 
-	t.Run("all_workers_lost", func(t *testing.T) {
-		testAllWorkersLost(t, wh)
+	t.Run("remote_workers", func(t *testing.T) {
+		testRemoteWorkers(t, wh, wants)
 	})
 }
 
-// killBeforeDoGet plans q, kills one worker with SIGKILL before any
-// fragment was fetched, then reads every endpoint. The victim is the worker
-// EXPLAIN names for the first fragment (its file group's worker), so the
-// coordinator will dispatch to a dead worker and must retry; when EXPLAIN
-// names none (a fragment that may run anywhere), a retry is required only
-// if a fragment was in fact dispatched to the victim.
+// killBeforeDoGet plans q, kills one local worker with SIGKILL before any
+// fragment was fetched, then reads every endpoint: the rows must be
+// exactly the oracle's. The victim is the worker EXPLAIN names for the
+// first fragment (its file group's worker). The supervisor notices a local
+// worker's death at once and the pool drops it, so the coordinator may
+// never dispatch to it; a retry is required when it did.
+// (remoteWorkerKilled covers the case where nothing notices in time.)
 func killBeforeDoGet(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
 	ctx := queryCtx(t)
 	before := fragmentRetries(t, srv, 0)
-	addr, pid, grouped := explainedWorker(t, srv, cl, q.sql)
+	addr, grouped := explainedWorker(t, cl, q.sql, srv.LocalWorkers())
+	pid := srv.LocalWorkers()[addr]
 	offset := srv.LogOffset()
 	info, err := cl.Execute(ctx, q.sql)
 	require.NoError(t, err, describe(err))
@@ -126,46 +128,65 @@ func killBeforeDoGet(t *testing.T, srv *harness.Server, cl *flightsql.Client, q 
 	require.NoError(t, err, "%s with worker %s killed before DoGet: %s", q.name, addr, describe(err))
 	defer got.Release()
 	harness.CompareDigest(t, q.name, want, got)
-	dispatchedToVictim := false
-	for _, r := range srv.LogsSince(offset) {
-		if r.Msg() == "fragment dispatched" && r.Str("worker") == addr {
-			dispatchedToVictim = true
-		}
-	}
-	if grouped || dispatchedToVictim {
+	if dispatchedTo(srv, offset, addr) {
 		requireRetried(t, srv, before)
 	} else {
-		t.Logf("no fragment was dispatched to the killed worker: nothing to retry")
+		t.Logf("the pool dropped the killed worker before any fragment was dispatched to it: nothing to retry")
 	}
+}
+
+// dispatchedTo reports whether a fragment was dispatched to addr after
+// offset.
+func dispatchedTo(srv *harness.Server, offset int, addr string) bool {
+	for _, r := range srv.LogsSince(offset) {
+		if r.Msg() == "fragment dispatched" && r.Str("worker") == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // explainWorkerRe finds the worker of a fragment in EXPLAIN's detail.
 var explainWorkerRe = regexp.MustCompile(`worker=(\S+)`)
 
-// explainedWorker returns the current local worker EXPLAIN names for the
-// first fragment of q (grouped true), or else the one with the lowest
-// address.
-func explainedWorker(t *testing.T, srv *harness.Server, cl *flightsql.Client, q string) (addr string, pid int, grouped bool) {
+// explainedWorker returns the worker of workers that EXPLAIN names for the
+// first fragment of q (grouped true), or else the lowest address.
+func explainedWorker(t *testing.T, cl *flightsql.Client, q string, workers map[string]int) (addr string, grouped bool) {
 	t.Helper()
-	workers := srv.LocalWorkers()
-	res, err := harness.RunFlightSQL(queryCtx(t), cl, "EXPLAIN "+q)
-	if err == nil {
-		defer res.Release()
-		for _, r := range harness.TextRows(res).Rows {
-			if len(r) < 2 || !strings.HasPrefix(r[0], "fragment") {
-				continue
-			}
-			if m := explainWorkerRe.FindStringSubmatch(r[1]); m != nil {
-				if pid, ok := workers[m[1]]; ok {
-					return m[1], pid, true
-				}
-			}
+	for _, w := range explainWorkers(t, cl, q) {
+		if _, ok := workers[w]; ok {
+			return w, true
 		}
-	} else {
-		t.Logf("EXPLAIN %s: %s", q, describe(err))
 	}
-	addr, pid = firstLocalWorker(t, srv)
-	return addr, pid, false
+	addrs := make([]string, 0, len(workers))
+	for a := range workers {
+		addrs = append(addrs, a)
+	}
+	require.NotEmpty(t, addrs)
+	sort.Strings(addrs)
+	return addrs[0], false
+}
+
+// explainWorkers lists the worker of every fragment row of EXPLAIN q, in
+// order (nil when EXPLAIN fails).
+func explainWorkers(t *testing.T, cl *flightsql.Client, q string) []string {
+	t.Helper()
+	res, err := harness.RunFlightSQL(queryCtx(t), cl, "EXPLAIN "+q)
+	if err != nil {
+		t.Logf("EXPLAIN %s: %s", q, describe(err))
+		return nil
+	}
+	defer res.Release()
+	var out []string
+	for _, r := range harness.TextRows(res).Rows {
+		if len(r) < 2 || !strings.HasPrefix(r[0], "fragment") {
+			continue
+		}
+		if m := explainWorkerRe.FindStringSubmatch(r[1]); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 // killWhileStreaming kills the worker serving a fragment while it runs.
@@ -261,19 +282,6 @@ func dispatchedWorker(t *testing.T, srv *harness.Server, rec harness.LogRecord) 
 	return addr, pid
 }
 
-// firstLocalWorker is the current local worker with the lowest address.
-func firstLocalWorker(t *testing.T, srv *harness.Server) (string, int) {
-	t.Helper()
-	workers := srv.LocalWorkers()
-	require.NotEmpty(t, workers)
-	addrs := make([]string, 0, len(workers))
-	for a := range workers {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	return addrs[0], workers[addrs[0]]
-}
-
 // waitLocalWorkers waits until n local workers run (a killed one has been
 // restarted) and the server answers queries again, then gives the pool's
 // health checks a moment to see the new worker: it plans a scan of
@@ -299,7 +307,7 @@ func waitLocalWorkers(t *testing.T, srv *harness.Server, cl *flightsql.Client, n
 	requireServes(t, cl)
 	split := time.Now().Add(5 * time.Second)
 	for time.Now().Before(split) {
-		info, err := cl.Execute(queryCtx(t), "SELECT play_id FROM demo.plays WHERE play_id < 0")
+		info, err := cl.Execute(queryCtx(t), "SELECT play_id FROM demo.plays WHERE play_id + 0 < 0")
 		require.NoError(t, err, describe(err))
 		got, err := harness.FetchAll(queryCtx(t), cl, info)
 		require.NoError(t, err, describe(err))
@@ -345,12 +353,16 @@ func requireRetried(t *testing.T, srv *harness.Server, before float64) {
 	t.Logf("%s: %g → %g", source, before, after)
 }
 
-// testAllWorkersLost serves wh from two remote workers the test started
-// (so nothing restarts them), kills both and expects Unavailable within
-// lostWorkersBound: once after planning each fault query, once in the middle
-// of a scan's stream. Killed workers are brought back at the same
-// addresses for the next case.
-func testAllWorkersLost(t *testing.T, wh string) {
+// testRemoteWorkers serves wh from two remote workers the test started
+// (nothing restarts them and nothing but the pool's periodic health check
+// notices their death). (a) For each fault query it kills the worker
+// EXPLAIN names for the first fragment right after planning: the
+// coordinator dispatches to the dead worker, must retry elsewhere and
+// return exactly the oracle's rows. (c) It kills both, once after planning
+// each fault query and once in the middle of a scan's stream, and expects
+// Unavailable within lostWorkersBound. Killed workers are brought back at
+// the same addresses for the next case.
+func testRemoteWorkers(t *testing.T, wh string, wants map[string]*harness.Result) {
 	secretBytes := make([]byte, 32)
 	_, err := rand.Read(secretBytes)
 	require.NoError(t, err)
@@ -366,31 +378,71 @@ func testAllWorkersLost(t *testing.T, wh string) {
 	srv := harness.StartServer(t, harness.ServerOptions{
 		Warehouse: wh, Args: args, Env: []string{"QUIVER_WORKER_SECRET=" + secret},
 	})
-	cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	cl := dialFlightSQL(t, srv.Addr(), mem)
+	defer mem.AssertSize(t, 0)
+	defer cl.Close()
 
 	killAll := func() {
 		for _, w := range workers {
 			w.Kill()
 		}
 	}
+	// revive restarts dead workers and waits until the coordinator uses
+	// both again: a scan of demo.plays is split over two workers (or 15s
+	// pass, for planners that do not split).
 	revive := func(t *testing.T) {
 		for i, w := range workers {
 			if w.Exited() {
 				workers[i] = startWorker(w.Addr())
 			}
 		}
-		// The coordinator must see them again before the next case.
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			res, err := harness.RunFlightSQL(queryCtx(t), cl, "SELECT count(*) AS n FROM demo.titles")
 			if err == nil {
 				res.Release()
-				return
+				break
 			}
 			require.True(t, time.Now().Before(deadline), "workers back, but the server does not serve: %s", describe(err))
 			time.Sleep(200 * time.Millisecond)
 		}
+		split := time.Now().Add(15 * time.Second)
+		for time.Now().Before(split) {
+			seen := map[string]bool{}
+			for _, w := range explainWorkers(t, cl, "SELECT * FROM demo.plays") {
+				seen[w] = true
+			}
+			if len(seen) >= len(workers) {
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		t.Logf("a scan of demo.plays is not split over %d workers; continuing", len(workers))
 	}
+
+	for _, q := range faultQueries() {
+		t.Run(q.name+"/one_killed_before_doget", func(t *testing.T) {
+			revive(t)
+			ctx := queryCtx(t)
+			before := fragmentRetries(t, srv, 0)
+			byAddr := map[string]int{}
+			for i, w := range workers {
+				byAddr[w.Addr()] = i
+			}
+			addr, grouped := explainedWorker(t, cl, q.sql, byAddr)
+			info, err := cl.Execute(ctx, q.sql)
+			require.NoError(t, err, describe(err))
+			workers[byAddr[addr]].Kill()
+			t.Logf("%d endpoints; killed remote worker %s (named by EXPLAIN: %v) before DoGet", len(info.GetEndpoint()), addr, grouped)
+			got, err := harness.FetchAll(ctx, cl, info)
+			require.NoError(t, err, "%s with worker %s killed before DoGet: %s", q.name, addr, describe(err))
+			defer got.Release()
+			harness.CompareDigest(t, q.name, wants[q.name], got)
+			requireRetried(t, srv, before)
+		})
+	}
+
 	requireUnavailable := func(t *testing.T, err error, since time.Time) {
 		t.Helper()
 		elapsed := time.Since(since)
@@ -401,7 +453,7 @@ func testAllWorkersLost(t *testing.T, wh string) {
 	}
 
 	for _, q := range faultQueries() {
-		t.Run(q.name+"/after_planning", func(t *testing.T) {
+		t.Run(q.name+"/all_killed_after_planning", func(t *testing.T) {
 			revive(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*lostWorkersBound)
 			defer cancel()
@@ -415,7 +467,7 @@ func testAllWorkersLost(t *testing.T, wh string) {
 		})
 	}
 
-	t.Run("scan/mid_stream", func(t *testing.T) {
+	t.Run("scan/all_killed_mid_stream", func(t *testing.T) {
 		revive(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*lostWorkersBound)
 		defer cancel()

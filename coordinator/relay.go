@@ -30,7 +30,9 @@ type relayState struct {
 }
 
 // sentBatch is a relayed batch: where it starts, its rows and a checksum of
-// its body.
+// its IPC header. The header holds every buffer's length and every column's
+// null count; the body cannot be compared, because the values under null
+// slots are whatever DuckDB left in memory.
 type sentBatch struct {
 	offset, rows int64
 	crc          uint32
@@ -43,13 +45,15 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // boundaries are the same whenever the output is: workers cut batches by
 // rows and bytes). A difference means the fragment's output order is not
 // deterministic (a parallel hash join, for one), and skipping by offset
-// would drop some rows and repeat others.
-func (st *relayState) verify(meta worker.BatchMeta, body []byte) bool {
+// would drop some rows and repeat others. The check is a strong hint, not
+// a proof: reordered rows with the same null counts and string lengths
+// pass it.
+func (st *relayState) verify(meta worker.BatchMeta, header []byte) bool {
 	i := sort.Search(len(st.sent), func(i int) bool { return st.sent[i].offset >= meta.Offset })
 	if i == len(st.sent) || st.sent[i].offset != meta.Offset || st.sent[i].rows != meta.Rows {
 		return true // boundaries differ: nothing to compare with
 	}
-	return st.sent[i].crc == crc32.Checksum(body, castagnoli)
+	return st.sent[i].crc == crc32.Checksum(header, castagnoli)
 }
 
 // Stream runs fragment index of a query on a worker and passes every
@@ -138,7 +142,7 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 				end := meta.Offset + meta.Rows
 				switch {
 				case end <= skip:
-					if !st.verify(meta, fd.DataBody) {
+					if !st.verify(meta, fd.DataHeader) {
 						return permanent(fmt.Errorf("%w: the re-run on %s returned other rows before row %d than the first run "+
 							"(the fragment's row order is not deterministic); run the query again", ErrNotResumable, w.Addr, skip))
 					}
@@ -160,7 +164,7 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 			}
 			if ok {
 				st.rows = meta.Offset + meta.Rows
-				st.sent = append(st.sent, sentBatch{offset: meta.Offset, rows: meta.Rows, crc: crc32.Checksum(fd.DataBody, castagnoli)})
+				st.sent = append(st.sent, sentBatch{offset: meta.Offset, rows: meta.Rows, crc: crc32.Checksum(fd.DataHeader, castagnoli)})
 			} else {
 				st.blind = true
 			}

@@ -137,8 +137,8 @@ def bench_duckdb(
         con.execute(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('s3://{BUCKET}/{PREFIX}/main/{table}/*.parquet')"
         )
-    seconds = {nr: median_seconds(lambda sql=sql: con.execute(sql).fetch_arrow_table(), runs) for nr, sql in queries}
-    trivial = median_seconds(lambda: con.execute("SELECT 1").fetch_arrow_table(), trivial_runs)
+    seconds = {nr: median_seconds(lambda sql=sql: con.execute(sql).to_arrow_table(), runs) for nr, sql in queries}
+    trivial = median_seconds(lambda: con.execute("SELECT 1").to_arrow_table(), trivial_runs)
     con.close()
     return Column(f"DuckDB ({threads} threads)", seconds, trivial)
 

@@ -3,6 +3,9 @@ package harness
 import (
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,4 +27,24 @@ func TestDigestDiff(t *testing.T) {
 			require.Equal(t, tc.extra, e)
 		})
 	}
+}
+
+func TestRowDigestsDistinguishNullAndEmpty(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	build := func(vals []string, valid []bool) *Result {
+		b := array.NewRecordBuilder(mem, schema)
+		defer b.Release()
+		b.Field(0).(*array.StringBuilder).AppendValues(vals, valid)
+		return &Result{Schema: schema, Records: []arrow.RecordBatch{b.NewRecordBatch()}}
+	}
+	null := build([]string{""}, []bool{false})
+	defer null.Release()
+	empty := build([]string{""}, []bool{true})
+	defer empty.Release()
+	again := build([]string{""}, []bool{true})
+	defer again.Release()
+	require.NotEqual(t, rowDigests(null), rowDigests(empty))
+	require.Equal(t, rowDigests(empty), rowDigests(again))
 }

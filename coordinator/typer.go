@@ -35,7 +35,7 @@ func (t Typer) MergeSchema(ctx context.Context, tables []*storage.Table, partial
 		return nil, err
 	}
 	defer empty.Release()
-	rdr, err := t.c.opts.DB.QueryArrowOver(ctx, map[string]array.RecordReader{planner.PartialsTable: empty}, merge)
+	rdr, err := t.c.opts.DB.QueryArrowOverTables(ctx, map[string]array.RecordReader{planner.PartialsTable: empty}, merge)
 	if err != nil {
 		return nil, fmt.Errorf("type merge: %w", err)
 	}

@@ -15,11 +15,11 @@ import (
 // the connection; the caller keeps ownership of the input readers, which
 // are fully read before the query starts.
 //
-// Unlike QueryArrowOver's views, the query may filter and project freely:
-// duckdb-go registers Arrow views through DuckDB's C API arrow scan, whose
+// The copy is deliberate: duckdb-go registers Arrow views through DuckDB's C API arrow scan, whose
 // stream producer ignores pushed-down projections and filters, so a view
 // queried with WHERE returns unfiltered rows and one queried for a subset
-// of its columns crashes. Copying with SELECT * pushes neither.
+// of its columns crashes. Copying with SELECT * pushes neither, so the
+// query may filter and project freely.
 func (db *DB) QueryArrowOverTables(ctx context.Context, tables map[string]array.RecordReader, query string, args ...any) (array.RecordReader, error) {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
@@ -75,5 +75,20 @@ func (db *DB) QueryArrowOverTables(ctx context.Context, tables map[string]array.
 		cleanup()
 		return nil, err
 	}
-	return &viewReader{RecordReader: rdr, cleanup: cleanup}, nil
+	return &tablesReader{RecordReader: rdr, cleanup: cleanup}, nil
+}
+
+// tablesReader drops the tables and returns the connection on Release.
+type tablesReader struct {
+	array.RecordReader
+	cleanup func()
+	done    bool
+}
+
+func (r *tablesReader) Release() {
+	r.RecordReader.Release()
+	if !r.done {
+		r.done = true
+		r.cleanup()
+	}
 }

@@ -341,7 +341,7 @@ func collect(t *testing.T, db *engine.DB, sql string, views map[string]array.Rec
 		err error
 	)
 	if views != nil {
-		rdr, err = db.QueryArrowOver(context.Background(), views, sql)
+		rdr, err = db.QueryArrowOverTables(context.Background(), views, sql)
 	} else {
 		rdr, err = db.QueryArrow(context.Background(), sql, args...)
 	}

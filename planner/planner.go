@@ -206,6 +206,9 @@ func (p *Planner) fragment(ctx context.Context, stmt *statement, refs []tableRef
 		replace(copies[i], tableFunction(copies[i], fn))
 	}
 	sh.partial(root)
+	if sh.merge == nil {
+		stabilize(root)
+	}
 	sql, err := p.render(ctx, &statement{envelope: env, node: root})
 	if err != nil {
 		return Fragment{}, err

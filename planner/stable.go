@@ -1,0 +1,68 @@
+package planner
+
+// Fragments streamed straight to the client (scans and single-fragment
+// plans) are resumed after a worker failure by skipping the rows the client
+// already has, which needs the same rows in the same order on every run.
+// DuckDB keeps scan order (preserve_insertion_order), but parallel joins,
+// hash aggregates, DISTINCT and set operations produce rows in an order
+// that varies run to run. Such fragments get ORDER BY ALL: their output
+// becomes a function of the multiset of rows (identical rows are
+// interchangeable), at the price of a sort.
+
+// deterministicOrder reports whether a statement's rows come out in the
+// same order on every run: a user ORDER BY, or a plain scan of one table.
+func deterministicOrder(root node) bool {
+	if str(root, "type") != "SELECT_NODE" {
+		return false
+	}
+	for _, m := range asNodes(root["modifiers"]) {
+		if str(m, "type") == "ORDER_MODIFIER" {
+			return true
+		}
+	}
+	if contains(root, false, func(e node) bool {
+		switch str(e, "class") {
+		case "SUBQUERY", "WINDOW":
+			return true
+		}
+		return str(e, "type") == "JOIN" || str(e, "type") == "DISTINCT_MODIFIER"
+	}) {
+		return false
+	}
+	if g, _ := root["group_expressions"].([]any); len(g) > 0 {
+		return false
+	}
+	if cte := asNode(root["cte_map"]); cte != nil {
+		if m, _ := cte["map"].([]any); len(m) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// stabilize adds ORDER BY ALL to a statement whose order is not
+// deterministic, before any LIMIT (which may then pick other rows than an
+// unordered run would: LIMIT without ORDER BY promises no particular rows).
+func stabilize(root node) {
+	if deterministicOrder(root) {
+		return
+	}
+	all := star()
+	all["columns"] = true
+	order := node{"type": "ORDER_MODIFIER", "orders": []any{node{
+		"type": "ORDER_DEFAULT", "null_order": "ORDER_DEFAULT", "expression": all,
+	}}}
+	var mods []any
+	placed := false
+	for _, m := range asNodes(root["modifiers"]) {
+		if !placed && str(m, "type") == "LIMIT_MODIFIER" {
+			mods = append(mods, order)
+			placed = true
+		}
+		mods = append(mods, m)
+	}
+	if !placed {
+		mods = append(mods, order)
+	}
+	root["modifiers"] = mods
+}

@@ -150,7 +150,9 @@ func (d *dialer) dial(s server) (*flightsql.Client, error) {
 	if s.tls {
 		creds = credentials.NewClientTLSFromCert(nil, "") // system roots
 	}
-	c, err := flightsql.NewClient(s.addr, nil, nil, grpc.WithTransportCredentials(creds))
+	// Workers send batches of up to a few MiB; grpc-go refuses more than 4 MiB by default.
+	c, err := flightsql.NewClient(s.addr, nil, nil, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", s.addr, err)
 	}

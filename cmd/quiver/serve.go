@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, args []string) error {
 		insecureNoAuth = fs.Bool("insecure-no-auth", false, "serve non-loopback clients without authentication")
 		workerThreads  = fs.Int("worker-threads", 0, "DuckDB threads per local worker (0 = DuckDB's default)")
 		workerMemory   = fs.String("worker-memory-limit", "", "DuckDB memory_limit per local worker, e.g. 4GB")
+		metricsListen  = fs.String("metrics-listen", "", "address for /metrics, /healthz and /readyz over HTTP, e.g. 127.0.0.1:9815 (off when empty)")
 		ticketTTL      = fs.Duration("ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
 	)
 	wh.register(fs)
@@ -143,6 +145,22 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	gs := flightserver.NewGRPCServer(srv.FlightService(), flightserver.GRPCOptions{LoopbackOnly: loopbackOnly, Logger: logger})
+
+	if *metricsListen != "" {
+		mlis, err := net.Listen("tcp", *metricsListen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", *metricsListen, err)
+		}
+		ops := &http.Server{Handler: flightserver.OpsHandler(reg, func() error {
+			if len(pool.Healthy()) == 0 {
+				return errors.New("no healthy worker")
+			}
+			return nil
+		}), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ops.Serve(mlis) }()
+		defer ops.Close()
+		logger.Info("operations endpoint", "addr", mlis.Addr().String(), "paths", "/metrics /healthz /readyz")
+	}
 
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -112,3 +112,22 @@ func TestPartitionerGroups(t *testing.T) {
 		require.Empty(t, Partitioner{Members: workerAddrs(2)}.Partition(nil))
 	})
 }
+
+func TestPartitionBoundedLoad(t *testing.T) {
+	files := make([]storage.File, 12)
+	for i := range files {
+		files[i] = storage.File{Object: storage.Object{Key: fmt.Sprintf("demo/t/part-%05d.parquet", i)}}
+	}
+	// Plain rendezvous hashing leaves one of three workers without files
+	// for some address sets; bounded load never does.
+	for port := 30000; port < 31000; port++ {
+		nodes := staticMembers{
+			fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("127.0.0.1:%d", port+1000), fmt.Sprintf("127.0.0.1:%d", port+2000),
+		}
+		groups := Partitioner{Members: nodes}.Partition(files)
+		require.Len(t, groups, 3, "nodes %v", nodes)
+		for _, g := range groups {
+			require.LessOrEqual(t, len(g.Files), 5, "at most 25%% over the fair share of 4")
+		}
+	}
+}

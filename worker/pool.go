@@ -138,7 +138,11 @@ func (p *Pool) Set(addrs []string) error {
 	removed := false
 	for a, m := range p.members {
 		if !want[a] {
-			m.conn.client.Close()
+			// Close the gRPC connection, not the flight client: arrow-go's
+			// client.Close nils its stub, and a fragment that picked this
+			// worker a moment ago would then panic in DoGet instead of
+			// failing with a retriable error.
+			m.conn.cc.Close()
 			delete(p.members, a)
 			removed = true
 		}

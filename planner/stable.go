@@ -12,13 +12,15 @@ package planner
 // deterministicOrder reports whether a statement's rows come out in the
 // same order on every run: a user ORDER BY, or a plain scan of one table.
 func deterministicOrder(root node) bool {
-	if str(root, "type") != "SELECT_NODE" {
-		return false
-	}
+	// A statement of any kind (set operations too) with its own ORDER BY
+	// keeps it; a second one would not even parse.
 	for _, m := range asNodes(root["modifiers"]) {
 		if str(m, "type") == "ORDER_MODIFIER" {
 			return true
 		}
+	}
+	if str(root, "type") != "SELECT_NODE" {
+		return false
 	}
 	if contains(root, false, func(e node) bool {
 		switch str(e, "class") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"google.golang.org/grpc/codes"
 )
 
 // Kind says what a DuckDB error means for the caller, independent of the
@@ -52,4 +53,24 @@ func Classify(err error) Kind {
 		return KindPermission
 	}
 	return KindInternal
+}
+
+// Code is the gRPC status code an error of this kind is reported with, by
+// the workers and by the coordinator alike.
+func (k Kind) Code() codes.Code {
+	switch k {
+	case KindInvalid:
+		return codes.InvalidArgument
+	case KindNotFound:
+		return codes.NotFound
+	case KindUnavailable:
+		return codes.Unavailable
+	case KindCanceled:
+		return codes.Canceled
+	case KindExhausted:
+		return codes.ResourceExhausted
+	case KindPermission:
+		return codes.PermissionDenied
+	}
+	return codes.Internal
 }

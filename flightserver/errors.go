@@ -57,18 +57,7 @@ func toStatus(err error) error {
 	case errors.Is(err, storage.ErrCorruptFile), errors.Is(err, storage.ErrSchemaMismatch):
 		code = codes.FailedPrecondition
 	default:
-		switch engine.Classify(err) {
-		case engine.KindInvalid:
-			code = codes.InvalidArgument
-		case engine.KindNotFound:
-			code = codes.NotFound
-		case engine.KindUnavailable:
-			code = codes.Unavailable
-		case engine.KindExhausted:
-			code = codes.ResourceExhausted
-		case engine.KindPermission:
-			code = codes.PermissionDenied
-		}
+		code = engine.Classify(err).Code()
 	}
 	return status.Error(code, err.Error())
 }

@@ -164,23 +164,9 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
 		return err
 	}
-	code := codes.Internal
-	switch engine.Classify(err) {
-	case engine.KindInvalid:
-		code = codes.InvalidArgument
-	case engine.KindNotFound:
-		code = codes.NotFound
-	case engine.KindUnavailable:
-		code = codes.Unavailable
-	case engine.KindCanceled:
-		code = codes.Canceled
-		if errors.Is(err, context.DeadlineExceeded) {
-			code = codes.DeadlineExceeded
-		}
-	case engine.KindExhausted:
-		code = codes.ResourceExhausted
-	case engine.KindPermission:
-		code = codes.PermissionDenied
+	code := engine.Classify(err).Code()
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = codes.DeadlineExceeded
 	}
 	return status.Error(code, err.Error())
 }

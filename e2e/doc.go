@@ -17,6 +17,15 @@
 // descriptor, and the `quiver query` CLI. Nothing here is built with the
 // server's own packages: the tests see Quiver only from the outside.
 //
+// Distributed execution has four more: TestTPCH (the 22 TPC-H queries at
+// scale 0.1 in MinIO with 1, 2 and 3 workers, against the oracle and
+// DuckDB's tpch_answers), TestDifferential (the corpus and the planner's
+// golden queries with 1, 2 and 3 workers), TestFaults (workers killed with
+// SIGKILL before their first batch, while streaming, and all of them, for
+// a scan, an aggregate and a join: exact rows or UNAVAILABLE within the
+// grace period, and the retries counted) and TestSplitAndPruning (fragments
+// per worker and pruned Hive partitions seen through EXPLAIN and metrics).
+//
 // Run with `make test` (which builds bin/quiver and installs MinIO and the
 // httpfs extension), or `go test -tags duckdb_arrow ./e2e/...` once those
 // exist; tests skip with a hint when a tool is missing.

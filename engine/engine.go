@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -39,6 +40,9 @@ type Options struct {
 	Threads int
 	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); empty keeps the default.
 	MemoryLimit string
+	// Sandbox, when set, confines DuckDB (see Sandbox); it is applied last,
+	// after httpfs and the S3 secret.
+	Sandbox *Sandbox
 	// Logger receives engine events; nil discards them.
 	Logger *slog.Logger
 }
@@ -47,6 +51,9 @@ type Options struct {
 type DB struct {
 	sql    *sql.DB
 	logger *slog.Logger
+	// locked is set once the configuration is locked: new connections
+	// then skip their session SETs, which DuckDB would refuse.
+	locked *atomic.Bool
 }
 
 // Open starts an in-memory DuckDB configured for Quiver.
@@ -63,15 +70,19 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		}
 		httpfs = p
 	}
+	locked := new(atomic.Bool)
 	connector, err := duckdb.NewConnector("", func(execer driver.ExecerContext) error {
 		// Session settings: every connection of the pool gets them.
+		if locked.Load() {
+			return nil
+		}
 		_, err := execer.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
-	db := &DB{sql: sql.OpenDB(connector), logger: logger}
+	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked}
 	setup := []string{
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
@@ -93,6 +104,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if opts.S3 != nil && httpfs != "" {
 		if err := db.SetS3(ctx, *opts.S3); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if opts.Sandbox != nil {
+		if err := db.ApplySandbox(ctx, *opts.Sandbox); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -77,14 +77,28 @@ func (w *warehouseFlags) extDir() string {
 
 // openEngine opens a DuckDB that can read the warehouse: httpfs and the S3
 // secret for s3:// warehouses, kept fresh from the AWS default chain.
+//
+// A sandbox in opts is applied last, after the secret exists.
 func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*engine.DB, *engine.S3Secret, error) {
 	opts.ExtensionDir = w.extDir()
 	opts.LoadHTTPFS = w.isS3()
+	sandbox := opts.Sandbox
+	opts.Sandbox = nil
 	db, err := engine.Open(ctx, opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	applySandbox := func() error {
+		if sandbox == nil {
+			return nil
+		}
+		return db.ApplySandbox(ctx, *sandbox)
+	}
 	if !w.isS3() {
+		if err := applySandbox(); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
 		return db, nil, nil
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(w.region()))
@@ -102,5 +116,14 @@ func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*
 		db.Close()
 		return nil, nil, err
 	}
+	if err := applySandbox(); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
 	return db, secret, nil
+}
+
+// sandbox confines a worker's DuckDB to the warehouse (and its temp directory).
+func (w *warehouseFlags) sandbox() *engine.Sandbox {
+	return &engine.Sandbox{AllowedDirectories: []string{w.warehouse}}
 }

@@ -42,7 +42,7 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, s3, err := wh.openEngine(ctx, engine.Options{Threads: *threads, MemoryLimit: *memory, Logger: logger})
+	db, s3, err := wh.openEngine(ctx, engine.Options{Threads: *threads, MemoryLimit: *memory, Logger: logger, Sandbox: wh.sandbox()})
 	if err != nil {
 		return fmt.Errorf("open worker duckdb: %w", err)
 	}

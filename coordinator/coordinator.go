@@ -152,3 +152,15 @@ func (c *Coordinator) TableSchema(ctx context.Context, t *storage.Table) (*arrow
 	}
 	return s, nil
 }
+
+// ParamTypes returns the Arrow types a plan's parameters should be sent as.
+func (c *Coordinator) ParamTypes(ctx context.Context, plan *planner.Plan) ([]arrow.DataType, error) {
+	if plan.Params == 0 {
+		return nil, nil
+	}
+	t, err := c.shadow.paramTypes(ctx, plan.Tables, plan.Probe)
+	if err != nil {
+		return nil, fmt.Errorf("type parameters: %w", err)
+	}
+	return t, nil
+}

@@ -97,3 +97,14 @@ func (s *shadow) tableSchema(ctx context.Context, t *storage.Table) (*arrow.Sche
 	probe := fmt.Sprintf("SELECT * FROM %s.%s LIMIT 0", engine.QuoteIdent(t.Name.Schema), engine.QuoteIdent(t.Name.Name))
 	return s.schema(ctx, []*storage.Table{t}, probe, nil)
 }
+
+// paramTypes prepares the probe against the shadow tables and returns the
+// types of its parameters.
+func (s *shadow) paramTypes(ctx context.Context, tables []*storage.Table, probe string) ([]arrow.DataType, error) {
+	if err := s.ensure(ctx, tables); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.ParamTypes(ctx, probe)
+}

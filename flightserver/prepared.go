@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 )
@@ -15,9 +16,12 @@ type prepared struct {
 	args []any
 }
 
-// CreatePreparedStatement validates the statement and returns its handle and
-// result schema. The parameter schema is left empty: clients bind values of
-// their own types and DuckDB casts them where the statement uses them.
+// CreatePreparedStatement validates the statement and returns its handle,
+// its result schema and its parameter schema (JDBC needs one to accept
+// parameters at all). Parameter types are what DuckDB infers, widened so
+// client libraries bind without conversions (integers as int64, numbers as
+// float64, dates, timestamps and anything else as strings DuckDB casts);
+// clients may still send other types.
 func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
 	var res flightsql.ActionCreatePreparedStatementResult
 	if len(req.GetTransactionId()) > 0 {
@@ -34,6 +38,17 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	id, err := s.prepared.put(s.opts.Principal(ctx), &prepared{sql: req.GetQuery()})
 	if err != nil {
 		return res, toStatus(err)
+	}
+	params, err := s.opts.Runner.ParamTypes(ctx, plan)
+	if err != nil {
+		return res, toStatus(err)
+	}
+	if len(params) > 0 {
+		fields := make([]arrow.Field, len(params))
+		for i, t := range params {
+			fields[i] = arrow.Field{Name: fmt.Sprintf("$%d", i+1), Type: t, Nullable: true}
+		}
+		res.ParameterSchema = arrow.NewSchema(fields, nil)
 	}
 	res.Handle = []byte(id)
 	res.DatasetSchema = schema

@@ -32,6 +32,8 @@ type Planner interface {
 type Runner interface {
 	Schema(ctx context.Context, plan *planner.Plan, args []any) (*arrow.Schema, error)
 	TableSchema(ctx context.Context, t *storage.Table) (*arrow.Schema, error)
+	// ParamTypes are the Arrow types a plan's parameters should be sent as.
+	ParamTypes(ctx context.Context, plan *planner.Plan) ([]arrow.DataType, error)
 	// Stream relays fragment index of a scan plan from a worker.
 	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error
 	// Merge runs every fragment of a merge plan and writes the merged result.

@@ -205,6 +205,11 @@ func TestPreparedStatementWithParameter(t *testing.T) {
 	require.NoError(t, err)
 	defer stmt.Close(ctx)
 	require.Equal(t, "n", stmt.DatasetSchema().Field(0).Name)
+	// JDBC accepts parameters only when the server declares them.
+	ps := stmt.ParameterSchema()
+	require.NotNil(t, ps)
+	require.Equal(t, []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.BinaryTypes.String},
+		[]arrow.DataType{ps.Field(0).Type, ps.Field(1).Type})
 
 	params := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{
 		{Name: "a", Type: arrow.PrimitiveTypes.Int64}, {Name: "b", Type: arrow.BinaryTypes.String},
@@ -292,7 +297,7 @@ func TestTicketsAreBoundToPrincipal(t *testing.T) {
 		err = rdr.Err()
 		rdr.Release()
 	}
-	require.Equal(t, codes.NotFound, status.Code(err), "%v", err)
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
 	_, recs := e.fetch(t, alice, info)
 	require.EqualValues(t, 1, rows(recs))
 }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
@@ -16,9 +17,11 @@ import (
 
 // Sentinel errors of the service.
 var (
-	// ErrTicketUnknown is a ticket that was never issued, has expired, or
-	// belongs to another principal.
+	// ErrTicketUnknown is a ticket that was never issued or has expired.
 	ErrTicketUnknown = errors.New("unknown or expired ticket")
+	// ErrTicketForeign is a live ticket redeemed by a principal other than
+	// the one it was issued to.
+	ErrTicketForeign = errors.New("ticket belongs to another principal")
 	// ErrStatementUnknown is a prepared statement handle that is not open.
 	ErrStatementUnknown = errors.New("unknown prepared statement")
 	// ErrBadParameters is a parameter batch that cannot be bound.
@@ -36,6 +39,12 @@ func toStatus(err error) error {
 	}
 	code := codes.Internal
 	switch {
+	// Identity (package auth): bad or missing credentials.
+	case errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrMalformedHeader),
+		errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrBadPassword):
+		code = codes.Unauthenticated
+	case errors.Is(err, ErrTicketForeign):
+		code = codes.PermissionDenied
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):

@@ -72,6 +72,18 @@ func (s *store[T]) get(principal, id string) (T, bool) {
 	return e.value, true
 }
 
+// owner returns the principal of a live entry, to tell "unknown or
+// expired" apart from "belongs to someone else".
+func (s *store[T]) owner(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[id]
+	if !ok || s.now().After(e.expires) {
+		return "", false
+	}
+	return e.principal, true
+}
+
 // update replaces the value behind id.
 func (s *store[T]) update(principal, id string, v T) bool {
 	s.mu.Lock()

@@ -286,8 +286,12 @@ func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*fli
 // doGetQuery redeems a query ticket: it relays the ticket's fragment from
 // a worker message by message, runs a merge plan, or writes EXPLAIN rows.
 func (s *Server) doGetQuery(ctx context.Context, id string, stream flight.FlightService_DoGetServer) error {
-	q, ok := s.queries.get(s.opts.Principal(ctx), id)
+	principal := s.opts.Principal(ctx)
+	q, ok := s.queries.get(principal, id)
 	if !ok {
+		if owner, live := s.queries.owner(id); live && owner != principal {
+			return fmt.Errorf("%w: the ticket was issued to another principal", ErrTicketForeign)
+		}
 		return fmt.Errorf("%w: tickets are valid for %s and only for the principal that planned the query", ErrTicketUnknown, s.opts.TicketTTL)
 	}
 	switch {

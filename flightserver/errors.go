@@ -49,6 +49,10 @@ func toStatus(err error) error {
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
+	// Sandbox (planner): files, settings, internal catalog, non-read-only
+	// statements. Before ErrUnsupported, which refused statements also wrap.
+	case errors.Is(err, planner.ErrRefused):
+		code = codes.PermissionDenied
 	case errors.Is(err, planner.ErrSyntax), errors.Is(err, ErrBadParameters):
 		code = codes.InvalidArgument
 	case errors.Is(err, planner.ErrUnsupported):

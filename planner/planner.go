@@ -32,6 +32,9 @@ var (
 	ErrUnsupported = errors.New("unsupported statement")
 	// ErrTableNotFound is a reference to a table the warehouse does not have.
 	ErrTableNotFound = errors.New("table not found")
+	// ErrRefused is a statement the sandbox does not allow (files, settings,
+	// DuckDB's own catalog, statements that are not read-only queries).
+	ErrRefused = errors.New("refused")
 )
 
 // Parser is DuckDB's parser: SQL to statement tree and back.
@@ -111,6 +114,9 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 	query, explain := stripExplain(sql)
 	stmt, err := p.parse(ctx, query)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.sandbox(ctx, stmt); err != nil {
 		return nil, err
 	}
 	refs := tableRefs(stmt.node)
@@ -268,7 +274,7 @@ func (p *Planner) parse(ctx context.Context, sql string) (*statement, error) {
 			return nil, fmt.Errorf("%w: %s", ErrSyntax, msg)
 		}
 		if strings.Contains(msg, "Only SELECT") {
-			return nil, fmt.Errorf("%w: only read-only queries (SELECT, WITH, VALUES) are served", ErrUnsupported)
+			return nil, refuseStatement(sql)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrUnsupported, msg)
 	}

@@ -21,12 +21,15 @@ HTTPFS := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/httpfs.duckdb_extension
 # tpch generates TPC-H data and answers for the distributed-execution tests and benchmark.
 TPCH := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/tpch.duckdb_extension
 VENV_STAMP := $(VENV)/.installed
+# The Flight SQL JDBC driver, for the JDBC end-to-end test (Maven Central).
+JDBC_JAR := $(TOOLS)/jdbc/flight-sql-jdbc-driver-18.3.0.jar
 
 # Tests and the demo find the tools through these.
 export QUIVER_EXTENSION_DIR := $(EXT_DIR)
 export QUIVER_MINIO_BIN := $(MINIO)
 export QUIVER_BIN := $(BIN)
 export QUIVER_PYTHON := $(VENV)/bin/python
+export QUIVER_JDBC_JAR = $(JDBC_JAR)
 
 .PHONY: all build demo test test-go test-python tools lint bench clean
 
@@ -37,7 +40,7 @@ build: $(BIN)
 $(BIN): $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.venv/*') go.mod go.sum
 	$(GO) build -o $(BIN) ./cmd/quiver
 
-tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP)
+tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP) $(JDBC_JAR)
 
 $(MINIO):
 	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/minio/minio@$(MINIO_VERSION)
@@ -48,6 +51,9 @@ $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/%.duckdb_extension:
 	$(PYTHON) -m pip download --quiet --no-deps --dest $(TOOLS)/wheels duckdb-extension-$*==$(DUCKDB_VERSION)
 	$(PYTHON) -m zipfile -e $(TOOLS)/wheels/duckdb_extension_$*-$(DUCKDB_VERSION)-*.whl $(TOOLS)/wheels/$*
 	cp $(TOOLS)/wheels/$*/duckdb_extension_$*/extensions/v$(DUCKDB_VERSION)/$*.duckdb_extension $@
+
+$(JDBC_JAR): clients/jdbc/pom.xml
+	mvn -q -f clients/jdbc/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/jdbc
 
 $(VENV_STAMP): clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,38 @@
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+
+/**
+ * A JDBC client for the end-to-end test: a statement, a prepared statement
+ * with a bound parameter and the metadata call BI tools make, each printed
+ * as tab-separated lines the Go test compares with DuckDB.
+ */
+public class JdbcSmoke {
+    public static void main(String[] args) throws Exception {
+        String url = "jdbc:arrow-flight-sql://" + args[0] + "/?useEncryption=false";
+        try (Connection c = DriverManager.getConnection(url)) {
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery(
+                     "SELECT device, count(*) AS n, sum(revenue) AS revenue FROM demo.plays GROUP BY device ORDER BY device")) {
+                while (rs.next()) {
+                    System.out.println("group\t" + rs.getString(1) + "\t" + rs.getLong(2) + "\t" + rs.getBigDecimal(3).toPlainString());
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM demo.plays WHERE device = ? AND duration_seconds > ?")) {
+                ps.setString(1, "tv");
+                ps.setLong(2, 600);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    System.out.println("prepared\t" + rs.getLong(1));
+                }
+            }
+            try (ResultSet rs = c.getMetaData().getTables(null, null, "%", null)) {
+                while (rs.next()) {
+                    System.out.println("table\t" + rs.getString("TABLE_CAT") + "." + rs.getString("TABLE_SCHEM") + "." + rs.getString("TABLE_NAME"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package e2e_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/e2e/harness"
+)
+
+// TestJDBC runs the Apache Arrow Flight SQL JDBC driver (what BI tools and
+// JVM services use) against a live server: a statement, a prepared
+// statement with bound parameters and DatabaseMetaData.getTables, compared
+// with DuckDB over the same files.
+func TestJDBC(t *testing.T) {
+	jar := os.Getenv("QUIVER_JDBC_JAR")
+	if jar == "" {
+		jar = filepath.Join(harness.RepoRoot(t), ".tools", "jdbc", "flight-sql-jdbc-driver-18.3.0.jar")
+	}
+	if _, err := os.Stat(jar); err != nil {
+		t.Skipf("JDBC driver not installed at %s (run make tools)", jar)
+	}
+	for _, tool := range []string{"java", "javac"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found: the JDBC test needs a JDK", tool)
+		}
+	}
+	fx := newLocalFixture(t, nil, demoTables)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	classes := t.TempDir()
+	src := filepath.Join(harness.RepoRoot(t), "clients", "jdbc", "JdbcSmoke.java")
+	out, err := exec.CommandContext(ctx, "javac", "-cp", jar, "-d", classes, src).CombinedOutput()
+	require.NoError(t, err, "javac: %s", out)
+	cmd := exec.CommandContext(ctx, "java",
+		// Arrow's memory module needs this on Java 17+.
+		"--add-opens=java.base/java.nio=org.apache.arrow.memory.core,ALL-UNNAMED",
+		"-cp", jar+string(os.PathListSeparator)+classes, "JdbcSmoke", fx.server.Addr())
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "java: %s", stderr.String())
+
+	var groups, tables []string
+	var prepared string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		kind, rest, _ := strings.Cut(line, "\t")
+		switch kind {
+		case "group":
+			groups = append(groups, rest)
+		case "prepared":
+			prepared = rest
+		case "table":
+			tables = append(tables, rest)
+		}
+	}
+
+	want := func(sql string) []string {
+		res, err := fx.oracle.Query(ctx, sql)
+		require.NoError(t, err)
+		defer res.Release()
+		var rows []string
+		for _, r := range plainRows(res).Rows {
+			vals := make([]string, len(r))
+			for i, v := range r {
+				vals[i] = *v
+			}
+			rows = append(rows, strings.Join(vals, "\t"))
+		}
+		return rows
+	}
+	require.Equal(t, want("SELECT device, count(*), sum(revenue) FROM demo.plays GROUP BY device ORDER BY device"), groups)
+	require.Equal(t, want("SELECT count(*) FROM demo.plays WHERE device = 'tv' AND duration_seconds > 600"), []string{prepared})
+	require.ElementsMatch(t, []string{"quiver.demo.events", "quiver.demo.plays", "quiver.demo.profiles", "quiver.demo.titles"}, tables)
+}

@@ -269,7 +269,7 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 		{"unknown table", "SELECT * FROM shop.nope", codes.NotFound, "shop.nope"},
 		{"syntax", "SELEC 1", codes.InvalidArgument, "syntax error"},
 		{"binder", "SELECT nope FROM shop.orders", codes.InvalidArgument, "nope"},
-		{"write", "DELETE FROM shop.orders", codes.InvalidArgument, "read-only"},
+		{"write", "DELETE FROM shop.orders", codes.PermissionDenied, "DELETE statements are not allowed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ Usage:
   quiver worker     [flags]   run a DuckDB worker (started by serve, or by you)
   quiver demo-data  [flags]   write the demo dataset into a warehouse
   quiver query SQL  [flags]   run a query against a server and print it
+  quiver token      [flags]   sign a bearer token (--sub alice --role analyst --ttl 1h)
   quiver version              print the version
 
 Every flag can also be set with an environment variable QUIVER_<FLAG>
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string) error {
 		return runDemoData(ctx, rest)
 	case "query":
 		return runQuery(ctx, rest)
+	case "token":
+		return runToken(ctx, rest)
 	case "version", "--version":
 		fmt.Println("quiver", version)
 		return nil

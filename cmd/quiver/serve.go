@@ -29,6 +29,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var (
 		wh             warehouseFlags
+		authn          authFlags
 		logs           logFlags
 		dist           distFlags
 		workers        listFlag
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, args []string) error {
 		ticketTTL      = fs.Duration("ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
 	)
 	wh.register(fs)
+	authn.register(fs)
 	logs.register(fs)
 	dist.register(fs)
 	fs.Var(&workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
@@ -58,10 +60,15 @@ func runServe(ctx context.Context, args []string) error {
 	}
 
 	// Without authentication only this machine may connect.
-	loopbackOnly := !*insecureNoAuth
+	loopbackOnly := !*insecureNoAuth && !authn.enabled()
+	authOpts, err := authn.serverOptions(ctx, logger)
+	if err != nil {
+		return err
+	}
 	if loopbackOnly && !isLoopback(*listen) {
 		return fmt.Errorf("--listen %s is not a loopback address and no authentication is configured; "+
-			"listen on 127.0.0.1, or pass --insecure-no-auth to serve everyone who can reach it", *listen)
+			"listen on 127.0.0.1, configure authentication (--jwt-secret-file, --jwt-public-key, --jwks, --users-file or --tls-client-ca), "+
+			"or pass --insecure-no-auth to serve everyone who can reach it", *listen)
 	}
 	if wh.isS3() {
 		if _, err := engine.FindHTTPFS(wh.extDir()); err != nil {
@@ -139,12 +146,14 @@ func runServe(ctx context.Context, args []string) error {
 	})
 	srv, err := flightserver.New(flightserver.Options{
 		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
-		Version: version, Logger: logger, Registerer: reg,
+		Version: version, Logger: logger, Registerer: reg, Principal: flightserver.PrincipalName,
 	})
 	if err != nil {
 		return err
 	}
-	gs := flightserver.NewGRPCServer(srv.FlightService(), flightserver.GRPCOptions{LoopbackOnly: loopbackOnly, Logger: logger})
+	gs := flightserver.NewGRPCServer(srv.FlightService(), flightserver.GRPCOptions{
+		LoopbackOnly: loopbackOnly, Logger: logger, ServerOptions: authOpts,
+	})
 
 	if *metricsListen != "" {
 		mlis, err := net.Listen("tcp", *metricsListen)
@@ -169,6 +178,8 @@ func runServe(ctx context.Context, args []string) error {
 	if loopbackOnly {
 		logger.Warn("no authentication configured: accepting connections from this machine only")
 	}
+	logger.Info("authentication", "enabled", authn.enabled(), "tls", authn.tlsCert != "", "mtls", authn.tlsClientCA != "",
+		"passwords", authn.usersFile != "")
 	logger.Info("serving", "addr", lis.Addr().String(), "warehouse", warehouse.String(), "workers", pool.Addrs(),
 		"resultRouting", dist.routing, "version", version)
 

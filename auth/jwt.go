@@ -195,7 +195,7 @@ func describe(err error) string {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "token has expired"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "token has no exp claim"
+		return "missing required claim: " + err.Error()
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		if strings.Contains(err.Error(), "signing method") {
 			return "algorithm not accepted: " + err.Error()

@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,7 +77,8 @@ func TestVerifyRules(t *testing.T) {
 		{"hs384 not pinned", sign(t, jwt.SigningMethodHS384, testSecret, good(), nil), "invalid token"},
 		{"expired beyond leeway", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", now.Add(-31*time.Second).Unix()), nil), "expired"},
 		{"expired within leeway", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", now.Add(-20*time.Second).Unix()), nil), ""},
-		{"missing exp", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", nil), nil), "no exp"},
+		{"missing exp", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", nil), nil), "exp claim is required"},
+		{"missing aud", sign(t, jwt.SigningMethodHS256, testSecret, with("aud", nil), nil), "aud"},
 		{"wrong iss", sign(t, jwt.SigningMethodHS256, testSecret, with("iss", "evil"), nil), "wrong issuer"},
 		{"wrong aud", sign(t, jwt.SigningMethodHS256, testSecret, with("aud", "other"), nil), "wrong audience"},
 		{"no sub", sign(t, jwt.SigningMethodHS256, testSecret, with("sub", nil), nil), "no sub"},
@@ -189,4 +191,46 @@ func TestSignerRoundTrip(t *testing.T) {
 	require.Equal(t, "bob", p.Subject)
 	require.Equal(t, []string{"a", "b"}, p.Roles)
 	require.Equal(t, "x", p.Claims["team"])
+}
+
+func TestJWKSFileAndPEMSigner(t *testing.T) {
+	dir := t.TempDir()
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(ecKey)
+	require.NoError(t, err)
+	keyFile := dir + "/ec.key"
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	signer, err := LoadSigner(keyFile)
+	require.NoError(t, err)
+	tok, err := signer.Sign(Principal{Subject: "erin"}, time.Hour)
+	require.NoError(t, err)
+
+	// A static public key verifies it.
+	v, err := NewVerifier(context.Background(), Options{PublicKeys: []crypto.PublicKey{signer.PublicKey()}})
+	require.NoError(t, err)
+	p, err := v.Verify(context.Background(), tok)
+	require.NoError(t, err)
+	require.Equal(t, "erin", p.Subject)
+
+	// A JWKS file with the key under kid "ec1" verifies tokens naming it.
+	jwks := map[string]any{"keys": []map[string]string{{"kty": "EC", "crv": "P-256", "kid": "ec1",
+		"x": base64.RawURLEncoding.EncodeToString(ecKey.X.FillBytes(make([]byte, 32))),
+		"y": base64.RawURLEncoding.EncodeToString(ecKey.Y.FillBytes(make([]byte, 32)))}}}
+	b, err := json.Marshal(jwks)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dir+"/jwks.json", b, 0o600))
+	v, err = NewVerifier(context.Background(), Options{JWKS: dir + "/jwks.json"})
+	require.NoError(t, err)
+	claims := jwt.MapClaims{"sub": "erin", "exp": time.Now().Add(time.Hour).Unix()}
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, ecKey, claims, map[string]any{"kid": "ec1"}))
+	require.NoError(t, err)
+	// An RS256 token naming the EC kid is refused.
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey, claims, map[string]any{"kid": "ec1"}))
+	require.ErrorContains(t, err, "not an RS256 key")
+	// No kid, no static key: refused.
+	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, ecKey, claims, nil))
+	require.ErrorContains(t, err, "kid missing or unknown")
 }

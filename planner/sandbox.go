@@ -68,6 +68,11 @@ func checkSandbox(root node, isTable func(storage.TableName) bool) error {
 			if !allowedTableFunctions[name] {
 				refused = fmt.Errorf("%w: table function %s is not allowed: only catalog tables can be read", ErrRefused, name)
 			}
+		case str(n, "type") == "SHOW_REF" && n["query"] == nil:
+			// SHOW TABLES / SHOW ALL TABLES / SHOW DATABASES list DuckDB's
+			// own catalog; DESCRIBE and SUMMARIZE of a table or query carry
+			// that query and are checked like any other.
+			refused = fmt.Errorf("%w: SHOW of DuckDB's catalog is not allowed: list tables with GetTables or DESCRIBE <table>", ErrRefused)
 		case str(n, "class") == "FUNCTION":
 			name := strings.ToLower(str(n, "function_name"))
 			if why, ok := refusedScalars[name]; ok {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -96,6 +97,10 @@ func TestSandboxRefuses(t *testing.T) {
 		{"system catalog", "SELECT * FROM system.main.duckdb_settings", "system.main.duckdb_settings"},
 		{"temp catalog", "SELECT * FROM temp.main.t", "temp.main.t"},
 		{"internal in a subquery", "SELECT * FROM demo.titles WHERE title_id IN (SELECT 1 FROM information_schema.columns)", "information_schema.columns"},
+		{"show tables", "SHOW TABLES", "SHOW"},
+		{"show all tables", "SHOW ALL TABLES", "SHOW"},
+		{"show databases", "SHOW DATABASES", "SHOW"},
+		{"describe internal", "DESCRIBE duckdb_settings", "duckdb_settings"},
 		// Statements that are not read-only queries: named by kind.
 		{"copy to", "COPY (SELECT 1) TO '/tmp/x.csv'", "COPY"},
 		{"copy from", "COPY demo.titles FROM '/etc/passwd'", "COPY"},
@@ -144,6 +149,9 @@ func TestSandboxAllows(t *testing.T) {
 		"VALUES (1), (2)",
 		"EXPLAIN SELECT * FROM demo.plays",
 		"SELECT current_date, version()",
+		"DESCRIBE demo.titles",
+		"SUMMARIZE demo.titles",
+		"DESCRIBE SELECT * FROM demo.plays",
 	} {
 		t.Run(sql, func(t *testing.T) {
 			_, err := p.Plan(ctx, sql)
@@ -158,4 +166,48 @@ func TestSandboxInternalNameOfWarehouseTable(t *testing.T) {
 	require.NoError(t, checkSandbox(root, func(n storage.TableName) bool {
 		return n == storage.TableName{Schema: DefaultSchema, Name: "duckdb_stats"}
 	}))
+}
+
+// FuzzSandbox checks that the sandbox check never panics on whatever
+// DuckDB's parser accepts and only ever refuses with ErrRefused.
+func FuzzSandbox(f *testing.F) {
+	for _, s := range []string{
+		"SELECT * FROM demo.plays",
+		"SELECT * FROM read_csv('/etc/passwd')",
+		"WITH x AS (SELECT * FROM glob('/*')) SELECT * FROM x",
+		"SELECT current_setting('TimeZone')",
+		"SELECT * FROM information_schema.tables",
+		"SELECT * FROM '/etc/passwd'",
+		"SHOW ALL TABLES",
+		"SELECT * FROM range(3), unnest([1])",
+	} {
+		f.Add(s)
+	}
+	db, err := engine.Open(context.Background(), engine.Options{})
+	require.NoError(f, err)
+	f.Cleanup(func() { db.Close() })
+	f.Fuzz(func(t *testing.T, sql string) {
+		raw, err := db.Serialize(context.Background(), sql)
+		if err != nil {
+			return
+		}
+		env, err := decodeTree(raw)
+		if err != nil {
+			return
+		}
+		stmts, _ := env["statements"].([]any)
+		for _, s := range stmts {
+			sn, _ := s.(node)
+			root, _ := sn["node"].(node)
+			if root == nil {
+				continue
+			}
+			if err := checkSandbox(root, nil); err != nil {
+				require.ErrorIs(t, err, ErrRefused)
+			}
+		}
+		if err := refuseStatement(sql); !errors.Is(err, ErrRefused) {
+			t.Fatalf("refuseStatement: %v", err)
+		}
+	})
 }

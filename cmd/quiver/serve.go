@@ -81,7 +81,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("open warehouse: %w", err)
 	}
-	db, err := engine.Open(ctx, engine.Options{Threads: 1, Logger: logger})
+	// The coordinator's DuckDB only types statements and merges partials:
+	// it reads no files at all, so its sandbox allows only the temp directory.
+	db, err := engine.Open(ctx, engine.Options{Threads: 1, Logger: logger, Sandbox: &engine.Sandbox{}})
 	if err != nil {
 		return fmt.Errorf("open coordinator duckdb: %w", err)
 	}

@@ -28,6 +28,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 		return res, toStatus(fmt.Errorf("transactions are not supported; Quiver is read-only"))
 	}
 	plan, err := s.opts.Planner.Plan(ctx, req.GetQuery())
+	s.audit(ctx, "prepare", req.GetQuery(), plan, err)
 	if err != nil {
 		return res, toStatus(err)
 	}

@@ -71,10 +71,13 @@ type Options struct {
 	// fragment ticket valid for TicketTTL. Merge plans are always proxied.
 	Routing string
 	// Version is reported in GetSqlInfo.
-	Version    string
-	Allocator  memory.Allocator
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Version   string
+	Allocator memory.Allocator
+	Logger    *slog.Logger
+	// AuditLogger receives one record per statement, allowed or refused;
+	// nil sends them to Logger.
+	AuditLogger *slog.Logger
+	Registerer  prometheus.Registerer
 }
 
 // Server is the Flight SQL service.
@@ -86,6 +89,8 @@ type Server struct {
 	queries  *store[*query]
 	prepared *store[*prepared]
 	started  *prometheus.CounterVec
+	audits   *prometheus.CounterVec
+	auditLog *slog.Logger
 }
 
 // query is what a ticket redeems: one fragment of a scan plan, a whole
@@ -130,6 +135,10 @@ func New(opts Options) (*Server, error) {
 		started: promauto.With(opts.Registerer).NewCounterVec(prometheus.CounterOpts{
 			Name: "quiver_queries_total", Help: "Queries planned, by outcome.",
 		}, []string{"outcome"}),
+		audits: promauto.With(opts.Registerer).NewCounterVec(prometheus.CounterOpts{
+			Name: "quiver_audit_records_total", Help: "Statements audited, by decision (allowed, refused, failed).",
+		}, []string{"decision"}),
+		auditLog: auditLogger(opts, logger),
 	}
 	s.Alloc = mem
 	if err := s.registerSQLInfo(); err != nil {
@@ -192,8 +201,10 @@ func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetSer
 
 // flightInfo plans sql and returns endpoints for its fragments: one per
 // fragment of a scan plan, one for a merge plan or an EXPLAIN.
-func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	plan, err := s.opts.Planner.Plan(ctx, sql)
+func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *flight.FlightDescriptor) (info *flight.FlightInfo, err error) {
+	var plan *planner.Plan
+	defer func() { s.audit(ctx, "query", sql, plan, err) }()
+	plan, err = s.opts.Planner.Plan(ctx, sql)
 	if err != nil {
 		s.started.WithLabelValues("plan_error").Inc()
 		return nil, err
@@ -211,7 +222,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
-	info := &flight.FlightInfo{
+	info = &flight.FlightInfo{
 		FlightDescriptor: desc,
 		Schema:           flight.SerializeSchema(schema, s.mem),
 		TotalRecords:     -1,

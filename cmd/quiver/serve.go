@@ -39,6 +39,7 @@ func runServe(ctx context.Context, args []string) error {
 		insecureNoAuth = fs.Bool("insecure-no-auth", false, "serve non-loopback clients without authentication")
 		workerThreads  = fs.Int("worker-threads", 0, "DuckDB threads per local worker (0 = DuckDB's default)")
 		workerMemory   = fs.String("worker-memory-limit", "", "DuckDB memory_limit per local worker, e.g. 4GB")
+		auditLog       = fs.String("audit-log", "", "append audit records (JSON lines: principal, statement, tables, decision) to this file instead of the server log")
 		metricsListen  = fs.String("metrics-listen", "", "address for /metrics, /healthz and /readyz over HTTP, e.g. 127.0.0.1:9815 (off when empty)")
 		ticketTTL      = fs.Duration("ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
 	)
@@ -146,8 +147,18 @@ func runServe(ctx context.Context, args []string) error {
 		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
 		Logger: logger, Registerer: reg,
 	})
+	var auditLogger *slog.Logger
+	if *auditLog != "" {
+		f, err := os.OpenFile(*auditLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("open audit log: %w", err)
+		}
+		defer f.Close()
+		auditLogger = slog.New(slog.NewJSONHandler(f, nil))
+	}
 	srv, err := flightserver.New(flightserver.Options{
-		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
+		AuditLogger: auditLogger,
+		Planner:     plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
 		Version: version, Logger: logger, Registerer: reg, Principal: flightserver.PrincipalName,
 	})
 	if err != nil {

@@ -251,13 +251,16 @@ func multisetDiff(want, got [][]string, eq cellEqual) (missing, extra [][]string
 // strings, floats to nine significant digits, and Arrow's own rendering of
 // every other type (types are compared separately, so renderings match
 // exactly when values do).
-func ArrowRows(res *Result) Rows {
+func ArrowRows(res *Result) Rows { return rowsWith(res, arrowCell) }
+
+// rowsWith renders every cell of a result with cell.
+func rowsWith(res *Result, cell func(arrow.Array, int) string) Rows {
 	out := Rows{Columns: fieldNames(res.Schema)}
 	for _, rec := range res.Records {
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row := make([]string, rec.NumCols())
 			for c, col := range rec.Columns() {
-				row[c] = arrowCell(col, i)
+				row[c] = cell(col, i)
 			}
 			out.Rows = append(out.Rows, row)
 		}

@@ -40,19 +40,7 @@ func CompareMultisetRel(t testing.TB, name string, want, got *Result, rel float6
 
 // exactRows is ArrowRows with floats at full (shortest round-trip)
 // precision.
-func exactRows(res *Result) Rows {
-	out := Rows{Columns: fieldNames(res.Schema)}
-	for _, rec := range res.Records {
-		for i := 0; i < int(rec.NumRows()); i++ {
-			row := make([]string, rec.NumCols())
-			for c, col := range rec.Columns() {
-				row[c] = exactCell(col, i)
-			}
-			out.Rows = append(out.Rows, row)
-		}
-	}
-	return out
-}
+func exactRows(res *Result) Rows { return rowsWith(res, exactCell) }
 
 func exactCell(col arrow.Array, i int) string {
 	if col.IsNull(i) {

@@ -51,7 +51,7 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	// Sandbox (planner): files, settings, internal catalog, non-read-only
 	// statements. Before ErrUnsupported, which refused statements also wrap.
-	case errors.Is(err, planner.ErrRefused):
+	case errors.Is(err, planner.ErrRefused), errors.Is(err, planner.ErrNotGranted):
 		code = codes.PermissionDenied
 	case errors.Is(err, planner.ErrSyntax), errors.Is(err, ErrBadParameters):
 		code = codes.InvalidArgument

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
 
+	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -105,11 +106,7 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 		b.Field(2).(*array.StringBuilder).Append(n.Name)
 		b.Field(3).(*array.StringBuilder).Append(tableType)
 		if cmd.GetIncludeSchema() {
-			t, err := s.opts.Catalog.Table(ctx, n)
-			if err != nil {
-				return nil, nil, toStatus(err)
-			}
-			schema, err := s.opts.Runner.TableSchema(ctx, t)
+			schema, err := s.tableSchema(ctx, n)
 			if err != nil {
 				return nil, nil, toStatus(err)
 			}
@@ -152,9 +149,14 @@ func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePatter
 	schemaRE, tableRE := likePattern(schemaPattern), likePattern(tablePattern)
 	var out []storage.TableName
 	for _, n := range all {
-		if schemaRE.MatchString(n.Schema) && tableRE.MatchString(n.Name) {
-			out = append(out, n)
+		if !schemaRE.MatchString(n.Schema) || !tableRE.MatchString(n.Name) {
+			continue
 		}
+		// With a policy, principals see only the tables granted to them.
+		if s.opts.Visible != nil && !s.opts.Visible(ctx, n) {
+			continue
+		}
+		out = append(out, n)
 	}
 	return out, nil
 }
@@ -194,4 +196,22 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// tableSchema is the schema `SELECT *` of a table returns to this
+// principal: with a policy, planned like any query so denied columns are
+// absent and masked ones have their masks' types.
+func (s *Server) tableSchema(ctx context.Context, n storage.TableName) (*arrow.Schema, error) {
+	if s.opts.Visible != nil {
+		plan, err := s.opts.Planner.Plan(ctx, "SELECT * FROM "+engine.QuoteIdent(n.Schema)+"."+engine.QuoteIdent(n.Name))
+		if err != nil {
+			return nil, err
+		}
+		return s.opts.Runner.Schema(ctx, plan, nil)
+	}
+	t, err := s.opts.Catalog.Table(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Runner.TableSchema(ctx, t)
 }

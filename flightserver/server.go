@@ -74,6 +74,9 @@ type Options struct {
 	Version   string
 	Allocator memory.Allocator
 	Logger    *slog.Logger
+	// Visible reports whether the context's principal may see a table in
+	// metadata calls; nil shows every table (no policy).
+	Visible func(ctx context.Context, name storage.TableName) bool
 	// AuditLogger receives one record per statement, allowed or refused;
 	// nil sends them to Logger.
 	AuditLogger *slog.Logger

@@ -10,6 +10,10 @@ import (
 func clone(v any) any {
 	switch v := v.(type) {
 	case node:
+		if v == nil {
+			// A typed nil is JSON null; an empty map would be "{}".
+			return nil
+		}
 		out := make(node, len(v))
 		for k, c := range v {
 			out[k] = clone(c)

@@ -66,6 +66,8 @@ type Options struct {
 	Typer Typer
 	// Functions tells scalar from aggregate functions; nil disables distribution.
 	Functions Functions
+	// Policy restricts tables per principal; nil grants everything.
+	Policy Policy
 	// Footers gives Parquet footer statistics for pruning; nil disables
 	// min/max pruning (Hive partition pruning still applies).
 	Footers Footers
@@ -138,6 +140,9 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 	}
 	for i := range refs {
 		refs[i].table = tables[refs[i].name]
+	}
+	if err := p.applyPolicy(ctx, refs); err != nil {
+		return nil, err
 	}
 	files, err := p.pruneRefs(ctx, stmt.node, refs, &plan.Decisions)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
@@ -39,6 +40,7 @@ func runServe(ctx context.Context, args []string) error {
 		insecureNoAuth = fs.Bool("insecure-no-auth", false, "serve non-loopback clients without authentication")
 		workerThreads  = fs.Int("worker-threads", 0, "DuckDB threads per local worker (0 = DuckDB's default)")
 		workerMemory   = fs.String("worker-memory-limit", "", "DuckDB memory_limit per local worker, e.g. 4GB")
+		policyFile     = fs.String("policy-file", "", "YAML policy: table grants, column denials and masks, row filters from claims (deny by default once set)")
 		auditLog       = fs.String("audit-log", "", "append audit records (JSON lines: principal, statement, tables, decision) to this file instead of the server log")
 		metricsListen  = fs.String("metrics-listen", "", "address for /metrics, /healthz and /readyz over HTTP, e.g. 127.0.0.1:9815 (off when empty)")
 		ticketTTL      = fs.Duration("ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
@@ -142,7 +144,24 @@ func runServe(ctx context.Context, args []string) error {
 		StallTimeout: dist.stallTimeout, Grace: dist.grace, MaxPartialsBytes: int64(dist.maxPartials),
 		Parallelism: dist.fragmentsParallel,
 	})
+	var (
+		policy  planner.Policy
+		visible func(context.Context, storage.TableName) bool
+	)
+	if *policyFile != "" {
+		pol, err := auth.LoadPolicy(*policyFile)
+		if err != nil {
+			return err
+		}
+		policy = pol
+		visible = func(ctx context.Context, n storage.TableName) bool {
+			_, err := pol.Restrict(ctx, n)
+			return err == nil
+		}
+		logger.Info("policy loaded", "file", *policyFile, "rules", len(pol.Rules))
+	}
 	plan := planner.New(planner.Options{
+		Policy: policy,
 		Parser: db, Catalog: warehouse, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
 		Logger: logger, Registerer: reg,
@@ -157,8 +176,8 @@ func runServe(ctx context.Context, args []string) error {
 		auditLogger = slog.New(slog.NewJSONHandler(f, nil))
 	}
 	srv, err := flightserver.New(flightserver.Options{
-		AuditLogger: auditLogger,
-		Planner:     plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
+		AuditLogger: auditLogger, Visible: visible,
+		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
 		Version: version, Logger: logger, Registerer: reg, Principal: flightserver.PrincipalName,
 	})
 	if err != nil {

@@ -1,0 +1,173 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/quiver-data/quiver/storage"
+)
+
+// ErrNotGranted is a table the principal may not read (policy).
+var ErrNotGranted = errors.New("not granted")
+
+// Policy decides what a principal (from the context) may see of a table.
+type Policy interface {
+	// Restrict returns the table's restriction, or ErrNotGranted.
+	Restrict(ctx context.Context, name storage.TableName) (*Restriction, error)
+}
+
+// Restriction is what a policy leaves of a table: columns removed, columns
+// replaced by mask expressions, and row filters (SQL over the table's
+// columns, where $quiver_claim_<name> parameters stand for claim values).
+type Restriction struct {
+	Deny    []string
+	Masks   map[string]string
+	Filters []string
+	Claims  map[string]any
+}
+
+// applyPolicy replaces every table reference with a subquery that applies
+// the principal's restriction: `(SELECT <allowed columns, masked> FROM t
+// WHERE <filters>) AS <alias>`. It runs before distribution, so workers
+// only ever see policy-applied SQL, and the subquery only projects and
+// filters, so the table can still be split. Claim values enter the tree as
+// typed constants, never as SQL text. refs are updated to point at the
+// table references inside the subqueries.
+func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
+	if p.opts.Policy == nil {
+		return nil
+	}
+	for i := range refs {
+		r, err := p.opts.Policy.Restrict(ctx, refs[i].name)
+		if err != nil {
+			return err
+		}
+		inner := cloneNode(refs[i].node)
+		alias := str(inner, "alias")
+		if alias == "" {
+			alias = str(inner, "table_name")
+		}
+		inner["alias"] = ""
+		sel, err := p.restrictedSelect(ctx, refs[i].table, r, inner)
+		if err != nil {
+			return fmt.Errorf("policy for table %s: %w", refs[i].name, err)
+		}
+		replace(refs[i].node, node{
+			"type": "SUBQUERY", "alias": alias, "sample": nil, "query_location": noLocation,
+			"column_name_alias": clone(refs[i].node["column_name_alias"]),
+			"subquery":          node{"named_param_map": []any{}, "node": sel},
+		})
+		if refs[i].node["column_name_alias"] == nil {
+			refs[i].node["column_name_alias"] = []any{}
+		}
+		refs[i].node = inner
+	}
+	return nil
+}
+
+func (p *Planner) restrictedSelect(ctx context.Context, t *storage.Table, r *Restriction, from node) (node, error) {
+	sel := selectNode()
+	sel["from_table"] = from
+	var cols []any
+	for _, c := range t.Columns {
+		if slices.ContainsFunc(r.Deny, func(d string) bool { return strings.EqualFold(d, c.Name) }) {
+			continue
+		}
+		e := colRef(c.Name)
+		if m, ok := r.Masks[c.Name]; ok {
+			var err error
+			if e, err = p.policyExpr(ctx, "SELECT "+m, r.Claims, "select_list"); err != nil {
+				return nil, fmt.Errorf("mask of column %s: %w", c.Name, err)
+			}
+		}
+		e["alias"] = c.Name
+		cols = append(cols, e)
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("%w: every column of %s is denied", ErrNotGranted, t.Name)
+	}
+	sel["select_list"] = cols
+	var where node
+	for _, f := range r.Filters {
+		e, err := p.policyExpr(ctx, "SELECT 1 WHERE "+f, r.Claims, "where_clause")
+		if err != nil {
+			return nil, fmt.Errorf("row filter %q: %w", f, err)
+		}
+		if where == nil {
+			where = e
+		} else {
+			where = node{"class": "CONJUNCTION", "type": "CONJUNCTION_AND", "alias": "", "query_location": noLocation,
+				"children": []any{where, e}}
+		}
+	}
+	if where != nil {
+		sel["where_clause"] = where
+	}
+	return sel, nil
+}
+
+// policyExpr parses one expression of a policy (trusted configuration) and
+// binds claim parameters as typed constants.
+func (p *Planner) policyExpr(ctx context.Context, sql string, claims map[string]any, field string) (node, error) {
+	st, err := p.parse(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	var e node
+	if field == "select_list" {
+		list := asNodes(st.node["select_list"])
+		if len(list) != 1 {
+			return nil, fmt.Errorf("want one expression")
+		}
+		e = list[0]
+	} else {
+		e = asNode(st.node[field])
+	}
+	var bindErr error
+	walk(e, func(n node) {
+		if str(n, "class") != "PARAMETER" {
+			return
+		}
+		name, ok := strings.CutPrefix(str(n, "identifier"), "quiver_claim_")
+		if !ok {
+			bindErr = fmt.Errorf("parameter %s: only $claims.<name> may be used", str(n, "identifier"))
+			return
+		}
+		c, err := claimConstant(claims[name])
+		if err != nil {
+			bindErr = fmt.Errorf("claim %s: %w", name, err)
+			return
+		}
+		replace(n, c)
+	})
+	if bindErr != nil {
+		return nil, bindErr
+	}
+	return e, nil
+}
+
+// claimConstant types a claim value (JSON from a token, YAML from a users
+// file) as a DuckDB constant.
+func claimConstant(v any) (node, error) {
+	switch v := v.(type) {
+	case string:
+		return constant("VARCHAR", v), nil
+	case bool:
+		return constant("BOOLEAN", v), nil
+	case int:
+		return constant("BIGINT", json.Number(fmt.Sprint(v))), nil
+	case int64:
+		return constant("BIGINT", json.Number(fmt.Sprint(v))), nil
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return constant("BIGINT", json.Number(fmt.Sprint(int64(v)))), nil
+		}
+		return constant("DOUBLE", v), nil
+	}
+	return nil, fmt.Errorf("claim value of type %T cannot be used in a filter", v)
+}

@@ -31,7 +31,7 @@ export QUIVER_BIN := $(BIN)
 export QUIVER_PYTHON := $(VENV)/bin/python
 export QUIVER_JDBC_JAR = $(JDBC_JAR)
 
-.PHONY: all build demo test test-go test-python tools lint bench clean
+.PHONY: all build demo test test-go test-python tools lint bench fuzz clean
 
 all: build
 
@@ -82,6 +82,14 @@ test-go:
 
 test-python:
 	$(VENV)/bin/pytest -q clients/python/tests notebooks
+
+# Each fuzz target runs for FUZZTIME; seed corpora live in testdata/fuzz/.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./auth:FuzzParseAuthorization ./auth:FuzzVerify ./planner:FuzzSandbox ./worker:FuzzVerify ./flightserver:FuzzDecodeTicket
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
 
 bench: tools build
 	$(VENV)/bin/python bench/stream_bench.py

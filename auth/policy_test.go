@@ -65,6 +65,7 @@ func TestPolicyRestrict(t *testing.T) {
 
 	_, err = pol.Restrict(context.Background(), plays)
 	require.ErrorIs(t, err, planner.ErrNotGranted, "no principal, no grant")
+	require.ErrorContains(t, err, `"anonymous"`, "without authentication the caller is anonymous")
 }
 
 func TestLoadPolicyRejects(t *testing.T) {
@@ -79,4 +80,26 @@ func TestLoadPolicyRejects(t *testing.T) {
 			require.ErrorIs(t, err, ErrBadPolicy)
 		})
 	}
+}
+
+func TestPolicyStoreKeepsPolicyOnBadReload(t *testing.T) {
+	file := writePolicy(t, testPolicy)
+	store, err := OpenPolicyStore(file)
+	require.NoError(t, err)
+	auditor := WithPrincipal(context.Background(), Principal{Subject: "auditor"})
+	plays := storage.TableName{Schema: "demo", Name: "plays"}
+	_, err = store.Restrict(auditor, plays)
+	require.NoError(t, err)
+
+	require.NoError(t, os.WriteFile(file, []byte("rules: ["), 0o600))
+	_, err = store.Reload()
+	require.ErrorIs(t, err, ErrBadPolicy)
+	_, err = store.Restrict(auditor, plays)
+	require.NoError(t, err, "the old policy stays in force")
+
+	require.NoError(t, os.WriteFile(file, []byte("rules:\n  - match: {sub: someone}\n    tables: [demo.plays]\n"), 0o600))
+	_, err = store.Reload()
+	require.NoError(t, err)
+	_, err = store.Restrict(auditor, plays)
+	require.ErrorIs(t, err, planner.ErrNotGranted, "the new policy is in force")
 }

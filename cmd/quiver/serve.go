@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,16 +151,34 @@ func runServe(ctx context.Context, args []string) error {
 		visible func(context.Context, storage.TableName) bool
 	)
 	if *policyFile != "" {
-		pol, err := auth.LoadPolicy(*policyFile)
+		store, err := auth.OpenPolicyStore(*policyFile)
 		if err != nil {
 			return err
 		}
-		policy = pol
+		policy = store
 		visible = func(ctx context.Context, n storage.TableName) bool {
-			_, err := pol.Restrict(ctx, n)
+			_, err := store.Restrict(ctx, n)
 			return err == nil
 		}
-		logger.Info("policy loaded", "file", *policyFile, "rules", len(pol.Rules))
+		logger.Info("policy loaded", "file", *policyFile, "rules", len(store.Policy().Rules))
+		// SIGHUP reloads the policy; an invalid file keeps the old one.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					if p, err := store.Reload(); err != nil {
+						logger.Error("policy reload rejected; the previous policy stays in force", "file", *policyFile, "err", err)
+					} else {
+						logger.Info("policy reloaded", "file", *policyFile, "rules", len(p.Rules))
+					}
+				}
+			}
+		}()
 	}
 	plan := planner.New(planner.Options{
 		Policy: policy,

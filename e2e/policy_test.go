@@ -32,27 +32,47 @@ rules:
 // TestPolicy runs a live server with JWT auth and a policy file: two roles
 // see different tables, rows and columns, and what they see equals DuckDB
 // applying the same rules by hand.
-func TestPolicy(t *testing.T) {
+// policyServer is a live server with HS256 JWT auth and e2ePolicy over
+// the demo data, with tokens for an analyst (device tv) and an auditor.
+type policyServer struct {
+	addr, secret, analyst, auditor string
+	cl                             *flightsql.Client
+	oracle                         *harness.Oracle
+}
+
+func startPolicyServer(t *testing.T) *policyServer {
+	t.Helper()
 	dir := t.TempDir()
 	wh := filepath.Join(dir, "warehouse")
 	harness.DemoData(t, wh, demoScale, nil)
-	secret := filepath.Join(dir, "secret")
-	require.NoError(t, os.WriteFile(secret, []byte("policy-secret-policy-secret-0123456789\n"), 0o600))
+	ps := &policyServer{secret: filepath.Join(dir, "secret")}
+	require.NoError(t, os.WriteFile(ps.secret, []byte(policySecret+"\n"), 0o600))
 	policy := filepath.Join(dir, "policy.yaml")
 	require.NoError(t, os.WriteFile(policy, []byte(e2ePolicy), 0o600))
-	analyst := quiverToken(t, "--jwt-secret-file", secret, "--sub", "ann", "--role", "analyst", "--ttl", "1h", "--claim", "device=tv")
-	auditor := quiverToken(t, "--jwt-secret-file", secret, "--sub", "aud", "--role", "auditor", "--ttl", "1h")
-	addr := startAuthServer(t, func(addr string) error {
+	ps.analyst = quiverToken(t, "--jwt-secret-file", ps.secret, "--sub", "ann", "--role", "analyst", "--ttl", "1h", "--claim", "device=tv")
+	ps.auditor = quiverToken(t, "--jwt-secret-file", ps.secret, "--sub", "aud", "--role", "auditor", "--ttl", "1h")
+	ps.addr = startAuthServer(t, func(addr string) error {
 		cl, err := harness.DialFlightSQL(addr, nil)
 		if err != nil {
 			return err
 		}
 		defer cl.Close()
-		_, err = selectOne(bearer(auditor), cl)
+		_, err = selectOne(bearer(ps.auditor), cl)
 		return err
-	}, "--warehouse", wh, "--local-workers", "2", "--jwt-secret-file", secret, "--policy-file", policy)
-	cl := dialFlightSQL(t, addr, nil)
-	oracle := harness.NewOracle(t, harness.OracleOptions{Warehouse: wh, Tables: demoTables})
+	}, "--warehouse", wh, "--local-workers", "2", "--jwt-secret-file", ps.secret, "--policy-file", policy)
+	ps.cl = dialFlightSQL(t, ps.addr, nil)
+	ps.oracle = harness.NewOracle(t, harness.OracleOptions{Warehouse: wh, Tables: demoTables})
+	return ps
+}
+
+const policySecret = "policy-secret-policy-secret-0123456789"
+
+// TestPolicy runs a live server with JWT auth and a policy file: two roles
+// see different tables, rows and columns, and what they see equals DuckDB
+// applying the same rules by hand.
+func TestPolicy(t *testing.T) {
+	ps := startPolicyServer(t)
+	cl, oracle, analyst, auditor := ps.cl, ps.oracle, ps.analyst, ps.auditor
 	ctx := context.Background()
 
 	query := func(t *testing.T, tok, sql string) (*harness.Result, error) {

@@ -18,6 +18,9 @@ type S3Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+	// Scope limits the secret to URLs under it (e.g. s3://bucket/prefix):
+	// DuckDB uses it for nothing else.
+	Scope string
 }
 
 // SetS3 installs (or replaces) the temporary S3 secret. Temporary secrets live
@@ -44,6 +47,7 @@ func (db *DB) SetS3(ctx context.Context, c S3Config) error {
 	if c.PathStyle {
 		opts = append(opts, "URL_STYLE 'path'")
 	}
+	add("SCOPE", c.Scope)
 	stmt := "CREATE OR REPLACE TEMPORARY SECRET quiver_s3 (" + strings.Join(opts, ", ") + ")"
 	if _, err := db.sql.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("create s3 secret for endpoint %q: %w", c.Endpoint, err)

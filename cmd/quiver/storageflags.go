@@ -108,6 +108,7 @@ func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*
 	}
 	style := w.pathStyle()
 	secret := engine.NewS3Secret(db, engine.S3Config{
+		Scope:     strings.TrimSuffix(w.warehouse, "/"),
 		Endpoint:  w.s3Endpoint,
 		Region:    w.region(),
 		PathStyle: (style == nil && w.s3Endpoint != "") || (style != nil && *style),

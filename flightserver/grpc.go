@@ -24,6 +24,9 @@ type GRPCOptions struct {
 	Logger       *slog.Logger
 	// Extra server options (TLS credentials, message sizes…).
 	ServerOptions []grpc.ServerOption
+	// Health is the health service to register; nil registers a new one
+	// reporting SERVING. Pass one to flip it to NOT_SERVING while draining.
+	Health *health.Server
 }
 
 // NewGRPCServer returns a gRPC server with svc registered, panic recovery,
@@ -41,8 +44,11 @@ func NewGRPCServer(svc flight.FlightServer, opts GRPCOptions) *grpc.Server {
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)
 	flight.RegisterFlightServiceServer(gs, svc)
-	hs := health.NewServer()
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs := opts.Health
+	if hs == nil {
+		hs = health.NewServer()
+		hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	}
 	healthpb.RegisterHealthServer(gs, hs)
 	return gs
 }

@@ -40,6 +40,8 @@ type s3Backend struct {
 	bucket   string
 	root     string // "prefix/" or ""
 	endpoint string // for messages
+	// partThreshold overrides s3MultipartThreshold (tests); 0 = default.
+	partThreshold int64
 }
 
 // newS3Backend configures a client from the default credential chain. It

@@ -38,8 +38,18 @@ type Options struct {
 	S3 *S3Config
 	// Threads caps DuckDB's worker threads; 0 keeps DuckDB's default.
 	Threads int
-	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); empty keeps the default.
+	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); empty keeps
+	// DuckDB's default (80% of RAM). ResolveMemoryLimit derives one from
+	// the process's cgroup.
 	MemoryLimit string
+	// TempDirectory is where DuckDB spills what does not fit in
+	// MemoryLimit (temp_directory); empty keeps DuckDB's default (.tmp in
+	// the working directory). A sandbox always admits it.
+	TempDirectory string
+	// MaxTempSize bounds the spill files (max_temp_directory_size, e.g.
+	// "10GB"; "0B" disables spilling); empty keeps DuckDB's default (90%
+	// of the free disk space).
+	MaxTempSize string
 	// Sandbox, when set, confines DuckDB (see Sandbox); it is applied last,
 	// after httpfs and the S3 secret.
 	Sandbox *Sandbox
@@ -90,8 +100,16 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.Threads > 0 {
 		setup = append(setup, fmt.Sprintf("SET threads = %d", opts.Threads))
 	}
+	// Memory and spill settings come before the sandbox: once the
+	// configuration is locked they cannot change.
 	if opts.MemoryLimit != "" {
 		setup = append(setup, "SET memory_limit = "+QuoteString(opts.MemoryLimit))
+	}
+	if opts.TempDirectory != "" {
+		setup = append(setup, "SET temp_directory = "+QuoteString(opts.TempDirectory))
+	}
+	if opts.MaxTempSize != "" {
+		setup = append(setup, "SET max_temp_directory_size = "+QuoteString(opts.MaxTempSize))
 	}
 	if httpfs != "" {
 		setup = append(setup, "LOAD "+QuoteString(httpfs))
@@ -137,6 +155,26 @@ func FindHTTPFS(dir string) (string, error) {
 		"pip download --no-deps duckdb-extension-httpfs==%s, unzip the wheel and copy "+
 		"duckdb_extension_httpfs/extensions/%s/httpfs.duckdb_extension to %s, then pass --extension-dir (QUIVER_EXTENSION_DIR)",
 		ErrHTTPFSMissing, candidates[0], strings.TrimPrefix(DuckDBVersion, "v"), DuckDBVersion, candidates[0])
+}
+
+// Resources are the memory and spill settings in force, as DuckDB reports them.
+type Resources struct {
+	MemoryLimit   string // e.g. "3.7 GiB"
+	TempDirectory string
+	MaxTempSize   string // e.g. "0 bytes", "90% of available disk space"
+	Threads       int
+}
+
+// Resources reads the settings that bound the database's memory, disk and CPU.
+func (db *DB) Resources(ctx context.Context) (Resources, error) {
+	var r Resources
+	err := db.sql.QueryRowContext(ctx, `SELECT current_setting('memory_limit'), current_setting('temp_directory'),
+		current_setting('max_temp_directory_size'), current_setting('threads')`).
+		Scan(&r.MemoryLimit, &r.TempDirectory, &r.MaxTempSize, &r.Threads)
+	if err != nil {
+		return Resources{}, fmt.Errorf("read duckdb resource settings: %w", err)
+	}
+	return r, nil
 }
 
 // SQL returns the database/sql handle.

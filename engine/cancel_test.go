@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// duckdb-go runs a query to completion inside QueryContext (the result is
+// materialized; reading it is the "streaming" phase) and calls
+// duckdb_interrupt when the context ends, again every 500ms until DuckDB
+// gives up. These tests pin that down for QueryArrow, the call workers use.
+
+func TestQueryArrowInterruptedDuringExecution(t *testing.T) {
+	db, err := Open(context.Background(), Options{Threads: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	// Minutes of work on two threads if nothing interrupted it.
+	rdr, err := db.QueryArrow(ctx, "SELECT sum(i * i % 7) FROM range(100000000000) t(i)")
+	took := time.Since(start)
+	if rdr != nil {
+		rdr.Release()
+	}
+	require.Error(t, err)
+	require.Equal(t, KindCanceled, Classify(err), "%v", err)
+	require.Less(t, took, 3*time.Second, "interrupted within a few seconds of the cancel")
+	// The connection is usable afterwards.
+	var n int64
+	require.NoError(t, db.SQL().QueryRowContext(context.Background(), "SELECT count(*) FROM range(10)").Scan(&n))
+	require.EqualValues(t, 10, n)
+}
+
+func TestQueryArrowStopsStreamingOnCancel(t *testing.T) {
+	db, err := Open(context.Background(), Options{Threads: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rdr, err := db.QueryArrow(ctx, "SELECT i FROM range(1000000) t(i)")
+	require.NoError(t, err)
+	defer rdr.Release()
+	require.True(t, rdr.Next())
+	cancel()
+	require.False(t, rdr.Next(), "no batch after the cancel")
+	require.True(t, errors.Is(rdr.Err(), context.Canceled), "%v", rdr.Err())
+}
+
+func TestQueryArrowDeadline(t *testing.T) {
+	db, err := Open(context.Background(), Options{Threads: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rdr, err := db.QueryArrow(ctx, "SELECT sum(i * i % 7) FROM range(100000000000) t(i)")
+	if rdr != nil {
+		rdr.Release()
+	}
+	require.Error(t, err)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 3*time.Second)
+}

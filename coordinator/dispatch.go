@@ -106,6 +106,7 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 			c.fragments.WithLabelValues("error").Inc()
 		}
 	}()
+	trace := traceOf(ctx)
 	failed := map[string]bool{}
 	var lastErr error
 	for n := 1; n <= c.opts.Attempts; n++ {
@@ -123,12 +124,14 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 			return err
 		}
 		c.logger.Info("fragment dispatched", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr, "attempt", n)
+		trace.worker(w.Addr)
 		err = attempt(ctx, w, ticket)
 		if err == nil {
+			trace.fragmentDone()
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 		if !retriable(err) {
 			return err
@@ -138,6 +141,7 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 		healthy := c.opts.Workers.Check(ctx, w.Addr)
 		if n < c.opts.Attempts {
 			c.retries.Inc()
+			trace.retry()
 			c.logger.Info("fragment retried", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr,
 				"workerHealthy", healthy, "attempt", n, "err", err.Error())
 		}

@@ -100,6 +100,10 @@ func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.P
 	w := flight.NewRecordWriter(out, ipc.WithSchema(rdr.Schema()), ipc.WithAllocator(c.mem))
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
+		if err := traceOf(ctx).rows(rec.NumRows()); err != nil {
+			w.Close()
+			return err
+		}
 		if err := w.Write(rec); err != nil {
 			w.Close()
 			return fmt.Errorf("send merged batch: %w", err)

@@ -88,6 +88,7 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 	// held are this attempt's schema and dictionaries while skipping: what
 	// decoding a straddling batch needs.
 	var held []*flight.FlightData
+	trace := traceOf(ctx)
 	forward := func(fd *flight.FlightData) error {
 		if err := send(fd); err != nil {
 			return permanent(fmt.Errorf("send to client: %w", err))
@@ -148,6 +149,9 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 					}
 					continue // the client has these rows
 				case meta.Offset < skip:
+					if err := trace.rows(end - skip); err != nil {
+						return permanent(err)
+					}
 					if err := c.sendTail(held, fd, skip-meta.Offset, forward); err != nil {
 						return err
 					}
@@ -158,6 +162,11 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 					return permanent(fmt.Errorf("%w: the re-run on %s skipped from row %d to %d", ErrNotResumable, w.Addr, skip, meta.Offset))
 				}
 				skipping, held = false, nil
+			}
+			if ok {
+				if err := trace.rows(meta.Rows); err != nil {
+					return permanent(err)
+				}
 			}
 			if err := forward(fd); err != nil {
 				return err

@@ -33,7 +33,7 @@ func TestAuditRecordsEveryDecision(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 
-	_, err = srv.flightInfo(ctx, "SELECT * FROM read_csv('/etc/passwd')", nil, &flight.FlightDescriptor{})
+	_, err = srv.flightInfo(ctx, "SELECT * FROM read_csv('/etc/passwd')", nil, &flight.FlightDescriptor{}, "")
 	require.Error(t, err)
 	plan := &planner.Plan{Tables: []*storage.Table{{Name: storage.TableName{Schema: "demo", Name: "plays"}}}}
 	srv.audit(ctx, "query", "SELECT count(*) FROM demo.plays", plan, nil)

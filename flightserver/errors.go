@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/admission"
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
@@ -43,8 +44,21 @@ func toStatus(err error) error {
 	case errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrMalformedHeader),
 		errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrBadPassword):
 		code = codes.Unauthenticated
-	case errors.Is(err, ErrTicketForeign):
+	case errors.Is(err, ErrTicketForeign), errors.Is(err, ErrNotAdmin):
 		code = codes.PermissionDenied
+	// A query's own end: cancelled, timed out, over a limit, refused.
+	case errors.Is(err, ErrQueryCancelled):
+		code = codes.Canceled
+	case errors.Is(err, ErrQueryTimeout), errors.Is(err, ErrSendTimeout), errors.Is(err, ErrAbandoned):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, ErrResultTooLarge):
+		code = codes.ResourceExhausted
+	case errors.Is(err, ErrDraining), errors.Is(err, admission.ErrQueueFull), errors.Is(err, admission.ErrQueueTimeout):
+		code = codes.Unavailable
+	case errors.Is(err, ErrSQLTooLong):
+		code = codes.InvalidArgument
+	case errors.Is(err, ErrQueryUnknown):
+		code = codes.NotFound
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):

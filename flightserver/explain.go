@@ -69,9 +69,9 @@ func explain(plan *planner.Plan) []explainRow {
 	return rows
 }
 
-// writeExplain streams rows as one batch of explainSchema.
-func (s *Server) writeExplain(rows []explainRow, out flight.DataStreamWriter) error {
-	b := array.NewRecordBuilder(s.mem, explainSchema)
+// writeRows streams two-column string rows as one batch of schema.
+func (s *Server) writeRows(schema *arrow.Schema, rows []explainRow, out flight.DataStreamWriter) error {
+	b := array.NewRecordBuilder(s.mem, schema)
 	defer b.Release()
 	for _, r := range rows {
 		b.Field(0).(*array.StringBuilder).Append(r.step)
@@ -79,10 +79,10 @@ func (s *Server) writeExplain(rows []explainRow, out flight.DataStreamWriter) er
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	w := flight.NewRecordWriter(out, ipc.WithSchema(explainSchema), ipc.WithAllocator(s.mem))
+	w := flight.NewRecordWriter(out, ipc.WithSchema(schema), ipc.WithAllocator(s.mem))
 	if err := w.Write(rec); err != nil {
 		w.Close()
-		return fmt.Errorf("send explain: %w", err)
+		return fmt.Errorf("send rows: %w", err)
 	}
 	return w.Close()
 }

@@ -100,7 +100,7 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flights
 	if !ok {
 		return nil, toStatus(ErrStatementUnknown)
 	}
-	info, err := s.flightInfo(ctx, ps.sql, ps.args, desc)
+	info, err := s.flightInfo(ctx, ps.sql, ps.args, desc, "")
 	return info, toStatus(err)
 }
 

@@ -2,10 +2,13 @@ package flightserver
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -18,8 +21,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/quiver-data/quiver/admission"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/worker"
 )
 
@@ -81,6 +86,21 @@ type Options struct {
 	// nil sends them to Logger.
 	AuditLogger *slog.Logger
 	Registerer  prometheus.Registerer
+	// Admission bounds running and queued queries; nil admits everything.
+	Admission *admission.Controller
+	// Limits bound every query.
+	Limits Limits
+	// History receives every query when it ends; nil keeps none.
+	History History
+	// Lookup finds an ended query for the progress action; nil finds none.
+	Lookup func(id string) (systables.QueryRecord, bool)
+	// IsAdmin reports whether the context's principal is an administrator
+	// (may see and kill every query); nil: nobody is.
+	IsAdmin func(ctx context.Context) bool
+	// Actions are extra Flight actions by type (e.g. "quiver.report.run"),
+	// with ActionDescriptions for ListActions.
+	Actions            map[string]func(ctx context.Context, body []byte) ([]byte, error)
+	ActionDescriptions map[string]string
 }
 
 // Server is the Flight SQL service.
@@ -94,16 +114,21 @@ type Server struct {
 	started  *prometheus.CounterVec
 	audits   *prometheus.CounterVec
 	auditLog *slog.Logger
+	live     *registry
+	life     *lifecycleMetrics
+	draining atomic.Bool
 }
 
 // query is what a ticket redeems: one fragment of a scan plan, a whole
-// merge plan, or the rows of an EXPLAIN.
+// merge plan, or rows computed while planning (EXPLAIN, KILL QUERY).
 type query struct {
-	id    string
-	index int
-	plan  *planner.Plan
-	args  []worker.Arg
-	rows  []explainRow
+	id     string
+	index  int
+	plan   *planner.Plan
+	args   []worker.Arg
+	rows   []explainRow
+	schema *arrow.Schema // of rows
+	live   *liveQuery
 }
 
 // New returns the service.
@@ -142,7 +167,10 @@ func New(opts Options) (*Server, error) {
 			Name: "quiver_audit_records_total", Help: "Statements audited, by decision (allowed, refused, failed).",
 		}, []string{"decision"}),
 		auditLog: auditLogger(opts, logger),
+		live:     newRegistry(),
+		life:     newLifecycleMetrics(opts.Registerer),
 	}
+	s.opts.Limits.defaults()
 	s.Alloc = mem
 	if err := s.registerSQLInfo(); err != nil {
 		return nil, err
@@ -181,7 +209,7 @@ func sqlText(desc *flight.FlightDescriptor) (string, bool) {
 
 func (s *service) GetFlightInfo(ctx context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	if q, ok := sqlText(desc); ok {
-		info, err := s.srv.flightInfo(ctx, q, nil, desc)
+		info, err := s.srv.flightInfo(ctx, q, nil, desc, "")
 		return info, toStatus(err)
 	}
 	return s.FlightServer.GetFlightInfo(ctx, desc)
@@ -202,15 +230,52 @@ func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetSer
 	return s.FlightServer.DoGet(tkt, stream)
 }
 
-// flightInfo plans sql and returns endpoints for its fragments: one per
-// fragment of a scan plan, one for a merge plan or an EXPLAIN.
-func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *flight.FlightDescriptor) (info *flight.FlightInfo, err error) {
+// flightInfo admits and plans sql and returns endpoints for its
+// fragments: one per fragment of a scan plan, one for a merge plan or an
+// EXPLAIN. routing overrides Options.Routing when set.
+func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *flight.FlightDescriptor, routing string) (info *flight.FlightInfo, err error) {
+	if s.draining.Load() {
+		return nil, fmt.Errorf("%w: it no longer takes queries; retry on another replica or after the restart", ErrDraining)
+	}
+	if n := len(sql); n > s.opts.Limits.MaxSQLLength {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (--max-sql-length)", ErrSQLTooLong, n, s.opts.Limits.MaxSQLLength)
+	}
+	if routing == "" {
+		routing = s.opts.Routing
+	}
+	queryID, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	principal := s.opts.Principal(ctx)
+	lq := s.begin(queryID, principal, sql)
 	var plan *planner.Plan
+	defer func() {
+		if err != nil {
+			lq.end(err)
+		}
+	}()
+	if m := killPattern.FindStringSubmatch(sql); m != nil {
+		rows, kerr := s.kill(ctx, m[1])
+		if kerr != nil {
+			return nil, kerr
+		}
+		if err = lq.admit(ctx); err != nil {
+			return nil, err
+		}
+		return s.staticInfo(ctx, lq, desc, killSchema, rows)
+	}
+	if err = lq.admit(ctx); err != nil {
+		return nil, err
+	}
 	defer func() { s.audit(ctx, "query", sql, plan, err) }()
 	plan, err = s.opts.Planner.Plan(ctx, sql)
 	if err != nil {
 		s.started.WithLabelValues("plan_error").Inc()
 		return nil, err
+	}
+	if plan.Explain {
+		return s.staticInfo(ctx, lq, desc, explainSchema, explain(plan))
 	}
 	schema, err := s.resultSchema(ctx, plan, args)
 	if err != nil {
@@ -221,17 +286,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
-	queryID, err := newID()
-	if err != nil {
-		return nil, err
-	}
-	info = &flight.FlightInfo{
-		FlightDescriptor: desc,
-		Schema:           flight.SerializeSchema(schema, s.mem),
-		TotalRecords:     -1,
-		TotalBytes:       -1,
-	}
-	principal := s.opts.Principal(ctx)
+	info = s.newInfo(desc, schema, queryID)
 	endpoint := func(q *query) error {
 		id, err := s.queries.put(principal, q)
 		if err != nil {
@@ -240,16 +295,14 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		info.Endpoint = append(info.Endpoint, &flight.FlightEndpoint{Ticket: &flight.Ticket{Ticket: encodeTicket(id)}})
 		return nil
 	}
+	proxied := 0
 	switch {
-	case plan.Explain:
-		rows := explain(plan)
-		info.TotalRecords = int64(len(rows))
-		err = endpoint(&query{id: queryID, plan: plan, rows: rows})
 	case plan.Merge != nil:
-		err = endpoint(&query{id: queryID, plan: plan, args: wargs})
+		err = endpoint(&query{id: queryID, plan: plan, args: wargs, live: lq})
+		proxied = 1
 	default:
 		for i, frag := range plan.Fragments {
-			if s.opts.Routing == RoutingDirect {
+			if routing == RoutingDirect {
 				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, s.opts.TicketTTL)
 				if rerr != nil {
 					return nil, rerr
@@ -262,18 +315,49 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			}
 			one := *plan
 			one.Fragments = []planner.Fragment{frag}
-			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs}); err != nil {
+			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs, live: lq}); err != nil {
 				break
 			}
+			proxied++
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
+	tables := make([]string, len(plan.Tables))
+	for i, t := range plan.Tables {
+		tables[i] = t.Name.String()
+	}
+	lq.planned(tables, plan.Decisions.Strategy, len(plan.Fragments), proxied)
 	s.started.WithLabelValues("planned").Inc()
 	s.logger.Info("query planned", "queryID", queryID, "principal", principal, "tables", len(plan.Tables),
 		"fragments", len(plan.Fragments), "merge", plan.Merge != nil, "explain", plan.Explain,
-		"strategy", plan.Decisions.Strategy, "routing", s.opts.Routing)
+		"strategy", plan.Decisions.Strategy, "routing", routing)
+	return info, nil
+}
+
+// newInfo is a FlightInfo for a query, its id in the app_metadata.
+func (s *Server) newInfo(desc *flight.FlightDescriptor, schema *arrow.Schema, queryID string) *flight.FlightInfo {
+	meta, _ := json.Marshal(infoMetadata{QueryID: queryID})
+	return &flight.FlightInfo{
+		FlightDescriptor: desc,
+		Schema:           flight.SerializeSchema(schema, s.mem),
+		TotalRecords:     -1,
+		TotalBytes:       -1,
+		AppMetadata:      meta,
+	}
+}
+
+// staticInfo returns rows computed while planning as one endpoint.
+func (s *Server) staticInfo(ctx context.Context, lq *liveQuery, desc *flight.FlightDescriptor, schema *arrow.Schema, rows []explainRow) (*flight.FlightInfo, error) {
+	info := s.newInfo(desc, schema, lq.rec.ID)
+	info.TotalRecords = int64(len(rows))
+	id, err := s.queries.put(s.opts.Principal(ctx), &query{id: lq.rec.ID, rows: rows, schema: schema, live: lq})
+	if err != nil {
+		return nil, err
+	}
+	info.Endpoint = []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: encodeTicket(id)}}}
+	lq.planned(nil, "static", 0, 1)
 	return info, nil
 }
 
@@ -298,8 +382,10 @@ func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*fli
 }
 
 // doGetQuery redeems a query ticket: it relays the ticket's fragment from
-// a worker message by message, runs a merge plan, or writes EXPLAIN rows.
-func (s *Server) doGetQuery(ctx context.Context, id string, stream flight.FlightService_DoGetServer) error {
+// a worker message by message, runs a merge plan, or writes rows computed
+// while planning. The stream runs under the query's context: a cancel,
+// the query timeout or a limit stops it.
+func (s *Server) doGetQuery(ctx context.Context, id string, out flight.DataStreamWriter) error {
 	principal := s.opts.Principal(ctx)
 	q, ok := s.queries.get(principal, id)
 	if !ok {
@@ -308,14 +394,33 @@ func (s *Server) doGetQuery(ctx context.Context, id string, stream flight.Flight
 		}
 		return fmt.Errorf("%w: tickets are valid for %s and only for the principal that planned the query", ErrTicketUnknown, s.opts.TicketTTL)
 	}
+	qctx, done, err := q.live.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	g := newGuardedStream(q.live, out.Send, s.opts.Limits.SendTimeout)
+	defer g.close()
+	err = s.stream(qctx, q, g)
+	if err != nil && qctx.Err() != nil {
+		// The query ended under the stream: report why it ended.
+		if cause := context.Cause(qctx); cause != nil && !errors.Is(cause, errQueryDone) {
+			err = cause
+		}
+	}
+	q.live.leave(ctx, q.index, err)
+	return err
+}
+
+func (s *Server) stream(ctx context.Context, q *query, out flight.DataStreamWriter) error {
 	switch {
-	case q.plan.Explain:
-		return s.writeExplain(q.rows, stream)
+	case q.rows != nil || q.schema != nil:
+		return s.writeRows(q.schema, q.rows, out)
 	case q.plan.Merge != nil:
-		return s.opts.Runner.Merge(ctx, q.id, q.plan, q.args, stream)
+		return s.opts.Runner.Merge(ctx, q.id, q.plan, q.args, out)
 	}
 	for _, frag := range q.plan.Fragments {
-		if err := s.opts.Runner.Stream(ctx, q.id, q.index, frag, q.args, stream.Send); err != nil {
+		if err := s.opts.Runner.Stream(ctx, q.id, q.index, frag, q.args, out.Send); err != nil {
 			return err
 		}
 	}
@@ -327,7 +432,7 @@ func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.State
 	if len(cmd.GetTransactionId()) > 0 {
 		return nil, toStatus(fmt.Errorf("%w: transactions are not supported; Quiver is read-only", planner.ErrUnsupported))
 	}
-	info, err := s.flightInfo(ctx, cmd.GetQuery(), nil, desc)
+	info, err := s.flightInfo(ctx, cmd.GetQuery(), nil, desc, "")
 	return info, toStatus(err)
 }
 

@@ -39,12 +39,14 @@ type testEnv struct {
 	dir     string
 	db      *engine.DB
 	workers []string
+	srv     *Server
 }
 
 // envOptions vary the test environment.
 type envOptions struct {
 	workers int    // default 2
 	routing string // default proxy
+	tweak   func(*Options)
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -104,7 +106,7 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	coord := coordinator.New(coordinator.Options{DB: db, Workers: pool, Signer: signer, Allocator: mem, Grace: time.Second})
-	srv, err := New(Options{
+	opts := Options{
 		Planner: planner.New(planner.Options{
 			Parser: db, Catalog: wh, TypeName: engine.DuckDBType,
 			Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: wh,
@@ -120,7 +122,11 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 			return "anonymous"
 		},
 		Allocator: mem,
-	})
+	}
+	if o.tweak != nil {
+		o.tweak(&opts)
+	}
+	srv, err := New(opts)
 	require.NoError(t, err)
 	gs := NewGRPCServer(srv.FlightService(), GRPCOptions{LoopbackOnly: true})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -135,7 +141,7 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 	require.NoError(t, err)
 	t.Cleanup(func() { raw.Close() })
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
-	return &testEnv{client: cl, raw: raw, mem: mem, dir: dir, db: db, workers: addrs}
+	return &testEnv{client: cl, raw: raw, mem: mem, dir: dir, db: db, workers: addrs, srv: srv}
 }
 
 // fetch reads every endpoint of info into one table's worth of rows.

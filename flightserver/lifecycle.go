@@ -1,0 +1,452 @@
+package flightserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/quiver-data/quiver/coordinator"
+	"github.com/quiver-data/quiver/systables"
+)
+
+// Sentinel errors of a query's life.
+var (
+	// ErrDraining is a query sent while the server shuts down.
+	ErrDraining = errors.New("server is draining")
+	// ErrSQLTooLong is a statement longer than Limits.MaxSQLLength.
+	ErrSQLTooLong = errors.New("statement too long")
+	// ErrResultTooLarge is a result over Limits.MaxResultRows or MaxResultBytes.
+	ErrResultTooLarge = errors.New("result too large")
+	// ErrQueryTimeout is a query that ran longer than Limits.QueryTimeout.
+	ErrQueryTimeout = errors.New("query timeout")
+	// ErrQueryCancelled is a query cancelled by CancelFlightInfo, KILL QUERY
+	// or its client going away.
+	ErrQueryCancelled = errors.New("query cancelled")
+	// ErrSendTimeout is a client that did not read for Limits.SendTimeout.
+	ErrSendTimeout = errors.New("client stopped reading")
+	// ErrAbandoned is a planned query whose endpoints nobody fetched for
+	// Limits.IdleTimeout.
+	ErrAbandoned = errors.New("query abandoned")
+	// ErrQueryUnknown is a query id that is not running (or not the caller's).
+	ErrQueryUnknown = errors.New("no such running query")
+	// ErrNotAdmin is an admin-only operation by someone else.
+	ErrNotAdmin = errors.New("admin only")
+)
+
+// Limits bound every query.
+type Limits struct {
+	// QueryTimeout bounds a query from admission to its last batch; 0 is none.
+	QueryTimeout time.Duration
+	// MaxResultRows and MaxResultBytes fail a query whose result grows
+	// past them (the client gets an error, never a silently cut result);
+	// 0 is none.
+	MaxResultRows  int64
+	MaxResultBytes int64
+	// MaxSQLLength bounds statement text in bytes; default 1 MiB.
+	MaxSQLLength int
+	// SendTimeout cuts a stream whose client has not taken a message for
+	// this long; default 5 minutes.
+	SendTimeout time.Duration
+	// IdleTimeout ends a planned query none of whose endpoints is being
+	// fetched for this long (its admission slot is freed); default 1 minute.
+	IdleTimeout time.Duration
+}
+
+func (l *Limits) defaults() {
+	if l.MaxSQLLength == 0 {
+		l.MaxSQLLength = 1 << 20
+	}
+	if l.SendTimeout == 0 {
+		l.SendTimeout = 5 * time.Minute
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = time.Minute
+	}
+}
+
+// History receives every query when it ends; *systables.Queries is one.
+type History interface {
+	Record(rec systables.QueryRecord)
+}
+
+// liveQuery is a query from submission to its end: it holds the admission
+// slot, the context every stream of it runs under, and its record.
+type liveQuery struct {
+	srv *Server
+	// ctx ends when the query does; its cause is why.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu        sync.Mutex
+	rec       systables.QueryRecord
+	admitted  time.Time
+	release   func()
+	endpoints int
+	done      map[int]bool
+	active    int
+	idle      *time.Timer
+	deadline  *time.Timer
+	workers   map[string]bool
+	ended     bool
+}
+
+type lifecycleMetrics struct {
+	ended    *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	rows     prometheus.Counter
+}
+
+func newLifecycleMetrics(reg prometheus.Registerer) *lifecycleMetrics {
+	f := promauto.With(reg)
+	return &lifecycleMetrics{
+		ended: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "quiver_queries_ended_total", Help: "Queries that ended, by state (finished, failed, cancelled).",
+		}, []string{"state"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "quiver_query_duration_seconds", Help: "Query latency from submission to the end of its last stream, by state.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"state"}),
+		rows: f.NewCounter(prometheus.CounterOpts{
+			Name: "quiver_result_rows_total", Help: "Result rows sent to clients.",
+		}),
+	}
+}
+
+// registry holds the queries that have not ended.
+type registry struct {
+	mu      sync.Mutex
+	queries map[string]*liveQuery
+	empty   chan struct{} // closed and replaced when the last query ends
+}
+
+func newRegistry() *registry {
+	return &registry{queries: map[string]*liveQuery{}, empty: make(chan struct{})}
+}
+
+func (r *registry) add(q *liveQuery) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queries[q.rec.ID] = q
+}
+
+func (r *registry) remove(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.queries, id)
+	if len(r.queries) == 0 {
+		close(r.empty)
+		r.empty = make(chan struct{})
+	}
+}
+
+func (r *registry) get(id string) (*liveQuery, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q, ok := r.queries[id]
+	return q, ok
+}
+
+func (r *registry) list() []*liveQuery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*liveQuery, 0, len(r.queries))
+	for _, q := range r.queries {
+		out = append(out, q)
+	}
+	return out
+}
+
+// idle returns a channel closed once no query is live.
+func (r *registry) idle() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queries) == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return r.empty
+}
+
+// begin registers a new query.
+func (s *Server) begin(id, principal, sql string) *liveQuery {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	q := &liveQuery{
+		srv: s, ctx: ctx, cancel: cancel,
+		rec:     systables.QueryRecord{ID: id, Principal: principal, SQL: sql, State: systables.StateQueued, Submitted: time.Now()},
+		done:    map[int]bool{},
+		workers: map[string]bool{},
+	}
+	s.live.add(q)
+	return q
+}
+
+// admit waits for an admission slot (under reqCtx, the caller's request)
+// and starts the query's clock.
+func (q *liveQuery) admit(reqCtx context.Context) error {
+	release := func() {}
+	if ac := q.srv.opts.Admission; ac != nil {
+		r, _, err := ac.Acquire(reqCtx, q.rec.Principal)
+		if err != nil {
+			return err
+		}
+		release = r
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.release = release
+	q.admitted = time.Now()
+	q.rec.Queued = q.admitted.Sub(q.rec.Submitted)
+	q.rec.State = systables.StateRunning
+	if t := q.srv.opts.Limits.QueryTimeout; t > 0 {
+		q.deadline = time.AfterFunc(t, func() {
+			q.end(fmt.Errorf("%w: the query ran longer than %s (--query-timeout)", ErrQueryTimeout, t))
+		})
+	}
+	return nil
+}
+
+// planned records what the planner decided and how many endpoints the
+// client will fetch; with none (direct routing: workers serve the client)
+// the query ends here.
+func (q *liveQuery) planned(tables []string, strategy string, fragments, endpoints int) {
+	q.mu.Lock()
+	q.rec.Planning = time.Since(q.admitted)
+	q.rec.Tables = tables
+	q.rec.Strategy = strategy
+	q.rec.Fragments = fragments
+	q.endpoints = endpoints
+	q.mu.Unlock()
+	if endpoints == 0 {
+		q.end(nil)
+		return
+	}
+	q.armIdle()
+}
+
+func (q *liveQuery) armIdle() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ended || q.active > 0 {
+		return
+	}
+	if q.idle != nil {
+		q.idle.Stop()
+	}
+	t := q.srv.opts.Limits.IdleTimeout
+	q.idle = time.AfterFunc(t, func() {
+		q.end(fmt.Errorf("%w: no endpoint was fetched for %s", ErrAbandoned, t))
+	})
+}
+
+// enter starts a stream of endpoint index under reqCtx: the returned
+// context ends with the request or with the query, whichever is first.
+func (q *liveQuery) enter(reqCtx context.Context) (context.Context, func(), error) {
+	q.mu.Lock()
+	if q.ended {
+		q.mu.Unlock()
+		return nil, nil, q.endErr()
+	}
+	q.active++
+	if q.idle != nil {
+		q.idle.Stop()
+	}
+	q.mu.Unlock()
+	ctx, cancel := context.WithCancelCause(reqCtx)
+	stop := context.AfterFunc(q.ctx, func() { cancel(context.Cause(q.ctx)) })
+	trace := &coordinator.Trace{
+		Rows:         q.addRows,
+		Worker:       q.addWorker,
+		FragmentDone: func() { q.mu.Lock(); q.rec.FragmentsDone++; q.mu.Unlock() },
+		Retry:        func() { q.mu.Lock(); q.rec.Retries++; q.mu.Unlock() },
+	}
+	return coordinator.WithTrace(ctx, trace), func() { stop(); cancel(nil) }, nil
+}
+
+// leave ends a stream: the query ends when every endpoint has been fully
+// fetched, or at the first stream that fails.
+func (q *liveQuery) leave(reqCtx context.Context, index int, err error) {
+	q.mu.Lock()
+	q.active--
+	if err == nil {
+		q.done[index] = true
+	}
+	complete := len(q.done) >= q.endpoints
+	q.mu.Unlock()
+	switch {
+	case err != nil && reqCtx.Err() != nil && q.ctx.Err() == nil:
+		q.end(fmt.Errorf("%w: the client went away", ErrQueryCancelled))
+	case err != nil:
+		q.end(err)
+	case complete:
+		q.end(nil)
+	default:
+		q.armIdle()
+	}
+}
+
+func (q *liveQuery) addRows(n int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.rec.Rows += n
+	lim := q.srv.opts.Limits
+	if lim.MaxResultRows > 0 && q.rec.Rows > lim.MaxResultRows {
+		return fmt.Errorf("%w: more than %d rows (--max-result-rows); add a LIMIT or aggregate", ErrResultTooLarge, lim.MaxResultRows)
+	}
+	return nil
+}
+
+func (q *liveQuery) addBytes(n int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.rec.Bytes += n
+	lim := q.srv.opts.Limits
+	if lim.MaxResultBytes > 0 && q.rec.Bytes > lim.MaxResultBytes {
+		return fmt.Errorf("%w: more than %d bytes (--max-result-bytes); select fewer columns or rows", ErrResultTooLarge, lim.MaxResultBytes)
+	}
+	return nil
+}
+
+func (q *liveQuery) addWorker(addr string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.workers[addr] = true
+}
+
+// endErr is the error streams of an ended query get.
+func (q *liveQuery) endErr() error {
+	if err := context.Cause(q.ctx); err != nil && !errors.Is(err, errQueryDone) {
+		return err
+	}
+	return fmt.Errorf("%w: query %s has finished; plan it again", ErrTicketUnknown, q.rec.ID)
+}
+
+// errQueryDone is the cause of a query context that ended normally.
+var errQueryDone = errors.New("query finished")
+
+// end finishes the query once: err nil is success. It frees the
+// admission slot, stops every stream still running and records the query.
+func (q *liveQuery) end(err error) {
+	q.mu.Lock()
+	if q.ended {
+		q.mu.Unlock()
+		return
+	}
+	q.ended = true
+	now := time.Now()
+	q.rec.Finished = now
+	if !q.admitted.IsZero() {
+		q.rec.Execution = now.Sub(q.admitted)
+	}
+	switch {
+	case err == nil:
+		q.rec.State = systables.StateFinished
+	case errors.Is(err, ErrQueryCancelled), errors.Is(err, context.Canceled):
+		q.rec.State, q.rec.Error = systables.StateCancelled, err.Error()
+	default:
+		q.rec.State, q.rec.Error = systables.StateFailed, err.Error()
+	}
+	for w := range q.workers {
+		q.rec.Workers = append(q.rec.Workers, w)
+	}
+	slices.Sort(q.rec.Workers)
+	for _, t := range []*time.Timer{q.idle, q.deadline} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	release := q.release
+	rec := q.rec
+	q.mu.Unlock()
+
+	if err == nil {
+		err = errQueryDone
+	}
+	q.cancel(err)
+	if release != nil {
+		release()
+	}
+	s := q.srv
+	s.live.remove(rec.ID)
+	s.life.ended.WithLabelValues(rec.State).Inc()
+	s.life.duration.WithLabelValues(rec.State).Observe(rec.Finished.Sub(rec.Submitted).Seconds())
+	s.life.rows.Add(float64(rec.Rows))
+	if s.opts.History != nil {
+		s.opts.History.Record(rec)
+	}
+	s.logger.Info("query ended", "queryID", rec.ID, "principal", rec.Principal, "state", rec.State,
+		"rows", rec.Rows, "bytes", rec.Bytes, "queued", rec.Queued, "execution", rec.Execution, "err", rec.Error)
+}
+
+// snapshot is the query's record as of now.
+func (q *liveQuery) snapshot() systables.QueryRecord {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	rec := q.rec
+	rec.Tables = slices.Clone(rec.Tables)
+	rec.Workers = rec.Workers[:0:0]
+	for w := range q.workers {
+		rec.Workers = append(rec.Workers, w)
+	}
+	slices.Sort(rec.Workers)
+	if !q.admitted.IsZero() {
+		rec.Execution = time.Since(q.admitted)
+	}
+	return rec
+}
+
+// Running returns the records of every query that has not ended.
+func (s *Server) Running() []systables.QueryRecord {
+	live := s.live.list()
+	out := make([]systables.QueryRecord, 0, len(live))
+	for _, q := range live {
+		out = append(out, q.snapshot())
+	}
+	return out
+}
+
+// Drain makes the server refuse new queries with UNAVAILABLE; queries
+// already admitted keep running.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// WaitIdle waits until no query is live or ctx ends; at ctx's end the
+// queries still running are cancelled.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	select {
+	case <-s.live.idle():
+		return nil
+	case <-ctx.Done():
+	}
+	live := s.live.list()
+	for _, q := range live {
+		q.end(fmt.Errorf("%w: the server is shutting down and the drain deadline passed", ErrDraining))
+	}
+	return fmt.Errorf("drain deadline passed with %d queries running", len(live))
+}
+
+// cancelQuery ends query id on behalf of the caller: its owner or an admin.
+func (s *Server) cancelQuery(ctx context.Context, id, why string) error {
+	q, ok := s.live.get(id)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrQueryUnknown, id)
+	}
+	principal := s.opts.Principal(ctx)
+	if q.rec.Principal != principal && !s.isAdmin(ctx) {
+		return fmt.Errorf("%w: %q", ErrQueryUnknown, id)
+	}
+	q.end(fmt.Errorf("%w by %s: %s", ErrQueryCancelled, principal, why))
+	return nil
+}
+
+func (s *Server) isAdmin(ctx context.Context) bool {
+	return s.opts.IsAdmin != nil && s.opts.IsAdmin(ctx)
+}

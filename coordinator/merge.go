@@ -97,25 +97,8 @@ func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.P
 		return fmt.Errorf("merge: %w", err)
 	}
 	defer rdr.Release()
-	w := flight.NewRecordWriter(out, ipc.WithSchema(rdr.Schema()), ipc.WithAllocator(c.mem))
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		if err := traceOf(ctx).rows(rec.NumRows()); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Write(rec); err != nil {
-			w.Close()
-			return fmt.Errorf("send merged batch: %w", err)
-		}
-		c.bytes.Add(float64(arrowSize(rec)))
-	}
-	if err := rdr.Err(); err != nil {
-		w.Close()
+	if err := c.write(ctx, rdr, out); err != nil {
 		return fmt.Errorf("merge: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("finish merged stream: %w", err)
 	}
 	c.logger.Debug("merge done", "queryID", queryID, "fragments", len(parts), "partialBytes", b.used.Load())
 	return nil
@@ -210,4 +193,40 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// write streams rdr to out, reporting rows to the context's trace.
+func (c *Coordinator) write(ctx context.Context, rdr array.RecordReader, out flight.DataStreamWriter) error {
+	w := flight.NewRecordWriter(out, ipc.WithSchema(rdr.Schema()), ipc.WithAllocator(c.mem))
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		if err := traceOf(ctx).rows(rec.NumRows()); err != nil {
+			w.Close()
+			return err
+		}
+		if err := w.Write(rec); err != nil {
+			w.Close()
+			return fmt.Errorf("send batch: %w", err)
+		}
+		c.bytes.Add(float64(arrowSize(rec)))
+	}
+	if err := rdr.Err(); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("finish stream: %w", err)
+	}
+	return nil
+}
+
+// Local runs a local plan's statement on the coordinator's DuckDB over
+// tables (system tables' rows, by planner.LocalTableName).
+func (c *Coordinator) Local(ctx context.Context, sql string, tables map[string]array.RecordReader, args []any, out flight.DataStreamWriter) error {
+	rdr, err := c.opts.DB.QueryArrowOverTables(ctx, tables, sql, args...)
+	if err != nil {
+		return fmt.Errorf("system query: %w", err)
+	}
+	defer rdr.Release()
+	return c.write(ctx, rdr, out)
 }

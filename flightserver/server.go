@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -43,6 +44,8 @@ type Runner interface {
 	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error
 	// Merge runs every fragment of a merge plan and writes the merged result.
 	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, out flight.DataStreamWriter) error
+	// Local runs a local plan's statement on the coordinator over tables.
+	Local(ctx context.Context, sql string, tables map[string]array.RecordReader, args []any, out flight.DataStreamWriter) error
 	// Route picks the worker a client fetches fragment index from directly
 	// and returns its address and a ticket valid for ttl.
 	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, ttl time.Duration) (string, []byte, error)
@@ -86,6 +89,8 @@ type Options struct {
 	// nil sends them to Logger.
 	AuditLogger *slog.Logger
 	Registerer  prometheus.Registerer
+	// System serves the system tables local plans read; nil has none.
+	System *systables.Registry
 	// Admission bounds running and queued queries; nil admits everything.
 	Admission *admission.Controller
 	// Limits bound every query.
@@ -302,7 +307,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		proxied = 1
 	default:
 		for i, frag := range plan.Fragments {
-			if routing == RoutingDirect {
+			if routing == RoutingDirect && !plan.Local {
 				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, s.opts.TicketTTL)
 				if rerr != nil {
 					return nil, rerr
@@ -327,6 +332,9 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	tables := make([]string, len(plan.Tables))
 	for i, t := range plan.Tables {
 		tables[i] = t.Name.String()
+		if t.Virtual {
+			tables[i] = systables.Schema + "." + t.Name.Name
+		}
 	}
 	lq.planned(tables, plan.Decisions.Strategy, len(plan.Fragments), proxied)
 	s.started.WithLabelValues("planned").Inc()
@@ -418,6 +426,8 @@ func (s *Server) stream(ctx context.Context, q *query, out flight.DataStreamWrit
 		return s.writeRows(q.schema, q.rows, out)
 	case q.plan.Merge != nil:
 		return s.opts.Runner.Merge(ctx, q.id, q.plan, q.args, out)
+	case q.plan.Local:
+		return s.runLocal(ctx, q, out)
 	}
 	for _, frag := range q.plan.Fragments {
 		if err := s.opts.Runner.Stream(ctx, q.id, q.index, frag, q.args, out.Send); err != nil {
@@ -440,4 +450,43 @@ func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.State
 func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
 	res, err := s.schemaResult(ctx, cmd.GetQuery(), nil)
 	return res, toStatus(err)
+}
+
+// runLocal runs a plan of system tables over the rows the caller may see.
+func (s *Server) runLocal(ctx context.Context, q *query, out flight.DataStreamWriter) error {
+	if s.opts.System == nil {
+		return fmt.Errorf("%w: this server has no system tables", planner.ErrTableNotFound)
+	}
+	viewer := systables.Viewer{Principal: s.opts.Principal(ctx), Admin: s.isAdmin(ctx)}
+	tables := map[string]array.RecordReader{}
+	defer func() {
+		for _, r := range tables {
+			r.Release()
+		}
+	}()
+	for _, t := range q.plan.Tables {
+		st, ok := s.opts.System.Get(t.Name.Name)
+		if !ok {
+			return fmt.Errorf("%w: system.%s", planner.ErrTableNotFound, t.Name.Name)
+		}
+		rec, err := st.Rows(ctx, viewer)
+		if err != nil {
+			return fmt.Errorf("system.%s: %w", t.Name.Name, err)
+		}
+		rdr, err := array.NewRecordReader(st.Schema(), []arrow.RecordBatch{rec})
+		rec.Release()
+		if err != nil {
+			return fmt.Errorf("system.%s: %w", t.Name.Name, err)
+		}
+		tables[planner.LocalTableName(t.Name)] = rdr
+	}
+	args := make([]any, len(q.args))
+	for i, a := range q.args {
+		v, err := a.Decode()
+		if err != nil {
+			return fmt.Errorf("%w: parameter %d: %v", ErrBadParameters, i+1, err)
+		}
+		args[i] = v
+	}
+	return s.opts.Runner.Local(ctx, q.plan.Fragments[0].SQL, tables, args, out)
 }

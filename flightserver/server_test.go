@@ -25,6 +25,7 @@ import (
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/worker"
 )
 
@@ -47,6 +48,7 @@ type envOptions struct {
 	workers int    // default 2
 	routing string // default proxy
 	tweak   func(*Options)
+	system  *systables.QueryLog // serve system.queries and system.tables from it
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -106,9 +108,16 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	coord := coordinator.New(coordinator.Options{DB: db, Workers: pool, Signer: signer, Allocator: mem, Grace: time.Second})
+	var catalog planner.Catalog = wh
+	var reg *systables.Registry
+	if o.system != nil {
+		reg = systables.NewRegistry(o.system, systables.Tables{Warehouse: wh})
+		catalog = systables.Catalog{Warehouse: wh, System: reg}
+	}
 	opts := Options{
+		System: reg,
 		Planner: planner.New(planner.Options{
-			Parser: db, Catalog: wh, TypeName: engine.DuckDBType,
+			Parser: db, Catalog: catalog, TypeName: engine.DuckDBType,
 			Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: wh,
 		}),
 		Runner:  coord,
@@ -122,6 +131,9 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 			return "anonymous"
 		},
 		Allocator: mem,
+	}
+	if o.system != nil {
+		opts.History, opts.Lookup = o.system, o.system.Lookup
 	}
 	if o.tweak != nil {
 		o.tweak(&opts)

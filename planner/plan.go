@@ -32,6 +32,9 @@ type Plan struct {
 	// Explain is true for `EXPLAIN <query>`: the client wants Decisions,
 	// not rows.
 	Explain bool
+	// Local plans read only virtual tables (system tables): their one
+	// fragment runs on the coordinator over tables named LocalTableName.
+	Local bool
 	// Decisions record why the plan looks the way it does.
 	Decisions Decisions
 }

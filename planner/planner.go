@@ -138,8 +138,18 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 		tables[ref.name] = t
 		plan.Tables = append(plan.Tables, t)
 	}
+	virtual := 0
 	for i := range refs {
 		refs[i].table = tables[refs[i].name]
+		if refs[i].table.Virtual {
+			virtual++
+		}
+	}
+	if virtual > 0 {
+		if virtual < len(refs) {
+			return nil, fmt.Errorf("%w: system tables cannot be combined with warehouse tables in one query", ErrUnsupported)
+		}
+		return p.planLocal(ctx, stmt, refs, plan)
 	}
 	if err := p.applyPolicy(ctx, refs); err != nil {
 		return nil, err
@@ -192,6 +202,40 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 	p.fragments.Add(float64(len(plan.Fragments)))
 	p.logger.Debug("query planned", "strategy", plan.Decisions.Strategy, "fallback", plan.Decisions.Fallback,
 		"tables", len(plan.Tables), "fragments", len(plan.Fragments))
+	return plan, nil
+}
+
+// LocalTableName is the coordinator's name for virtual table n while a
+// local plan runs: "quiver_system.queries" → "quiver_system_queries".
+func LocalTableName(n storage.TableName) string { return n.Schema + "_" + n.Name }
+
+// planLocal plans a query of virtual tables only: one fragment the
+// coordinator runs over their rows. The catalog names virtual tables under
+// an internal schema, so the probe types them against the shadow catalog
+// without colliding with DuckDB's own "system" catalog.
+func (p *Planner) planLocal(ctx context.Context, stmt *statement, refs []tableRef, plan *Plan) (*Plan, error) {
+	for i := range refs {
+		refs[i].name = refs[i].table.Name
+		normalize(refs[i])
+	}
+	saved := limitZero(stmt.node)
+	probe, err := p.render(ctx, stmt)
+	if err != nil {
+		return nil, err
+	}
+	stmt.node["modifiers"] = saved
+	for _, ref := range refs {
+		ref.node["schema_name"] = ""
+		ref.node["table_name"] = LocalTableName(ref.table.Name)
+	}
+	sql, err := p.render(ctx, stmt)
+	if err != nil {
+		return nil, err
+	}
+	plan.Probe = probe
+	plan.Local = true
+	plan.Fragments = []Fragment{{SQL: sql}}
+	plan.Decisions.Strategy = "system"
 	return plan, nil
 }
 

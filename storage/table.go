@@ -27,6 +27,9 @@ type Table struct {
 	Partitions []Column
 	// Rows is the sum of the files' footer row counts.
 	Rows int64
+	// Virtual tables have no files: the coordinator serves their rows
+	// (system tables).
+	Virtual bool
 }
 
 // File is one file of a table's snapshot.

@@ -1,0 +1,149 @@
+package systables
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/quiver-data/quiver/storage"
+)
+
+// WorkerRow is one worker as system.workers shows it.
+type WorkerRow struct {
+	Address     string
+	Healthy     bool
+	LastCheck   time.Time
+	Running     int
+	Served      int64
+	MemoryLimit string
+	Threads     int
+	Draining    bool
+	Version     string
+	// Error says why the worker could not report its status.
+	Error string
+}
+
+var workersSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "address", Type: arrow.BinaryTypes.String},
+	{Name: "healthy", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "last_check", Type: tsType, Nullable: true},
+	{Name: "running", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "served", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "memory_limit", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "threads", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "draining", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "version", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "error", Type: arrow.BinaryTypes.String, Nullable: true},
+}, nil)
+
+// Workers is system.workers.
+type Workers struct {
+	// List reports the workers now.
+	List func(ctx context.Context) []WorkerRow
+}
+
+// Name implements Table.
+func (Workers) Name() string { return "workers" }
+
+// Schema implements Table.
+func (Workers) Schema() *arrow.Schema { return workersSchema }
+
+// Rows implements Table; every principal sees every worker.
+func (w Workers) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, workersSchema)
+	defer b.Release()
+	for _, r := range w.List(ctx) {
+		b.Field(0).(*array.StringBuilder).Append(r.Address)
+		b.Field(1).(*array.BooleanBuilder).Append(r.Healthy)
+		if r.LastCheck.IsZero() {
+			b.Field(2).AppendNull()
+		} else {
+			b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(r.LastCheck.UnixMicro()))
+		}
+		b.Field(3).(*array.Int64Builder).Append(int64(r.Running))
+		b.Field(4).(*array.Int64Builder).Append(r.Served)
+		appendOptional(b.Field(5).(*array.StringBuilder), r.MemoryLimit)
+		b.Field(6).(*array.Int64Builder).Append(int64(r.Threads))
+		b.Field(7).(*array.BooleanBuilder).Append(r.Draining)
+		appendOptional(b.Field(8).(*array.StringBuilder), r.Version)
+		appendOptional(b.Field(9).(*array.StringBuilder), r.Error)
+	}
+	return b.NewRecordBatch(), nil
+}
+
+func appendOptional(b *array.StringBuilder, s string) {
+	if s == "" {
+		b.AppendNull()
+		return
+	}
+	b.Append(s)
+}
+
+var tablesSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "schema_name", Type: arrow.BinaryTypes.String},
+	{Name: "table_name", Type: arrow.BinaryTypes.String},
+	{Name: "files", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "bytes", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "rows", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "columns", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "partition_columns", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+}, nil)
+
+// TableLister lists and resolves warehouse tables; *storage.Warehouse is one.
+type TableLister interface {
+	Tables(ctx context.Context) ([]storage.TableName, error)
+	Table(ctx context.Context, name storage.TableName) (*storage.Table, error)
+}
+
+// Tables is system.tables: every warehouse table the caller may see, with
+// its file count, size and footer row count.
+type Tables struct {
+	Warehouse TableLister
+	// Visible filters by policy; nil shows every table.
+	Visible func(ctx context.Context, name storage.TableName) bool
+}
+
+// Name implements Table.
+func (Tables) Name() string { return "tables" }
+
+// Schema implements Table.
+func (Tables) Schema() *arrow.Schema { return tablesSchema }
+
+// Rows implements Table.
+func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
+	names, err := t.Warehouse.Tables(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, tablesSchema)
+	defer b.Release()
+	for _, n := range names {
+		if t.Visible != nil && !t.Visible(ctx, n) {
+			continue
+		}
+		tbl, err := t.Warehouse.Table(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", n, err)
+		}
+		var size int64
+		for _, f := range tbl.Files {
+			size += f.Size
+		}
+		b.Field(0).(*array.StringBuilder).Append(n.Schema)
+		b.Field(1).(*array.StringBuilder).Append(n.Name)
+		b.Field(2).(*array.Int64Builder).Append(int64(len(tbl.Files)))
+		b.Field(3).(*array.Int64Builder).Append(size)
+		b.Field(4).(*array.Int64Builder).Append(tbl.Rows)
+		b.Field(5).(*array.Int64Builder).Append(int64(len(tbl.Columns)))
+		lb := b.Field(6).(*array.ListBuilder)
+		lb.Append(true)
+		for _, p := range tbl.Partitions {
+			lb.ValueBuilder().(*array.StringBuilder).Append(p.Name)
+		}
+	}
+	return b.NewRecordBatch(), nil
+}

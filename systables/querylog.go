@@ -1,0 +1,367 @@
+package systables
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/quiver-data/quiver/storage"
+)
+
+// QueriesPrefix is where query history is persisted in the warehouse.
+const QueriesPrefix = "_system/queries/"
+
+var tsType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+
+// queriesSchema is system.queries.
+var queriesSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "query_id", Type: arrow.BinaryTypes.String},
+	{Name: "principal", Type: arrow.BinaryTypes.String},
+	{Name: "sql", Type: arrow.BinaryTypes.String},
+	{Name: "state", Type: arrow.BinaryTypes.String},
+	{Name: "error", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "submitted", Type: tsType},
+	{Name: "finished", Type: tsType, Nullable: true},
+	{Name: "queued_ms", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "planning_ms", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "execution_ms", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "rows", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "bytes", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "tables", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	{Name: "strategy", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "fragments", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "fragments_done", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "workers", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	{Name: "retries", Type: arrow.PrimitiveTypes.Int64},
+}, nil)
+
+// Store is where history is persisted; *storage.Warehouse is one.
+type Store interface {
+	Put(ctx context.Context, key string, data []byte) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	List(ctx context.Context, prefix string) ([]storage.Object, error)
+}
+
+// QueryLogOptions configure a QueryLog.
+type QueryLogOptions struct {
+	// Keep is how many ended queries stay in memory; default 10000.
+	Keep int
+	// Store persists history under QueriesPrefix; nil keeps it in memory only.
+	Store Store
+	// Running lists the queries that have not ended (shown too).
+	Running func() []QueryRecord
+	Logger  *slog.Logger
+}
+
+// QueryLog is system.queries: the queries running now and the ended ones,
+// appended to the warehouse as Parquet so they survive restarts.
+type QueryLog struct {
+	opts    QueryLogOptions
+	mu      sync.Mutex
+	ended   []QueryRecord // oldest first, at most Keep
+	pending []QueryRecord // ended, not yet persisted
+	mem     memory.Allocator
+}
+
+// NewQueryLog returns an empty log; Load fills it from the store.
+func NewQueryLog(opts QueryLogOptions) *QueryLog {
+	if opts.Keep <= 0 {
+		opts.Keep = 10000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &QueryLog{opts: opts, mem: memory.DefaultAllocator}
+}
+
+// SetRunning sets the source of running queries (the server is built
+// after the log).
+func (l *QueryLog) SetRunning(f func() []QueryRecord) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.opts.Running = f
+}
+
+// Name implements Table.
+func (l *QueryLog) Name() string { return "queries" }
+
+// Schema implements Table.
+func (l *QueryLog) Schema() *arrow.Schema { return queriesSchema }
+
+// Record adds an ended query.
+func (l *QueryLog) Record(rec QueryRecord) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ended = append(l.ended, rec)
+	if over := len(l.ended) - l.opts.Keep; over > 0 {
+		l.ended = slices.Delete(l.ended, 0, over)
+	}
+	if l.opts.Store != nil {
+		l.pending = append(l.pending, rec)
+	}
+}
+
+// Lookup finds an ended query by id.
+func (l *QueryLog) Lookup(id string) (QueryRecord, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.ended) - 1; i >= 0; i-- {
+		if l.ended[i].ID == id {
+			return l.ended[i], true
+		}
+	}
+	return QueryRecord{}, false
+}
+
+// Rows implements Table: admins see every query, others their own.
+func (l *QueryLog) Rows(_ context.Context, v Viewer) (arrow.RecordBatch, error) {
+	l.mu.Lock()
+	recs := slices.Clone(l.ended)
+	running := l.opts.Running
+	l.mu.Unlock()
+	if running != nil {
+		recs = append(recs, running()...)
+	}
+	if !v.Admin {
+		recs = slices.DeleteFunc(recs, func(r QueryRecord) bool { return r.Principal != v.Principal })
+	}
+	return encodeQueries(l.mem, recs), nil
+}
+
+func encodeQueries(mem memory.Allocator, recs []QueryRecord) arrow.RecordBatch {
+	b := array.NewRecordBuilder(mem, queriesSchema)
+	defer b.Release()
+	str := func(i int) *array.StringBuilder { return b.Field(i).(*array.StringBuilder) }
+	i64 := func(i int) *array.Int64Builder { return b.Field(i).(*array.Int64Builder) }
+	ts := func(i int) *array.TimestampBuilder { return b.Field(i).(*array.TimestampBuilder) }
+	list := func(i int, vals []string) {
+		lb := b.Field(i).(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder().(*array.StringBuilder)
+		for _, v := range vals {
+			vb.Append(v)
+		}
+	}
+	for _, r := range recs {
+		str(0).Append(r.ID)
+		str(1).Append(r.Principal)
+		str(2).Append(r.SQL)
+		str(3).Append(r.State)
+		if r.Error == "" {
+			str(4).AppendNull()
+		} else {
+			str(4).Append(r.Error)
+		}
+		ts(5).Append(arrow.Timestamp(r.Submitted.UnixMicro()))
+		if r.Finished.IsZero() {
+			ts(6).AppendNull()
+		} else {
+			ts(6).Append(arrow.Timestamp(r.Finished.UnixMicro()))
+		}
+		i64(7).Append(r.Queued.Milliseconds())
+		i64(8).Append(r.Planning.Milliseconds())
+		i64(9).Append(r.Execution.Milliseconds())
+		i64(10).Append(r.Rows)
+		i64(11).Append(r.Bytes)
+		list(12, r.Tables)
+		if r.Strategy == "" {
+			str(13).AppendNull()
+		} else {
+			str(13).Append(r.Strategy)
+		}
+		i64(14).Append(int64(r.Fragments))
+		i64(15).Append(int64(r.FragmentsDone))
+		list(16, r.Workers)
+		i64(17).Append(int64(r.Retries))
+	}
+	return b.NewRecordBatch()
+}
+
+func decodeQueries(rec arrow.RecordBatch) ([]QueryRecord, error) {
+	// Parquet adds field metadata and may rename list elements: compare
+	// names and type kinds.
+	got := rec.Schema()
+	if got.NumFields() != queriesSchema.NumFields() {
+		return nil, fmt.Errorf("query history has %d columns, want %d", got.NumFields(), queriesSchema.NumFields())
+	}
+	for i, f := range queriesSchema.Fields() {
+		if g := got.Field(i); g.Name != f.Name || g.Type.ID() != f.Type.ID() {
+			return nil, fmt.Errorf("query history column %d is %s %s, want %s %s", i, g.Name, g.Type, f.Name, f.Type)
+		}
+	}
+	col := func(i int) arrow.Array { return rec.Column(i) }
+	str := func(i, row int) string {
+		a := col(i).(*array.String)
+		if a.IsNull(row) {
+			return ""
+		}
+		return a.Value(row)
+	}
+	i64 := func(i, row int) int64 { return col(i).(*array.Int64).Value(row) }
+	ts := func(i, row int) time.Time {
+		a := col(i).(*array.Timestamp)
+		if a.IsNull(row) {
+			return time.Time{}
+		}
+		return time.UnixMicro(int64(a.Value(row))).UTC()
+	}
+	list := func(i, row int) []string {
+		a := col(i).(*array.List)
+		start, end := a.ValueOffsets(row)
+		vals := a.ListValues().(*array.String)
+		out := make([]string, 0, end-start)
+		for j := start; j < end; j++ {
+			out = append(out, vals.Value(int(j)))
+		}
+		return out
+	}
+	ms := func(i, row int) time.Duration { return time.Duration(i64(i, row)) * time.Millisecond }
+	out := make([]QueryRecord, 0, rec.NumRows())
+	for r := range int(rec.NumRows()) {
+		out = append(out, QueryRecord{
+			ID: str(0, r), Principal: str(1, r), SQL: str(2, r), State: str(3, r), Error: str(4, r),
+			Submitted: ts(5, r), Finished: ts(6, r), Queued: ms(7, r), Planning: ms(8, r), Execution: ms(9, r),
+			Rows: i64(10, r), Bytes: i64(11, r), Tables: list(12, r), Strategy: str(13, r),
+			Fragments: int(i64(14, r)), FragmentsDone: int(i64(15, r)), Workers: list(16, r), Retries: int(i64(17, r)),
+		})
+	}
+	return out, nil
+}
+
+// Flush appends the queries ended since the last flush as one Parquet
+// file under QueriesPrefix; on failure they stay pending.
+func (l *QueryLog) Flush(ctx context.Context) error {
+	l.mu.Lock()
+	pending := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	if len(pending) == 0 || l.opts.Store == nil {
+		return nil
+	}
+	data, err := l.parquet(pending)
+	if err == nil {
+		key := fmt.Sprintf("%s%s-%s.parquet", QueriesPrefix, time.Now().UTC().Format("20060102T150405.000000Z"), randomSuffix())
+		err = l.opts.Store.Put(ctx, key, data)
+	}
+	if err != nil {
+		l.mu.Lock()
+		l.pending = append(pending, l.pending...)
+		l.mu.Unlock()
+		return fmt.Errorf("persist query history: %w", err)
+	}
+	return nil
+}
+
+func (l *QueryLog) parquet(recs []QueryRecord) ([]byte, error) {
+	rec := encodeQueries(l.mem, recs)
+	defer rec.Release()
+	var buf bytes.Buffer
+	w, err := pqarrow.NewFileWriter(queriesSchema, &buf,
+		parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Write(rec); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Load reads persisted history, newest Keep queries.
+func (l *QueryLog) Load(ctx context.Context) error {
+	if l.opts.Store == nil {
+		return nil
+	}
+	objs, err := l.opts.Store.List(ctx, QueriesPrefix)
+	if err != nil {
+		return fmt.Errorf("list query history: %w", err)
+	}
+	var recs []QueryRecord
+	// Keys sort by time: read newest first until Keep are loaded.
+	slices.SortFunc(objs, func(a, b storage.Object) int { return strings.Compare(b.Key, a.Key) })
+	for _, o := range objs {
+		if len(recs) >= l.opts.Keep {
+			break
+		}
+		if !strings.HasSuffix(o.Key, ".parquet") {
+			continue
+		}
+		data, err := l.opts.Store.Get(ctx, o.Key)
+		if err != nil {
+			return fmt.Errorf("read query history %s: %w", o.Key, err)
+		}
+		got, err := readQueries(ctx, data)
+		if err != nil {
+			l.opts.Logger.Warn("skipping unreadable query history file", "key", o.Key, "err", err)
+			continue
+		}
+		recs = append(got, recs...)
+	}
+	if over := len(recs) - l.opts.Keep; over > 0 {
+		recs = recs[over:]
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ended = append(recs, l.ended...)
+	return nil
+}
+
+func readQueries(ctx context.Context, data []byte) ([]QueryRecord, error) {
+	tbl, err := pqarrow.ReadTable(ctx, bytes.NewReader(data), nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 0)
+	defer tr.Release()
+	var out []QueryRecord
+	for tr.Next() {
+		got, err := decodeQueries(tr.RecordBatch())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// Run flushes every interval until ctx ends, then once more.
+func (l *QueryLog) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := l.Flush(ctx); err != nil {
+				l.opts.Logger.Warn("query history", "err", err)
+			}
+		}
+	}
+}
+
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

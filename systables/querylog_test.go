@@ -1,0 +1,67 @@
+package systables
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/storage"
+)
+
+func record(id, principal string, rows int64) QueryRecord {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	return QueryRecord{
+		ID: id, Principal: principal, SQL: "SELECT " + id, State: StateFinished,
+		Submitted: now.Add(-time.Second), Finished: now, Queued: 3 * time.Millisecond, Planning: 5 * time.Millisecond,
+		Execution: time.Second, Rows: rows, Bytes: rows * 8, Tables: []string{"demo.plays"}, Strategy: "scan",
+		Fragments: 2, FragmentsDone: 2, Workers: []string{"w1", "w2"},
+	}
+}
+
+func TestQueryLogSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	wh, err := storage.Open(ctx, t.TempDir(), storage.Options{})
+	require.NoError(t, err)
+	log := NewQueryLog(QueryLogOptions{Store: wh, Keep: 3})
+	for i, id := range []string{"a", "b"} {
+		log.Record(record(id, "alice", int64(i)))
+	}
+	require.NoError(t, log.Flush(ctx))
+	failed := record("c", "bob", 0)
+	failed.State, failed.Error, failed.Finished, failed.Strategy = StateFailed, "boom", time.Time{}, ""
+	log.Record(failed)
+	log.Record(record("d", "bob", 7))
+	require.NoError(t, log.Flush(ctx))
+	require.NoError(t, log.Flush(ctx)) // nothing pending: no file
+	objs, err := wh.List(ctx, QueriesPrefix)
+	require.NoError(t, err)
+	require.Len(t, objs, 2)
+	tables, err := wh.Tables(ctx)
+	require.NoError(t, err)
+	require.Empty(t, tables, "history under _system/ is not a warehouse table")
+
+	restarted := NewQueryLog(QueryLogOptions{Store: wh, Keep: 3})
+	require.NoError(t, restarted.Load(ctx))
+	_, ok := restarted.Lookup("a")
+	require.False(t, ok, "only the newest Keep are loaded")
+	got, ok := restarted.Lookup("c")
+	require.True(t, ok)
+	require.Equal(t, failed, got)
+	got, ok = restarted.Lookup("b")
+	require.True(t, ok)
+	require.Equal(t, log.ended[1], got)
+
+	rec, err := restarted.Rows(ctx, Viewer{Principal: "bob"})
+	require.NoError(t, err)
+	defer rec.Release()
+	require.EqualValues(t, 2, rec.NumRows())
+	require.Equal(t, "c", rec.Column(0).(*array.String).Value(0))
+	require.True(t, rec.Column(6).IsNull(0), "finished is NULL while unknown")
+	rec2, err := restarted.Rows(ctx, Viewer{Principal: "x", Admin: true})
+	require.NoError(t, err)
+	defer rec2.Release()
+	require.EqualValues(t, 3, rec2.NumRows())
+}

@@ -1,0 +1,215 @@
+// Package publish makes a finished local file appear at an object URI
+// atomically: readers see no object or the complete one, never a prefix,
+// and a run killed at any point leaves nothing visible that a reader could
+// mistake for output.
+//
+// File does it in four steps, each visible to nobody but the next:
+//
+//  1. upload the file to a staging key next to the target, hidden by the
+//     warehouse layout rules ("_staging-<id>-<name>"), after noting the
+//     staging key in an optional journal (so a later run can clean it up
+//     even when it writes elsewhere);
+//  2. publish: a conditional server-side move of the staging object to the
+//     target (S3: a multipart copy completed with If-None-Match: *; local:
+//     link(2)), which fails with storage.ErrExists rather than replace an
+//     object another run published, unless Replace is set;
+//  3. write the "_SUCCESS" marker beside it: JSON with the object, its row
+//     count, size and SHA-256;
+//  4. drop the journal entry.
+//
+// Readers that wait for _SUCCESS see complete, checked output; readers that
+// do not still never see a partial object. Recover (run before the next
+// publish) deletes staging objects of runs that died, and completes the
+// marker of one that died between steps 2 and 3.
+package publish
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/quiver-data/quiver/storage"
+)
+
+// MarkerName is the file name of the success marker.
+const MarkerName = "_SUCCESS"
+
+// stagingPrefix starts every staging file name.
+const stagingPrefix = "_staging-"
+
+// ErrOutputExists is a publish refused because the target exists (and
+// Replace was not set); it also wraps storage.ErrExists.
+var ErrOutputExists = errors.New("output already exists")
+
+// Marker is the content of _SUCCESS.
+type Marker struct {
+	// Object is the published file's name within the directory.
+	Object string `json:"object"`
+	// URI is the published object's full URI.
+	URI    string `json:"uri"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+	Format string `json:"format,omitempty"`
+	// Report, RunID and ScheduledTime say which run wrote it (reports only).
+	Report        string     `json:"report,omitempty"`
+	RunID         string     `json:"run_id,omitempty"`
+	ScheduledTime *time.Time `json:"scheduled_time,omitempty"`
+	PublishedAt   time.Time  `json:"published_at"`
+}
+
+// Options configure File.
+type Options struct {
+	// Replace publishes over an existing object instead of failing with
+	// ErrOutputExists.
+	Replace bool
+	// Journal, when set, records the staging key for Recover.
+	Journal *Journal
+	// JournalKey names this publish in the journal (e.g. the run id);
+	// required with Journal.
+	JournalKey string
+	// AfterStaging runs once the staging object is written and before it
+	// is published. Tests use it to kill a process at that moment.
+	AfterStaging func(ctx context.Context) error
+	// Now stamps the marker; nil is time.Now.
+	Now func() time.Time
+}
+
+// Result describes a published object.
+type Result struct {
+	URI    string
+	Rows   int64
+	Bytes  int64
+	SHA256 string
+}
+
+// File publishes the local file src at key of store, with the marker m
+// (whose Rows the caller fills; size, checksum, names and time are set
+// here).
+func File(ctx context.Context, store *storage.Warehouse, key, src string, m Marker, opts Options) (Result, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	uri := store.URI(key)
+	size, sum, err := digest(src)
+	if err != nil {
+		return Result{}, fmt.Errorf("publish %s: %w", uri, err)
+	}
+	dir, base := path.Split(key)
+	staging := dir + stagingPrefix + randomID() + "-" + base
+	m.Object, m.URI, m.Bytes, m.SHA256 = base, uri, size, sum
+	ent := entry{Store: store.String(), Staging: staging, Target: key, Bytes: size, SHA256: sum, Marker: &m}
+
+	if opts.Journal != nil {
+		if opts.JournalKey == "" {
+			return Result{}, fmt.Errorf("publish %s: a journal needs a JournalKey", uri)
+		}
+		if err := opts.Journal.add(ctx, opts.JournalKey, ent); err != nil {
+			return Result{}, fmt.Errorf("publish %s: %w", uri, err)
+		}
+	}
+	if err := store.PutFile(ctx, staging, src, false); err != nil {
+		return Result{}, fmt.Errorf("publish %s: stage: %w", uri, err)
+	}
+	if opts.AfterStaging != nil {
+		if err := opts.AfterStaging(ctx); err != nil {
+			_ = store.Delete(context.WithoutCancel(ctx), staging)
+			return Result{}, err
+		}
+	}
+	if err := store.Move(ctx, staging, key, !opts.Replace); err != nil {
+		// The staging object is ours alone: drop it whatever happened.
+		_ = store.Delete(context.WithoutCancel(ctx), staging)
+		if errors.Is(err, storage.ErrExists) {
+			return Result{}, fmt.Errorf("publish %s: %w: %w (set replace to overwrite)", uri, ErrOutputExists, err)
+		}
+		return Result{}, fmt.Errorf("publish %s: %w", uri, err)
+	}
+	m.PublishedAt = opts.Now().UTC()
+	if err := writeMarker(ctx, store, dir, m); err != nil {
+		return Result{}, fmt.Errorf("publish %s: %w", uri, err)
+	}
+	if opts.Journal != nil {
+		if err := opts.Journal.remove(ctx, opts.JournalKey); err != nil {
+			return Result{}, fmt.Errorf("publish %s: %w", uri, err)
+		}
+	}
+	return Result{URI: uri, Rows: m.Rows, Bytes: size, SHA256: sum}, nil
+}
+
+func writeMarker(ctx context.Context, store *storage.Warehouse, dir string, m Marker) error {
+	body, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode marker: %w", err)
+	}
+	if err := store.Put(ctx, dir+MarkerName, append(body, '\n')); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	return nil
+}
+
+// ReadMarker reads the _SUCCESS marker of the directory holding key.
+func ReadMarker(ctx context.Context, store *storage.Warehouse, key string) (Marker, error) {
+	dir, _ := path.Split(key)
+	raw, err := store.Get(ctx, dir+MarkerName)
+	if err != nil {
+		return Marker{}, err
+	}
+	var m Marker
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Marker{}, fmt.Errorf("read marker %s: %w", store.URI(dir+MarkerName), err)
+	}
+	return m, nil
+}
+
+// CleanSiblings deletes leftover staging objects of key (a crashed earlier
+// publish to the same target) and returns how many it removed.
+func CleanSiblings(ctx context.Context, store *storage.Warehouse, key string) (int, error) {
+	dir, base := path.Split(key)
+	objs, err := store.List(ctx, dir+stagingPrefix)
+	if err != nil {
+		return 0, fmt.Errorf("list staging objects of %s: %w", store.URI(key), err)
+	}
+	n := 0
+	for _, o := range objs {
+		if strings.Contains(strings.TrimPrefix(o.Key, dir), "/") || !strings.HasSuffix(o.Key, "-"+base) {
+			continue
+		}
+		if err := store.Delete(ctx, o.Key); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// digest returns the size and hex SHA-256 of a file.
+func digest(file string) (int64, string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("read %s: %w", file, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// randomID is 12 hex digits.
+func randomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}

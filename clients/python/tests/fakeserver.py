@@ -1,13 +1,22 @@
 """An in-process Flight server that stands in for Quiver in unit tests.
 
 It answers any SQL-text descriptor with a fixed table split over several
-endpoints (one without locations, one pointing back at itself), and turns a
-few magic queries into the errors the real server sends.
+endpoints (one without locations, one pointing back at itself), turns a few
+magic queries into the errors the real server sends, and speaks Quiver's
+progress and cancellation actions:
+
+* ``SELECT slow`` streams one batch every 50 ms for up to 20 s per endpoint,
+  until the query is cancelled (then the streams end with CANCELLED);
+* ``SELECT skewed`` delays endpoint 0 so later endpoints finish first.
+
+Every FlightInfo carries ``{"query_id": …}`` as app_metadata, like Quiver.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -30,6 +39,9 @@ ERRORS: dict[str, Exception] = {
     "SELECT s3": flight.FlightUnavailableError("s3 endpoint http://127.0.0.1:1 unreachable"),
 }
 
+PROGRESS = "quiver.progress"
+CANCEL_FLIGHT_INFO = "CancelFlightInfo"
+
 
 @dataclass
 class Seen:
@@ -38,6 +50,11 @@ class Seen:
     authorization: list[str | None] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     tickets: list[bytes] = field(default_factory=list)
+    progress_polls: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    stopped_streams: list[bytes] = field(default_factory=list)
+    concurrent: int = 0
+    max_concurrent: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -54,17 +71,29 @@ class _HeaderFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]
     def start_call(self, info: flight.CallInfo, headers: dict[str, list[str]]) -> _HeaderMiddleware:
         values = headers.get("authorization")
         value = values[0] if values else None
-        with self._seen.lock:
-            self._seen.authorization.append(value)
+        if info.method == flight.FlightMethod.GET_FLIGHT_INFO:
+            with self._seen.lock:
+                self._seen.authorization.append(value)
         if self._token is not None and value != f"Bearer {self._token}":
             raise flight.FlightUnauthenticatedError("invalid bearer token")
         return _HeaderMiddleware(value)
 
 
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    shift = result = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
 class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
     """FakeQuiver serves TABLE in ``parts`` endpoints for any SQL text."""
 
-    def __init__(self, parts: int = 3, token: str | None = None) -> None:
+    def __init__(self, parts: int = 3, token: str | None = None, actions: bool = True) -> None:
         self.seen = Seen()
         super().__init__(
             "grpc://127.0.0.1:0",
@@ -72,6 +101,10 @@ class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
         )
         self.uri = f"grpc://127.0.0.1:{self.port}"
         self._parts = parts
+        self._actions = actions
+        self._next_id = 0
+        self._done: dict[str, int] = {}
+        self._cancel_events: dict[str, threading.Event] = {}
 
     def get_flight_info(
         self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor
@@ -79,23 +112,106 @@ class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
         query = descriptor.command.decode("utf-8")
         with self.seen.lock:
             self.seen.queries.append(query)
+            self._next_id += 1
+            qid = f"q{self._next_id}"
+            self._done[qid] = 0
+            self._cancel_events[qid] = threading.Event()
         if query in ERRORS:
             raise ERRORS[query]
         endpoints = []
         for i in range(self._parts):
             # Even endpoints come back here implicitly, odd ones name this server.
             locations = [self.uri] if i % 2 else []
-            endpoints.append(flight.FlightEndpoint(f"{query}|{i}".encode(), locations))
-        return flight.FlightInfo(TABLE.schema, descriptor, endpoints, TABLE.num_rows, -1)
+            endpoints.append(flight.FlightEndpoint(f"{query}|{i}|{qid}".encode(), locations))
+        meta = json.dumps({"query_id": qid}).encode()
+        return flight.FlightInfo(TABLE.schema, descriptor, endpoints, TABLE.num_rows, -1, ordered=True, app_metadata=meta)
 
     def do_get(self, context: flight.ServerCallContext, ticket: flight.Ticket) -> flight.RecordBatchStream:
         with self.seen.lock:
             self.seen.tickets.append(ticket.ticket)
-        _, part = ticket.ticket.decode().rsplit("|", 1)
-        return flight.GeneratorStream(TABLE.schema, self._slices(int(part)))
+        query, part, qid = ticket.ticket.decode().rsplit("|", 2)
+        return flight.GeneratorStream(TABLE.schema, self._slices(context, query, int(part), qid, ticket.ticket))
 
-    def _slices(self, part: int) -> Iterator[pa.RecordBatch]:
-        # Part i gets rows i, i+parts, ...; every row is served exactly once.
-        rows = list(range(part, TABLE.num_rows, self._parts))
-        for row in rows:
-            yield TABLE.slice(row, 1).to_batches()[0]
+    def _slices(
+        self, context: flight.ServerCallContext, query: str, part: int, qid: str, ticket: bytes
+    ) -> Iterator[pa.RecordBatch]:
+        with self.seen.lock:
+            self.seen.concurrent += 1
+            self.seen.max_concurrent = max(self.seen.max_concurrent, self.seen.concurrent)
+        try:
+            if query == "SELECT slow":
+                yield from self._slow(context, part, qid, ticket)
+                return
+            if query == "SELECT skewed" and part == 0:
+                time.sleep(0.4)
+            # Part i gets rows i, i+parts, ...; every row is served exactly once.
+            for row in range(part, TABLE.num_rows, self._parts):
+                if query == "SELECT skewed":
+                    time.sleep(0.05)
+                yield TABLE.slice(row, 1).to_batches()[0]
+            with self.seen.lock:
+                self._done[qid] += 1
+        finally:
+            with self.seen.lock:
+                self.seen.concurrent -= 1
+
+    def _slow(self, context: flight.ServerCallContext, part: int, qid: str, ticket: bytes) -> Iterator[pa.RecordBatch]:
+        cancelled = self._cancel_events[qid]
+        deadline = time.monotonic() + 20
+        ran_out = False
+        try:
+            while not (context.is_cancelled() or cancelled.is_set()):
+                if time.monotonic() > deadline:
+                    ran_out = True
+                    return
+                yield TABLE.slice(part, 1).to_batches()[0]
+                time.sleep(0.05)
+            if cancelled.is_set():
+                raise flight.FlightCancelledError(f"query {qid} was cancelled")
+        finally:
+            # Also reached when the server drops the generator because the
+            # client went away (it is closed at its pending yield).
+            if not ran_out:
+                with self.seen.lock:
+                    self.seen.stopped_streams.append(ticket)
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[tuple[str, str]]:
+        if not self._actions:
+            return []
+        return [(PROGRESS, "progress of a query"), (CANCEL_FLIGHT_INFO, "cancel a query")]
+
+    def do_action(self, context: flight.ServerCallContext, action: flight.Action) -> Iterator[bytes]:
+        body = action.body.to_pybytes()
+        if not self._actions:
+            raise flight.FlightServerError(f"unknown action {action.type}")
+        if action.type == PROGRESS:
+            qid = body.decode()
+            with self.seen.lock:
+                self.seen.progress_polls.append(qid)
+                done = self._done.get(qid)
+            if done is None:
+                raise KeyError(f"query {qid} not found")
+            report = {
+                "query_id": qid,
+                "state": "finished" if done == self._parts else "running",
+                "fragments_total": self._parts,
+                "fragments_done": done,
+                "rows": 0,
+                "bytes": 0,
+                "elapsed_ms": 1,
+            }
+            return iter([json.dumps(report).encode()])
+        if action.type == CANCEL_FLIGHT_INFO:
+            # CancelFlightInfoRequest { FlightInfo info = 1; }
+            key, pos = _varint(body, 0)
+            assert key == 0x0A, key
+            size, pos = _varint(body, pos)
+            info = flight.FlightInfo.deserialize(body[pos : pos + size])
+            qid = json.loads(info.app_metadata)["query_id"]
+            with self.seen.lock:
+                self.seen.cancelled.append(qid)
+                event = self._cancel_events.get(qid)
+            if event is not None:
+                event.set()
+            return iter([b"\x08\x01"])  # CancelFlightInfoResult{status: CANCELLED}
+        raise flight.FlightServerError(f"unknown action {action.type}")

@@ -1,5 +1,10 @@
+"""The client against an in-process fake Flight server (see fakeserver.py)."""
+
 from __future__ import annotations
 
+import _thread
+import threading
+import time
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -18,19 +23,55 @@ def fake() -> Iterator[FakeQuiver]:
         server.shutdown()
 
 
-def sort(table: pa.Table) -> pa.Table:
-    return table.sort_by("id")
+def in_endpoint_order(parts: int) -> pa.Table:
+    """TABLE as the fake serves it: endpoint i holds rows i, i+parts, …"""
+    order = [row for part in range(parts) for row in range(part, TABLE.num_rows, parts)]
+    return TABLE.take(order)
 
 
-def test_to_arrow_concatenates_every_endpoint(fake: FakeQuiver) -> None:
+def test_to_arrow_concatenates_every_endpoint_in_order(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri) as conn:
         result = conn.sql("SELECT * FROM demo.titles")
         assert result.num_endpoints == 3
         assert result.schema == TABLE.schema
+        assert result.query_id == "q1"
         table = result.to_arrow()
-    assert sort(table).equals(TABLE)
+    assert table.equals(in_endpoint_order(3))
     assert fake.seen.queries == ["SELECT * FROM demo.titles"]
-    assert sorted(fake.seen.tickets) == [f"SELECT * FROM demo.titles|{i}".encode() for i in range(3)]
+    assert sorted(fake.seen.tickets) == [f"SELECT * FROM demo.titles|{i}|q1".encode() for i in range(3)]
+
+
+def test_endpoints_are_fetched_concurrently_and_kept_in_order(fake: FakeQuiver) -> None:
+    # Endpoint 0 starts 0.4 s late, so endpoints 1 and 2 finish first; the
+    # result must still be endpoint 0's rows, then 1's, then 2's.
+    with quiver.connect(fake.uri) as conn:
+        started = time.monotonic()
+        table = conn.sql("SELECT skewed").to_arrow()
+        took = time.monotonic() - started
+    assert table.equals(in_endpoint_order(3))
+    assert fake.seen.max_concurrent == 3
+    # One after another it would take 0.4 + 10 × 0.05 s.
+    assert took < 0.85, took
+
+
+def test_to_batches_streams_in_order(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        reader = conn.sql("SELECT skewed").to_batches()
+        assert isinstance(reader, pa.RecordBatchReader)
+        assert reader.schema == TABLE.schema
+        ids = [v for batch in reader for v in batch.column("id").to_pylist()]
+    assert ids == in_endpoint_order(3).column("id").to_pylist()
+
+
+def test_max_streams_one_fetches_one_endpoint_at_a_time() -> None:
+    server = FakeQuiver(parts=4)
+    try:
+        with quiver.connect(server.uri, max_streams=1) as conn:
+            table = conn.sql("SELECT skewed").to_arrow()
+        assert table.equals(in_endpoint_order(4))
+        assert server.seen.max_concurrent == 1
+    finally:
+        server.shutdown()
 
 
 def test_to_arrow_twice_returns_the_same_table(fake: FakeQuiver) -> None:
@@ -38,37 +79,128 @@ def test_to_arrow_twice_returns_the_same_table(fake: FakeQuiver) -> None:
         result = conn.sql("SELECT 1")
         first = result.to_arrow()
         assert result.to_arrow() is first
-        assert sort(pa.Table.from_batches(list(result.fetch_batches()))).equals(TABLE)
+        assert result.to_batches().read_all().equals(first)
+        assert result.elapsed is not None and result.elapsed >= 0
     assert len(fake.seen.tickets) == 3
 
 
-def test_to_pandas(fake: FakeQuiver) -> None:
-    with quiver.connect(fake.uri) as conn:
-        df = conn.sql("SELECT 1").to_pandas()
-    assert sorted(df["id"].tolist()) == list(range(10))
-    assert list(df.columns) == ["id", "name", "score"]
-
-
-def test_fetch_batches_streams_and_is_single_use(fake: FakeQuiver) -> None:
+def test_to_batches_twice_runs_the_query_twice(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri) as conn:
         result = conn.sql("SELECT 1")
-        batches = result.fetch_batches()
-        first = next(batches)
-        assert first.num_rows == 1
-        # Only the first endpoint has been opened so far.
-        assert len(fake.seen.tickets) == 1
-        rest = list(batches)
-        assert 1 + len(rest) == TABLE.num_rows
-        with pytest.raises(quiver.Error, match="already consumed"):
-            list(result.fetch_batches())
+        first = result.to_batches().read_all()
+        second = result.to_batches().read_all()
+    assert first.equals(second)
+    # The second run planned again: tickets are single-use.
+    assert fake.seen.queries == ["SELECT 1", "SELECT 1"]
+    assert len(fake.seen.tickets) == 6
 
 
-def test_leaving_a_stream_early_does_not_break_the_connection(fake: FakeQuiver) -> None:
+def test_to_pandas_and_polars(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri) as conn:
-        for batch in conn.sql("SELECT 1").fetch_batches():
+        result = conn.sql("SELECT 1")
+        df = result.to_pandas()
+        pl = result.to_polars()
+    assert df["id"].tolist() == in_endpoint_order(3).column("id").to_pylist()
+    assert list(df.columns) == ["id", "name", "score"]
+    assert pl.columns == ["id", "name", "score"]
+    assert pl["id"].to_list() == df["id"].tolist()
+    assert pl["score"].null_count() == TABLE.column("score").null_count
+
+
+def test_leaving_a_stream_early_cancels_it_and_keeps_the_connection(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        for batch in conn.sql("SELECT slow").fetch_batches():
             assert batch.num_rows == 1
             break
         assert conn.sql("SELECT 2").to_arrow().num_rows == TABLE.num_rows
+        # Every stream that was opened is stopped (one not started yet is never opened).
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            opened = [t for t in fake.seen.tickets if t.startswith(b"SELECT slow|")]
+            if opened and sorted(fake.seen.stopped_streams) == sorted(opened):
+                break
+            time.sleep(0.05)
+        assert opened and sorted(fake.seen.stopped_streams) == sorted(opened)
+
+
+def test_keyboard_interrupt_cancels_on_the_server(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri, progress=False) as conn:
+        result = conn.sql("SELECT slow")
+        timer = threading.Timer(0.5, _thread.interrupt_main)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            result.to_arrow()
+        assert time.monotonic() - started < 2.0
+        assert fake.seen.cancelled == [result.query_id]
+        # The connection still works.
+        assert conn.sql("SELECT 2").to_arrow().num_rows == TABLE.num_rows
+    deadline = time.monotonic() + 5
+    while len(fake.seen.stopped_streams) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(fake.seen.stopped_streams) == 3
+
+
+def test_cancel_from_another_thread_raises_cancelled(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        result = conn.sql("SELECT slow")
+        accepted: list[bool] = []
+        timer = threading.Timer(0.5, lambda: accepted.append(result.cancel()))
+        timer.start()
+        with pytest.raises(quiver.Cancelled, match="was cancelled") as info:
+            result.to_arrow()
+        timer.join()
+    assert accepted == [True]
+    assert info.value.code == "CANCELLED"
+
+
+def test_cancel_without_server_support_stops_the_streams() -> None:
+    server = FakeQuiver(parts=2, actions=False)
+    try:
+        with quiver.connect(server.uri) as conn:
+            result = conn.sql("SELECT slow")
+            timer = threading.Timer(0.3, result.cancel)
+            timer.start()
+            with pytest.raises(quiver.Cancelled, match="cancelled by the client"):
+                result.to_arrow()
+            timer.join()
+            assert conn.sql("SELECT 1").to_arrow().num_rows == TABLE.num_rows
+        assert server.seen.cancelled == []
+    finally:
+        server.shutdown()
+
+
+def test_progress_bar_follows_the_server(fake: FakeQuiver, capsys: pytest.CaptureFixture[str]) -> None:
+    with quiver.connect(fake.uri, progress=True) as conn:
+        conn.progress_delay = 0
+        table = conn.sql("SELECT skewed").to_arrow()
+    assert table.num_rows == TABLE.num_rows
+    err = capsys.readouterr().err
+    # tqdm's last frame: every fragment done and every row received.
+    assert "3/3" in err and f"rows={TABLE.num_rows}" in err, err
+    assert fake.seen.progress_polls and set(fake.seen.progress_polls) == {"q1"}
+
+
+def test_progress_bar_without_server_support_counts_endpoints(capsys: pytest.CaptureFixture[str]) -> None:
+    server = FakeQuiver(parts=2, actions=False)
+    try:
+        with quiver.connect(server.uri, progress=True) as conn:
+            conn.progress_delay = 0
+            conn.sql("SELECT skewed").to_arrow()
+        err = capsys.readouterr().err
+        assert "2/2" in err and f"rows={TABLE.num_rows}" in err, err
+        assert server.seen.progress_polls == []
+    finally:
+        server.shutdown()
+
+
+def test_no_progress_bar_when_disabled_or_quick(fake: FakeQuiver, capsys: pytest.CaptureFixture[str]) -> None:
+    with quiver.connect(fake.uri, progress=False) as conn:
+        conn.progress_delay = 0
+        conn.sql("SELECT skewed").to_arrow()
+    with quiver.connect(fake.uri, progress=True) as conn:
+        conn.sql("SELECT 1").to_arrow()  # faster than the 0.5 s delay
+    assert "fragment" not in capsys.readouterr().err
 
 
 def test_peer_clients_are_cached(fake: FakeQuiver) -> None:
@@ -88,24 +220,52 @@ def test_token_is_sent_as_bearer_header() -> None:
             with pytest.raises(quiver.AuthenticationError, match="invalid bearer token") as info:
                 conn.sql("SELECT 1")
         assert info.value.code == "UNAUTHENTICATED"
-        assert isinstance(info.value, quiver.PermissionError)
     finally:
         server.shutdown()
 
 
-def test_no_token_sends_no_header(fake: FakeQuiver) -> None:
+def test_token_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FakeQuiver(parts=1, token="from-env")
+    try:
+        monkeypatch.setenv("QUIVER_TOKEN", "from-env")
+        monkeypatch.setenv("QUIVER_URI", server.uri)
+        with quiver.connect() as conn:
+            assert conn.uri == server.uri
+            conn.sql("SELECT 1")
+        assert server.seen.authorization == ["Bearer from-env"]
+    finally:
+        server.shutdown()
+
+
+def test_no_token_sends_no_header(fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QUIVER_TOKEN", raising=False)
     with quiver.connect(fake.uri) as conn:
         conn.sql("SELECT 1")
     assert fake.seen.authorization == [None]
 
 
 @pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"token": "t", "username": "u", "password": "p"}, "either token or username"),
+        ({"username": "u"}, "username and password go together"),
+        ({"cert_chain": b"x"}, "cert_chain and private_key go together"),
+        ({"max_streams": 0}, "max_streams"),
+        ({"tls_root_certs": "/no/such/ca.pem"}, "cannot read PEM file /no/such/ca.pem"),
+    ],
+)
+def test_bad_connect_arguments(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        quiver.connect("grpc://127.0.0.1:1", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     ("query", "error", "code", "message"),
     [
-        ("SELECT * FROM demo.nope", quiver.NotFoundError, "NOT_FOUND", "demo.nope"),
+        ("SELECT * FROM demo.nope", quiver.NotFound, "NOT_FOUND", "demo.nope"),
         ("SELEC 1", quiver.QueryError, "INVALID_ARGUMENT", 'syntax error at or near "SELEC"'),
-        ("SELECT secret", quiver.PermissionError, "PERMISSION_DENIED", "access to table secret denied"),
-        ("SELECT s3", quiver.UnavailableError, "UNAVAILABLE", "http://127.0.0.1:1"),
+        ("SELECT secret", quiver.PermissionDenied, "PERMISSION_DENIED", "access to table secret denied"),
+        ("SELECT s3", quiver.Unavailable, "UNAVAILABLE", "http://127.0.0.1:1"),
     ],
 )
 def test_errors_are_translated(
@@ -116,8 +276,18 @@ def test_errors_are_translated(
             conn.sql(query)
     assert info.value.code == code
     assert message in info.value.message
-    assert not info.value.message.startswith("gRPC")
-    assert info.value.__cause__ is not None
+    assert not info.value.message.startswith(("gRPC", "Flight"))
+    assert info.value.transport_error is not None
+    # No chained gRPC traceback.
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_syntax_error_position_in_the_query(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn, pytest.raises(quiver.QueryError) as info:
+        conn.sql("SELEC 1")
+    err = info.value
+    assert (err.near, err.position, err.line, err.column) == ("SELEC", 0, 1, 1)
+    assert "at line 1, column 1" in str(err)
 
 
 def test_closed_connection_refuses_queries(fake: FakeQuiver) -> None:
@@ -129,8 +299,25 @@ def test_closed_connection_refuses_queries(fake: FakeQuiver) -> None:
         conn.sql("SELECT 1")
 
 
+def test_params_must_be_a_sequence(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        with pytest.raises(TypeError, match="sequence of positional values"):
+            conn.sql("SELECT $1", {"a": 1})  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="sequence of positional values"):
+            conn.sql("SELECT $1", "abc")
+
+
 def test_unreachable_server_is_unavailable() -> None:
     # Port 1 on loopback is never a Flight server; planning must fail fast.
     with quiver.connect("grpc://127.0.0.1:1") as conn:
-        with pytest.raises(quiver.UnavailableError):
+        with pytest.raises(quiver.Unavailable) as info:
             conn.sql("SELECT 1")
+    assert info.value.retriable
+
+
+def test_result_html_shows_schema_rows_count_and_time(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        html = conn.sql("SELECT 1")._repr_html_()
+    assert "10 rows · 3 columns ·" in html and " s · 3 endpoints" in html
+    assert "<th>id<br><span class=\"q-type\">int64</span></th>" in html
+    assert "<td>n0</td>" in html and "NULL" in html

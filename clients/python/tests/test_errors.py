@@ -15,7 +15,7 @@ from quiver.errors import translate_error
             pa.ArrowKeyError(
                 "gRPC returned not found error, with message: table demo.nope not found. Detail: NotFound"
             ),
-            quiver.NotFoundError,
+            quiver.NotFound,
             "NOT_FOUND",
             "table demo.nope not found",
         ),
@@ -25,19 +25,31 @@ from quiver.errors import translate_error
             "INVALID_ARGUMENT",
             "Parser Error: x",
         ),
-        (flight.FlightUnavailableError("down"), quiver.UnavailableError, "UNAVAILABLE", "down"),
+        (
+            pa.ArrowInvalid("gRPC returned resource exhausted error, with message: partials exceed 1 KiB"),
+            quiver.ResourceExhausted,
+            "RESOURCE_EXHAUSTED",
+            "partials exceed 1 KiB",
+        ),
+        (
+            pa.ArrowInvalid("Flight returned precondition failed error, with message: corrupt footer"),
+            quiver.Error,
+            "FAILED_PRECONDITION",
+            "corrupt footer",
+        ),
+        (flight.FlightUnavailableError("down"), quiver.Unavailable, "UNAVAILABLE", "down"),
         (
             flight.FlightUnavailableError(
                 "Flight returned unavailable error, with message: list s3://b/p at http://h:1"
             ),
-            quiver.UnavailableError,
+            quiver.Unavailable,
             "UNAVAILABLE",
             "list s3://b/p at http://h:1",
         ),
-        (flight.FlightUnauthorizedError("no"), quiver.PermissionError, "PERMISSION_DENIED", "no"),
+        (flight.FlightUnauthorizedError("no"), quiver.PermissionDenied, "PERMISSION_DENIED", "no"),
         (flight.FlightUnauthenticatedError("who"), quiver.AuthenticationError, "UNAUTHENTICATED", "who"),
-        (flight.FlightTimedOutError("slow"), quiver.CancelledError, "DEADLINE_EXCEEDED", "slow"),
-        (flight.FlightCancelledError("stop"), quiver.CancelledError, "CANCELLED", "stop"),
+        (flight.FlightTimedOutError("slow"), quiver.Timeout, "DEADLINE_EXCEEDED", "slow"),
+        (flight.FlightCancelledError("stop"), quiver.Cancelled, "CANCELLED", "stop"),
         (flight.FlightInternalError("bug"), quiver.Error, "INTERNAL", "bug"),
     ],
 )
@@ -47,13 +59,60 @@ def test_translate_error(exc: Exception, expected: type[quiver.Error], code: str
     assert isinstance(err, quiver.Error)
     assert err.code == code
     assert err.message == message
-    assert err.__cause__ is exc
+    assert err.transport_error is exc
 
 
 def test_translate_error_leaves_other_exceptions() -> None:
     exc = KeyboardInterrupt()
     assert translate_error(exc) is exc
+    value = ValueError("x")
+    assert translate_error(value) is value
 
 
-def test_not_found_is_a_query_error() -> None:
-    assert issubclass(quiver.NotFoundError, quiver.QueryError)
+def test_hierarchy_and_old_names() -> None:
+    assert issubclass(quiver.NotFound, quiver.QueryError)
+    assert issubclass(quiver.Timeout, quiver.Cancelled)
+    assert quiver.NotFoundError is quiver.NotFound
+    assert quiver.PermissionError is quiver.PermissionDenied
+    assert quiver.UnavailableError is quiver.Unavailable
+    assert quiver.CancelledError is quiver.Cancelled
+    assert not issubclass(quiver.AuthenticationError, quiver.PermissionDenied)
+    assert quiver.Unavailable.retriable and not quiver.QueryError.retriable
+
+
+BINDER = (
+    'type query: Binder Error: Referenced column "nope" not found in FROM clause!\n'
+    'Candidate bindings: "name", "runtime_minutes"\n\n'
+    'LINE 1: SELECT "name", nope FROM demo.titles LIMIT 0\n'
+    "                       ^"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "query", "near", "line", "column"),
+    [
+        ('invalid SQL: syntax error at or near "x"', "SELECT * FROM demo.titles WHER x", "x", 1, 32),
+        ("invalid SQL: syntax error at end of input", "SELECT 1 +", "", 1, 11),
+        ("invalid SQL: bad token (at position 7)", "SELECT §", "§", 1, 8),
+        # The server quotes a rewritten statement; the token is found in the user's own text.
+        (BINDER, "SELECT name,\n       nope\nFROM demo.titles", "nope", 2, 8),
+        # A whole word: "x" inside "max" does not count.
+        ('syntax error at or near "x"', "SELECT max(a)\nFROM t x y", "x", 2, 8),
+    ],
+)
+def test_query_error_position(message: str, query: str, near: str, line: int, column: int) -> None:
+    err = quiver.QueryError(message, "INVALID_ARGUMENT", query)
+    assert (err.near, err.line, err.column) == (near, line, column)
+    assert err.position is not None and query[err.position :].startswith(near)
+    text = str(err)
+    assert f"at line {line}, column {column} of the query" in text
+    # The caret sits under the token in the user's line.
+    shown, caret = text.splitlines()[-2:]
+    assert caret.index("^") == shown.index(near) if near else caret.index("^") == len(shown.rstrip())
+    assert "LIMIT 0" not in text
+
+
+def test_query_error_without_position() -> None:
+    err = quiver.QueryError("Catalog Error: something", "INVALID_ARGUMENT", "SELECT 1")
+    assert err.position is None and err.line is None
+    assert str(err) == "Catalog Error: something"

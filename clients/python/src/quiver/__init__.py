@@ -1,43 +1,74 @@
-"""Quiver: run SQL on a Quiver server and get Apache Arrow back.
+"""Quiver: run SQL on a Quiver server from Python and get Apache Arrow back.
 
     >>> import quiver
-    >>> with quiver.connect("grpc://127.0.0.1:8815") as conn:
-    ...     df = conn.sql("SELECT device, count(*) FROM demo.plays GROUP BY device").to_pandas()
+    >>> conn = quiver.connect("grpc://127.0.0.1:8815")
+    >>> conn.sql("SELECT device, count(*) AS plays FROM demo.plays GROUP BY device").to_pandas()
 
-The client is a thin layer over ``pyarrow.flight``: :func:`connect` opens a
-:class:`Connection`, :meth:`Connection.sql` plans a query and returns a
-:class:`Result`, whose rows are streamed as record batches or materialized as
-a ``pyarrow.Table`` or a ``pandas.DataFrame``. Transport errors are re-raised
-as :class:`quiver.Error` subclasses carrying the server's message.
+:func:`connect` opens a :class:`Connection`; :meth:`Connection.sql` plans a
+query (with parameters bound by the server, if any) and returns a lazy
+:class:`Result` that fetches the server's endpoints concurrently into a
+``pyarrow.Table``, a pandas or polars DataFrame, or a streaming
+``RecordBatchReader``. :meth:`Connection.tables` and
+:meth:`Connection.table` browse the warehouse. Failures are
+:class:`quiver.Error` subclasses that carry the server's message.
+
+In Jupyter, ``%load_ext quiver`` adds the ``%quiver`` and ``%%quiver`` magics;
+long queries show a progress bar, and the stop button cancels them on the
+server. :mod:`quiver.dbapi` gives a PEP 249 connection through ADBC.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from .catalog import Table
 from .connection import DEFAULT_URI, Connection, connect
 from .errors import (
     AuthenticationError,
+    Cancelled,
     CancelledError,
     Error,
+    NotFound,
     NotFoundError,
+    PermissionDenied,
     PermissionError,
     QueryError,
+    ResourceExhausted,
+    Timeout,
+    Unavailable,
     UnavailableError,
 )
-from .result import Result
+from .result import Explain, Result
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DEFAULT_URI",
     "AuthenticationError",
+    "Cancelled",
     "CancelledError",
     "Connection",
     "Error",
+    "Explain",
+    "NotFound",
     "NotFoundError",
+    "PermissionDenied",
     "PermissionError",
     "QueryError",
+    "ResourceExhausted",
     "Result",
+    "Table",
+    "Timeout",
+    "Unavailable",
     "UnavailableError",
     "connect",
+    "load_ipython_extension",
     "__version__",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext quiver``: register the ``%quiver`` and ``%%quiver`` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

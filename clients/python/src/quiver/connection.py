@@ -1,52 +1,134 @@
 """A connection to a Quiver server over Arrow Flight.
 
-The client speaks the plain-Flight form of Quiver's protocol: a
-``FlightDescriptor`` whose command is the UTF-8 SQL text. ``GetFlightInfo``
-plans the query and returns one or more endpoints; each endpoint's ticket is
-fetched with ``DoGet``. An endpoint without locations is served by the server
+The client speaks two forms of Quiver's protocol through ``pyarrow.flight``:
+
+* a ``FlightDescriptor`` whose command is the UTF-8 SQL text, for queries
+  without parameters (one ``GetFlightInfo``), and
+* Flight SQL prepared statements for queries with parameters
+  (``CreatePreparedStatement``, a ``DoPut`` of one parameter row, then
+  ``GetFlightInfo``), so values are bound by the server and never formatted
+  into the SQL.
+
+``GetFlightInfo`` plans the query and returns one or more endpoints; each
+endpoint's ticket is fetched with ``DoGet``, concurrently (see
+:mod:`quiver._fetch`). An endpoint without locations is served by the server
 that planned the query; an endpoint with locations is fetched from the first
-one, through a client that is created once per location and kept until the
-connection closes. This keeps the door open for workers that serve their
-fragments directly.
+one, through a client created once per location and kept until the
+connection closes. One :class:`Connection` holds one gRPC channel and reuses it
+for every query; it may be shared between threads.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
 
+import pyarrow as pa
 import pyarrow.flight as flight
 
+from . import _proto
 from .errors import Error, translate_error
-from .result import Result
+
+if TYPE_CHECKING:
+    import pandas
+
+    from .catalog import Table
+    from .result import Result
 
 DEFAULT_URI = "grpc://127.0.0.1:8815"
 
 # Arrow's well-known URI meaning "fetch from the server that sent this endpoint".
 _REUSE_CONNECTION = "arrow-flight-reuse-connection://?"
 
+# Quiver's own Flight actions (see README, "Progress and cancellation").
+PROGRESS_ACTION = "quiver.progress"
+CANCEL_ACTION = "quiver.cancel"
+CANCEL_FLIGHT_INFO = "CancelFlightInfo"
+
+Progress = bool | Literal["auto"]
+"""Whether to show a progress bar: ``True``, ``False`` or ``"auto"`` (in a notebook or on a TTY)."""
+
+Certificate = str | bytes | os.PathLike[str]
+"""PEM data as ``bytes`` or ``str``, or the path of a PEM file."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Prepared is an open Flight SQL prepared statement."""
+
+    handle: bytes
+    dataset_schema: pa.Schema | None
+    parameter_schema: pa.Schema | None
+
 
 class Connection:
     """Connection runs SQL on one Quiver server.
 
     Create it with :func:`quiver.connect`. It is a context manager; leaving
-    the ``with`` block closes it. A connection may be shared between threads.
+    the ``with`` block closes it. One connection holds one gRPC channel that
+    every query reuses, and may be shared between threads.
     """
 
-    def __init__(self, uri: str = DEFAULT_URI, token: str | None = None) -> None:
-        self._uri = uri
-        headers: list[tuple[bytes, bytes]] = []
-        if token:
-            headers.append((b"authorization", f"Bearer {token}".encode()))
-        self._options = flight.FlightCallOptions(headers=headers)
+    def __init__(
+        self,
+        uri: str | None = None,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        tls_root_certs: Certificate | None = None,
+        cert_chain: Certificate | None = None,
+        private_key: Certificate | None = None,
+        progress: Progress = "auto",
+        max_streams: int = 8,
+    ) -> None:
+        self._uri = uri or os.environ.get("QUIVER_URI") or DEFAULT_URI
+        if max_streams < 1:
+            raise ValueError(f"max_streams must be at least 1, got {max_streams}")
+        if (username is None) != (password is None):
+            raise ValueError("username and password go together: pass both or neither")
+        if token is None and username is None:
+            token = os.environ.get("QUIVER_TOKEN") or None
+        if token is not None and username is not None:
+            raise ValueError("pass either token or username/password, not both")
+        if (cert_chain is None) != (private_key is None):
+            raise ValueError("cert_chain and private_key go together: pass both or neither")
+        self.progress: Progress = progress
+        #: Seconds a fetch runs before its progress bar appears.
+        self.progress_delay = 0.5
+        self.max_streams = max_streams
+        self._client_kwargs: dict[str, Any] = {}
+        if tls_root_certs is not None:
+            self._client_kwargs["tls_root_certs"] = _pem(tls_root_certs, "tls_root_certs")
+        if cert_chain is not None and private_key is not None:
+            self._client_kwargs["cert_chain"] = _pem(cert_chain, "cert_chain")
+            self._client_kwargs["private_key"] = _pem(private_key, "private_key")
         self._lock = threading.Lock()
         self._closed = False
-        try:
-            self._client = flight.FlightClient(uri)
-        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
-            raise translate_error(exc) from exc
+        self._actions: frozenset[str] | None = None
         # Clients for endpoint locations other than the planning server, by URI.
         self._peers: dict[str, flight.FlightClient] = {}
+        try:
+            self._client = flight.FlightClient(self._uri, **self._client_kwargs)
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc) from None
+        self._headers: list[tuple[bytes, bytes]] = []
+        if token:
+            self._headers.append((b"authorization", f"Bearer {token}".encode()))
+        elif username is not None and password is not None:
+            try:
+                # Basic credentials on the handshake; the server answers with a bearer token.
+                key, value = self._client.authenticate_basic_token(username, password)
+            except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+                self._client.close()
+                raise _translated(exc) from None
+            self._headers.append((_as_bytes(key), _as_bytes(value)))
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -73,19 +155,52 @@ class Connection:
         """Whether :meth:`close` has been called."""
         return self._closed
 
-    def sql(self, query: str) -> Result:
-        """Plan ``query`` on the server and return its :class:`Result`.
+    def sql(self, query: str, params: Sequence[object] | None = None) -> Result:
+        """Plan ``query`` on the server and return its lazy :class:`~quiver.Result`.
 
-        Planning errors (unknown table, bad syntax, permissions) are raised
-        here; the rows are fetched when the result is consumed.
+        ``params`` are positional parameters for ``?`` or ``$1, $2, …``
+        placeholders; they are bound by the server through a Flight SQL
+        prepared statement, never formatted into the SQL. Python ``None``,
+        ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``Decimal``,
+        ``date`` and ``datetime`` values are sent as the matching Arrow types.
+
+        Planning errors (bad SQL, unknown table, permissions) are raised here;
+        no rows move until the result is consumed with ``to_arrow()``,
+        ``to_pandas()``, ``to_polars()`` or ``to_batches()``.
         """
+        from .result import Result
+
         self._check_open()
-        descriptor = flight.FlightDescriptor.for_command(query.encode("utf-8"))
-        try:
-            info = self._client.get_flight_info(descriptor, self._options)
-        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
-            raise translate_error(exc) from exc
-        return Result(self, query, info)
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        if params is not None and (isinstance(params, Mapping) or isinstance(params, (str, bytes))):
+            raise TypeError("params must be a sequence of positional values (for ? or $1, $2, …)")
+        return Result(self, query, list(params) if params is not None else None)
+
+    def tables(self, schema: str | None = None) -> pandas.DataFrame:
+        """List the warehouse's tables as a DataFrame with columns ``schema``, ``table``, ``columns``.
+
+        ``columns`` holds each table's column names in order. ``schema``
+        restricts the listing to one schema.
+        """
+        _require("pandas", "tables()")
+        import pandas
+
+        listing = self._table_listing(schema)
+        return pandas.DataFrame(
+            [(s, t, list(sch.names)) for s, t, sch in listing],
+            columns=["schema", "table", "columns"],
+        )
+
+    def table(self, name: str) -> Table:
+        """Return the :class:`~quiver.Table` ``name`` (``"demo.plays"`` or ``"quiver.demo.plays"``).
+
+        Raises :class:`quiver.NotFound` when it does not exist.
+        """
+        from .catalog import Table
+
+        self._check_open()
+        return Table(self, name)
 
     def close(self) -> None:
         """Close the connection and every client it opened. Idempotent."""
@@ -101,10 +216,78 @@ class Connection:
             except Exception:  # noqa: BLE001, S110 - closing is best effort.
                 pass
 
+    # --- used by Result, Table and the fetcher -------------------------------
+
+    def _options(self, timeout: float | None = None) -> flight.FlightCallOptions:
+        return flight.FlightCallOptions(headers=self._headers, timeout=timeout)
+
+    def _plan(self, query: str, prepared: Prepared | None = None) -> flight.FlightInfo:
+        """GetFlightInfo for SQL text, or for an open prepared statement."""
+        self._check_open()
+        if prepared is None:
+            descriptor = flight.FlightDescriptor.for_command(query.encode("utf-8"))
+        else:
+            descriptor = flight.FlightDescriptor.for_command(_proto.prepared_query(prepared.handle))
+        try:
+            return self._client.get_flight_info(descriptor, self._options())
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc, query) from None
+
+    def _schema_of(self, query: str) -> pa.Schema:
+        """The result schema of ``query`` without running it (GetSchema)."""
+        self._check_open()
+        descriptor = flight.FlightDescriptor.for_command(query.encode("utf-8"))
+        try:
+            return self._client.get_schema(descriptor, self._options()).schema
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc, query) from None
+
+    def _prepare(self, query: str) -> Prepared:
+        """CreatePreparedStatement; the caller closes the handle with :meth:`_close_prepared`."""
+        self._check_open()
+        action = flight.Action("CreatePreparedStatement", _proto.create_prepared_request(query))
+        try:
+            results = list(self._client.do_action(action, self._options()))
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc, query) from None
+        if len(results) != 1:
+            raise Error(f"CreatePreparedStatement returned {len(results)} results, want 1")
+        try:
+            body = _proto.unpack_any(results[0].body.to_pybytes(), _proto.CREATE_PREPARED_RESULT)
+            parts = _proto.bytes_fields(body)
+        except ValueError as exc:
+            raise Error(f"undecodable CreatePreparedStatement result: {exc}") from None
+        return Prepared(parts.get(1, b""), _read_schema(parts.get(2)), _read_schema(parts.get(3)))
+
+    def _bind(self, prepared: Prepared, params: Sequence[object], query: str) -> None:
+        """DoPut one row of parameters to a prepared statement."""
+        batch = params_batch(params)
+        descriptor = flight.FlightDescriptor.for_command(_proto.prepared_query(prepared.handle))
+        try:
+            writer, reader = self._client.do_put(descriptor, batch.schema, self._options())
+            try:
+                writer.write_batch(batch)
+                writer.done_writing()
+                reader.read()  # the server's DoPutPreparedStatementResult; the handle stays the same
+            finally:
+                writer.close()
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc, query) from None
+
+    def _close_prepared(self, prepared: Prepared) -> None:
+        """ClosePreparedStatement, best effort (the server forgets handles after an hour anyway)."""
+        if self._closed:
+            return
+        action = flight.Action("ClosePreparedStatement", _proto.close_prepared_request(prepared.handle))
+        try:
+            list(self._client.do_action(action, self._options(timeout=10)))
+        except Exception:  # noqa: BLE001, S110 - closing is best effort.
+            pass
+
     def _do_get(self, endpoint: flight.FlightEndpoint) -> flight.FlightStreamReader:
         self._check_open()
         client = self._client_for(endpoint)
-        return client.do_get(endpoint.ticket, self._options)
+        return client.do_get(endpoint.ticket, self._options())
 
     def _client_for(self, endpoint: flight.FlightEndpoint) -> flight.FlightClient:
         locations = [_location_uri(loc) for loc in endpoint.locations]
@@ -115,13 +298,118 @@ class Connection:
         with self._lock:
             client = self._peers.get(uri)
             if client is None:
-                client = flight.FlightClient(uri)
+                client = flight.FlightClient(uri, **self._client_kwargs)
                 self._peers[uri] = client
             return client
+
+    def _supports(self, action: str) -> bool:
+        """Whether the server lists ``action`` (ListActions, asked once per connection)."""
+        if self._actions is None:
+            try:
+                listed = frozenset(a.type for a in self._client.list_actions(self._options(timeout=10)))
+            except Exception:  # noqa: BLE001 - a server that cannot list supports nothing extra.
+                listed = frozenset()
+            self._actions = listed
+        return action in self._actions
+
+    def _progress(self, query_id: str) -> dict[str, Any] | None:
+        """The server's progress report of a query, or None when it has none."""
+        if not query_id or not self._supports(PROGRESS_ACTION):
+            return None
+        action = flight.Action(PROGRESS_ACTION, query_id.encode())
+        try:
+            results = list(self._client.do_action(action, self._options(timeout=10)))
+        except Exception:  # noqa: BLE001 - progress is advisory.
+            return None
+        if not results:
+            return None
+        try:
+            report = json.loads(results[0].body.to_pybytes())
+        except ValueError:
+            return None
+        return report if isinstance(report, dict) else None
+
+    def _cancel(self, info: flight.FlightInfo, query_id: str | None) -> bool:
+        """Ask the server to cancel a query; True when it accepted."""
+        if self._closed:
+            return False
+        if self._supports(CANCEL_FLIGHT_INFO):
+            body = _proto.cancel_flight_info_request(info.serialize())
+            try:
+                results = list(self._client.do_action(flight.Action(CANCEL_FLIGHT_INFO, body), self._options(timeout=5)))
+                # CancelStatus: 1 CANCELLED, 2 CANCELLING, 3 NOT_CANCELLABLE.
+                if results and _proto.cancel_status(results[0].body.to_pybytes()) in (1, 2):
+                    return True
+            except Exception:  # noqa: BLE001, S110 - fall back to quiver.cancel.
+                pass
+        if query_id and self._supports(CANCEL_ACTION):
+            try:
+                results = list(self._client.do_action(flight.Action(CANCEL_ACTION, query_id.encode()), self._options(timeout=5)))
+                if results:
+                    status = json.loads(results[0].body.to_pybytes()).get("status")
+                    return status in ("cancelled", "cancelling")
+            except Exception:  # noqa: BLE001, S110 - the streams are cancelled anyway.
+                pass
+        return False
+
+    def _table_listing(self, schema: str | None = None) -> list[tuple[str, str, pa.Schema]]:
+        """Flight SQL GetTables with schemas: (schema, table, Arrow schema) sorted by name."""
+        self._check_open()
+        descriptor = flight.FlightDescriptor.for_command(_proto.get_tables(schema_pattern=_like_escape(schema)))
+        try:
+            info = self._client.get_flight_info(descriptor, self._options())
+            tables = [self._do_get(ep).read_all() for ep in info.endpoints]
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc) from None
+        out: list[tuple[str, str, pa.Schema]] = []
+        for table in tables:
+            for row in table.to_pylist():
+                out.append((row["db_schema_name"], row["table_name"], _read_schema(row.get("table_schema"))))
+        return sorted(out, key=lambda r: (r[0], r[1]))
 
     def _check_open(self) -> None:
         if self._closed:
             raise Error("connection is closed")
+
+
+def _translated(exc: BaseException, query: str | None = None) -> BaseException:
+    return translate_error(exc, query)
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _pem(value: Certificate, name: str) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str) and "-----BEGIN" in value:
+        return value.encode()
+    path = Path(value)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{name}: cannot read PEM file {path}: {exc.strerror}") from None
+
+
+def _read_schema(data: bytes | None) -> pa.Schema | None:
+    if not data:
+        return None
+    return pa.ipc.read_schema(pa.py_buffer(data))
+
+
+def _like_escape(text: str | None) -> str | None:
+    # GetTables filters are SQL LIKE patterns; a name is matched literally.
+    if text is None:
+        return None
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _require(module: str, what: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        raise ImportError(f"{what} needs {module}: pip install 'quiver[{module}]'") from None
 
 
 def _location_uri(location: flight.Location | str | bytes) -> str:
@@ -131,11 +419,55 @@ def _location_uri(location: flight.Location | str | bytes) -> str:
     return str(uri)
 
 
-def connect(uri: str = DEFAULT_URI, token: str | None = None) -> Connection:
+def params_batch(params: Sequence[object]) -> pa.RecordBatch:
+    """One row of parameters as a record batch with columns ``$1, $2, …``."""
+    arrays = []
+    for i, value in enumerate(params, start=1):
+        try:
+            arrays.append(pa.array([value], type=pa.null() if value is None else None))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+            raise TypeError(f"parameter {i} ({value!r}) has no Arrow type: {exc}") from None
+    return pa.RecordBatch.from_arrays(arrays, names=[f"${i}" for i in range(1, len(arrays) + 1)])
+
+
+def connect(
+    uri: str | None = None,
+    *,
+    token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    tls_root_certs: Certificate | None = None,
+    cert_chain: Certificate | None = None,
+    private_key: Certificate | None = None,
+    progress: Progress = "auto",
+    max_streams: int = 8,
+) -> Connection:
     """Open a :class:`Connection` to the Quiver server at ``uri``.
 
-    ``uri`` is a Flight URI such as ``grpc://127.0.0.1:8815`` (or
-    ``grpc+tls://host:port``). ``token`` is sent as ``authorization: Bearer
-    <token>`` with every call.
+    ``uri`` is a Flight URI: ``grpc://host:port`` or ``grpc+tls://host:port``;
+    it defaults to ``$QUIVER_URI``, then ``grpc://127.0.0.1:8815``.
+
+    Authentication: ``token`` is sent as ``authorization: Bearer <token>``
+    with every call and defaults to ``$QUIVER_TOKEN``; or ``username`` and
+    ``password`` log in once (Basic auth on the Flight handshake) and the
+    bearer token the server returns is used from then on.
+
+    TLS: ``tls_root_certs`` is the CA bundle that signs the server's
+    certificate (default: the system's); ``cert_chain`` and ``private_key``
+    are the client certificate for mutual TLS. Each is PEM data or a path.
+
+    ``progress`` chooses when long queries show a ``tqdm`` progress bar
+    (``"auto"``: in a notebook or on a terminal); ``max_streams`` bounds how
+    many endpoints of one result are fetched at once.
     """
-    return Connection(uri, token=token)
+    return Connection(
+        uri,
+        token=token,
+        username=username,
+        password=password,
+        tls_root_certs=tls_root_certs,
+        cert_chain=cert_chain,
+        private_key=private_key,
+        progress=progress,
+        max_streams=max_streams,
+    )

@@ -1,53 +1,70 @@
-"""The result of one query: a FlightInfo whose endpoints are fetched on demand.
+"""The result of one query: planned when created, fetched when asked.
 
-A :class:`Result` is created by :meth:`quiver.Connection.sql` after the server
-has planned the query (so planning errors surface there), but no data moves
-until one of the fetch methods is called. Endpoints are fetched one after
-another, in the order the server listed them, and their batches are yielded as
-they arrive: :meth:`Result.fetch_batches` never holds more than one batch.
+:meth:`quiver.Connection.sql` plans the query (so bad SQL, unknown tables and
+permissions fail right there) and returns a :class:`Result` holding the
+server's ``FlightInfo``; no rows move until one of the ``to_*`` methods is
+called. Then every endpoint is fetched concurrently and the batches come out
+in endpoint order (see :mod:`quiver._fetch`).
 
-Tickets are short-lived and may be single use, so a result can be streamed
-once. :meth:`Result.to_arrow` keeps the table it built, so ``to_arrow()`` and
-``to_pandas()`` can be called repeatedly.
+``to_arrow()`` keeps the table it built, so ``to_arrow()``, ``to_pandas()``,
+``to_polars()`` and the notebook display share one fetch. ``to_batches()``
+streams; calling it again runs the query again. Tickets are short-lived: a
+result first fetched long after it was planned is planned again,
+transparently.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from .errors import Error, translate_error
+from . import _html
+from ._fetch import Stream
+from .errors import Error, NotFound
+from .progress import ProgressBar, should_show
 
 if TYPE_CHECKING:
     import pandas
+    import polars
 
+    from .connection import Connection, Progress
 
-class _Fetcher(Protocol):
-    """_Fetcher opens the stream of one endpoint; the connection implements it."""
-
-    def _do_get(self, endpoint: flight.FlightEndpoint) -> flight.FlightStreamReader: ...
+# How many batches a streaming fetcher may run ahead of the consumer, per endpoint.
+_STREAM_BUFFER = 8
+# Rows shown by a result's notebook display.
+_DISPLAY_ROWS = 10
 
 
 class Result:
-    """Result streams the rows of one query.
+    """Result is one planned query; fetch it with ``to_arrow()``, ``to_pandas()``, ``to_polars()``, ``to_batches()``.
 
-    Use :meth:`fetch_batches` to stream, :meth:`to_arrow` or
-    :meth:`to_pandas` to materialize.
+    In a notebook a result displays itself (schema, first rows, row count and
+    fetch time), fetching it if needed. Long fetches show a progress bar;
+    interrupting one (the stop button, Ctrl-C) cancels the query on the
+    server and raises ``KeyboardInterrupt`` at once.
     """
 
-    def __init__(self, fetcher: _Fetcher, query: str, info: flight.FlightInfo) -> None:
-        self._fetcher = fetcher
+    def __init__(self, conn: Connection, query: str, params: list[object] | None) -> None:
+        self._conn = conn
         self._query = query
-        self._info = info
-        self._schema: pa.Schema | None = _declared_schema(info)
-        self._consumed = False
+        self._params = params
         self._table: pa.Table | None = None
+        self._elapsed: float | None = None
+        self._active: tuple[Stream, flight.FlightInfo] | None = None
+        self._info = self._plan()
+        self._fresh: flight.FlightInfo | None = self._info
+        self._schema: pa.Schema | None = _declared_schema(self._info)
 
     def __repr__(self) -> str:
-        return f"<quiver.Result endpoints={len(self._info.endpoints)} query={self._query!r}>"
+        state = f"{self._table.num_rows} rows" if self._table is not None else "not fetched"
+        return f"<quiver.Result {state} endpoints={self.num_endpoints} query={self._query!r}>"
+
+    # --- what the server said when planning ---------------------------------
 
     @property
     def query(self) -> str:
@@ -55,10 +72,20 @@ class Result:
         return self._query
 
     @property
+    def params(self) -> list[object] | None:
+        """The bound parameters, if any."""
+        return None if self._params is None else list(self._params)
+
+    @property
+    def query_id(self) -> str | None:
+        """The server's id of the latest run of this query (for progress and cancellation)."""
+        return _query_id(self._info)
+
+    @property
     def schema(self) -> pa.Schema:
-        """The Arrow schema of the rows, as declared by the server."""
+        """The Arrow schema of the rows, as declared by the server when planning."""
         if self._schema is None:
-            # The server declared no schema: the first stream carries it.
+            # The server declared no schema: the stream carries it.
             self._schema = self.to_arrow().schema
         return self._schema
 
@@ -71,74 +98,212 @@ class Result:
     def total_records(self) -> int | None:
         """The row count announced by the server, or None when it did not say."""
         n = self._info.total_records
-        return None if n is None or n < 0 else n
+        return None if n is None or n < 0 else int(n)
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds the last complete fetch took, or None before one finished."""
+        return self._elapsed
+
+    # --- fetching -----------------------------------------------------------
+
+    def to_arrow(self, *, progress: Progress | None = None) -> pa.Table:
+        """Fetch every endpoint and return the rows as one ``pyarrow.Table`` (kept for later calls)."""
+        if self._table is None:
+            started = time.monotonic()
+            batches = list(self._run(buffer=None, progress=progress))
+            schema = self._schema if self._schema is not None else pa.schema([])
+            self._table = pa.Table.from_batches(batches, schema=schema)
+            self._elapsed = time.monotonic() - started
+        return self._table
+
+    def to_pandas(self, *, progress: Progress | None = None, **kwargs: Any) -> pandas.DataFrame:
+        """Fetch the rows as a ``pandas.DataFrame``; keyword arguments go to ``pyarrow.Table.to_pandas``."""
+        try:
+            import pandas  # noqa: F401 - only checks that it is installed.
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas: pip install 'quiver[pandas]'") from None
+        return self.to_arrow(progress=progress).to_pandas(**kwargs)
+
+    def to_polars(self, *, progress: Progress | None = None) -> polars.DataFrame:
+        """Fetch the rows as a ``polars.DataFrame`` (zero-copy from Arrow where polars allows)."""
+        try:
+            import polars
+        except ImportError:
+            raise ImportError("to_polars() needs polars: pip install 'quiver[polars]'") from None
+        frame = polars.from_arrow(self.to_arrow(progress=progress))
+        assert isinstance(frame, polars.DataFrame)
+        return frame
+
+    def to_batches(self, *, progress: Progress | None = None) -> pa.RecordBatchReader:
+        """Stream the rows as a ``pyarrow.RecordBatchReader``, batch by batch.
+
+        Endpoints are fetched concurrently, a few batches ahead of the reader,
+        so memory stays bounded. Each call runs the query again (unless
+        ``to_arrow()`` already holds the rows); closing the reader early
+        cancels the remaining streams.
+        """
+        if self._table is not None:
+            return pa.RecordBatchReader.from_batches(self._table.schema, self._table.to_batches())
+        batches = self._run(buffer=_STREAM_BUFFER, progress=progress)
+        schema = self._schema
+        if schema is None:
+            # Learn the schema from the first batch, then put it back in front.
+            first = next(batches, None)
+            if first is None:
+                return pa.RecordBatchReader.from_batches(pa.schema([]), iter(()))
+            schema = first.schema
+            batches = _chain(first, batches)
+        return pa.RecordBatchReader.from_batches(schema, batches)
 
     def fetch_batches(self) -> Iterator[pa.RecordBatch]:
-        """Yield the record batches of every endpoint, one at a time.
-
-        Batches of later endpoints are cast to the schema of the first one if
-        they differ only in ways a cast can fix (for example nullability).
-        """
+        """Yield the record batches one at a time (the iterator form of :meth:`to_batches`)."""
         if self._table is not None:
             yield from self._table.to_batches()
             return
-        if self._consumed:
-            raise Error("result already consumed: a Result can be streamed once; call to_arrow() to keep it")
-        self._consumed = True
-        target = self._schema
-        for endpoint in self._info.endpoints:
-            reader = self._open(endpoint)
-            finished = False
+        yield from self._run(buffer=_STREAM_BUFFER, progress=None)
+
+    def explain(self) -> Explain:
+        """Ask the server how it would run this query: strategy, fragments, merge step, files read."""
+        plan = self._conn.sql("EXPLAIN " + self._query, self._params).to_arrow(progress=False)
+        return Explain([(str(r["step"]), str(r["detail"])) for r in plan.to_pylist()])
+
+    def cancel(self) -> bool:
+        """Cancel the fetch running in another thread; True when the server accepted.
+
+        The thread fetching the result then raises :class:`quiver.Cancelled`.
+        """
+        active = self._active
+        if active is None:
+            return False
+        stream, info = active
+        accepted = self._conn._cancel(info, _query_id(info))
+        if not accepted:
+            # No server-side cancellation: stop the streams here.
+            stream.close()
+        return accepted
+
+    def _plan(self) -> flight.FlightInfo:
+        if self._params is None:
+            return self._conn._plan(self._query)
+        prepared = self._conn._prepare(self._query)
+        try:
+            self._conn._bind(prepared, self._params, self._query)
+            return self._conn._plan(self._query, prepared)
+        finally:
+            self._conn._close_prepared(prepared)
+
+    def _run(self, *, buffer: int | None, progress: Progress | None) -> Iterator[pa.RecordBatch]:
+        info, replanned = self._fresh, False
+        self._fresh = None
+        if info is None:
+            info, replanned = self._plan(), True
+        while True:
+            self._info = info
+            stream = self._stream(info, buffer, progress)
+            self._active = (stream, info)
             try:
-                if target is None:
-                    target = reader.schema
-                    self._schema = target
-                while True:
-                    try:
-                        chunk = reader.read_chunk()
-                    except StopIteration:
-                        finished = True
-                        break
-                    except Exception as exc:  # noqa: BLE001 - translated and re-raised.
-                        raise translate_error(exc) from exc
-                    batch = chunk.data
-                    if batch is None:
-                        continue
-                    if not batch.schema.equals(target):
-                        batch = _conform(batch, target)
-                    yield batch
+                yield from stream.batches()
+                return
+            except NotFound as err:
+                # Tickets expire (5 minutes by default): plan again if nothing was read yet.
+                if replanned or stream.yielded or "ticket" not in err.message:
+                    raise
+                info, replanned = self._plan(), True
             finally:
-                if not finished:
-                    # The caller left early or the stream failed: stop the server side.
-                    _cancel_quietly(reader)
+                self._active = None
+
+    def _stream(self, info: flight.FlightInfo, buffer: int | None, progress: Progress | None) -> Stream:
+        endpoints = list(info.endpoints)
+        query_id = _query_id(info)
+        bar = None
+        setting = self._conn.progress if progress is None else progress
+        if endpoints and should_show(setting):
+            poll = (lambda: self._conn._progress(query_id)) if query_id else None
+            bar = ProgressBar("quiver", len(endpoints), poll, delay=self._conn.progress_delay)
+        return Stream(
+            self._conn,
+            endpoints,
+            self._schema,
+            self._query,
+            max_streams=self._conn.max_streams,
+            buffer=buffer,
+            progress=bar,
+            on_interrupt=lambda: self._conn._cancel(info, query_id),
+        )
+
+    # --- notebooks ----------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        try:
+            table = self.to_arrow()
+        except Error as err:
+            return _html.error_html(type(err).__name__, str(err))
+        return _html.table_html(table, max_rows=_DISPLAY_ROWS, summary=self._summary(table))
+
+    def _summary(self, table: pa.Table) -> str:
+        rows = f"{table.num_rows:,} row{'s' if table.num_rows != 1 else ''}"
+        cols = f"{table.num_columns} column{'s' if table.num_columns != 1 else ''}"
+        took = f" · {self._elapsed:.2f} s" if self._elapsed is not None else ""
+        return f"{rows} · {cols}{took} · {self.num_endpoints} endpoint{'s' if self.num_endpoints != 1 else ''}"
+
+
+class Explain:
+    """Explain is the server's plan of a query, one ``(step, detail)`` row per step.
+
+    Steps are ``strategy``, ``fragment N`` (the worker group, file count and
+    SQL of each fragment), ``merge`` (the SQL that combines them) and
+    ``table T`` (files read and pruned).
+    """
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        self.rows = rows
+
+    @property
+    def strategy(self) -> str:
+        """How the query is distributed (for example ``single`` or ``partial aggregate``)."""
+        return next((d for s, d in self.rows if s == "strategy"), "")
+
+    @property
+    def fragments(self) -> list[str]:
+        """The detail of every fragment, in order."""
+        return [d for s, d in self.rows if s.startswith("fragment")]
 
     def to_arrow(self) -> pa.Table:
-        """Fetch every endpoint and return the rows as one ``pyarrow.Table``."""
-        if self._table is None:
-            batches = list(self.fetch_batches())
-            schema = self._schema
-            if schema is None:
-                # No endpoints and no declared schema: nothing to describe.
-                schema = pa.schema([])
-            self._table = pa.Table.from_batches(batches, schema=schema)
-        return self._table
+        """The plan as a table with columns ``step`` and ``detail``."""
+        return pa.table({"step": [s for s, _ in self.rows], "detail": [d for _, d in self.rows]})
 
-    def to_pandas(self, **kwargs: object) -> pandas.DataFrame:
-        """Fetch every endpoint and return the rows as a ``pandas.DataFrame``.
+    def __str__(self) -> str:
+        width = max((len(s) for s, _ in self.rows), default=0)
+        return "\n".join(f"{s.ljust(width)}  {d}" for s, d in self.rows)
 
-        Keyword arguments are passed to ``pyarrow.Table.to_pandas``.
-        """
-        try:
-            import pandas  # noqa: F401 - only checks that it is installed.
-        except ImportError as exc:
-            raise ImportError("to_pandas() needs pandas: pip install 'quiver[pandas]'") from exc
-        return self.to_arrow().to_pandas(**kwargs)
+    def __repr__(self) -> str:
+        return f"<quiver.Explain {len(self.fragments)} fragments, strategy {self.strategy!r}>"
 
-    def _open(self, endpoint: flight.FlightEndpoint) -> flight.FlightStreamReader:
-        try:
-            return self._fetcher._do_get(endpoint)
-        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
-            raise translate_error(exc) from exc
+    def _repr_html_(self) -> str:
+        summary = f"{len(self.fragments)} fragment{'s' if len(self.fragments) != 1 else ''} · {self.strategy}"
+        return _html.table_html(self.to_arrow(), max_rows=len(self.rows), summary=summary)
+
+
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest
+
+
+def _query_id(info: flight.FlightInfo) -> str | None:
+    """The query id the server puts in ``FlightInfo.app_metadata`` (JSON ``{"query_id": …}``)."""
+    try:
+        raw = info.app_metadata
+    except AttributeError:
+        return None
+    if not raw:
+        return None
+    try:
+        meta = json.loads(bytes(raw))
+    except ValueError:
+        return None
+    value = meta.get("query_id") if isinstance(meta, dict) else None
+    return str(value) if value else None
 
 
 def _declared_schema(info: flight.FlightInfo) -> pa.Schema | None:
@@ -152,19 +317,3 @@ def _declared_schema(info: flight.FlightInfo) -> pa.Schema | None:
         # Some servers send an empty schema and let the stream describe itself.
         return None
     return schema
-
-
-def _conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
-    if batch.schema.names != target.names:
-        raise Error(f"endpoint schema {batch.schema} differs from the result schema {target}")
-    if [f.type for f in batch.schema] == list(target.types):
-        # Only field metadata or nullability differ: relabel without copying.
-        return pa.RecordBatch.from_arrays(batch.columns, schema=target)
-    return batch.cast(target)
-
-
-def _cancel_quietly(reader: flight.FlightStreamReader) -> None:
-    try:
-        reader.cancel()
-    except Exception:  # noqa: BLE001 - cancel after end of stream may fail harmlessly.
-        pass

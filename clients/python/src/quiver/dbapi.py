@@ -1,0 +1,80 @@
+"""PEP 249 (DB-API) connections through the ADBC Flight SQL driver.
+
+For tools that want a DB-API connection (SQLAlchemy-free reporting tools,
+``polars.read_database``, ``pandas.read_sql``), :func:`connect` returns an
+``adbc_driver_flightsql.dbapi.Connection`` configured with the same URI,
+credentials and TLS settings as :func:`quiver.connect`::
+
+    import polars as pl
+    import quiver.dbapi
+
+    with quiver.dbapi.connect("grpc://127.0.0.1:8815") as conn:
+        df = pl.read_database("SELECT * FROM demo.titles", conn)
+
+Needs ``pip install 'quiver[dbapi]'`` (the ADBC driver).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from .connection import DEFAULT_URI, Certificate, _pem
+
+if TYPE_CHECKING:
+    import adbc_driver_flightsql.dbapi
+
+__all__ = ["connect"]
+
+# adbc_driver_flightsql.DatabaseOptions values, spelled out so importing this
+# module does not need the driver.
+_AUTHORIZATION_HEADER = "adbc.flight.sql.authorization_header"
+_TLS_ROOT_CERTS = "adbc.flight.sql.client_option.tls_root_certs"
+_MTLS_CERT_CHAIN = "adbc.flight.sql.client_option.mtls_cert_chain"
+_MTLS_PRIVATE_KEY = "adbc.flight.sql.client_option.mtls_private_key"
+
+
+def connect(
+    uri: str | None = None,
+    *,
+    token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    tls_root_certs: Certificate | None = None,
+    cert_chain: Certificate | None = None,
+    private_key: Certificate | None = None,
+    autocommit: bool = True,
+) -> adbc_driver_flightsql.dbapi.Connection:
+    """Open a DB-API connection to a Quiver server through ADBC Flight SQL.
+
+    Arguments mean what they mean for :func:`quiver.connect`: the URI
+    defaults to ``$QUIVER_URI`` then ``grpc://127.0.0.1:8815``, the token to
+    ``$QUIVER_TOKEN``; ``username``/``password`` log in with Basic auth;
+    certificates are PEM data or paths. ``autocommit`` is on because Quiver
+    is read-only and has no transactions.
+    """
+    try:
+        import adbc_driver_flightsql.dbapi as flightsql
+    except ImportError:
+        raise ImportError("quiver.dbapi needs the ADBC driver: pip install 'quiver[dbapi]'") from None
+    if (username is None) != (password is None):
+        raise ValueError("username and password go together: pass both or neither")
+    if token is None and username is None:
+        token = os.environ.get("QUIVER_TOKEN") or None
+    if token is not None and username is not None:
+        raise ValueError("pass either token or username/password, not both")
+    if (cert_chain is None) != (private_key is None):
+        raise ValueError("cert_chain and private_key go together: pass both or neither")
+    options: dict[str, str] = {}
+    if token:
+        options[_AUTHORIZATION_HEADER] = f"Bearer {token}"
+    if username is not None and password is not None:
+        options["username"] = username
+        options["password"] = password
+    if tls_root_certs is not None:
+        options[_TLS_ROOT_CERTS] = _pem(tls_root_certs, "tls_root_certs").decode()
+    if cert_chain is not None and private_key is not None:
+        options[_MTLS_CERT_CHAIN] = _pem(cert_chain, "cert_chain").decode()
+        options[_MTLS_PRIVATE_KEY] = _pem(private_key, "private_key").decode()
+    target = uri or os.environ.get("QUIVER_URI") or DEFAULT_URI
+    return flightsql.connect(target, db_kwargs=options, autocommit=autocommit)

@@ -200,6 +200,11 @@ func (q *liveQuery) admit(reqCtx context.Context) error {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.ended {
+		// Ended while queued (drain, shutdown): give the slot back.
+		release()
+		return q.endErr()
+	}
 	q.release = release
 	q.admitted = time.Now()
 	q.rec.Queued = q.admitted.Sub(q.rec.Submitted)
@@ -240,6 +245,11 @@ func (q *liveQuery) armIdle() {
 		q.idle.Stop()
 	}
 	t := q.srv.opts.Limits.IdleTimeout
+	if q.srv.draining.Load() {
+		// Shutting down: a client that planned before the drain began
+		// has a moment to start fetching, not the whole idle timeout.
+		t = min(t, drainIdleTimeout)
+	}
 	q.idle = time.AfterFunc(t, func() {
 		q.end(fmt.Errorf("%w: no endpoint was fetched for %s", ErrAbandoned, t))
 	})
@@ -411,9 +421,18 @@ func (s *Server) Running() []systables.QueryRecord {
 	return out
 }
 
+// drainIdleTimeout is the idle timeout while draining.
+const drainIdleTimeout = 5 * time.Second
+
 // Drain makes the server refuse new queries with UNAVAILABLE; queries
-// already admitted keep running.
-func (s *Server) Drain() { s.draining.Store(true) }
+// already admitted keep running, and planned queries nobody fetches end
+// after drainIdleTimeout.
+func (s *Server) Drain() {
+	s.draining.Store(true)
+	for _, q := range s.live.list() {
+		q.armIdle()
+	}
+}
 
 // Draining reports whether Drain was called.
 func (s *Server) Draining() bool { return s.draining.Load() }

@@ -18,13 +18,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/worker"
 )
 
@@ -35,6 +39,7 @@ func runServe(ctx context.Context, args []string) error {
 		authn          authFlags
 		logs           logFlags
 		dist           distFlags
+		ops            opsFlags
 		workers        listFlag
 		listen         = fs.String("listen", "127.0.0.1:8815", "address to serve Flight SQL on")
 		localWorkers   = fs.Int("local-workers", 2, "worker processes to start on this machine (ignored with --worker or --worker-dns)")
@@ -44,13 +49,15 @@ func runServe(ctx context.Context, args []string) error {
 		workerMemory   = fs.String("worker-memory-limit", "", "DuckDB memory_limit per local worker, e.g. 4GB")
 		policyFile     = fs.String("policy-file", "", "YAML policy: table grants, column denials and masks, row filters from claims (deny by default once set)")
 		auditLog       = fs.String("audit-log", "", "append audit records (JSON lines: principal, statement, tables, decision) to this file instead of the server log")
-		metricsListen  = fs.String("metrics-listen", "", "address for /metrics, /healthz and /readyz over HTTP, e.g. 127.0.0.1:9815 (off when empty)")
 		ticketTTL      = fs.Duration("ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
 	)
 	wh.register(fs)
 	authn.register(fs)
 	logs.register(fs)
 	dist.register(fs)
+	ops.register(fs)
+	var reps reportsFlags // scheduled reports: reportsflags.go
+	reps.register(fs)
 	fs.Var(&workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,7 +109,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Logger: logger, Registerer: reg})
+	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Signer: signer, Logger: logger, Registerer: reg})
 	defer pool.Close()
 
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
@@ -180,9 +187,22 @@ func runServe(ctx context.Context, args []string) error {
 			}
 		}()
 	}
+	// System tables: query history (persisted under the warehouse's
+	// _system/ prefix), workers and tables.
+	queryLog := systables.NewQueryLog(systables.QueryLogOptions{Keep: ops.historyKeep, Store: warehouse, Logger: logger})
+	if err := queryLog.Load(ctx); err != nil {
+		logger.Warn("query history not loaded; system.queries starts empty", "err", err)
+	}
+	reportRuns, err := reps.open(ctx, warehouse, wh.storageOptions(), db, logger)
+	if err != nil {
+		return err
+	}
+	system := systables.NewRegistry(queryLog, reportRuns,
+		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
+		systables.Tables{Warehouse: warehouse, Visible: visible})
 	plan := planner.New(planner.Options{
 		Policy: policy,
-		Parser: db, Catalog: warehouse, TypeName: engine.DuckDBType,
+		Parser: db, Catalog: systables.Catalog{Warehouse: warehouse, System: system}, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
 		Logger: logger, Registerer: reg,
 	})
@@ -199,27 +219,43 @@ func runServe(ctx context.Context, args []string) error {
 		AuditLogger: auditLogger, Visible: visible,
 		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
 		Version: version, Logger: logger, Registerer: reg, Principal: flightserver.PrincipalName,
+		System: system, Admission: ops.admission(reg), Limits: ops.limits(),
+		History: queryLog, Lookup: queryLog.Lookup, IsAdmin: ops.isAdmin,
+		Actions: reps.actions(), ActionDescriptions: reports.ActionDescriptions,
 	})
 	if err != nil {
 		return err
 	}
+	queryLog.SetRunning(srv.Running)
+	if err := reps.start(ctx, srv, ops.isAdmin, reg); err != nil {
+		return err
+	}
+	defer reps.stop()
+	historyCtx, stopHistory := context.WithCancel(context.Background())
+	defer stopHistory()
+	go queryLog.Run(historyCtx, ops.historyFlush)
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	gs := flightserver.NewGRPCServer(srv.FlightService(), flightserver.GRPCOptions{
-		LoopbackOnly: loopbackOnly, Logger: logger, ServerOptions: authOpts,
+		LoopbackOnly: loopbackOnly, Logger: logger, ServerOptions: authOpts, Health: hs,
 	})
 
-	if *metricsListen != "" {
-		mlis, err := net.Listen("tcp", *metricsListen)
+	if ops.httpListen != "" {
+		mlis, err := net.Listen("tcp", ops.httpListen)
 		if err != nil {
-			return fmt.Errorf("listen %s: %w", *metricsListen, err)
+			return fmt.Errorf("listen %s: %w", ops.httpListen, err)
 		}
-		ops := &http.Server{Handler: flightserver.OpsHandler(reg, func() error {
+		web := &http.Server{Handler: flightserver.OpsHandler(reg, func() error {
+			if srv.Draining() {
+				return errors.New("draining: shutting down")
+			}
 			if len(pool.Healthy()) == 0 {
 				return errors.New("no healthy worker")
 			}
 			return nil
 		}), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = ops.Serve(mlis) }()
-		defer ops.Close()
+		go func() { _ = web.Serve(mlis) }()
+		defer web.Close()
 		logger.Info("operations endpoint", "addr", mlis.Addr().String(), "paths", "/metrics /healthz /readyz")
 	}
 
@@ -242,6 +278,18 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	reps.stop() // running reports end as interrupted; catch-up reruns them
+	// Drain: readiness and gRPC health turn false so load balancers stop
+	// sending queries, new queries get UNAVAILABLE, running ones get
+	// --drain-timeout to finish.
+	logger.Info("draining", "timeout", ops.drainTimeout, "running", len(srv.Running()))
+	srv.Drain()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	dctx, cancelDrain := context.WithTimeout(context.Background(), ops.drainTimeout)
+	if err := srv.WaitIdle(dctx); err != nil {
+		logger.Warn("drain", "err", err)
+	}
+	cancelDrain()
 	logger.Info("shutting down")
 	stopped := make(chan struct{})
 	go func() { gs.GracefulStop(); close(stopped) }()
@@ -250,12 +298,34 @@ func runServe(ctx context.Context, args []string) error {
 	case <-time.After(10 * time.Second):
 		gs.Stop()
 	}
+	stopHistory()
+	fctx, cancelFlush := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := queryLog.Flush(fctx); err != nil {
+		logger.Error("query history not persisted", "err", err)
+	}
+	cancelFlush()
 	stopWorkers()
 	<-discovery
 	if local != nil {
 		local.Wait()
 	}
 	return nil
+}
+
+// workerRows is system.workers: the pool's members and their own reports.
+func workerRows(ctx context.Context, pool *worker.Pool) []systables.WorkerRow {
+	var rows []systables.WorkerRow
+	for _, st := range pool.Status(ctx) {
+		r := systables.WorkerRow{
+			Address: st.Addr, Healthy: st.Healthy, LastCheck: st.LastCheck, Running: st.Running, Served: st.Served,
+			MemoryLimit: st.MemoryLimit, Threads: st.Threads, Draining: st.Draining, Version: st.Version,
+		}
+		if st.Err != nil {
+			r.Error = st.Err.Error()
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 func withLogger(o storage.Options, logger *slog.Logger, reg prometheus.Registerer) storage.Options {

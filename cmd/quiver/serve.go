@@ -26,7 +26,6 @@ import (
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/worker"
@@ -56,8 +55,6 @@ func runServe(ctx context.Context, args []string) error {
 	logs.register(fs)
 	dist.register(fs)
 	ops.register(fs)
-	var reps reportsFlags // scheduled reports: reportsflags.go
-	reps.register(fs)
 	fs.Var(&workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -109,7 +106,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Signer: signer, Logger: logger, Registerer: reg})
+	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Logger: logger, Registerer: reg})
 	defer pool.Close()
 
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
@@ -149,7 +146,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 
 	coord := coordinator.New(coordinator.Options{
-		DB: db, Workers: pool, Signer: signer, Logger: logger, Registerer: reg,
+		DB: db, Workers: pool, Logger: logger, Registerer: reg,
 		StallTimeout: dist.stallTimeout, Grace: dist.grace, MaxPartialsBytes: int64(dist.maxPartials),
 		Parallelism: dist.fragmentsParallel,
 	})
@@ -193,11 +190,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := queryLog.Load(ctx); err != nil {
 		logger.Warn("query history not loaded; system.queries starts empty", "err", err)
 	}
-	reportRuns, err := reps.open(ctx, warehouse, wh.storageOptions(), db, logger)
-	if err != nil {
-		return err
-	}
-	system := systables.NewRegistry(queryLog, reportRuns,
+	system := systables.NewRegistry(queryLog,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
 		systables.Tables{Warehouse: warehouse, Visible: visible})
 	plan := planner.New(planner.Options{
@@ -221,16 +214,11 @@ func runServe(ctx context.Context, args []string) error {
 		Version: version, Logger: logger, Registerer: reg, Principal: flightserver.PrincipalName,
 		System: system, Admission: ops.admission(reg), Limits: ops.limits(),
 		History: queryLog, Lookup: queryLog.Lookup, IsAdmin: ops.isAdmin,
-		Actions: reps.actions(), ActionDescriptions: reports.ActionDescriptions,
 	})
 	if err != nil {
 		return err
 	}
 	queryLog.SetRunning(srv.Running)
-	if err := reps.start(ctx, srv, ops.isAdmin, reg); err != nil {
-		return err
-	}
-	defer reps.stop()
 	historyCtx, stopHistory := context.WithCancel(context.Background())
 	defer stopHistory()
 	go queryLog.Run(historyCtx, ops.historyFlush)
@@ -278,7 +266,6 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	reps.stop() // running reports end as interrupted; catch-up reruns them
 	// Drain: readiness and gRPC health turn false so load balancers stop
 	// sending queries, new queries get UNAVAILABLE, running ones get
 	// --drain-timeout to finish.
@@ -312,111 +299,15 @@ func runServe(ctx context.Context, args []string) error {
 	return nil
 }
 
-// workerRows is system.workers: the pool's members and their own reports.
-func workerRows(ctx context.Context, pool *worker.Pool) []systables.WorkerRow {
+// workerRows is system.workers: the pool's members and their health.
+func workerRows(_ context.Context, pool *worker.Pool) []systables.WorkerRow {
+	healthy := map[string]bool{}
+	for _, a := range pool.Healthy() {
+		healthy[a] = true
+	}
 	var rows []systables.WorkerRow
-	for _, st := range pool.Status(ctx) {
-		r := systables.WorkerRow{
-			Address: st.Addr, Healthy: st.Healthy, LastCheck: st.LastCheck, Running: st.Running, Served: st.Served,
-			MemoryLimit: st.MemoryLimit, Threads: st.Threads, Draining: st.Draining, Version: st.Version,
-		}
-		if st.Err != nil {
-			r.Error = st.Err.Error()
-		}
-		rows = append(rows, r)
+	for _, a := range pool.Addrs() {
+		rows = append(rows, systables.WorkerRow{Address: a, Healthy: healthy[a]})
 	}
 	return rows
-}
-
-func withLogger(o storage.Options, logger *slog.Logger, reg prometheus.Registerer) storage.Options {
-	o.Logger, o.Registerer = logger, reg
-	return o
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// workerSecret is the key that signs fragment tickets. Local workers get a
-// fresh random one; remote workers must be given the same one as the
-// coordinator.
-func workerSecret(file string, remote bool) ([]byte, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("read worker secret: %w", err)
-		}
-		return []byte(strings.TrimSpace(string(b))), nil
-	}
-	if s := os.Getenv("QUIVER_WORKER_SECRET"); s != "" {
-		return []byte(s), nil
-	}
-	if remote {
-		return nil, errors.New("--worker needs the secret the workers were started with: --worker-secret-file or QUIVER_WORKER_SECRET")
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("generate worker secret: %w", err)
-	}
-	return []byte(hex.EncodeToString(b)), nil
-}
-
-type localWorkerConfig struct {
-	n       int
-	wh      warehouseFlags
-	logs    logFlags
-	secret  []byte
-	threads int
-	memory  string
-	pool    *worker.Pool
-	logger  *slog.Logger
-}
-
-// startLocalWorkers runs `quiver worker` processes of this same binary.
-func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find own executable: %w", err)
-	}
-	command := []string{exe, "worker",
-		"--listen", "127.0.0.1:0",
-		"--warehouse", c.wh.warehouse,
-		"--extension-dir", c.wh.extDir(),
-		"--s3-region", c.wh.region(),
-		"--s3-path-style", c.wh.s3PathStyle,
-		"--log-format", c.logs.format,
-		"--log-level", c.logs.level,
-		"--threads", strconv.Itoa(c.threads),
-	}
-	if c.wh.s3Endpoint != "" {
-		command = append(command, "--s3-endpoint", c.wh.s3Endpoint)
-	}
-	if c.memory != "" {
-		command = append(command, "--memory-limit", c.memory)
-	}
-	// Workers get the environment minus Quiver's own variables (their
-	// configuration is the command line above) plus the shared secret.
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "QUIVER_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "QUIVER_WORKER_SECRET="+string(c.secret))
-	return worker.StartLocal(ctx, worker.LocalOptions{
-		N: c.n, Command: command, Env: env, Logger: c.logger,
-		OnChange: func(addrs []string) {
-			if err := c.pool.Set(addrs); err != nil {
-				c.logger.Error("update worker pool", "err", err)
-			}
-		},
-	})
 }

@@ -311,3 +311,96 @@ func workerRows(_ context.Context, pool *worker.Pool) []systables.WorkerRow {
 	}
 	return rows
 }
+
+func withLogger(o storage.Options, logger *slog.Logger, reg prometheus.Registerer) storage.Options {
+	o.Logger, o.Registerer = logger, reg
+	return o
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// workerSecret is the key that signs fragment tickets. Local workers get a
+// fresh random one; remote workers must be given the same one as the
+// coordinator.
+func workerSecret(file string, remote bool) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read worker secret: %w", err)
+		}
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if s := os.Getenv("QUIVER_WORKER_SECRET"); s != "" {
+		return []byte(s), nil
+	}
+	if remote {
+		return nil, errors.New("--worker needs the secret the workers were started with: --worker-secret-file or QUIVER_WORKER_SECRET")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate worker secret: %w", err)
+	}
+	return []byte(hex.EncodeToString(b)), nil
+}
+
+type localWorkerConfig struct {
+	n       int
+	wh      warehouseFlags
+	logs    logFlags
+	secret  []byte
+	threads int
+	memory  string
+	pool    *worker.Pool
+	logger  *slog.Logger
+}
+
+// startLocalWorkers runs `quiver worker` processes of this same binary.
+func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	command := []string{exe, "worker",
+		"--listen", "127.0.0.1:0",
+		"--warehouse", c.wh.warehouse,
+		"--extension-dir", c.wh.extDir(),
+		"--s3-region", c.wh.region(),
+		"--s3-path-style", c.wh.s3PathStyle,
+		"--log-format", c.logs.format,
+		"--log-level", c.logs.level,
+		"--threads", strconv.Itoa(c.threads),
+	}
+	if c.wh.s3Endpoint != "" {
+		command = append(command, "--s3-endpoint", c.wh.s3Endpoint)
+	}
+	if c.memory != "" {
+		command = append(command, "--memory-limit", c.memory)
+	}
+	// Workers get the environment minus Quiver's own variables (their
+	// configuration is the command line above) plus the shared secret.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "QUIVER_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "QUIVER_WORKER_SECRET="+string(c.secret))
+	return worker.StartLocal(ctx, worker.LocalOptions{
+		N: c.n, Command: command, Env: env, Logger: c.logger,
+		OnChange: func(addrs []string) {
+			if err := c.pool.Set(addrs); err != nil {
+				c.logger.Error("update worker pool", "err", err)
+			}
+		},
+	})
+}

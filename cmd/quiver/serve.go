@@ -146,7 +146,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 
 	coord := coordinator.New(coordinator.Options{
-		DB: db, Workers: pool, Logger: logger, Registerer: reg,
+		DB: db, Workers: pool, Signer: signer, Logger: logger, Registerer: reg,
 		StallTimeout: dist.stallTimeout, Grace: dist.grace, MaxPartialsBytes: int64(dist.maxPartials),
 		Parallelism: dist.fragmentsParallel,
 	})

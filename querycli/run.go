@@ -87,20 +87,26 @@ func Run(ctx context.Context, opts Options) error {
 
 	d := &dialer{mem: opts.Allocator, clients: map[server]*flightsql.Client{}}
 	defer d.close()
-	client, err := d.dial(target)
-	if err != nil {
-		return err
-	}
-	info, err := client.Execute(ctx, opts.SQL)
-	if err != nil {
-		return fmt.Errorf("execute query on %s: %w", opts.Server, err)
-	}
-	rdr, err := newEndpointReader(ctx, client, d, info, opts.Allocator)
+	rdr, err := execute(ctx, d, target, opts)
 	if err != nil {
 		return err
 	}
 	defer rdr.Release()
 	return render(ctx, opts.Out, opts.Format, rdr, opts.MaxRows, opts.Allocator)
+}
+
+// execute runs opts.SQL on target and returns a reader over every
+// endpoint of the result.
+func execute(ctx context.Context, d *dialer, target server, opts Options) (*endpointReader, error) {
+	client, err := d.dial(target)
+	if err != nil {
+		return nil, err
+	}
+	info, err := client.Execute(ctx, opts.SQL)
+	if err != nil {
+		return nil, fmt.Errorf("execute query on %s: %w", opts.Server, err)
+	}
+	return newEndpointReader(ctx, client, d, info, opts.Allocator)
 }
 
 // server is a parsed address: where to dial and whether to use TLS.

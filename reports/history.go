@@ -92,14 +92,20 @@ type History struct {
 	records map[string]Record // by key()
 }
 
+// NewHistory is an empty history persisted to wh (nil: memory only),
+// for when loading it failed.
+func NewHistory(wh *storage.Warehouse, logger *slog.Logger) *History {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &History{wh: wh, logger: logger, records: map[string]Record{}}
+}
+
 // OpenHistory loads the history persisted in wh (nil keeps it in memory
 // only). Attempts that were running when their server stopped are marked
 // interrupted, in memory and in the store.
 func OpenHistory(ctx context.Context, wh *storage.Warehouse, logger *slog.Logger) (*History, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	h := &History{wh: wh, logger: logger, records: map[string]Record{}}
+	h := NewHistory(wh, logger)
 	if wh == nil {
 		return h, nil
 	}

@@ -133,7 +133,7 @@ func New(opts Options) (*Scheduler, error) {
 		opts.Sleep = sleep
 	}
 	if opts.History == nil {
-		opts.History = &History{records: map[string]Record{}, logger: opts.Logger}
+		opts.History = NewHistory(nil, opts.Logger)
 	}
 	s := &Scheduler{
 		opts:    opts,

@@ -25,6 +25,7 @@ Usage:
   quiver demo-data  [flags]   write the demo dataset into a warehouse
   quiver query SQL  [flags]   run a query against a server and print it
   quiver token      [flags]   sign a bearer token (--sub alice --role analyst --ttl 1h)
+  quiver report     list|run NAME [--at TIME]|check FILE   scheduled reports
   quiver version              print the version
 
 Every flag can also be set with an environment variable QUIVER_<FLAG>
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string) error {
 		return runQuery(ctx, rest)
 	case "token":
 		return runToken(ctx, rest)
+	case "report":
+		return runReport(ctx, rest)
 	case "version", "--version":
 		fmt.Println("quiver", version)
 		return nil

@@ -15,10 +15,12 @@ func runQuery(ctx context.Context, args []string) error {
 	var (
 		server  = fs.String("server", "127.0.0.1:8815", "server address (host:port, grpc://…, grpc+tls://…)")
 		format  = fs.String("format", "table", "output: table, csv, json (one object per line) or parquet")
-		out     = fs.String("out", "", "write to this file instead of standard output")
+		out     = fs.String("out", "", "write to this file instead of standard output; s3://bucket/key or file:///path publishes atomically with a _SUCCESS marker")
 		token   = fs.String("token", "", "bearer token")
 		maxRows = fs.Int("max-rows", 40, "rows the table format shows")
+		pub     publishFlags // --out s3://… publishes atomically: publishflags.go
 	)
+	pub.register(fs)
 	// Flags may come before or after the SQL.
 	var sql string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -32,6 +34,9 @@ func runQuery(ctx context.Context, args []string) error {
 	}
 	if sql == "" {
 		return errors.New(`usage: quiver query "SELECT …" [--server ADDR] [--format table|csv|json|parquet] [--out FILE]`)
+	}
+	if querycli.IsPublishURI(*out) {
+		return pub.run(ctx, querycli.Options{Server: *server, SQL: sql, Format: *format, Token: *token}, *out)
 	}
 	w := os.Stdout
 	if *out != "" {

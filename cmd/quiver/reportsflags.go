@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/reports"
+	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/systables"
+)
+
+// Test-only hooks of the report scheduler, read from the environment of
+// `quiver serve`. They exist so end-to-end tests can drive a live server
+// deterministically; do not set them in production.
+const (
+	// envTestClock names a file holding an RFC 3339 time: the scheduler's
+	// clock reads it on every call instead of the real time.
+	envTestClock = "QUIVER_TEST_CLOCK_FILE"
+	// envTestPublishPause names a file: after a report's staging write the
+	// server writes its PID there and blocks until it is stopped, so a test
+	// can SIGKILL it mid-publish.
+	envTestPublishPause = "QUIVER_TEST_PUBLISH_PAUSE"
+)
+
+// reportsFlags are serve's scheduled-report settings and, once serve has
+// built the pieces, the scheduler.
+type reportsFlags struct {
+	file    string
+	catchUp bool
+	poll    time.Duration
+
+	logger  *slog.Logger
+	wh      *storage.Warehouse
+	stOpts  storage.Options
+	valid   []*reports.Report
+	invalid []error
+	history *reports.History
+	sched   *reports.Scheduler
+}
+
+func (r *reportsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.file, "reports-file", "", "YAML file of scheduled reports (see README: Scheduled reports); none when empty")
+	fs.BoolVar(&r.catchUp, "reports-catch-up", true, "on start, run each report's latest scheduled run missed while the server was down")
+	fs.DurationVar(&r.poll, "reports-poll", reports.DefaultPoll, "how often the report scheduler checks for due reports")
+}
+
+// open loads the reports file (invalid reports are logged and listed, the
+// others run) and the run history from the warehouse; it returns the
+// history, which is the system table report_runs. parser checks each
+// report's SQL.
+func (r *reportsFlags) open(ctx context.Context, wh *storage.Warehouse, stOpts storage.Options, parser reports.Parser, logger *slog.Logger) (systables.Table, error) {
+	r.logger, r.wh, r.stOpts = logger, wh, stOpts
+	if r.poll <= 0 {
+		return nil, fmt.Errorf("--reports-poll must be positive, got %s", r.poll)
+	}
+	if r.file != "" {
+		var err error
+		r.valid, r.invalid, err = reports.LoadFile(r.file, reports.ParserCheck(parser))
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("reports loaded", "file", r.file, "valid", len(r.valid), "invalid", len(r.invalid))
+	}
+	h, err := reports.OpenHistory(ctx, wh, logger)
+	if err != nil {
+		// Like the query history: a store that is down must not keep the
+		// server from starting. New runs are still persisted.
+		logger.Warn("report history not loaded; system.report_runs starts empty and missed runs are not caught up", "err", err)
+		h = reports.NewHistory(wh, logger)
+	}
+	r.history = h
+	return h, nil
+}
+
+// actions are the report Flight actions for flightserver.Options.Actions.
+// They answer Unavailable until start has run.
+func (r *reportsFlags) actions() map[string]func(ctx context.Context, body []byte) ([]byte, error) {
+	out := map[string]func(ctx context.Context, body []byte) ([]byte, error){}
+	for name := range reports.ActionDescriptions {
+		out[name] = func(ctx context.Context, body []byte) ([]byte, error) {
+			if r.sched == nil {
+				return nil, status.Error(codes.Unavailable, "the report scheduler is not running")
+			}
+			return r.sched.Actions()[name](ctx, body)
+		}
+	}
+	return out
+}
+
+// start builds the scheduler over exec (the Flight server) and starts it.
+func (r *reportsFlags) start(ctx context.Context, exec reports.Executor, isAdmin func(context.Context) bool, reg prometheus.Registerer) error {
+	opts := reports.Options{
+		Reports: r.valid, Invalid: r.invalid, Executor: exec, Warehouse: r.wh, StorageOptions: r.stOpts,
+		History: r.history, CatchUp: r.catchUp, Poll: r.poll, IsAdmin: isAdmin,
+		Logger: r.logger, Registerer: reg,
+	}
+	if file := os.Getenv(envTestClock); file != "" {
+		r.logger.Warn("report scheduler uses a test clock", "file", file)
+		opts.Now = fileClock(file, r.logger)
+	}
+	if file := os.Getenv(envTestPublishPause); file != "" {
+		r.logger.Warn("report publishes pause after staging (test hook)", "file", file)
+		opts.AfterStaging = func(ctx context.Context) error {
+			if err := os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+	s, err := reports.New(opts)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx, true); err != nil {
+		return err
+	}
+	r.sched = s
+	return nil
+}
+
+// stop cancels running reports (recorded as interrupted; catch-up reruns
+// them) and waits for them; safe without start.
+func (r *reportsFlags) stop() {
+	if r.sched != nil {
+		r.sched.Close()
+	}
+}
+
+// fileClock reads the time from file on every call (test hook); a missing
+// or bad file falls back to the real time, logged.
+func fileClock(file string, logger *slog.Logger) func() time.Time {
+	return func() time.Time {
+		raw, err := os.ReadFile(file)
+		if err == nil {
+			var t time.Time
+			if t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(raw))); err == nil {
+				return t
+			}
+		}
+		logger.Error("test clock unreadable; using the real time", "file", file, "err", err)
+		return time.Now()
+	}
+}

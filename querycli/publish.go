@@ -1,0 +1,133 @@
+package querycli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/storage"
+)
+
+// PublishOptions say where RunPublish puts a result.
+type PublishOptions struct {
+	// URI is the object to publish: s3://bucket/key or file:///abs/path.
+	URI string
+	// Replace publishes over an existing object; without it an existing
+	// object fails the command (If-None-Match).
+	Replace bool
+	// Storage configures S3 access (endpoint, region, addressing).
+	Storage storage.Options
+	// TempDir holds the result while it is written; "" is os.TempDir.
+	TempDir string
+}
+
+// IsPublishURI reports whether --out names an object to publish (s3:// or
+// file://) rather than a plain local file.
+func IsPublishURI(out string) bool {
+	return strings.HasPrefix(out, "s3://") || strings.HasPrefix(out, "file://")
+}
+
+// RunPublish runs opts.SQL like Run, writes the whole result in
+// opts.Format (csv, json or parquet; "" or table: from the URI's
+// extension) to a temporary file, and publishes it at p.URI the way report
+// jobs do (package reports/publish): a hidden staging object, a
+// conditional publish, then a _SUCCESS marker with the row count, size
+// and SHA-256. Readers never see a partial object, and a failed or killed
+// command leaves nothing at p.URI; its staging object is removed by the
+// next RunPublish to the same URI.
+func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Result, error) {
+	if opts.Server == "" {
+		opts.Server = DefaultServer
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.DefaultAllocator
+	}
+	if strings.TrimSpace(opts.SQL) == "" {
+		return publish.Result{}, ErrNoSQL
+	}
+	if !IsPublishURI(p.URI) {
+		return publish.Result{}, fmt.Errorf("--out %q: want s3://bucket/key or file:///path", p.URI)
+	}
+	switch opts.Format {
+	case "", FormatTable:
+		opts.Format = formatOfURI(p.URI)
+		if opts.Format == "" {
+			return publish.Result{}, fmt.Errorf("%w: give --format csv, json or parquet for %s", ErrUnknownFormat, p.URI)
+		}
+	case FormatCSV, FormatJSON, FormatParquet:
+	default:
+		return publish.Result{}, checkFormat(opts.Format)
+	}
+	store, key, err := storage.OpenObject(ctx, p.URI, p.Storage)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	target, err := parseServer(opts.Server)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	if opts.Token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+opts.Token)
+	}
+	d := &dialer{mem: opts.Allocator, clients: map[server]*flightsql.Client{}}
+	defer d.close()
+	rdr, err := execute(ctx, d, target, opts)
+	if err != nil {
+		return publish.Result{}, err
+	}
+	defer rdr.Release()
+
+	tmp, err := os.CreateTemp(p.TempDir, "quiver-query-*")
+	if err != nil {
+		return publish.Result{}, fmt.Errorf("create result file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	counted := &countingReader{RecordReader: rdr}
+	err = render(ctx, tmp, opts.Format, counted, 0, opts.Allocator)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return publish.Result{}, err
+	}
+	if _, err := publish.CleanSiblings(ctx, store, key); err != nil {
+		return publish.Result{}, err
+	}
+	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{Rows: counted.rows, Format: opts.Format},
+		publish.Options{Replace: p.Replace})
+}
+
+// formatOfURI is the format a file name's extension implies.
+func formatOfURI(uri string) string {
+	switch strings.ToLower(path.Ext(uri)) {
+	case ".parquet":
+		return FormatParquet
+	case ".csv":
+		return FormatCSV
+	case ".json", ".jsonl", ".ndjson":
+		return FormatJSON
+	}
+	return ""
+}
+
+// countingReader counts the rows that pass through it.
+type countingReader struct {
+	array.RecordReader
+	rows int64
+}
+
+func (c *countingReader) Next() bool {
+	if !c.RecordReader.Next() {
+		return false
+	}
+	c.rows += c.RecordReader.RecordBatch().NumRows()
+	return true
+}

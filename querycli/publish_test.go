@@ -1,0 +1,95 @@
+package querycli
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/storage"
+)
+
+func TestRunPublishLocal(t *testing.T) {
+	addr, _, _ := startCluster(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "daily", "date=2025-01-01", "result.csv")
+	uri := "file://" + out
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+
+	res, err := RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok", Allocator: mem}, PublishOptions{URI: uri})
+	require.NoError(t, err)
+	require.Equal(t, int64(5), res.Rows)
+	require.Equal(t, out, res.URI)
+	const allRows = "id,name\n1,one\n2,\n3,three\n4,四\n5,five\n"
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, allRows, string(got), "the format comes from the extension")
+	var m publish.Marker
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(out), "_SUCCESS"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &m))
+	require.Equal(t, int64(5), m.Rows)
+	require.Equal(t, int64(len(allRows)), m.Bytes)
+	require.Equal(t, "csv", m.Format)
+
+	// A second publish to the same URI is refused and changes nothing.
+	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty"}, PublishOptions{URI: uri})
+	require.ErrorIs(t, err, publish.ErrOutputExists)
+	require.ErrorIs(t, err, storage.ErrExists)
+	got, err = os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, allRows, string(got))
+	// Unless told to replace.
+	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty", Format: FormatJSON}, PublishOptions{URI: uri, Replace: true})
+	require.NoError(t, err)
+	got, err = os.ReadFile(out)
+	require.NoError(t, err)
+	require.Empty(t, string(got), "an empty result in json lines")
+	entries, err := os.ReadDir(filepath.Dir(out))
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "result and _SUCCESS only: no staging left")
+}
+
+func TestRunPublishFailureLeavesNothing(t *testing.T) {
+	addr, _, _ := startCluster(t)
+	out := filepath.Join(t.TempDir(), "x", "result.parquet")
+	_, err := RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT fails midway"}, PublishOptions{URI: "file://" + out})
+	require.Equal(t, codes.Internal, status.Code(err), "%v", err)
+	require.NoDirExists(t, filepath.Dir(out), "nothing written, not even staging")
+
+	for name, p := range map[string]PublishOptions{
+		"plain path":       {URI: out},
+		"no extension":     {URI: "file://" + filepath.Join(t.TempDir(), "result")},
+		"directory":        {URI: "s3://bucket/dir/"},
+		"unsupported kind": {URI: "gs://bucket/x.csv"},
+	} {
+		_, err := RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok"}, p)
+		require.Error(t, err, name)
+	}
+	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: FormatTable + "x"}, PublishOptions{URI: "file://" + out})
+	require.ErrorIs(t, err, ErrUnknownFormat)
+}
+
+func TestActionErrors(t *testing.T) {
+	addr, _, _ := startCluster(t)
+	_, err := Action(t.Context(), addr, "", "quiver.nope", nil)
+	require.Error(t, err)
+	require.NotEqual(t, codes.OK, status.Code(err))
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := l.Addr().String()
+	require.NoError(t, l.Close())
+	_, err = Action(t.Context(), dead, "", "quiver.report.list", nil)
+	require.Equal(t, codes.Unavailable, status.Code(err))
+	_, err = Action(t.Context(), "http://x:1", "", "quiver.report.list", nil)
+	require.ErrorIs(t, err, ErrBadServer)
+}

@@ -3,8 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -39,9 +42,27 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if fs.Lookup("config") == nil {
 		fs.String("config", "", "YAML config file; keys are flag names (env QUIVER_CONFIG)")
 	}
+	if fs.Lookup("print-config") == nil {
+		fs.Bool("print-config", false, "print the effective configuration (flags > QUIVER_* environment > --config file > defaults) as YAML, secrets redacted, and exit")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := fillFlags(fs); err != nil {
+		return err
+	}
+	if fs.Lookup("print-config").Value.String() == "true" {
+		if err := printConfig(os.Stdout, fs); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: configuration printed", flag.ErrHelp)
+	}
+	return nil
+}
+
+// fillFlags fills the flags not given on the command line from the
+// environment, then from the --config file.
+func fillFlags(fs *flag.FlagSet) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var errs []string
@@ -113,4 +134,58 @@ func (l *logFlags) logger() (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want json or text", l.format)
+}
+
+// secretFlag matches flags whose value itself is a secret (not a file
+// naming one): it is never printed.
+var secretFlag = regexp.MustCompile(`(secret|password|token|private)`)
+
+// printConfig writes every flag's effective value as YAML a --config file
+// accepts, with its source and help as a comment.
+func printConfig(w io.Writer, fs *flag.FlagSet) error {
+	var b strings.Builder
+	b.WriteString("# Effective configuration of quiver " + fs.Name() + " (usable as --config).\n")
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "print-config" || f.Name == "config" {
+			return
+		}
+		val := f.Value.String()
+		if secretFlag.MatchString(f.Name) && !strings.HasSuffix(f.Name, "-file") && val != "" {
+			val = "<redacted>"
+		}
+		val = redactURL(val)
+		source := "default"
+		if f.Value.String() != f.DefValue {
+			source = "command line or --config"
+			if _, ok := os.LookupEnv(envName(f.Name)); ok {
+				source = "env " + envName(f.Name)
+			}
+		}
+		help, _, _ := strings.Cut(f.Usage, "\n")
+		fmt.Fprintf(&b, "# %s (%s)\n", help, source)
+		out, err := yaml.Marshal(map[string]string{f.Name: val})
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		b.Write(out)
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("print config: %w", errs[0])
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// redactURL hides the password of a URL with user information.
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "redacted")
+	}
+	return u.String()
 }

@@ -118,6 +118,8 @@ class Stream:
                     batch = self._conform(item)
                     self.rows += batch.num_rows
                     self.yielded = True
+                    if self._progress is not None:
+                        self._progress.tick(self.rows, self.endpoints_done)
                     yield batch
             ok = True
         except KeyboardInterrupt:

@@ -22,6 +22,8 @@ from typing import Any
 
 __all__ = ["ProgressBar", "should_show"]
 
+_REFRESH = 0.1  # seconds between bar updates
+
 
 def in_notebook() -> bool:
     """Whether the code runs in a Jupyter kernel."""
@@ -74,6 +76,7 @@ class ProgressBar:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._bar: Any = None
+        self._ticked = 0.0
         self.polls = 0
 
     def start(self) -> None:
@@ -98,10 +101,14 @@ class ProgressBar:
         """Whether the bar has been displayed."""
         return self._bar is not None
 
-    def tick(self, rows: int, endpoints_done: int) -> None:
-        """Bring the bar up to date; create it once the delay has passed."""
+    def tick(self, rows: int, endpoints_done: int, force: bool = False) -> None:
+        """Bring the bar up to date (at most every 0.1 s); create it once the delay has passed."""
+        now = time.monotonic()
+        if not force and now - self._ticked < _REFRESH:
+            return
+        self._ticked = now
         if self._bar is None:
-            if time.monotonic() - self._started < self._delay:
+            if now - self._started < self._delay:
                 return
             from tqdm.auto import tqdm
 
@@ -125,13 +132,19 @@ class ProgressBar:
     def close(self, rows: int, endpoints_done: int, ok: bool) -> None:
         """Stop polling and close the bar (marked finished when ``ok``)."""
         self._stop.set()
+        # A query that outlived the delay shows its final state even if it never waited.
+        self.tick(rows, endpoints_done, force=True)
         if self._bar is None:
             return
+        if self._poll is not None:
+            # The server's last word on fragments (polls run on a timer and may have missed the end).
+            report = self._poll()
+            if report is not None:
+                self._report = report
+            self.tick(rows, endpoints_done, force=True)
         if ok:
             # The last report may predate the end of the stream.
             self._bar.total = self._bar.total or 1
             self._bar.n = self._bar.total
             self._bar.set_postfix_str(f"rows={rows:,}", refresh=False)
-        else:
-            self.tick(rows, endpoints_done)
         self._bar.close()

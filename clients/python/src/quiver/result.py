@@ -168,6 +168,16 @@ class Result:
         plan = self._conn.sql("EXPLAIN " + self._query, self._params).to_arrow(progress=False)
         return Explain([(str(r["step"]), str(r["detail"])) for r in plan.to_pylist()])
 
+    def progress(self) -> dict[str, Any] | None:
+        """The server's progress report of the latest run, or None when the server has none.
+
+        Keys: ``query_id``, ``state`` (queued, running, finished, failed,
+        cancelled), ``fragments_total``, ``fragments_done``, ``rows``,
+        ``bytes``, ``elapsed_ms`` and, after a failure, ``error``.
+        """
+        query_id = _query_id(self._info)
+        return self._conn._progress(query_id) if query_id else None
+
     def cancel(self) -> bool:
         """Cancel the fetch running in another thread; True when the server accepted.
 

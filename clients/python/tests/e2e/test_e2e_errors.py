@@ -33,9 +33,10 @@ def test_unknown_table_adbc(adbc_conn: flightsql.Connection) -> None:
 
 
 def test_unknown_table_quiver(deployment: Deployment) -> None:
-    with quiver.connect(deployment.uri) as conn, pytest.raises(quiver.NotFoundError, match="no_such_table") as info:
-        conn.sql(UNKNOWN).to_arrow()
+    with quiver.connect(deployment.uri) as conn, pytest.raises(quiver.NotFound, match="no_such_table") as info:
+        conn.sql(UNKNOWN)
     assert info.value.code == "NOT_FOUND"
+    assert info.value.transport_error is not None and info.value.__cause__ is None
 
 
 def test_syntax_error_pyarrow(deployment: Deployment) -> None:
@@ -58,7 +59,36 @@ def test_syntax_error_quiver(deployment: Deployment) -> None:
     with quiver.connect(deployment.uri) as conn, pytest.raises(quiver.QueryError, match="(?i)syntax error") as info:
         conn.sql(SYNTAX)
     assert info.value.code == "INVALID_ARGUMENT"
-    assert not isinstance(info.value, quiver.NotFoundError)
+    assert not isinstance(info.value, quiver.NotFound)
+    # DuckDB points at "SELEC", the first word.
+    assert (info.value.near, info.value.line, info.value.column) == ("SELEC", 1, 1)
+
+
+def test_binder_error_points_into_the_users_query(deployment: Deployment) -> None:
+    sql = "SELECT name,\n       runtime_minutez\nFROM demo.titles"
+    with quiver.connect(deployment.uri) as conn, pytest.raises(quiver.QueryError) as info:
+        conn.sql(sql)
+    err = info.value
+    assert "runtime_minutez" in err.message and err.code == "INVALID_ARGUMENT"
+    assert (err.near, err.line, err.column) == ("runtime_minutez", 2, 8)
+    assert "at line 2, column 8 of the query:\n         runtime_minutez\n         ^" in str(err)
+
+
+def test_bad_parameter_is_a_query_error(deployment: Deployment) -> None:
+    with quiver.connect(deployment.uri) as conn, pytest.raises(quiver.QueryError, match="parameter 1") as info:
+        conn.sql("SELECT count(*) FROM demo.titles WHERE title_id = ?", [[1, 2]]).to_arrow()
+    assert info.value.code == "INVALID_ARGUMENT"
+
+
+def test_sandbox_refusal_is_permission_denied(deployment: Deployment) -> None:
+    with quiver.connect(deployment.uri) as conn:
+        with pytest.raises(quiver.PermissionDenied, match="read_parquet") as info:
+            conn.sql("SELECT * FROM read_parquet('/etc/passwd')")
+        assert info.value.code == "PERMISSION_DENIED"
+        with pytest.raises(quiver.PermissionDenied, match="read_parquet"):
+            conn.sql("SELECT * FROM read_parquet(?)", ["/etc/passwd"])
+        # Still serving.
+        assert conn.sql("SELECT 42 AS answer").to_arrow().to_pylist() == [{"answer": 42}]
 
 
 def test_server_survives_errors(deployment: Deployment) -> None:
@@ -87,9 +117,10 @@ def test_unreachable_s3_is_unavailable(quiver_tools: Tools, tmp_path: Path) -> N
     try:
         with pytest.raises(flight.FlightUnavailableError, match=re.escape(endpoint)):
             flight_fetch(server.uri, "SELECT count(*) FROM demo.plays", timeout=60)
-        with quiver.connect(server.uri) as conn, pytest.raises(quiver.UnavailableError) as info:
+        with quiver.connect(server.uri) as conn, pytest.raises(quiver.Unavailable) as info:
             conn.sql("SELECT count(*) FROM demo.plays").to_arrow()
         assert endpoint in info.value.message
         assert info.value.code == "UNAVAILABLE"
+        assert info.value.retriable
     finally:
         server.stop()

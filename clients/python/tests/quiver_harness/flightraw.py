@@ -31,6 +31,7 @@ class RawFlight:
 
     uri: str
     timeout: float | None = None
+    token: str | None = None
     client: flight.FlightClient = field(init=False)
     peers: dict[str, flight.FlightClient] = field(init=False, default_factory=dict)
 
@@ -65,7 +66,8 @@ class RawFlight:
                     yield chunk.data
 
     def _options(self) -> flight.FlightCallOptions:
-        return flight.FlightCallOptions(timeout=self.timeout)
+        headers = [(b"authorization", f"Bearer {self.token}".encode())] if self.token else []
+        return flight.FlightCallOptions(timeout=self.timeout, headers=headers)
 
 
 def _location(location: flight.Location) -> str | None:
@@ -74,9 +76,9 @@ def _location(location: flight.Location) -> str | None:
     return None if text in ("", _REUSE) else text
 
 
-def flight_fetch(uri: str, sql: str, timeout: float | None = None) -> FlightFetch:
-    """Run ``sql`` through a SQL-text descriptor and concatenate every endpoint."""
-    raw = RawFlight(uri, timeout)
+def flight_fetch(uri: str, sql: str, timeout: float | None = None, token: str | None = None) -> FlightFetch:
+    """Run ``sql`` through a SQL-text descriptor and concatenate every endpoint (as ``token``'s bearer)."""
+    raw = RawFlight(uri, timeout, token)
     try:
         info = raw.plan(sql)
         try:

@@ -210,8 +210,12 @@ def start_quiver(
     local_workers: int = 2,
     extra_args: list[str] | None = None,
     timeout: float = 90.0,
+    token: str | None = None,
 ) -> QuiverServer:
-    """Start ``quiver serve`` on a free port and wait until ``SELECT 1`` works."""
+    """Start ``quiver serve`` on a free port and wait until ``SELECT 1`` works.
+
+    ``token`` is the bearer token the readiness check sends to a server with authentication.
+    """
     port = free_port()
     argv = [
         str(tools.quiver_bin),
@@ -240,7 +244,7 @@ def start_quiver(
         if not proc.alive():
             return True
         try:
-            flight_fetch(server.uri, "SELECT 1", timeout=10)
+            flight_fetch(server.uri, "SELECT 1", timeout=10, token=token)
         except Exception as exc:  # noqa: BLE001 - remembered for the failure message.
             last_error[:] = [exc]
             return False

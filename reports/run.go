@@ -66,7 +66,7 @@ func (s *Scheduler) execute(ctx context.Context, r *Report, j *job) Record {
 		if backoff > r.MaxBackoff || backoff <= 0 {
 			backoff = r.MaxBackoff
 		}
-		log.Warn("report run failed; retrying", "err", err, "backoff", backoff)
+		log.Warn("report run failed; retrying", "err", err, "backoff", backoff.String())
 		if err := s.opts.Sleep(ctx, backoff); err != nil {
 			rec.Status, rec.Error = StatusInterrupted, "the server stopped before the retry: "+rec.Error
 			s.record(rec)
@@ -121,11 +121,15 @@ func (s *Scheduler) attemptIn(ctx context.Context, r *Report, j *job, rec Record
 		return publish.Result{}, fmt.Errorf("write %s result: %w", r.Format, err)
 	}
 	scheduled := rec.ScheduledTime.UTC()
+	var hook func(context.Context) error
+	if s.opts.AfterStaging != nil {
+		hook = func(ctx context.Context) error { return s.opts.AfterStaging(ctx, r.Name) }
+	}
 	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{
 		Rows: counted.rows, Format: r.Format, Report: r.Name, RunID: rec.RunID, ScheduledTime: &scheduled,
 	}, publish.Options{
 		Replace: r.Replace || j.replace, Journal: s.journal, JournalKey: r.Name + "/" + rec.key(),
-		AfterStaging: s.opts.AfterStaging, Now: s.now,
+		AfterStaging: hook, Now: s.now,
 	})
 }
 

@@ -65,9 +65,9 @@ type Options struct {
 	Poll time.Duration
 	// Sleep waits out a retry's backoff; nil sleeps on a real timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// AfterStaging runs between a run's staging write and its publish
-	// (a test hook; see publish.Options).
-	AfterStaging func(ctx context.Context) error
+	// AfterStaging runs between a run's staging write and its publish,
+	// with the report's name (a test hook; see publish.Options).
+	AfterStaging func(ctx context.Context, report string) error
 	// IsAdmin says whether an action's caller may run and see every
 	// report; others only those that run as themselves. nil: nobody.
 	IsAdmin func(ctx context.Context) bool

@@ -348,7 +348,8 @@ func TestCrashMidPublish(t *testing.T) {
 	e := newEnvIn(t, dir, everyMinute, t0, exec)
 	crash := filepath.Join(t.TempDir(), "crash")
 	target := e.out("per_device/run=2025-01-02T10:01:00Z/result.csv")
-	e.sched.opts.AfterStaging = func(ctx context.Context) error {
+	e.sched.opts.AfterStaging = func(ctx context.Context, report string) error {
+		require.Equal(t, "per_device", report)
 		// The target is not there; the staging object is, hidden.
 		_, err := os.Stat(target)
 		require.ErrorIs(t, err, os.ErrNotExist)

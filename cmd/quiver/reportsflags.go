@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -26,9 +27,11 @@ const (
 	// envTestClock names a file holding an RFC 3339 time: the scheduler's
 	// clock reads it on every call instead of the real time.
 	envTestClock = "QUIVER_TEST_CLOCK_FILE"
-	// envTestPublishPause names a file: after a report's staging write the
-	// server writes its PID there and blocks until it is stopped, so a test
-	// can SIGKILL it mid-publish.
+	// envTestPublishPause names a directory: after report R's staging
+	// write, while <dir>/R.pause exists, the server writes its PID to
+	// <dir>/R.paused and waits (until the .pause file is removed or the
+	// server stops), so a test can hold a run mid-publish or SIGKILL it
+	// there.
 	envTestPublishPause = "QUIVER_TEST_PUBLISH_PAUSE"
 )
 
@@ -108,14 +111,10 @@ func (r *reportsFlags) start(ctx context.Context, exec reports.Executor, isAdmin
 		r.logger.Warn("report scheduler uses a test clock", "file", file)
 		opts.Now = fileClock(file, r.logger)
 	}
-	if file := os.Getenv(envTestPublishPause); file != "" {
-		r.logger.Warn("report publishes pause after staging (test hook)", "file", file)
-		opts.AfterStaging = func(ctx context.Context) error {
-			if err := os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
-				return err
-			}
-			<-ctx.Done()
-			return ctx.Err()
+	if dir := os.Getenv(envTestPublishPause); dir != "" {
+		r.logger.Warn("report publishes may pause after staging (test hook)", "dir", dir)
+		opts.AfterStaging = func(ctx context.Context, report string) error {
+			return pausePoint(ctx, dir, report)
 		}
 	}
 	s, err := reports.New(opts)
@@ -134,6 +133,31 @@ func (r *reportsFlags) start(ctx context.Context, exec reports.Executor, isAdmin
 func (r *reportsFlags) stop() {
 	if r.sched != nil {
 		r.sched.Close()
+	}
+}
+
+// pausePoint is the QUIVER_TEST_PUBLISH_PAUSE hook for one report.
+func pausePoint(ctx context.Context, dir, report string) error {
+	arm := filepath.Join(dir, report+".pause")
+	if _, err := os.Stat(arm); err != nil {
+		return nil
+	}
+	paused := filepath.Join(dir, report+".paused")
+	if err := os.WriteFile(paused, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(paused)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if _, err := os.Stat(arm); err != nil {
+				return nil
+			}
+		}
 	}
 }
 

@@ -117,18 +117,28 @@ func File(ctx context.Context, store *storage.Warehouse, key, src string, m Mark
 			return Result{}, fmt.Errorf("publish %s: %w", uri, err)
 		}
 	}
+	// abandon drops the staging object (S3 writes are whole or nothing,
+	// local ones go through a temporary file, so a failed write left
+	// nothing else) and, once it is surely gone, the journal entry.
+	abandon := func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if store.Delete(cctx, staging) == nil && opts.Journal != nil {
+			_ = opts.Journal.remove(cctx, opts.JournalKey)
+		}
+	}
 	if err := store.PutFile(ctx, staging, src, false); err != nil {
+		abandon()
 		return Result{}, fmt.Errorf("publish %s: stage: %w", uri, err)
 	}
 	if opts.AfterStaging != nil {
 		if err := opts.AfterStaging(ctx); err != nil {
-			_ = store.Delete(context.WithoutCancel(ctx), staging)
+			abandon()
 			return Result{}, err
 		}
 	}
 	if err := store.Move(ctx, staging, key, !opts.Replace); err != nil {
-		// The staging object is ours alone: drop it whatever happened.
-		_ = store.Delete(context.WithoutCancel(ctx), staging)
+		abandon()
 		if errors.Is(err, storage.ErrExists) {
 			return Result{}, fmt.Errorf("publish %s: %w: %w (set replace to overwrite)", uri, ErrOutputExists, err)
 		}

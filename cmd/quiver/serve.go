@@ -26,6 +26,7 @@ import (
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/worker"
@@ -55,6 +56,8 @@ func runServe(ctx context.Context, args []string) error {
 	logs.register(fs)
 	dist.register(fs)
 	ops.register(fs)
+	var reps reportsFlags // scheduled reports: reportsflags.go
+	reps.register(fs)
 	fs.Var(&workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -190,7 +193,11 @@ func runServe(ctx context.Context, args []string) error {
 	if err := queryLog.Load(ctx); err != nil {
 		logger.Warn("query history not loaded; system.queries starts empty", "err", err)
 	}
-	system := systables.NewRegistry(queryLog,
+	reportRuns, err := reps.open(ctx, warehouse, wh.storageOptions(), db, logger)
+	if err != nil {
+		return err
+	}
+	system := systables.NewRegistry(queryLog, reportRuns,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
 		systables.Tables{Warehouse: warehouse, Visible: visible})
 	plan := planner.New(planner.Options{
@@ -214,11 +221,16 @@ func runServe(ctx context.Context, args []string) error {
 		Version: version, Logger: logger, Registerer: reg, Principal: flightserver.PrincipalName,
 		System: system, Admission: ops.admission(reg), Limits: ops.limits(),
 		History: queryLog, Lookup: queryLog.Lookup, IsAdmin: ops.isAdmin,
+		Actions: reps.actions(), ActionDescriptions: reports.ActionDescriptions,
 	})
 	if err != nil {
 		return err
 	}
 	queryLog.SetRunning(srv.Running)
+	if err := reps.start(ctx, srv, ops.isAdmin, reg); err != nil {
+		return err
+	}
+	defer reps.stop()
 	historyCtx, stopHistory := context.WithCancel(context.Background())
 	defer stopHistory()
 	go queryLog.Run(historyCtx, ops.historyFlush)
@@ -266,6 +278,7 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	reps.stop() // running reports end as interrupted; catch-up reruns them
 	// Drain: readiness and gRPC health turn false so load balancers stop
 	// sending queries, new queries get UNAVAILABLE, running ones get
 	// --drain-timeout to finish.

@@ -12,6 +12,7 @@ import pytest
 from fakeserver import TABLE, FakeQuiver
 
 import quiver
+from quiver.progress import ProgressBar
 
 
 @pytest.fixture
@@ -194,13 +195,38 @@ def test_progress_bar_without_server_support_counts_endpoints(capsys: pytest.Cap
         server.shutdown()
 
 
-def test_no_progress_bar_when_disabled_or_quick(fake: FakeQuiver, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_progress_bar_when_disabled_or_not_interactive(
+    fake: FakeQuiver, capsys: pytest.CaptureFixture[str]
+) -> None:
     with quiver.connect(fake.uri, progress=False) as conn:
         conn.progress_delay = 0
         conn.sql("SELECT skewed").to_arrow()
-    with quiver.connect(fake.uri, progress=True) as conn:
-        conn.sql("SELECT 1").to_arrow()  # faster than the 0.5 s delay
+    # "auto" under pytest: no notebook, and stderr is not a terminal.
+    with quiver.connect(fake.uri) as conn:
+        conn.progress_delay = 0
+        conn.sql("SELECT skewed").to_arrow()
     assert "fragment" not in capsys.readouterr().err
+
+
+def test_progress_bar_waits_for_its_delay(capsys: pytest.CaptureFixture[str]) -> None:
+    polls: list[int] = []
+    bar = ProgressBar("q", 3, lambda: polls.append(1) or None, delay=30)
+    bar.start()
+    bar.tick(5, 1, force=True)
+    bar.close(10, 3, ok=True)
+    assert not bar.shown
+    assert "fragment" not in capsys.readouterr().err
+    shown = ProgressBar("q", 3, None, delay=0)
+    shown.tick(5, 1, force=True)
+    assert shown.shown
+    shown.close(10, 3, ok=True)
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_progress_true_shows_the_bar_at_once(fake: FakeQuiver, capsys: pytest.CaptureFixture[str]) -> None:
+    with quiver.connect(fake.uri, progress=False) as conn:
+        conn.sql("SELECT 1").to_arrow(progress=True)
+    assert "3/3" in capsys.readouterr().err
 
 
 def test_peer_clients_are_cached(fake: FakeQuiver) -> None:

@@ -456,9 +456,11 @@ def connect(
     certificate (default: the system's); ``cert_chain`` and ``private_key``
     are the client certificate for mutual TLS. Each is PEM data or a path.
 
-    ``progress`` chooses when long queries show a ``tqdm`` progress bar
-    (``"auto"``: in a notebook or on a terminal); ``max_streams`` bounds how
-    many endpoints of one result are fetched at once.
+    ``progress`` chooses when fetches show a ``tqdm`` progress bar:
+    ``"auto"`` (in a notebook or on a terminal, for fetches that take longer
+    than ``progress_delay``, half a second), ``True`` (always) or ``False``;
+    ``max_streams`` bounds how many endpoints of one result are fetched at
+    once.
     """
     return Connection(
         uri,

@@ -108,7 +108,13 @@ class Result:
     # --- fetching -----------------------------------------------------------
 
     def to_arrow(self, *, progress: Progress | None = None) -> pa.Table:
-        """Fetch every endpoint and return the rows as one ``pyarrow.Table`` (kept for later calls)."""
+        """Fetch every endpoint and return the rows as one ``pyarrow.Table`` (kept for later calls).
+
+        ``progress`` overrides the connection's setting: ``True`` shows a bar
+        at once, ``"auto"`` once the fetch has run for half a second in a
+        notebook or on a terminal, ``False`` never. The same holds for the
+        other ``to_*`` methods.
+        """
         if self._table is None:
             started = time.monotonic()
             batches = list(self._run(buffer=None, progress=progress))
@@ -230,7 +236,9 @@ class Result:
         setting = self._conn.progress if progress is None else progress
         if endpoints and should_show(setting):
             poll = (lambda: self._conn._progress(query_id)) if query_id else None
-            bar = ProgressBar("quiver", len(endpoints), poll, delay=self._conn.progress_delay)
+            # progress=True asks for a bar now; "auto" waits so quick queries print nothing.
+            delay = 0.0 if setting is True else self._conn.progress_delay
+            bar = ProgressBar("quiver", len(endpoints), poll, delay=delay)
         return Stream(
             self._conn,
             endpoints,

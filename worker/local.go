@@ -28,11 +28,17 @@ type LocalOptions struct {
 	OnChange func(addrs []string)
 	// StartTimeout bounds how long a worker may take to start listening.
 	StartTimeout time.Duration
-	Logger       *slog.Logger
+	// StopTimeout is how long a worker may drain after the SIGTERM it gets
+	// when ctx ends before it is killed; default 40s, above the worker's
+	// default --drain-timeout of 30s.
+	StopTimeout time.Duration
+	Logger      *slog.Logger
 }
 
-// Local supervises worker processes: it starts them, restarts any that exit,
-// and stops them all when its context ends.
+// Local supervises worker processes: it starts them, restarts any that exit
+// (a worker whose interrupt did not take exits non-zero to be recycled), and
+// stops them all when its context ends: SIGTERM, so each drains its running
+// fragments, then SIGKILL after StopTimeout.
 type Local struct {
 	opts   LocalOptions
 	logger *slog.Logger
@@ -46,6 +52,9 @@ type Local struct {
 func StartLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 60 * time.Second
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 40 * time.Second
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -140,7 +149,7 @@ func (l *Local) start(ctx context.Context, i int) (*exec.Cmd, string, error) {
 	// The worker dies with the coordinator even if the coordinator is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
+	cmd.WaitDelay = l.opts.StopTimeout
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", fmt.Errorf("worker %d stdout: %w", i, err)

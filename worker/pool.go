@@ -49,13 +49,17 @@ type PoolOptions struct {
 	HealthInterval time.Duration
 	// HealthTimeout bounds one check; default 1s.
 	HealthTimeout time.Duration
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// Signer signs the tokens Status sends with StatusAction; nil makes
+	// Status report an error for every worker.
+	Signer     *Signer
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 type member struct {
 	conn    *Conn
 	healthy bool
+	checked time.Time // last health check; zero before the first
 }
 
 // Pool is the set of workers a coordinator dispatches to. Membership can
@@ -271,6 +275,9 @@ func (p *Pool) Check(ctx context.Context, addr string) bool {
 	return ok
 }
 
+// probe asks c's health service about the whole server ("" service). Only
+// SERVING is healthy: a draining worker answers NOT_SERVING, and Pick skips
+// it from that check on.
 func (p *Pool) probe(ctx context.Context, c *Conn) bool {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.HealthTimeout)
 	defer cancel()
@@ -282,7 +289,11 @@ func (p *Pool) probe(ctx context.Context, c *Conn) bool {
 func (p *Pool) record(addr string, m *member, healthy bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.members[addr] != m || m.healthy == healthy {
+	if p.members[addr] != m {
+		return
+	}
+	m.checked = time.Now()
+	if m.healthy == healthy {
 		return
 	}
 	m.healthy = healthy

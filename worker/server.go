@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -34,18 +36,38 @@ type ServerOptions struct {
 	// default 65536, 1 disables coalescing.
 	BatchRows int64
 	// Prepare runs before each fragment (e.g. refreshing S3 credentials); nil skips it.
-	Prepare    func(ctx context.Context) error
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Prepare func(ctx context.Context) error
+	// Info is reported by StatusAction and names the limits in
+	// out-of-memory errors.
+	Info Info
+	// InterruptGrace is how long a fragment whose caller has gone may take
+	// to return before the interrupt is deemed not to have taken and
+	// OnStuck is called; default 10s, negative never gives up.
+	InterruptGrace time.Duration
+	// OnStuck is called (once per stuck fragment, from a goroutine the
+	// fragment waits for, so it must not block) when an interrupt did not
+	// take. The worker command exits non-zero there; nil only logs.
+	OnStuck func(queryID string)
+	// IgnoreInterrupts is a test hook: the first IgnoreInterrupts
+	// fragments run in DuckDB as if their context could not be canceled,
+	// which is what an interrupt that does not take looks like from here.
+	IgnoreInterrupts int
+	Logger           *slog.Logger
+	Registerer       prometheus.Registerer
 }
 
 // Server is the worker's Flight service: DoGet of signed fragment tickets.
 type Server struct {
 	flight.BaseFlightServer
-	opts      ServerOptions
-	logger    *slog.Logger
-	fragments *prometheus.CounterVec
-	rows      prometheus.Counter
+	opts       ServerOptions
+	logger     *slog.Logger
+	fragments  *prometheus.CounterVec
+	rows       prometheus.Counter
+	stuck      prometheus.Counter
+	oomRetries prometheus.Counter
+	track      *tracker
+	// ignore counts down the IgnoreInterrupts test hook.
+	ignore atomic.Int64
 }
 
 // NewServer returns a worker Flight service.
@@ -54,17 +76,35 @@ func NewServer(opts ServerOptions) *Server {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if opts.InterruptGrace == 0 {
+		opts.InterruptGrace = 10 * time.Second
+	}
 	reg := promauto.With(opts.Registerer)
-	return &Server{
+	s := &Server{
 		opts:   opts,
 		logger: logger,
+		track:  newTracker(),
 		fragments: reg.NewCounterVec(prometheus.CounterOpts{
 			Name: "quiver_worker_fragments_total", Help: "Fragments served, by outcome.",
 		}, []string{"outcome"}),
 		rows: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_worker_rows_total", Help: "Rows streamed to the coordinator.",
 		}),
+		stuck: reg.NewCounter(prometheus.CounterOpts{
+			Name: "quiver_worker_interrupts_stuck_total", Help: "Canceled fragments still running after the interrupt grace period.",
+		}),
 	}
+	s.oomRetries = reg.NewCounter(prometheus.CounterOpts{
+		Name: "quiver_worker_oom_retries_total", Help: "Fragments run again after running out of memory while other fragments shared the worker.",
+	})
+	reg.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "quiver_worker_fragments_running", Help: "Fragments executing or streaming now.",
+	}, func() float64 { return float64(s.track.count()) })
+	if opts.IgnoreInterrupts > 0 {
+		s.ignore.Store(int64(opts.IgnoreInterrupts))
+		logger.Warn("test hook: the interrupts of the first fragments will be ignored", "fragments", opts.IgnoreInterrupts)
+	}
+	return s
 }
 
 // DoGet runs one fragment and streams its result.
@@ -76,18 +116,31 @@ func (s *Server) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServ
 		s.fragments.WithLabelValues("refused").Inc()
 		return status.Error(codes.Unauthenticated, err.Error())
 	}
-	rows, err := s.run(ctx, f, stream)
+	r, err := s.track.start(f.QueryID)
 	if err != nil {
-		s.fragments.WithLabelValues("error").Inc()
-		s.logger.Warn("fragment failed", "queryID", f.QueryID, "err", err)
-		return toStatus(err)
+		s.fragments.WithLabelValues("draining").Inc()
+		return status.Error(codes.Unavailable, "worker draining: it is shutting down and takes no new fragments; run this one on another worker")
+	}
+	stopWatch := s.watchInterrupt(ctx, r)
+	rows, err := s.run(ctx, f, stream, r)
+	stopWatch()
+	s.track.finish(r)
+	if err != nil {
+		if ctx.Err() != nil {
+			s.fragments.WithLabelValues("canceled").Inc()
+			s.logger.Info("fragment canceled", "queryID", f.QueryID, "rows", rows, "duration", time.Since(start), "err", err)
+		} else {
+			s.fragments.WithLabelValues("error").Inc()
+			s.logger.Warn("fragment failed", "queryID", f.QueryID, "err", err)
+		}
+		return s.toStatus(err)
 	}
 	s.fragments.WithLabelValues("ok").Inc()
 	s.logger.Debug("fragment served", "queryID", f.QueryID, "rows", rows, "duration", time.Since(start))
 	return nil
 }
 
-func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightService_DoGetServer) (int64, error) {
+func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightService_DoGetServer, r *fragmentRun) (int64, error) {
 	args := make([]any, len(f.Args))
 	for i, a := range f.Args {
 		v, err := a.Decode()
@@ -106,7 +159,13 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 		stop := out.heartbeat(time.Duration(f.Heartbeat) * time.Millisecond)
 		defer stop()
 	}
-	rdr, err := s.opts.DB.QueryArrow(ctx, f.SQL, args...)
+	qctx := ctx
+	if s.ignore.Add(-1) >= 0 {
+		// Test hook: DuckDB never hears of the cancel.
+		qctx = context.WithoutCancel(ctx)
+		s.logger.Warn("test hook: ignoring the interrupt of this fragment", "queryID", f.QueryID)
+	}
+	rdr, err := s.query(ctx, qctx, r, f.SQL, args)
 	if err != nil {
 		return 0, err
 	}
@@ -122,6 +181,7 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 			return fmt.Errorf("send batch: %w", err)
 		}
 		rows += rec.NumRows()
+		r.rows.Store(rows)
 		s.rows.Add(float64(rec.NumRows()))
 		return nil
 	}
@@ -160,13 +220,40 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 }
 
 // toStatus turns a fragment error into the status the coordinator relays.
-func toStatus(err error) error {
+func (s *Server) toStatus(err error) error {
 	if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
 		return err
 	}
-	code := engine.Classify(err).Code()
+	kind := engine.Classify(err)
+	code := kind.Code()
 	if errors.Is(err, context.DeadlineExceeded) {
 		code = codes.DeadlineExceeded
 	}
+	if kind == engine.KindExhausted {
+		return status.Error(code, s.outOfMemory(err))
+	}
 	return status.Error(code, err.Error())
+}
+
+// outOfMemory names the limits a fragment hit. DuckDB's own message ends
+// with advice to SET settings the sandbox has locked; only its first line,
+// which says what could not be allocated, is kept.
+func (s *Server) outOfMemory(err error) string {
+	first := firstLine(err)
+	limit, spill := s.opts.Info.MemoryLimit, s.opts.Info.MaxTempSize
+	if limit == "" {
+		limit = "DuckDB's default"
+	}
+	if spill == "" {
+		spill = "DuckDB's default"
+	}
+	return fmt.Sprintf("fragment exceeded the worker's memory: memory_limit is %s and spilling to disk is capped at %s (max_temp_directory_size); "+
+		"the query needs less memory (fewer groups, a narrower sort, a filter) or workers with a larger --memory-limit / --max-temp-size: %s",
+		limit, spill, first)
+}
+
+// firstLine is the first line of err's message.
+func firstLine(err error) string {
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return strings.TrimSpace(first)
 }

@@ -68,7 +68,8 @@ func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
 func TestServerRunsSignedFragments(t *testing.T) {
 	signer := newSigner(t)
 	addr := startWorker(t, signer)
-	pool := NewPool(PoolOptions{})
+	// These servers have no health service: no health checks.
+	pool := NewPool(PoolOptions{HealthInterval: -1})
 	require.NoError(t, pool.Set([]string{addr}))
 	defer pool.Close()
 	c, err := pool.Pick("", nil)
@@ -87,7 +88,7 @@ func TestServerRunsSignedFragments(t *testing.T) {
 	t.Run("row offsets in app metadata", func(t *testing.T) {
 		// Small batches: many offsets to check.
 		addr := startWorkerWith(t, ServerOptions{Signer: signer, BatchRows: 1})
-		pool := NewPool(PoolOptions{})
+		pool := NewPool(PoolOptions{HealthInterval: -1})
 		defer pool.Close()
 		require.NoError(t, pool.Set([]string{addr}))
 		c, err := pool.Pick("", nil)

@@ -140,3 +140,53 @@ func (s *Signer) mac(payload string) []byte {
 	h.Write([]byte(payload))
 	return h.Sum(nil)
 }
+
+// actionToken is what a signed action body carries: which action, until when.
+type actionToken struct {
+	Action  string `json:"a"`
+	Expires int64  `json:"e"`
+}
+
+// actionDomain separates the MACs of action tokens from those of fragment
+// tickets, so neither can be replayed as the other.
+const actionDomain = "quiver-action."
+
+// SignAction returns a token that lets its bearer run the worker action
+// named action (e.g. StatusAction) for ttl.
+func (s *Signer) SignAction(action string, ttl time.Duration) ([]byte, error) {
+	payload, err := json.Marshal(actionToken{Action: action, Expires: s.now().Add(ttl).UnixMilli()})
+	if err != nil {
+		return nil, fmt.Errorf("encode action token: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	p := enc.EncodeToString(payload)
+	return []byte(p + "." + enc.EncodeToString(s.mac(actionDomain+p))), nil
+}
+
+// VerifyAction checks that token was signed for action and has not expired.
+func (s *Signer) VerifyAction(token []byte, action string) error {
+	p, m, ok := strings.Cut(string(token), ".")
+	if !ok {
+		return fmt.Errorf("%w: action token is not <payload>.<mac>", ErrBadTicket)
+	}
+	enc := base64.RawURLEncoding
+	mac, err := enc.DecodeString(m)
+	if err != nil || !hmac.Equal(mac, s.mac(actionDomain+p)) {
+		return fmt.Errorf("%w: bad action token signature", ErrBadTicket)
+	}
+	payload, err := enc.DecodeString(p)
+	if err != nil {
+		return fmt.Errorf("%w: action token payload: %v", ErrBadTicket, err)
+	}
+	var tok actionToken
+	if err := json.Unmarshal(payload, &tok); err != nil {
+		return fmt.Errorf("%w: action token payload: %v", ErrBadTicket, err)
+	}
+	if tok.Action != action {
+		return fmt.Errorf("%w: token is for action %q, not %q", ErrBadTicket, tok.Action, action)
+	}
+	if s.now().UnixMilli() > tok.Expires {
+		return fmt.Errorf("%w: action token expired", ErrBadTicket)
+	}
+	return nil
+}

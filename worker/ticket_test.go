@@ -83,3 +83,46 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestActionTokens(t *testing.T) {
+	s, err := NewSigner([]byte("0123456789abcdef0123"))
+	require.NoError(t, err)
+	now := time.Unix(1_700_000_000, 0)
+	s.now = func() time.Time { return now }
+	tok, err := s.SignAction(StatusAction, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, s.VerifyAction(tok, StatusAction))
+
+	other, err := NewSigner([]byte("another-secret-entirely"))
+	require.NoError(t, err)
+	forged, err := other.SignAction(StatusAction, time.Minute)
+	require.NoError(t, err)
+	ticket, err := s.Sign(Fragment{SQL: "SELECT 1", Expires: now.Add(time.Minute).UnixMilli()})
+	require.NoError(t, err)
+	expired, err := s.SignAction(StatusAction, -time.Second)
+	require.NoError(t, err)
+	cases := []struct {
+		name  string
+		token []byte
+		want  string
+	}{
+		{"empty", nil, "not <payload>.<mac>"},
+		{"forged", forged, "bad action token signature"},
+		{"a fragment ticket", ticket, "bad action token signature"},
+		{"expired", expired, "expired"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.VerifyAction(tc.token, StatusAction)
+			require.ErrorIs(t, err, ErrBadTicket)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	t.Run("another action", func(t *testing.T) {
+		require.ErrorContains(t, s.VerifyAction(tok, "quiver.worker.kill"), `token is for action "quiver.worker.status"`)
+	})
+	t.Run("not a fragment ticket", func(t *testing.T) {
+		_, err := s.Verify(tok)
+		require.ErrorIs(t, err, ErrBadTicket)
+	})
+}

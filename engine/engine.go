@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -64,6 +65,10 @@ type DB struct {
 	// locked is set once the configuration is locked: new connections
 	// then skip their session SETs, which DuckDB would refuse.
 	locked *atomic.Bool
+	// arrowScan serializes registrations of Arrow streams: DuckDB's C API
+	// arrow scan is not safe to use from several connections at once
+	// (concurrent registrations crash or lose each other's views).
+	arrowScan *sync.Mutex
 }
 
 // Open starts an in-memory DuckDB configured for Quiver.
@@ -92,7 +97,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
-	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked}
+	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked, arrowScan: &sync.Mutex{}}
 	setup := []string{
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",

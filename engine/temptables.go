@@ -35,6 +35,9 @@ func (db *DB) QueryArrowOverTables(ctx context.Context, tables map[string]array.
 		}
 		conn.Close()
 	}
+	// One registration at a time per database (see DB.arrowScan); the
+	// copy is fast next to the query, which runs unlocked.
+	db.arrowScan.Lock()
 	for name, in := range tables {
 		stage := "quiver_arrow_" + name
 		var release func()
@@ -47,6 +50,7 @@ func (db *DB) QueryArrowOverTables(ctx context.Context, tables map[string]array.
 			return err
 		})
 		if err != nil {
+			db.arrowScan.Unlock()
 			cleanup()
 			return nil, fmt.Errorf("register %s: %w", name, err)
 		}
@@ -58,10 +62,12 @@ func (db *DB) QueryArrowOverTables(ctx context.Context, tables map[string]array.
 		}
 		release()
 		if err != nil {
+			db.arrowScan.Unlock()
 			cleanup()
 			return nil, fmt.Errorf("copy %s: %w", name, err)
 		}
 	}
+	db.arrowScan.Unlock()
 	var rdr array.RecordReader
 	err = conn.Raw(func(dc any) error {
 		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))

@@ -21,6 +21,7 @@ HTTPFS := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/httpfs.duckdb_extension
 # tpch generates TPC-H data and answers for the distributed-execution tests and benchmark.
 TPCH := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/tpch.duckdb_extension
 VENV_STAMP := $(VENV)/.installed
+WHEELHOUSE := $(TOOLS)/wheels/python
 # The Flight SQL JDBC driver, for the JDBC end-to-end test (Maven Central).
 JDBC_JAR := $(TOOLS)/jdbc/flight-sql-jdbc-driver-18.3.0.jar
 
@@ -29,6 +30,7 @@ export QUIVER_EXTENSION_DIR := $(EXT_DIR)
 export QUIVER_MINIO_BIN := $(MINIO)
 export QUIVER_BIN := $(BIN)
 export QUIVER_PYTHON := $(VENV)/bin/python
+export QUIVER_WHEELHOUSE := $(WHEELHOUSE)
 export QUIVER_JDBC_JAR = $(JDBC_JAR)
 
 .PHONY: all build demo test test-go test-python tools lint bench fuzz clean
@@ -55,10 +57,13 @@ $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/%.duckdb_extension:
 $(JDBC_JAR): clients/jdbc/pom.xml
 	mvn -q -f clients/jdbc/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/jdbc
 
+# The venv, plus a wheelhouse from which `pip install ./clients/python` (with
+# its extras) works offline: `pip install --no-index --find-links .tools/wheels/python ./clients/python`.
 $(VENV_STAMP): clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e 'clients/python[test]'
+	$(VENV)/bin/pip download --quiet --dest $(WHEELHOUSE) 'hatchling>=1.18' './clients/python[pandas,polars,notebook,dbapi]'
 	touch $@
 
 demo: tools build

@@ -147,7 +147,7 @@ func printConfig(w io.Writer, fs *flag.FlagSet) error {
 	b.WriteString("# Effective configuration of quiver " + fs.Name() + " (usable as --config).\n")
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == "print-config" || f.Name == "config" {
+		if f.Name == "print-config" || f.Name == "config" || strings.HasPrefix(f.Usage, "old name of") {
 			return
 		}
 		val := f.Value.String()

@@ -42,7 +42,7 @@ func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.queryTimeout, "query-timeout", 30*time.Minute, "longest a query may run, from admission to its last batch (0 = no limit); DEADLINE_EXCEEDED after")
 	fs.Int64Var(&o.maxRows, "max-result-rows", 0, "fail a query whose result has more rows (0 = no limit)")
 	fs.Var(&o.maxBytes, "max-result-bytes", "fail a query whose result is larger, e.g. 10GB (0 = no limit)")
-	fs.Var(&o.maxSQL, "max-sql-length", "longest statement text accepted (default 1MB)")
+	fs.Var(&o.maxSQL, "max-sql-length", "longest statement text accepted, e.g. 64KB")
 	fs.DurationVar(&o.sendTimeout, "send-timeout", 5*time.Minute, "cut a result stream whose client reads nothing for this long")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Minute, "end a planned query none of whose endpoints is fetched for this long")
 	fs.StringVar(&o.adminRole, "admin-role", "admin", "principals with this role see every query in system.queries and may KILL QUERY any query")

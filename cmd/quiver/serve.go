@@ -109,7 +109,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Logger: logger, Registerer: reg})
+	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Signer: signer, Logger: logger, Registerer: reg})
 	defer pool.Close()
 
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
@@ -312,15 +312,18 @@ func runServe(ctx context.Context, args []string) error {
 	return nil
 }
 
-// workerRows is system.workers: the pool's members and their health.
-func workerRows(_ context.Context, pool *worker.Pool) []systables.WorkerRow {
-	healthy := map[string]bool{}
-	for _, a := range pool.Healthy() {
-		healthy[a] = true
-	}
+// workerRows is system.workers: the pool's members and their own reports.
+func workerRows(ctx context.Context, pool *worker.Pool) []systables.WorkerRow {
 	var rows []systables.WorkerRow
-	for _, a := range pool.Addrs() {
-		rows = append(rows, systables.WorkerRow{Address: a, Healthy: healthy[a]})
+	for _, st := range pool.Status(ctx) {
+		r := systables.WorkerRow{
+			Address: st.Addr, Healthy: st.Healthy, LastCheck: st.LastCheck, Running: st.Running, Served: st.Served,
+			MemoryLimit: st.MemoryLimit, Threads: st.Threads, Draining: st.Draining, Version: st.Version,
+		}
+		if st.Err != nil {
+			r.Error = st.Err.Error()
+		}
+		rows = append(rows, r)
 	}
 	return rows
 }

@@ -49,6 +49,7 @@ class Seen:
 
     authorization: list[str | None] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
+    schema_queries: list[str] = field(default_factory=list)
     tickets: list[bytes] = field(default_factory=list)
     progress_polls: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -71,7 +72,7 @@ class _HeaderFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]
     def start_call(self, info: flight.CallInfo, headers: dict[str, list[str]]) -> _HeaderMiddleware:
         values = headers.get("authorization")
         value = values[0] if values else None
-        if info.method == flight.FlightMethod.GET_FLIGHT_INFO:
+        if info.method in (flight.FlightMethod.GET_FLIGHT_INFO, flight.FlightMethod.GET_SCHEMA):
             with self._seen.lock:
                 self._seen.authorization.append(value)
         if self._token is not None and value != f"Bearer {self._token}":
@@ -105,6 +106,14 @@ class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
         self._next_id = 0
         self._done: dict[str, int] = {}
         self._cancel_events: dict[str, threading.Event] = {}
+
+    def get_schema(self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor) -> flight.SchemaResult:
+        query = descriptor.command.decode("utf-8")
+        with self.seen.lock:
+            self.seen.schema_queries.append(query)
+        # pyarrow's server turns exceptions raised here into UNKNOWN, so the
+        # magic queries fail in GetFlightInfo, when the result is fetched.
+        return flight.SchemaResult(TABLE.schema)
 
     def get_flight_info(
         self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor

@@ -33,10 +33,12 @@ def in_endpoint_order(parts: int) -> pa.Table:
 def test_to_arrow_concatenates_every_endpoint_in_order(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri) as conn:
         result = conn.sql("SELECT * FROM demo.titles")
-        assert result.num_endpoints == 3
+        # Checked and typed, not run: no GetFlightInfo yet.
         assert result.schema == TABLE.schema
-        assert result.query_id == "q1"
+        assert (result.num_endpoints, result.query_id) == (None, None)
+        assert fake.seen.schema_queries == ["SELECT * FROM demo.titles"] and fake.seen.queries == []
         table = result.to_arrow()
+        assert (result.num_endpoints, result.query_id) == (3, "q1")
     assert table.equals(in_endpoint_order(3))
     assert fake.seen.queries == ["SELECT * FROM demo.titles"]
     assert sorted(fake.seen.tickets) == [f"SELECT * FROM demo.titles|{i}|q1".encode() for i in range(3)]
@@ -91,7 +93,7 @@ def test_to_batches_twice_runs_the_query_twice(fake: FakeQuiver) -> None:
         first = result.to_batches().read_all()
         second = result.to_batches().read_all()
     assert first.equals(second)
-    # The second run planned again: tickets are single-use.
+    # Each run is planned when it starts: tickets are single-use.
     assert fake.seen.queries == ["SELECT 1", "SELECT 1"]
     assert len(fake.seen.tickets) == 6
 
@@ -299,7 +301,7 @@ def test_errors_are_translated(
 ) -> None:
     with quiver.connect(fake.uri) as conn:
         with pytest.raises(error, match=message) as info:
-            conn.sql(query)
+            conn.sql(query).to_arrow()
     assert info.value.code == code
     assert message in info.value.message
     assert not info.value.message.startswith(("gRPC", "Flight"))
@@ -310,7 +312,7 @@ def test_errors_are_translated(
 
 def test_syntax_error_position_in_the_query(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri) as conn, pytest.raises(quiver.QueryError) as info:
-        conn.sql("SELEC 1")
+        conn.sql("SELEC 1").to_arrow()
     err = info.value
     assert (err.near, err.position, err.line, err.column) == ("SELEC", 0, 1, 1)
     assert "at line 1, column 1" in str(err)

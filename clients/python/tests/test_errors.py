@@ -51,6 +51,21 @@ from quiver.errors import translate_error
         (flight.FlightTimedOutError("slow"), quiver.Timeout, "DEADLINE_EXCEEDED", "slow"),
         (flight.FlightCancelledError("stop"), quiver.Cancelled, "CANCELLED", "stop"),
         (flight.FlightInternalError("bug"), quiver.Error, "INTERNAL", "bug"),
+        # What pyarrow's get_schema raises: plain OSErrors that name the status.
+        (
+            OSError(
+                "Flight returned unauthorized error, with message: refused: read_parquet. Detail: Unauthorized"
+            ),
+            quiver.PermissionDenied,
+            "PERMISSION_DENIED",
+            "refused: read_parquet",
+        ),
+        (
+            OSError("invalid bearer token. Detail: Unauthenticated. Detail: Unauthenticated"),
+            quiver.AuthenticationError,
+            "UNAUTHENTICATED",
+            "invalid bearer token",
+        ),
     ],
 )
 def test_translate_error(exc: Exception, expected: type[quiver.Error], code: str, message: str) -> None:
@@ -67,6 +82,8 @@ def test_translate_error_leaves_other_exceptions() -> None:
     assert translate_error(exc) is exc
     value = ValueError("x")
     assert translate_error(value) is value
+    local = FileNotFoundError("no such file: ca.pem")
+    assert translate_error(local) is local
 
 
 def test_hierarchy_and_old_names() -> None:

@@ -156,7 +156,7 @@ class Connection:
         return self._closed
 
     def sql(self, query: str, params: Sequence[object] | None = None) -> Result:
-        """Plan ``query`` on the server and return its lazy :class:`~quiver.Result`.
+        """Check ``query`` with the server and return its lazy :class:`~quiver.Result`.
 
         ``params`` are positional parameters for ``?`` or ``$1, $2, …``
         placeholders; they are bound by the server through a Flight SQL
@@ -164,9 +164,10 @@ class Connection:
         ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``Decimal``,
         ``date`` and ``datetime`` values are sent as the matching Arrow types.
 
-        Planning errors (bad SQL, unknown table, permissions) are raised here;
-        no rows move until the result is consumed with ``to_arrow()``,
-        ``to_pandas()``, ``to_polars()`` or ``to_batches()``.
+        The server checks the query and types its result here, so bad SQL,
+        unknown tables and refusals are raised at once; the query runs when
+        the result is consumed with ``to_arrow()``, ``to_pandas()``,
+        ``to_polars()`` or ``to_batches()``.
         """
         from .result import Result
 

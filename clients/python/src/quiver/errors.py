@@ -154,7 +154,7 @@ CancelledError = Cancelled
 # unavailable error, with message: ") and may append the code again
 # ("... Detail: NotFound") and a client debug context; all noise for a user.
 _GRPC_PREFIX = re.compile(r"^(?:gRPC|Flight) returned ([a-z -]+?) error, with message: ", re.IGNORECASE)
-_DETAIL_SUFFIX = re.compile(r"\. Detail: [A-Za-z]+$")
+_DETAIL_SUFFIX = re.compile(r"\. Detail: ([A-Za-z]+)$")
 _CLIENT_CONTEXT_SUFFIX = re.compile(r"\. gRPC client debug context: .*$", re.DOTALL)
 
 # The status descriptions pyarrow writes in that prefix.
@@ -215,15 +215,33 @@ _TYPE_CODES: list[tuple[type[BaseException], str]] = [
 ]
 
 
+# Arrow's FlightStatusDetail codes, which pyarrow appends as "Detail: <code>".
+_DETAILS = {
+    "Unauthenticated": "UNAUTHENTICATED",
+    "Unauthorized": "PERMISSION_DENIED",
+    "Unavailable": "UNAVAILABLE",
+    "TimedOut": "DEADLINE_EXCEEDED",
+    "Cancelled": "CANCELLED",
+    "Internal": "INTERNAL",
+    "Failed": "UNKNOWN",
+}
+
+
 def _split(exc: BaseException) -> tuple[str | None, str]:
-    """The status code named in pyarrow's prefix (if any) and the server's message."""
+    """The status code named in pyarrow's prefix or detail suffix (if any) and the server's message."""
     text = _CLIENT_CONTEXT_SUFFIX.sub("", str(exc).strip())
     code = None
     match = _GRPC_PREFIX.match(text)
     if match:
         code = _DESCRIPTIONS.get(match.group(1).lower())
         text = text[match.end() :]
-    return code, _DETAIL_SUFFIX.sub("", text)
+    while True:
+        detail = _DETAIL_SUFFIX.search(text)
+        if detail is None:
+            break
+        code = code or _DETAILS.get(detail.group(1))
+        text = text[: detail.start()]
+    return code, text
 
 
 def status_code(exc: BaseException) -> str | None:
@@ -235,6 +253,10 @@ def status_code(exc: BaseException) -> str | None:
         if isinstance(exc, source):
             # The prefix is more precise than the class (ArrowInvalid covers four codes).
             return named or code
+    if isinstance(exc, OSError) and named is not None:
+        # pyarrow's FlightClient.get_schema raises plain OSErrors for Flight
+        # statuses (PERMISSION_DENIED, UNAUTHENTICATED, ...); the text says which.
+        return named
     return None
 
 

@@ -1,22 +1,25 @@
-"""The result of one query: planned when created, fetched when asked.
+"""The result of one query: checked when created, run when fetched.
 
-:meth:`quiver.Connection.sql` plans the query (so bad SQL, unknown tables and
-permissions fail right there) and returns a :class:`Result` holding the
-server's ``FlightInfo``; no rows move until one of the ``to_*`` methods is
-called. Then every endpoint is fetched concurrently and the batches come out
-in endpoint order (see :mod:`quiver._fetch`).
+:meth:`quiver.Connection.sql` asks the server for the query's schema
+(``GetSchema``, or ``CreatePreparedStatement`` when there are parameters), so
+bad SQL, unknown tables and refusals fail right there, and returns a
+:class:`Result`. Nothing runs until one of the ``to_*`` methods is called:
+then the query is planned (``GetFlightInfo``, which is also when the server
+admits it) and every endpoint is fetched at once, concurrently, with the
+batches handed back in endpoint order (see :mod:`quiver._fetch`). Planning at
+fetch time means a result can wait any time before it is fetched: it holds no
+server slot and no ticket that could expire.
 
 ``to_arrow()`` keeps the table it built, so ``to_arrow()``, ``to_pandas()``,
-``to_polars()`` and the notebook display share one fetch. ``to_batches()``
-streams; calling it again runs the query again. Tickets are short-lived: a
-result first fetched long after it was planned is planned again,
-transparently.
+``to_polars()`` and the notebook display share one run. ``to_batches()``
+streams, and runs the query again each time it is called.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
     import pandas
     import polars
 
-    from .connection import Connection, Progress
+    from .connection import Connection, Prepared, Progress
 
 # How many batches a streaming fetcher may run ahead of the consumer, per endpoint.
 _STREAM_BUFFER = 8
@@ -56,15 +59,21 @@ class Result:
         self._table: pa.Table | None = None
         self._elapsed: float | None = None
         self._active: tuple[Stream, flight.FlightInfo] | None = None
-        self._info = self._plan()
-        self._fresh: flight.FlightInfo | None = self._info
-        self._schema: pa.Schema | None = _declared_schema(self._info)
+        self._info: flight.FlightInfo | None = None
+        self._prepared: Prepared | None = None
+        if params is None:
+            self._schema: pa.Schema | None = conn._schema_of(query)
+        else:
+            self._prepared = conn._prepare(query)
+            # Closed when the result is garbage collected (or with the connection).
+            weakref.finalize(self, conn._close_prepared, self._prepared).atexit = False
+            self._schema = self._prepared.dataset_schema
 
     def __repr__(self) -> str:
         state = f"{self._table.num_rows} rows" if self._table is not None else "not fetched"
-        return f"<quiver.Result {state} endpoints={self.num_endpoints} query={self._query!r}>"
+        return f"<quiver.Result {state} query={self._query!r}>"
 
-    # --- what the server said when planning ---------------------------------
+    # --- what the server said -----------------------------------------------
 
     @property
     def query(self) -> str:
@@ -78,8 +87,8 @@ class Result:
 
     @property
     def query_id(self) -> str | None:
-        """The server's id of the latest run of this query (for progress and cancellation)."""
-        return _query_id(self._info)
+        """The server's id of the latest run of this query (None before it ran)."""
+        return _query_id(self._info) if self._info is not None else None
 
     @property
     def schema(self) -> pa.Schema:
@@ -90,14 +99,14 @@ class Result:
         return self._schema
 
     @property
-    def num_endpoints(self) -> int:
-        """How many streams the server split the result into."""
-        return len(self._info.endpoints)
+    def num_endpoints(self) -> int | None:
+        """How many streams the server split the latest run into (None before it ran)."""
+        return None if self._info is None else len(self._info.endpoints)
 
     @property
     def total_records(self) -> int | None:
-        """The row count announced by the server, or None when it did not say."""
-        n = self._info.total_records
+        """The row count the server announced for the latest run, or None."""
+        n = None if self._info is None else self._info.total_records
         return None if n is None or n < 0 else int(n)
 
     @property
@@ -181,7 +190,7 @@ class Result:
         cancelled), ``fragments_total``, ``fragments_done``, ``rows``,
         ``bytes``, ``elapsed_ms`` and, after a failure, ``error``.
         """
-        query_id = _query_id(self._info)
+        query_id = self.query_id
         return self._conn._progress(query_id) if query_id else None
 
     def cancel(self) -> bool:
@@ -200,34 +209,33 @@ class Result:
         return accepted
 
     def _plan(self) -> flight.FlightInfo:
-        if self._params is None:
+        if self._prepared is None:
             return self._conn._plan(self._query)
-        prepared = self._conn._prepare(self._query)
         try:
-            self._conn._bind(prepared, self._params, self._query)
-            return self._conn._plan(self._query, prepared)
-        finally:
-            self._conn._close_prepared(prepared)
+            self._conn._bind(self._prepared, self._params or [], self._query)
+        except NotFound:
+            # The server forgets prepared statements after an hour: prepare again.
+            self._prepared = self._conn._prepare(self._query)
+            weakref.finalize(self, self._conn._close_prepared, self._prepared).atexit = False
+            self._conn._bind(self._prepared, self._params or [], self._query)
+        return self._conn._plan(self._query, self._prepared)
 
     def _run(self, *, buffer: int | None, progress: Progress | None) -> Iterator[pa.RecordBatch]:
-        info, replanned = self._fresh, False
-        self._fresh = None
-        if info is None:
-            info, replanned = self._plan(), True
-        while True:
-            self._info = info
-            stream = self._stream(info, buffer, progress)
-            self._active = (stream, info)
-            try:
-                yield from stream.batches()
-                return
-            except NotFound as err:
-                # Tickets expire (5 minutes by default): plan again if nothing was read yet.
-                if replanned or stream.yielded or "ticket" not in err.message:
-                    raise
-                info, replanned = self._plan(), True
-            finally:
-                self._active = None
+        """Plan the query now and return the iterator of its batches."""
+        info = self._plan()
+        self._info = info
+        declared = _declared_schema(info)
+        if declared is not None:
+            # The schema of this run (parameter values can refine the types).
+            self._schema = declared
+        return self._iterate(self._stream(info, buffer, progress), info)
+
+    def _iterate(self, stream: Stream, info: flight.FlightInfo) -> Iterator[pa.RecordBatch]:
+        self._active = (stream, info)
+        try:
+            yield from stream.batches()
+        finally:
+            self._active = None
 
     def _stream(self, info: flight.FlightInfo, buffer: int | None, progress: Progress | None) -> Stream:
         endpoints = list(info.endpoints)
@@ -263,7 +271,8 @@ class Result:
         rows = f"{table.num_rows:,} row{'s' if table.num_rows != 1 else ''}"
         cols = f"{table.num_columns} column{'s' if table.num_columns != 1 else ''}"
         took = f" · {self._elapsed:.2f} s" if self._elapsed is not None else ""
-        return f"{rows} · {cols}{took} · {self.num_endpoints} endpoint{'s' if self.num_endpoints != 1 else ''}"
+        n = self.num_endpoints or 0
+        return f"{rows} · {cols}{took} · {n} endpoint{'s' if n != 1 else ''}"
 
 
 class Explain:

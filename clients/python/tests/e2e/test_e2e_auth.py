@@ -1,13 +1,15 @@
 """Credentials and limits through the quiver package and quiver.dbapi, against a real server.
 
 One server for the module: HS256 bearer tokens (signed with ``quiver token``),
-a users file for Basic logins, and a tiny ``--max-partials-bytes`` so a
-high-cardinality aggregate hits the limit.
+a users file for Basic logins, a tiny ``--max-partials-bytes`` so a
+high-cardinality aggregate hits the limit, a short ``--query-timeout`` and a
+short ``--idle-timeout`` (a planned query nobody fetches is dropped).
 """
 
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,9 @@ import quiver.dbapi
 from quiver_harness import Oracle, QuiverServer, Tools, Warehouse, start_quiver
 
 PASSWORD = "hunter2"
+QUERY_TIMEOUT = 3
+IDLE_TIMEOUT = 2
+SLOW = "SELECT count(*) AS n FROM demo.plays a, demo.plays b WHERE a.play_id + b.play_id < 0"
 
 
 @dataclass
@@ -61,7 +66,18 @@ def auth_server(
         local_warehouse,
         work,
         local_workers=1,
-        extra_args=["--jwt-secret-file", str(secret), "--users-file", str(users), "--max-partials-bytes", "1KiB"],
+        extra_args=[
+            "--jwt-secret-file",
+            str(secret),
+            "--users-file",
+            str(users),
+            "--max-partials-bytes",
+            "1KiB",
+            "--query-timeout",
+            f"{QUERY_TIMEOUT}s",
+            "--idle-timeout",
+            f"{IDLE_TIMEOUT}s",
+        ],
         token=token,
     )
     try:
@@ -120,6 +136,29 @@ def test_resource_exhausted(auth_server: AuthServer) -> None:
         assert info.value.code == "RESOURCE_EXHAUSTED"
         # The server and the connection are fine afterwards.
         assert _count(conn) > 0
+
+
+def test_query_timeout(auth_server: AuthServer) -> None:
+    with quiver.connect(auth_server.uri, token=auth_server.token, progress=False) as conn:
+        started = time.monotonic()
+        with pytest.raises(quiver.Timeout) as info:
+            conn.sql(SLOW).to_arrow()
+        assert time.monotonic() - started < QUERY_TIMEOUT + 5
+        assert info.value.code == "DEADLINE_EXCEEDED" and isinstance(info.value, quiver.Cancelled)
+        assert _count(conn) > 0
+
+
+def test_a_result_can_wait_longer_than_the_idle_timeout(auth_server: AuthServer, local_oracle: Oracle) -> None:
+    # sql() only checks and types the query; it is planned (and admitted) when fetched.
+    with quiver.connect(auth_server.uri, token=auth_server.token) as conn:
+        result = conn.sql(COUNT)
+        params = conn.sql(COUNT + " WHERE genre = ?", ["Drama"])
+        assert result.query_id is None
+        time.sleep(IDLE_TIMEOUT + 1.5)
+        assert result.to_arrow().column(0)[0].as_py() == local_oracle.query(COUNT).column(0)[0].as_py()
+        assert result.query_id is not None
+        want = local_oracle.query(COUNT + " WHERE genre = ?", ["Drama"])
+        assert params.to_arrow().column(0)[0].as_py() == want.column(0)[0].as_py()
 
 
 def test_dbapi_with_token(auth_server: AuthServer, local_oracle: Oracle) -> None:

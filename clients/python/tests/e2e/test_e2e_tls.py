@@ -13,6 +13,9 @@ from pathlib import Path
 import pyarrow.flight as flight
 import pytest
 
+import quiver
+import quiver.dbapi
+
 from quiver_harness.processes import ManagedProcess, free_port, wait_until
 from quiver_harness.servers import Tools, Warehouse
 
@@ -85,6 +88,34 @@ def test_mtls_client_certificate_is_required(quiver_tools: Tools, local_warehous
             _count(anonymous)
     finally:
         proc.stop()
+
+
+def test_quiver_connect_over_tls_and_mtls(quiver_tools: Tools, local_warehouse: Warehouse, tmp_path: Path) -> None:
+    pki = _pki(tmp_path)
+    proc, uri = _serve_tls(quiver_tools, local_warehouse, tmp_path, "--tls-cert", str(pki["server.pem"]),
+                           "--tls-key", str(pki["server.key"]), "--tls-client-ca", str(pki["ca.pem"]))
+    try:
+        probe = flight.FlightClient(uri, tls_root_certs=pki["ca.pem"].read_bytes(),
+                                    cert_chain=pki["client.pem"].read_bytes(),
+                                    private_key=pki["client.key"].read_bytes())
+        assert wait_until(lambda: _try(lambda: _count(probe)), 60), proc.describe()
+        want = _count(probe)
+        # Paths and PEM bytes both work.
+        with quiver.connect(uri, tls_root_certs=pki["ca.pem"], cert_chain=str(pki["client.pem"]),
+                            private_key=pki["client.key"].read_bytes()) as conn:
+            assert conn.sql(COUNT).to_arrow().column(0)[0].as_py() == want
+        with quiver.dbapi.connect(uri, tls_root_certs=pki["ca.pem"], cert_chain=pki["client.pem"],
+                                  private_key=pki["client.key"]) as conn, conn.cursor() as cur:
+            cur.execute(COUNT)
+            assert cur.fetchall() == [(want,)]
+        # Without the client certificate the server refuses the TLS handshake.
+        with quiver.connect(uri, tls_root_certs=pki["ca.pem"]) as conn, pytest.raises(quiver.Unavailable):
+            conn.sql(COUNT)
+    finally:
+        proc.stop()
+
+
+COUNT = "SELECT count(*) AS n FROM demo.titles"
 
 
 def _try(fn: object) -> bool:

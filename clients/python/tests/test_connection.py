@@ -280,11 +280,15 @@ def test_no_token_sends_no_header(fake: FakeQuiver, monkeypatch: pytest.MonkeyPa
         ({"cert_chain": b"x"}, "cert_chain and private_key go together"),
         ({"max_streams": 0}, "max_streams"),
         ({"tls_root_certs": "/no/such/ca.pem"}, "cannot read PEM file /no/such/ca.pem"),
+        ({"progress": "sometimes"}, "progress must be True, False or 'auto'"),
+        ({"uri": "127.0.0.1:8815"}, "want grpc://host:port"),
+        ({"uri": "http://127.0.0.1:8815"}, "want grpc://host:port"),
     ],
 )
 def test_bad_connect_arguments(kwargs: dict[str, object], message: str) -> None:
+    kwargs = {"uri": "grpc://127.0.0.1:1", **kwargs}
     with pytest.raises(ValueError, match=message):
-        quiver.connect("grpc://127.0.0.1:1", **kwargs)  # type: ignore[arg-type]
+        quiver.connect(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

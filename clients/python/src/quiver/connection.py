@@ -99,6 +99,8 @@ class Connection:
             raise ValueError("pass either token or username/password, not both")
         if (cert_chain is None) != (private_key is None):
             raise ValueError("cert_chain and private_key go together: pass both or neither")
+        if progress not in (True, False, "auto"):
+            raise ValueError(f"progress must be True, False or 'auto', got {progress!r}")
         self.progress: Progress = progress
         #: Seconds a fetch runs before its progress bar appears.
         self.progress_delay = 0.5
@@ -116,6 +118,8 @@ class Connection:
         self._peers: dict[str, flight.FlightClient] = {}
         try:
             self._client = flight.FlightClient(self._uri, **self._client_kwargs)
+        except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
+            raise ValueError(f"uri {self._uri!r}: want grpc://host:port or grpc+tls://host:port ({exc})") from None
         except Exception as exc:  # noqa: BLE001 - translated and re-raised.
             raise _translated(exc) from None
         self._headers: list[tuple[bytes, bytes]] = []

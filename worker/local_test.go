@@ -55,7 +55,7 @@ func TestLocalRestartsRecycledWorker(t *testing.T) {
 	// A worker that recycles itself: exits non-zero after a while.
 	l, err := StartLocal(ctx, LocalOptions{
 		N:       1,
-		Command: []string{"/bin/sh", "-c", `echo "` + ListeningPrefix + `127.0.0.1:$$"; sleep 0.5; exit 1`},
+		Command: []string{"/bin/sh", "-c", `echo "` + ListeningPrefix + `127.0.0.1:$$"; sleep 2; exit 1`},
 		Env:     os.Environ(),
 	})
 	require.NoError(t, err)
@@ -64,7 +64,7 @@ func TestLocalRestartsRecycledWorker(t *testing.T) {
 	require.Eventually(t, func() bool {
 		now := l.Addrs()
 		return len(now) == 1 && now[0] != first[0]
-	}, 10*time.Second, 20*time.Millisecond, "restarted after exiting 1")
+	}, 20*time.Second, 20*time.Millisecond, "restarted after exiting 1")
 	cancel()
 	l.Wait()
 }

@@ -33,6 +33,8 @@ export QUIVER_PYTHON := $(VENV)/bin/python
 export QUIVER_WHEELHOUSE := $(WHEELHOUSE)
 export QUIVER_JDBC_JAR = $(JDBC_JAR)
 
+COMMA := ,
+
 .PHONY: all build demo test test-go test-python tools lint bench fuzz clean
 
 all: build
@@ -96,8 +98,13 @@ fuzz:
 	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
 
+# Benchmarks against same-run baselines; writes BENCHMARKS.md and bench/charts/.
+# BENCH picks a subset (stream,latency,memory,tpch,soak); BENCH_QUICK=1 runs
+# them at a small scale in minutes (a smoke test, not a result).
+BENCH ?= stream,latency,memory,tpch,soak
 bench: tools build
-	$(VENV)/bin/python bench/stream_bench.py
+	QUIVER_BENCH_COMMAND='make bench$(if $(filter-out stream$(COMMA)latency$(COMMA)memory$(COMMA)tpch$(COMMA)soak,$(BENCH)), BENCH=$(BENCH))$(if $(BENCH_QUICK), BENCH_QUICK=1)' \
+	  $(VENV)/bin/python bench/run.py --only $(BENCH) $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf bin

@@ -66,3 +66,39 @@ func TestQueryArrowDeadline(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 3*time.Second)
 }
+
+// TestInterruptedConnectionIsDiscarded: the connection of an interrupted
+// query is closed, not handed to the next query.
+func TestInterruptedConnectionIsDiscarded(t *testing.T) {
+	db, err := Open(context.Background(), Options{Threads: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	rdr, err := db.QueryArrow(context.Background(), "SELECT 1")
+	require.NoError(t, err)
+	rdr.Release()
+	open := db.SQL().Stats().OpenConnections
+	require.Positive(t, open)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	rdr, err = db.QueryArrow(ctx, "SELECT sum(i * i % 7) FROM range(100000000000) t(i)")
+	require.Error(t, err)
+	require.Nil(t, rdr)
+	require.Equal(t, open-1, db.SQL().Stats().OpenConnections, "the interrupted query's connection was closed")
+
+	// Canceled while streaming: closed on Release.
+	rdr, err = db.QueryArrow(context.Background(), "SELECT 1")
+	require.NoError(t, err)
+	rdr.Release()
+	open = db.SQL().Stats().OpenConnections
+	ctx, cancel = context.WithCancel(context.Background())
+	rdr, err = db.QueryArrow(ctx, "SELECT i FROM range(100000) t(i)")
+	require.NoError(t, err)
+	cancel()
+	rdr.Release()
+	require.Equal(t, open-1, db.SQL().Stats().OpenConnections)
+
+	var n int64
+	require.NoError(t, db.SQL().QueryRowContext(context.Background(), "SELECT count(*) FROM range(7)").Scan(&n))
+	require.EqualValues(t, 7, n)
+}

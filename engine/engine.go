@@ -205,16 +205,20 @@ func (db *DB) QueryArrow(ctx context.Context, query string, args ...any) (array.
 		return err
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			discard(conn)
+		}
 		conn.Close()
 		return nil, err
 	}
-	return &connReader{RecordReader: rdr, conn: conn}, nil
+	return &connReader{RecordReader: rdr, conn: conn, ctx: ctx}, nil
 }
 
 // connReader keeps the connection reserved for as long as DuckDB streams from it.
 type connReader struct {
 	array.RecordReader
 	conn *sql.Conn
+	ctx  context.Context
 	done bool
 }
 
@@ -222,8 +226,22 @@ func (r *connReader) Release() {
 	r.RecordReader.Release()
 	if !r.done {
 		r.done = true
+		if r.ctx.Err() != nil {
+			discard(r.conn)
+		}
 		r.conn.Close()
 	}
+}
+
+// discard closes the DuckDB connection under conn instead of returning it
+// to the pool, after a query on it was interrupted. Whatever DuckDB still
+// has to tear down of that query then happens here, in the interrupted
+// caller (whose watchdog knows it was canceled), and not in the next query
+// that would have picked the connection up: a rare interrupt that landed
+// at the wrong moment once left the next, unrelated query on the same
+// connection blocked in prepare.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 }
 
 // QuoteString renders s as a DuckDB string literal.

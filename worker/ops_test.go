@@ -78,6 +78,14 @@ func startOpsWorker(t *testing.T, opts ServerOptions, eopts engine.Options) *ops
 	return &opsWorker{addr: lis.Addr().String(), srv: srv, signer: opts.Signer, reg: reg, pool: pool}
 }
 
+// testCtx bounds a test's calls, so a hang fails the test with a message
+// instead of timing the whole package out.
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func (w *opsWorker) ticket(t *testing.T, queryID, sql string) []byte {
 	t.Helper()
 	tk, err := w.signer.Sign(Fragment{QueryID: queryID, SQL: sql, Expires: time.Now().Add(time.Minute).UnixMilli()})
@@ -128,7 +136,7 @@ func TestStatusAction(t *testing.T) {
 	w := startOpsWorker(t, ServerOptions{Info: Info{MemoryLimit: "1.0 GiB", MaxTempSize: "0 bytes", Threads: 2, Version: "v9"}},
 		engine.Options{})
 	c := w.conn(t)
-	ctx := context.Background()
+	ctx := testCtx(t)
 
 	n, err := doGet(ctx, c, w.ticket(t, "q-done", "SELECT * FROM range(10)"))
 	require.NoError(t, err)
@@ -193,7 +201,7 @@ func TestStatusAction(t *testing.T) {
 func TestCancelDuringExecution(t *testing.T) {
 	w := startOpsWorker(t, ServerOptions{}, engine.Options{})
 	c := w.conn(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testCtx(t))
 	errc := make(chan error, 1)
 	go func() {
 		_, err := doGet(ctx, c, w.ticket(t, "q-endless", endlessSQL))
@@ -212,7 +220,7 @@ func TestCancelDuringExecution(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 
 	// The next fragment runs.
-	n, err := doGet(context.Background(), c, w.ticket(t, "q-next", "SELECT * FROM range(100)"))
+	n, err := doGet(testCtx(t), c, w.ticket(t, "q-next", "SELECT * FROM range(100)"))
 	require.NoError(t, err)
 	require.EqualValues(t, 100, n)
 	require.EqualValues(t, 2, w.status(t).Served)
@@ -221,7 +229,7 @@ func TestCancelDuringExecution(t *testing.T) {
 func TestCancelDuringStreaming(t *testing.T) {
 	w := startOpsWorker(t, ServerOptions{BatchRows: 65536}, engine.Options{})
 	c := w.conn(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	stream, err := c.DoGet(ctx, w.ticket(t, "q-stream", manyRowsSQL))
 	require.NoError(t, err)
@@ -240,7 +248,7 @@ func TestCancelDuringStreaming(t *testing.T) {
 	rdr.Release()
 	w.waitIdle(t)
 
-	n, err := doGet(context.Background(), c, w.ticket(t, "q-next", "SELECT * FROM range(100)"))
+	n, err := doGet(testCtx(t), c, w.ticket(t, "q-next", "SELECT * FROM range(100)"))
 	require.NoError(t, err)
 	require.EqualValues(t, 100, n)
 }
@@ -256,7 +264,7 @@ func TestInterruptThatDoesNotTake(t *testing.T) {
 		OnStuck:        func(q string) { stuck <- q },
 	}, engine.Options{})
 	c := w.conn(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testCtx(t))
 	errc := make(chan error, 1)
 	go func() {
 		// ~5s of work, which the hook lets run to the end despite the cancel.
@@ -280,7 +288,7 @@ func TestInterruptThatDoesNotTake(t *testing.T) {
 
 	// Only the first fragment ignored its interrupt: the next is canceled
 	// in time and OnStuck stays quiet.
-	ctx, cancel = context.WithCancel(context.Background())
+	ctx, cancel = context.WithCancel(testCtx(t))
 	go func() {
 		_, err := doGet(ctx, c, w.ticket(t, "q-second", endlessSQL))
 		errc <- err
@@ -299,7 +307,7 @@ func TestInterruptThatDoesNotTake(t *testing.T) {
 func TestDrain(t *testing.T) {
 	w := startOpsWorker(t, ServerOptions{}, engine.Options{})
 	c := w.conn(t)
-	ctx := context.Background()
+	ctx := testCtx(t)
 	type result struct {
 		n   int64
 		err error
@@ -363,7 +371,7 @@ func TestWatchReportsTheDrain(t *testing.T) {
 	cc, err := grpc.NewClient(w.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer cc.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	watch, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{})
 	require.NoError(t, err)
@@ -392,7 +400,7 @@ func TestOutOfMemoryFailsAlone(t *testing.T) {
 	w := startOpsWorker(t, ServerOptions{Info: Info{MemoryLimit: "61.0 MiB", MaxTempSize: "0 bytes"}},
 		engine.Options{MemoryLimit: "64MB", TempDirectory: t.TempDir(), MaxTempSize: "0B"})
 	c := w.conn(t)
-	ctx := context.Background()
+	ctx := testCtx(t)
 	var hungryDone atomic.Bool
 	hungry := make(chan error, 1)
 	go func() {
@@ -451,7 +459,7 @@ func TestTwoHungryFragmentsBothFail(t *testing.T) {
 	errs := make(chan error, 2)
 	for _, q := range []string{"q-a", "q-b"} {
 		go func() {
-			_, err := doGet(context.Background(), c, w.ticket(t, q,
+			_, err := doGet(testCtx(t), c, w.ticket(t, q,
 				"SELECT i, string_agg(i::VARCHAR || repeat('x', 100), ',') AS s FROM range(20000000) t(i) GROUP BY i"))
 			errs <- err
 		}()

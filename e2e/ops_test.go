@@ -78,7 +78,7 @@ func scalar(t *testing.T, cl *flightsql.Client, sql string) string {
 }
 
 func TestOpsQueueOverflowIsUnavailable(t *testing.T) {
-	_, cl := opsServer(t, "", "--max-concurrent-queries", "2", "--max-queued-queries", "2",
+	srv, cl := opsServer(t, "", "--max-concurrent-queries", "2", "--max-queued-queries", "2",
 		"--max-queries-per-user", "0", "--idle-timeout", "5m")
 	ctx := queryCtx(t)
 	// Two planned queries hold both slots until their results are fetched.
@@ -105,13 +105,16 @@ func TestOpsQueueOverflowIsUnavailable(t *testing.T) {
 			queued <- result{n, err}
 		}()
 	}
-	var err error
 	require.Eventually(t, func() bool {
-		// ...and once they do, the next one is refused at once.
-		_, err = cl.Execute(ctx, "SELECT 1")
-		return status.Code(err) == codes.Unavailable
-	}, 20*time.Second, 50*time.Millisecond, "last error: %s", describe(err))
+		queued, _, err := srv.Metric(ctx, "quiver_queries_queued", nil)
+		return err == nil && queued == 2
+	}, 20*time.Second, 20*time.Millisecond, "two queries never queued")
+	// ...and with the queue full, the next one is refused at once.
+	start := time.Now()
+	_, err := cl.Execute(ctx, "SELECT 1")
+	require.Equal(t, codes.Unavailable, status.Code(err), describe(err))
 	require.Contains(t, err.Error(), "queue full")
+	require.Less(t, time.Since(start), 5*time.Second, "refused, not queued")
 	select {
 	case r := <-queued:
 		t.Fatalf("a queued query finished while every slot was held: %+v", r)

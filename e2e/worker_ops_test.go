@@ -250,13 +250,14 @@ func TestWorkerCancel(t *testing.T) {
 			done <- err
 		}()
 		w.waitRunning(t, "q-exec")
-		time.Sleep(300 * time.Millisecond) // well into the scan
+		// The fragment burns CPU until the cancel: the worker's CPU time
+		// grows (by a third of a second, however loaded the machine).
 		before, err := harness.CPUTime(w.PID())
 		require.NoError(t, err)
-		time.Sleep(500 * time.Millisecond)
-		busy, err := harness.CPUTime(w.PID())
-		require.NoError(t, err)
-		require.Greater(t, busy-before, 300*time.Millisecond, "the fragment keeps the worker busy before the cancel")
+		require.Eventually(t, func() bool {
+			busy, err := harness.CPUTime(w.PID())
+			return err == nil && busy-before >= 300*time.Millisecond
+		}, 20*time.Second, 50*time.Millisecond, "the fragment keeps the worker busy before the cancel")
 		canceled := time.Now()
 		cancel()
 		require.Equal(t, codes.Canceled, status.Code(<-done))

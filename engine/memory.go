@@ -35,7 +35,7 @@ type MemoryBudget struct {
 
 // MemoryLimit is the memory_limit DuckDB is given, and why.
 type MemoryLimit struct {
-	// Value is what is passed to DuckDB (e.g. "4GB" or "3221225472B").
+	// Value is what is passed to DuckDB: bytes, e.g. "3221225472B".
 	Value string
 	// Bytes is Value in bytes.
 	Bytes int64
@@ -56,23 +56,23 @@ func ResolveMemoryLimit(setting, root string) (MemoryLimit, error) {
 	if setting != "" && !strings.HasSuffix(setting, "%") {
 		n, err := ParseSize(setting)
 		if err != nil {
-			return MemoryLimit{}, fmt.Errorf("memory limit: %w", err)
+			return MemoryLimit{}, err
 		}
 		if n == 0 {
-			return MemoryLimit{}, errors.New("memory limit: 0 would leave DuckDB no memory at all")
+			return MemoryLimit{}, errors.New("0 would leave DuckDB no memory at all")
 		}
-		return MemoryLimit{Value: setting, Bytes: n, Reason: "configured"}, nil
+		return MemoryLimit{Value: strconv.FormatInt(n, 10) + "B", Bytes: n, Reason: "configured"}, nil
 	}
 	if setting != "" {
 		p, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(setting, "%")), 64)
 		if err != nil || p <= 0 || p > 100 {
-			return MemoryLimit{}, fmt.Errorf("memory limit %q: a percentage must be in (0, 100]", setting)
+			return MemoryLimit{}, fmt.Errorf("%q: a percentage must be in (0, 100]", setting)
 		}
 		fraction = p / 100
 	}
 	budget, err := DetectMemory(root)
 	if err != nil {
-		return MemoryLimit{}, fmt.Errorf("memory limit: %w", err)
+		return MemoryLimit{}, fmt.Errorf("detect the memory available: %w", err)
 	}
 	n := int64(float64(budget.Bytes) * fraction)
 	return MemoryLimit{

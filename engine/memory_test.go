@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -80,8 +81,8 @@ func TestResolveMemoryLimit(t *testing.T) {
 		{"percentage of cgroup v1", "25%", filepath.Join("testdata", "cgroup", "v1"), "134217728B", 128 << 20, "25% of 512.0 MiB (cgroup v1 /sys/fs/cgroup/memory/quiver/memory.limit_in_bytes)"},
 		{"host RAM when unlimited", "", filepath.Join("testdata", "cgroup", "v2-max"), "12582912000B", 12582912000,
 			"75% of 15.6 GiB (host RAM /proc/meminfo, no cgroup memory limit)"},
-		{"explicit", "4GB", v2, "4GB", 4_000_000_000, "configured"},
-		{"explicit binary units", "512 MiB", v2, "512 MiB", 512 << 20, "configured"},
+		{"explicit", "4GB", v2, "4000000000B", 4_000_000_000, "configured"},
+		{"explicit binary units", "512 MiB", v2, "536870912B", 512 << 20, "configured"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,7 +95,7 @@ func TestResolveMemoryLimit(t *testing.T) {
 		t.Run("bad "+bad, func(t *testing.T) {
 			_, err := ResolveMemoryLimit(bad, v2)
 			require.Error(t, err)
-			require.Contains(t, err.Error(), "memory limit")
+			require.Contains(t, err.Error(), strings.TrimSpace(strings.TrimPrefix(bad, "-")))
 		})
 	}
 }

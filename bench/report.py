@@ -108,7 +108,7 @@ def machine_section(results: dict[str, dict[str, Any]]) -> str:
     ])
 
 
-def stream_section(r: dict[str, Any], targets: list[list[str]]) -> str:
+def stream_section(r: dict[str, Any], targets: list[list[str]], charts: Path) -> str:
     d = r["data"]
     out = [provenance(r)]
     groups, series = [], {}
@@ -131,7 +131,7 @@ def stream_section(r: dict[str, Any], targets: list[list[str]]) -> str:
                             f"{q / base:.2f}×", verdict(q / base >= 0.8, f"{0.8 * base / q:.2f}× short" if q < 0.8 * base else "")])
             targets.append([f"Streaming `{table}`, {LABELS[name]}", "≥ 1.5× Python Flight + DuckDB",
                             f"{q / py:.2f}×", verdict(q / py >= 1.5, f"{1.5 * py / q:.2f}× short" if q < 1.5 * py else "")])
-    bars(CHARTS / "stream.png", f"SELECT * into a pyarrow Table ({d['rows']:,} rows)", "million rows/s", groups, series)
+    bars(charts / "stream.png", f"SELECT * into a pyarrow Table ({d['rows']:,} rows)", "million rows/s", groups, series)
     out.append("![streaming throughput](bench/charts/stream.png)\n")
     return "\n".join(out)
 
@@ -140,7 +140,7 @@ def verdict(ok: bool, miss: str) -> str:
     return "met" if ok else f"**missed** ({miss})" if miss else "**missed**"
 
 
-def latency_section(r: dict[str, Any], targets: list[list[str]]) -> str:
+def latency_section(r: dict[str, Any], targets: list[list[str]], charts: Path) -> str:
     d = r["data"]
     out = [provenance(r)]
     out.append(f"{d['runs']:,} timed runs per system and query (after 20 untimed), the systems taking turns run by "
@@ -165,7 +165,7 @@ def latency_section(r: dict[str, Any], targets: list[list[str]]) -> str:
         targets.append([f"Small query `{q}`: Quiver p99", "≤ 10 ms", f"{qp['p99_ms']:.2f} ms",
                         verdict(qp["p99_ms"] <= 10, f"by {qp['p99_ms'] - 10:.2f} ms")])
     out.append("")
-    bars(CHARTS / "latency.png", "Small-query latency (bar: p50, whisker: p99)", "ms", groups, series, log=True)
+    bars(charts / "latency.png", "Small-query latency (bar: p50, whisker: p99)", "ms", groups, series, log=True)
     out.append("![small-query latency](bench/charts/latency.png)\n")
     fb = d["first_batch"]
     out.append(f"**Time to first batch** of `SELECT * FROM bench.wide` ({fb['rows']:,} rows): from the request to the "
@@ -178,7 +178,7 @@ def latency_section(r: dict[str, Any], targets: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def memory_section(r: dict[str, Any], targets: list[list[str]]) -> str:
+def memory_section(r: dict[str, Any], targets: list[list[str]], charts: Path) -> str:
     d = r["data"]
     out = [provenance(r)]
     out.append("`SELECT * FROM bench.wide WHERE id < N` through Quiver (proxy routing, 2 local workers), the client "
@@ -212,13 +212,13 @@ def memory_section(r: dict[str, Any], targets: list[list[str]]) -> str:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(CHARTS / "memory.png")
+    fig.savefig(charts / "memory.png")
     plt.close(fig)
     out.append("![memory vs result size](bench/charts/memory.png)\n")
     return "\n".join(out)
 
 
-def tpch_section(r: dict[str, Any], targets: list[list[str]]) -> str:
+def tpch_section(r: dict[str, Any], targets: list[list[str]], charts: Path) -> str:
     d = r["data"]
     out = [provenance(r)]
     systems = [n for n in ("duckdb", "quiver-1w", "quiver-2w") if n in d["warm"]]
@@ -276,7 +276,7 @@ def tpch_section(r: dict[str, Any], targets: list[list[str]]) -> str:
             targets.append([f"TPC-H SF{d['scale']:g} total (warm), {LABELS[n]}", f"≤ {limit}× DuckDB alone",
                             f"{x:.2f}×", verdict(x <= limit, f"by {x - limit:.2f}×")])
     series = {n: [{"median": v, "min": v, "max": v} for v in ratios[n]] for n in systems[1:]}
-    bars(CHARTS / "tpch.png", f"TPC-H SF{d['scale']:g} warm, time relative to DuckDB alone (1.0)", "× DuckDB",
+    bars(charts / "tpch.png", f"TPC-H SF{d['scale']:g} warm, time relative to DuckDB alone (1.0)", "× DuckDB",
          [f"{nr}" for nr in nrs], series)
     out.append("![TPC-H per query](bench/charts/tpch.png)\n")
     return "\n".join(out)
@@ -295,16 +295,16 @@ SECTIONS = [
 ]
 
 
-def write(directory: Path = bl.RESULTS, output: Path = OUTPUT) -> None:
+def write(directory: Path = bl.RESULTS, output: Path = OUTPUT, charts: Path = CHARTS) -> None:
     results = {n: r for n in ("stream", "latency", "memory", "tpch", "soak") if (r := bl.load(n, directory))}
     if not results:
         raise SystemExit(f"no results in {directory}: run bench/run.py first")
-    CHARTS.mkdir(parents=True, exist_ok=True)
+    charts.mkdir(parents=True, exist_ok=True)
     targets: list[list[str]] = []
     body: list[str] = []
     for name, title, fn in SECTIONS:
         if name in results:
-            body += [f"## {title}", "", fn(results[name], targets), note(name)]
+            body += [f"## {title}", "", fn(results[name], targets, charts), note(name)]
     if "soak" in results:
         body += ["## Concurrency (the operations soak)", "", soak_section(results["soak"]), note("soak")]
     for extra, title in (("speed", "Speed work, measured before and after"), ("profile", "Where the time goes (profiles)")):
@@ -331,7 +331,7 @@ def write(directory: Path = bl.RESULTS, output: Path = OUTPUT) -> None:
         head += ["## Targets", "", "| target | goal | measured | |", "|---|---|---:|---|"]
         head += ["| " + " | ".join(t) + " |" for t in targets] + [""]
     output.write_text("\n".join(head + body).rstrip() + "\n", encoding="utf-8")
-    bl.log(f"wrote {output} and charts in {CHARTS}")
+    bl.log(f"wrote {output} and charts in {charts}")
 
 
 if __name__ == "__main__":

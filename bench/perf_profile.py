@@ -7,7 +7,7 @@ worker pids), not Go's pprof: the coordinator has no pprof endpoint, and a
 worker's time is mostly DuckDB's C++, which pprof cannot see. Go keeps frame
 pointers, so perf unwinds Go and C++ frames alike. Graphviz is not needed.
 
-    .venv/bin/python bench/profile.py --workload stream-wide --seconds 20
+    .venv/bin/python bench/perf_profile.py --workload stream-wide --seconds 20
 
 Workloads: ``stream-wide`` / ``stream-narrow`` (SELECT * through the proxy,
 batches dropped), ``small`` (point lookups back to back). Outputs:

@@ -46,7 +46,10 @@ func runServe(ctx context.Context, args []string) error {
 		secretFile     = fs.String("worker-secret-file", "", "file with the secret shared with --worker processes (env QUIVER_WORKER_SECRET holds it directly)")
 		insecureNoAuth = fs.Bool("insecure-no-auth", false, "serve non-loopback clients without authentication")
 		workerThreads  = fs.Int("worker-threads", 0, "DuckDB threads per local worker (0 = DuckDB's default)")
-		workerMemory   = fs.String("worker-memory-limit", "", "DuckDB memory_limit per local worker, e.g. 4GB")
+		workerMemory   = fs.String("worker-memory-limit", "", "DuckDB memory_limit per local worker: a size (4GB) or a share of the memory available (30%); default an equal share of 60% among the local workers")
+		workerTemp     = fs.String("worker-temp-dir", "", "where local workers spill (default: the OS temp dir)")
+		workerMaxTemp  = fs.String("worker-max-temp-size", "", "most spill space per local worker, e.g. 20GB (default: 90% of the free disk space)")
+		coordMemory    = fs.String("coordinator-memory-limit", "20%", "memory_limit of the coordinator's own DuckDB (merges, system tables): a size or a share of the memory available")
 		policyFile     = fs.String("policy-file", "", "YAML policy: table grants, column denials and masks, row filters from claims (deny by default once set)")
 		auditLog       = fs.String("audit-log", "", "append audit records (JSON lines: principal, statement, tables, decision) to this file instead of the server log")
 		ticketTTL      = fs.Duration("ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
@@ -95,7 +98,11 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	// The coordinator's DuckDB only types statements and merges partials:
 	// it reads no files at all, so its sandbox allows only the temp directory.
-	db, err := engine.Open(ctx, engine.Options{Threads: 1, Logger: logger, Sandbox: &engine.Sandbox{}})
+	coordLimit, err := engine.ResolveMemoryLimit(*coordMemory, "")
+	if err != nil {
+		return fmt.Errorf("--coordinator-memory-limit: %w", err)
+	}
+	db, err := engine.Open(ctx, engine.Options{Threads: 1, MemoryLimit: coordLimit.Value, Logger: logger, Sandbox: &engine.Sandbox{}})
 	if err != nil {
 		return fmt.Errorf("open coordinator duckdb: %w", err)
 	}
@@ -142,6 +149,7 @@ func runServe(ctx context.Context, args []string) error {
 		local, err = startLocalWorkers(workerCtx, localWorkerConfig{
 			n: *localWorkers, wh: wh, logs: logs, secret: secret,
 			threads: *workerThreads, memory: *workerMemory, pool: pool, logger: logger,
+			tempDir: *workerTemp, maxTemp: *workerMaxTemp, drain: ops.drainTimeout,
 		})
 		if err != nil {
 			return err
@@ -376,6 +384,9 @@ type localWorkerConfig struct {
 	secret  []byte
 	threads int
 	memory  string
+	tempDir string
+	maxTemp string
+	drain   time.Duration
 	pool    *worker.Pool
 	logger  *slog.Logger
 }
@@ -399,8 +410,19 @@ func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local,
 	if c.wh.s3Endpoint != "" {
 		command = append(command, "--s3-endpoint", c.wh.s3Endpoint)
 	}
-	if c.memory != "" {
-		command = append(command, "--memory-limit", c.memory)
+	// Local workers share this machine (and cgroup): without a limit
+	// each takes an equal share of 60% of it, leaving the rest to the
+	// coordinator, Arrow buffers and the Go runtimes.
+	memory := c.memory
+	if memory == "" {
+		memory = fmt.Sprintf("%d%%", max(1, 60/c.n))
+	}
+	command = append(command, "--memory-limit", memory, "--drain-timeout", c.drain.String())
+	if c.tempDir != "" {
+		command = append(command, "--temp-dir", c.tempDir)
+	}
+	if c.maxTemp != "" {
+		command = append(command, "--max-temp-size", c.maxTemp)
 	}
 	// Workers get the environment minus Quiver's own variables (their
 	// configuration is the command line above) plus the shared secret.
@@ -412,7 +434,7 @@ func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local,
 	}
 	env = append(env, "QUIVER_WORKER_SECRET="+string(c.secret))
 	return worker.StartLocal(ctx, worker.LocalOptions{
-		N: c.n, Command: command, Env: env, Logger: c.logger,
+		N: c.n, Command: command, Env: env, Logger: c.logger, StopTimeout: c.drain + 10*time.Second,
 		OnChange: func(addrs []string) {
 			if err := c.pool.Set(addrs); err != nil {
 				c.logger.Error("update worker pool", "err", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -33,6 +34,7 @@ func runWorker(ctx context.Context, args []string) error {
 		threads        = fs.Int("threads", 0, "DuckDB threads (0 = DuckDB's default)")
 		secretFile     = fs.String("secret-file", "", "file with the secret shared with the coordinator (env QUIVER_WORKER_SECRET holds it directly)")
 		interruptGrace = fs.Duration("interrupt-grace", 10*time.Second, "a canceled fragment still running this long after DuckDB was interrupted makes the worker exit non-zero, to be restarted")
+		httpListen     = fs.String("http-listen", "", "address for the worker's /metrics, /healthz and /readyz over HTTP (off when empty)")
 		drainTimeout   = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long running fragments may take to finish (new ones are refused) before the worker stops")
 	)
 	wh.register(fs)
@@ -89,8 +91,9 @@ func runWorker(ctx context.Context, args []string) error {
 		"tempDirectory", settings.TempDirectory, "maxTempSize", settings.MaxTempSize, "threads", settings.Threads)
 
 	stuck := make(chan string, 1)
+	reg := prometheus.NewRegistry()
 	opts := worker.ServerOptions{
-		DB: db, Signer: signer, Logger: logger, Registerer: prometheus.NewRegistry(),
+		DB: db, Signer: signer, Logger: logger, Registerer: reg,
 		Info: worker.Info{
 			MemoryLimit: settings.MemoryLimit, MaxTempSize: settings.MaxTempSize,
 			Threads: settings.Threads, Version: version,
@@ -108,6 +111,21 @@ func runWorker(ctx context.Context, args []string) error {
 		opts.Prepare = s3.Ensure
 	}
 	srv := worker.NewServer(opts)
+	if *httpListen != "" {
+		hlis, err := net.Listen("tcp", *httpListen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", *httpListen, err)
+		}
+		web := &http.Server{Handler: flightserver.OpsHandler(reg, func() error {
+			if srv.Draining() {
+				return errors.New("draining")
+			}
+			return nil
+		}), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = web.Serve(hlis) }()
+		defer web.Close()
+		logger.Info("operations endpoint", "addr", hlis.Addr().String(), "paths", "/metrics /healthz /readyz")
+	}
 	gs := flightserver.NewGRPCServer(srv, flightserver.GRPCOptions{Logger: logger, ServerOptions: srv.GRPCOptions()})
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -406,4 +409,40 @@ func TestOpsMetricsParseAndMove(t *testing.T) {
 		_, ok := after[name]
 		require.True(t, ok, "metric %s missing", name)
 	}
+}
+
+func TestOpsWorkerHTTPEndpoint(t *testing.T) {
+	haddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(harness.FreePort(t)))
+	w := harness.StartWorker(t, harness.WorkerOptions{
+		Warehouse: t.TempDir(), Secret: "ops-worker-secret-0123456789abcdef", Args: []string{"--http-listen", haddr},
+	})
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + haddr + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	var code int
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + haddr + "/healthz")
+		if err == nil {
+			code = resp.StatusCode
+			resp.Body.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, http.StatusOK, code)
+	code, _ = get("/readyz")
+	require.Equal(t, http.StatusOK, code)
+	code, body := get("/metrics")
+	require.Equal(t, http.StatusOK, code)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	require.NoError(t, err)
+	for _, name := range []string{"quiver_worker_fragments_running", "go_goroutines"} {
+		require.Contains(t, fams, name)
+	}
+	require.NotEmpty(t, w.Addr())
 }

@@ -94,6 +94,11 @@ type liveQuery struct {
 	deadline  *time.Timer
 	workers   map[string]bool
 	ended     bool
+	// tickets are the query's handles in Server.queries. When it ends
+	// they are stripped to the query alone: a plan with its pinned file
+	// lists must not outlive its query, but a late DoGet should still
+	// learn why the query ended.
+	tickets []string
 }
 
 type lifecycleMetrics struct {
@@ -373,7 +378,11 @@ func (q *liveQuery) end(err error) {
 	}
 	release := q.release
 	rec := q.rec
+	tickets := q.tickets
 	q.mu.Unlock()
+	for _, id := range tickets {
+		q.srv.queries.set(id, &query{id: rec.ID, live: q})
+	}
 
 	if err == nil {
 		err = errQueryDone
@@ -392,6 +401,20 @@ func (q *liveQuery) end(err error) {
 	}
 	s.logger.Info("query ended", "queryID", rec.ID, "principal", rec.Principal, "state", rec.State,
 		"rows", rec.Rows, "bytes", rec.Bytes, "queued", rec.Queued, "execution", rec.Execution, "err", rec.Error)
+}
+
+// addTicket records a handle of the query; one added after the query
+// ended is stripped at once.
+func (q *liveQuery) addTicket(id string) {
+	q.mu.Lock()
+	ended := q.ended
+	if !ended {
+		q.tickets = append(q.tickets, id)
+	}
+	q.mu.Unlock()
+	if ended {
+		q.srv.queries.set(id, &query{id: q.rec.ID, live: q})
+	}
 }
 
 // snapshot is the query's record as of now.

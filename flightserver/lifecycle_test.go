@@ -345,3 +345,32 @@ func TestStalledClientIsCut(t *testing.T) {
 	require.Less(t, rec.Rows, int64(5000000))
 	rdr.Release()
 }
+
+// TestEndedQueriesKeepNoPlans: a ticket outlives its query by the ticket
+// TTL, but the plan behind it (pinned file lists, fragment SQL) must not,
+// or a busy server's memory grows with its query rate.
+func TestEndedQueriesKeepNoPlans(t *testing.T) {
+	h := &historySink{}
+	e := newTestEnvWith(t, envOptions{tweak: func(o *Options) { o.History = h }})
+	ctx := context.Background()
+	var last *flight.FlightInfo
+	for range 20 {
+		info, err := e.client.Execute(ctx, "SELECT sku, count(*) FROM shop.lines GROUP BY sku")
+		require.NoError(t, err)
+		require.NoError(t, drainStream(ctx, e, info))
+		last = info
+	}
+	h.waitEnded(t, queryID(t, last))
+	s := e.srv.queries
+	s.mu.Lock()
+	n := len(s.entries)
+	for _, en := range s.entries {
+		require.Nil(t, en.value.plan, "an ended query's ticket still holds its plan")
+	}
+	s.mu.Unlock()
+	require.Equal(t, 20, n)
+	// A late fetch of a finished query's ticket says so.
+	_, err := e.client.DoGet(ctx, last.Endpoint[0].Ticket)
+	require.Equal(t, codes.NotFound, status.Code(err))
+	require.Contains(t, err.Error(), "has finished")
+}

@@ -297,6 +297,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		if err != nil {
 			return err
 		}
+		lq.addTicket(id)
 		info.Endpoint = append(info.Endpoint, &flight.FlightEndpoint{Ticket: &flight.Ticket{Ticket: encodeTicket(id)}})
 		return nil
 	}
@@ -364,6 +365,7 @@ func (s *Server) staticInfo(ctx context.Context, lq *liveQuery, desc *flight.Fli
 	if err != nil {
 		return nil, err
 	}
+	lq.addTicket(id)
 	info.Endpoint = []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: encodeTicket(id)}}}
 	lq.planned(nil, "static", 0, 1)
 	return info, nil

@@ -69,6 +69,8 @@ type DB struct {
 	// arrow scan is not safe to use from several connections at once
 	// (concurrent registrations crash or lose each other's views).
 	arrowScan *sync.Mutex
+	// serialized and deserialized cache the parser and the renderer.
+	serialized, deserialized *memo
 }
 
 // Open starts an in-memory DuckDB configured for Quiver.
@@ -97,7 +99,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
-	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked, arrowScan: &sync.Mutex{}}
+	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked, arrowScan: &sync.Mutex{},
+		serialized: newMemo(memoSize), deserialized: newMemo(memoSize)}
 	setup := []string{
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",

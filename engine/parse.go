@@ -5,22 +5,35 @@ import (
 	"fmt"
 )
 
+// memoSize bounds each of the parser and renderer caches (entries).
+const memoSize = 2048
+
 // Serialize parses sql with DuckDB's own parser and returns the statement
-// tree as json_serialize_sql renders it (errors are reported inside the JSON).
+// tree as json_serialize_sql renders it (errors are reported inside the
+// JSON). Results are cached: the parser is a pure function of its input.
 func (db *DB) Serialize(ctx context.Context, sql string) ([]byte, error) {
+	if out, ok := db.serialized.get(sql); ok {
+		return []byte(out), nil
+	}
 	var out string
 	if err := db.sql.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", sql).Scan(&out); err != nil {
 		return nil, fmt.Errorf("serialize sql: %w", err)
 	}
+	db.serialized.put(sql, out)
 	return []byte(out), nil
 }
 
-// Deserialize renders a statement tree produced by Serialize back to SQL.
+// Deserialize renders a statement tree produced by Serialize back to SQL;
+// results are cached like Serialize's.
 func (db *DB) Deserialize(ctx context.Context, tree []byte) (string, error) {
+	if out, ok := db.deserialized.get(string(tree)); ok {
+		return out, nil
+	}
 	var out string
 	if err := db.sql.QueryRowContext(ctx, "SELECT json_deserialize_sql(?::JSON)", string(tree)).Scan(&out); err != nil {
 		return "", fmt.Errorf("deserialize sql: %w", err)
 	}
+	db.deserialized.put(string(tree), out)
 	return out, nil
 }
 

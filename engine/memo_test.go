@@ -1,0 +1,51 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMemoEvictsLeastRecentlyUsed(t *testing.T) {
+	m := newMemo(2)
+	m.put("a", "1")
+	m.put("b", "2")
+	_, ok := m.get("a") // a is now the most recent
+	require.True(t, ok)
+	m.put("c", "3")
+	_, ok = m.get("b")
+	require.False(t, ok, "b was the least recently used")
+	v, ok := m.get("a")
+	require.True(t, ok)
+	require.Equal(t, "1", v)
+	require.Equal(t, 2, m.len())
+}
+
+func TestParserCacheReturnsWhatDuckDBDoes(t *testing.T) {
+	db, err := Open(context.Background(), Options{Threads: 1})
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	for i := range 3 {
+		sql := fmt.Sprintf("SELECT %d AS x FROM range(3) WHERE x > ?", i)
+		first, err := db.Serialize(ctx, sql)
+		require.NoError(t, err)
+		again, err := db.Serialize(ctx, sql)
+		require.NoError(t, err)
+		require.Equal(t, first, again)
+		out, err := db.Deserialize(ctx, first)
+		require.NoError(t, err)
+		out2, err := db.Deserialize(ctx, first)
+		require.NoError(t, err)
+		require.Equal(t, out, out2)
+		require.Contains(t, out, fmt.Sprintf("%d AS x", i))
+	}
+	require.Equal(t, 3, db.serialized.len())
+	require.Equal(t, 3, db.deserialized.len())
+	// Errors are reported inside the JSON, and cached like any result.
+	bad, err := db.Serialize(ctx, "SELEC 1")
+	require.NoError(t, err)
+	require.Contains(t, string(bad), `"error":true`)
+}

@@ -90,7 +90,7 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 		return publish.Result{}, fmt.Errorf("create result file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	counted := &countingReader{RecordReader: rdr}
+	counted := &CountingReader{RecordReader: rdr}
 	err = render(ctx, tmp, opts.Format, counted, 0, opts.Allocator)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -101,7 +101,7 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 	if _, err := publish.CleanSiblings(ctx, store, key); err != nil {
 		return publish.Result{}, err
 	}
-	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{Rows: counted.rows, Format: opts.Format},
+	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{Rows: counted.Rows, Format: opts.Format},
 		publish.Options{Replace: p.Replace})
 }
 
@@ -118,16 +118,17 @@ func formatOfURI(uri string) string {
 	return ""
 }
 
-// countingReader counts the rows that pass through it.
-type countingReader struct {
+// CountingReader counts the rows that pass through it.
+type CountingReader struct {
 	array.RecordReader
-	rows int64
+	Rows int64
 }
 
-func (c *countingReader) Next() bool {
+// Next implements array.RecordReader.
+func (c *CountingReader) Next() bool {
 	if !c.RecordReader.Next() {
 		return false
 	}
-	c.rows += c.RecordReader.RecordBatch().NumRows()
+	c.Rows += c.RecordReader.RecordBatch().NumRows()
 	return true
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -112,7 +111,7 @@ func (s *Scheduler) attemptIn(ctx context.Context, r *Report, j *job, rec Record
 		return publish.Result{}, fmt.Errorf("create result file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	counted := &countingReader{RecordReader: rdr}
+	counted := &querycli.CountingReader{RecordReader: rdr}
 	err = querycli.Render(ctx, tmp, renderFormat(r.Format), counted, 0)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -126,7 +125,7 @@ func (s *Scheduler) attemptIn(ctx context.Context, r *Report, j *job, rec Record
 		hook = func(ctx context.Context) error { return s.opts.AfterStaging(ctx, r.Name) }
 	}
 	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{
-		Rows: counted.rows, Format: r.Format, Report: r.Name, RunID: rec.RunID, ScheduledTime: &scheduled,
+		Rows: counted.Rows, Format: r.Format, Report: r.Name, RunID: rec.RunID, ScheduledTime: &scheduled,
 	}, publish.Options{
 		Replace: r.Replace || j.replace, Journal: s.journal, JournalKey: r.Name + "/" + rec.key(),
 		AfterStaging: hook, Now: s.now,
@@ -139,20 +138,6 @@ func renderFormat(f string) string {
 		return querycli.FormatJSON
 	}
 	return f
-}
-
-// countingReader counts the rows that pass through it.
-type countingReader struct {
-	array.RecordReader
-	rows int64
-}
-
-func (c *countingReader) Next() bool {
-	if !c.RecordReader.Next() {
-		return false
-	}
-	c.rows += c.RecordReader.RecordBatch().NumRows()
-	return true
 }
 
 // permanent reports whether retrying err cannot help: the output exists,

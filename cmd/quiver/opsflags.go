@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"slices"
 	"time"
 
@@ -72,4 +76,17 @@ func (o *opsFlags) limits() flightserver.Limits {
 func (o *opsFlags) isAdmin(ctx context.Context) bool {
 	p, ok := auth.FromContext(ctx)
 	return ok && o.adminRole != "" && slices.Contains(p.Roles, o.adminRole)
+}
+
+// serveHTTP serves /metrics, /healthz and /readyz on addr until the
+// returned function closes it.
+func serveHTTP(addr string, reg *prometheus.Registry, ready func() error, logger *slog.Logger) (func(), error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	web := &http.Server{Handler: flightserver.OpsHandler(reg, ready), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = web.Serve(lis) }()
+	logger.Info("operations endpoint", "addr", lis.Addr().String(), "paths", "/metrics /healthz /readyz")
+	return func() { _ = web.Close() }, nil
 }

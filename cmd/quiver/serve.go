@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -249,11 +248,7 @@ func runServe(ctx context.Context, args []string) error {
 	})
 
 	if ops.httpListen != "" {
-		mlis, err := net.Listen("tcp", ops.httpListen)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", ops.httpListen, err)
-		}
-		web := &http.Server{Handler: flightserver.OpsHandler(reg, func() error {
+		closeHTTP, err := serveHTTP(ops.httpListen, reg, func() error {
 			if srv.Draining() {
 				return errors.New("draining: shutting down")
 			}
@@ -261,10 +256,11 @@ func runServe(ctx context.Context, args []string) error {
 				return errors.New("no healthy worker")
 			}
 			return nil
-		}), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = web.Serve(mlis) }()
-		defer web.Close()
-		logger.Info("operations endpoint", "addr", mlis.Addr().String(), "paths", "/metrics /healthz /readyz")
+		}, logger)
+		if err != nil {
+			return err
+		}
+		defer closeHTTP()
 	}
 
 	lis, err := net.Listen("tcp", *listen)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -112,20 +111,18 @@ func runWorker(ctx context.Context, args []string) error {
 	}
 	srv := worker.NewServer(opts)
 	if *httpListen != "" {
-		hlis, err := net.Listen("tcp", *httpListen)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", *httpListen, err)
-		}
-		web := &http.Server{Handler: flightserver.OpsHandler(reg, func() error {
+		closeHTTP, err := serveHTTP(*httpListen, reg, func() error {
 			if srv.Draining() {
 				return errors.New("draining")
 			}
 			return nil
-		}), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = web.Serve(hlis) }()
-		defer web.Close()
-		logger.Info("operations endpoint", "addr", hlis.Addr().String(), "paths", "/metrics /healthz /readyz")
+		}, logger)
+		if err != nil {
+			return err
+		}
+		defer closeHTTP()
 	}
+
 	gs := flightserver.NewGRPCServer(srv, flightserver.GRPCOptions{Logger: logger, ServerOptions: srv.GRPCOptions()})
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {

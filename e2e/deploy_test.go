@@ -23,12 +23,8 @@ import (
 // binaryFlags lists the flags `quiver <cmd> -h` prints.
 func binaryFlags(t *testing.T, cmd string) map[string]bool {
 	t.Helper()
-	out, _ := exec.Command(harness.QuiverBin(t), cmd, "-h").CombinedOutput()
-	flags := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z][a-z0-9-]*)\b`).FindAllSubmatch(out, -1) {
-		flags[string(m[1])] = true
-	}
-	require.NotEmpty(t, flags, "quiver %s -h printed no flags:\n%s", cmd, out)
+	flags := harness.CommandFlags(t, cmd)
+	require.NotEmpty(t, flags, "quiver %s -h printed no flags", cmd)
 	return flags
 }
 

@@ -381,7 +381,7 @@ func (q *liveQuery) end(err error) {
 	tickets := q.tickets
 	q.mu.Unlock()
 	for _, id := range tickets {
-		q.srv.queries.set(id, &query{id: rec.ID, live: q})
+		q.srv.queries.update(rec.Principal, id, &query{id: rec.ID, live: q})
 	}
 
 	if err == nil {
@@ -413,7 +413,7 @@ func (q *liveQuery) addTicket(id string) {
 	}
 	q.mu.Unlock()
 	if ended {
-		q.srv.queries.set(id, &query{id: q.rec.ID, live: q})
+		q.srv.queries.update(q.rec.Principal, id, &query{id: q.rec.ID, live: q})
 	}
 }
 

@@ -108,23 +108,6 @@ func (s *store[T]) remove(principal, id string) bool {
 	return true
 }
 
-// set replaces the value behind id whoever owns it, keeping its owner and
-// expiry.
-func (s *store[T]) set(id string, v T) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.entries[id]; ok {
-		e.value = v
-	}
-}
-
-// len is how many entries the store holds, expired or not.
-func (s *store[T]) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.entries)
-}
-
 func (s *store[T]) sweep() {
 	now := s.now()
 	for id, e := range s.entries {

@@ -16,10 +16,18 @@ func ServeFlags(t testing.TB) map[string]bool {
 	return serveFlags(QuiverBin(t))
 }
 
-func serveFlags(bin string) map[string]bool {
+// CommandFlags returns the names of the flags `quiver <cmd> -h` lists.
+func CommandFlags(t testing.TB, cmd string) map[string]bool {
+	t.Helper()
+	return commandFlags(QuiverBin(t), cmd)
+}
+
+func serveFlags(bin string) map[string]bool { return commandFlags(bin, "serve") }
+
+func commandFlags(bin, cmd string) map[string]bool {
 	// -h exits with status 0 or 2 depending on the flag package; the usage
 	// text is what matters.
-	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
+	out, _ := exec.Command(bin, cmd, "-h").CombinedOutput()
 	flags := map[string]bool{}
 	for _, m := range flagRe.FindAllSubmatch(out, -1) {
 		flags[string(m[1])] = true

@@ -21,7 +21,15 @@ type store[T any] struct {
 	max     int
 	now     func() time.Time
 	entries map[string]*entry[T]
+	// swept is when expired entries were last deleted. A sweep walks every
+	// entry, and at a hundred queries a second a five-minute TTL keeps tens
+	// of thousands: sweeping on every put made planning O(entries).
+	swept time.Time
 }
+
+// sweepEvery bounds how long an expired entry may stay in memory (it is
+// refused as soon as it expires either way).
+const sweepEvery = time.Second
 
 type entry[T any] struct {
 	value     T
@@ -50,7 +58,10 @@ func (s *store[T]) put(principal string, v T) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweep()
+	if now := s.now(); len(s.entries) >= s.max || now.Sub(s.swept) >= sweepEvery {
+		s.sweep()
+		s.swept = now
+	}
 	if len(s.entries) >= s.max {
 		return "", fmt.Errorf("too many open handles (%d); close some or wait %s", s.max, s.ttl)
 	}

@@ -51,6 +51,46 @@ func TestStore(t *testing.T) {
 	require.NoError(t, err, "expired entries are swept")
 }
 
+func TestStoreSweepsOncePerInterval(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := newStore[string](time.Minute, 100)
+	s.now = func() time.Time { return now }
+	old, err := s.put("alice", "old")
+	require.NoError(t, err)
+	now = now.Add(2 * time.Minute)
+	_, err = s.put("alice", "new") // sweeps: the last sweep was long ago
+	require.NoError(t, err)
+	require.Len(t, s.entries, 1, "the expired entry is swept")
+	_, ok := s.get("alice", old)
+	require.False(t, ok)
+
+	recent, err := s.put("alice", "recent")
+	require.NoError(t, err)
+	now = now.Add(sweepEvery / 2)
+	s.entries[recent].expires = now.Add(-time.Nanosecond) // expired since
+	_, err = s.put("alice", "x")
+	require.NoError(t, err)
+	require.Contains(t, s.entries, recent, "no second sweep within sweepEvery")
+	_, ok = s.get("alice", recent)
+	require.False(t, ok, "an unswept expired entry is still refused")
+
+	now = now.Add(sweepEvery)
+	_, err = s.put("alice", "y")
+	require.NoError(t, err)
+	require.NotContains(t, s.entries, recent, "swept once sweepEvery has passed")
+}
+
+func TestStoreSweepsWhenFull(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := newStore[string](sweepEvery/10, 1)
+	s.now = func() time.Time { return now }
+	_, err := s.put("alice", "a") // sweeps (the first put) and fills the store
+	require.NoError(t, err)
+	now = now.Add(sweepEvery / 2) // "a" has expired; the last sweep is recent
+	_, err = s.put("alice", "b")
+	require.NoError(t, err, "a full store sweeps before refusing, however recent the last sweep")
+}
+
 func FuzzDecodeTicket(f *testing.F) {
 	f.Add(encodeTicket("abc"))
 	f.Add([]byte("qv1:"))

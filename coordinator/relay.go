@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,8 @@ func (st *relayState) verify(meta worker.BatchMeta, header []byte) bool {
 // worker fails (unreachable, died, reset, stalled) the fragment is re-run
 // on another worker and the rows the client already has are skipped, using
 // the row offsets workers attach to batches: the client sees every row
-// exactly once and one schema message.
+// exactly once and one schema message. Each message send gets is its own
+// (send may keep it).
 func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error {
 	ref := fragmentRef{queryID: queryID, index: index, frag: frag, args: args}
 	st := &relayState{}
@@ -230,5 +232,11 @@ func (n noSchema) Send(fd *flight.FlightData) error {
 	if t, err := worker.MessageType(fd); err == nil && t == ipc.MessageSchema {
 		return nil
 	}
-	return n.send(fd)
+	// The record writer reuses its message and body buffer once Send
+	// returns; Stream's receiver may keep what it is given.
+	return n.send(&flight.FlightData{
+		DataHeader:  bytes.Clone(fd.DataHeader),
+		AppMetadata: bytes.Clone(fd.AppMetadata),
+		DataBody:    bytes.Clone(fd.DataBody),
+	})
 }

@@ -56,6 +56,11 @@ type Limits struct {
 	// IdleTimeout ends a planned query none of whose endpoints is being
 	// fetched for this long (its admission slot is freed); default 1 minute.
 	IdleTimeout time.Duration
+	// PrefetchMessages, when positive, starts a result that has a single
+	// proxied endpoint (a lookup, a merged aggregate, a top-k) on the
+	// workers as soon as it is planned, buffering up to this many
+	// messages until the client's DoGet arrives; 0 waits for the DoGet.
+	PrefetchMessages int
 }
 
 func (l *Limits) defaults() {
@@ -275,13 +280,17 @@ func (q *liveQuery) enter(reqCtx context.Context) (context.Context, func(), erro
 	q.mu.Unlock()
 	ctx, cancel := context.WithCancelCause(reqCtx)
 	stop := context.AfterFunc(q.ctx, func() { cancel(context.Cause(q.ctx)) })
-	trace := &coordinator.Trace{
+	return coordinator.WithTrace(ctx, q.trace()), func() { stop(); cancel(nil) }, nil
+}
+
+// trace reports a stream's rows, workers, fragments and retries to q.
+func (q *liveQuery) trace() *coordinator.Trace {
+	return &coordinator.Trace{
 		Rows:         q.addRows,
 		Worker:       q.addWorker,
 		FragmentDone: func() { q.mu.Lock(); q.rec.FragmentsDone++; q.mu.Unlock() },
 		Retry:        func() { q.mu.Lock(); q.rec.Retries++; q.mu.Unlock() },
 	}
-	return coordinator.WithTrace(ctx, trace), func() { stop(); cancel(nil) }, nil
 }
 
 // leave ends a stream: the query ends when every endpoint has been fully

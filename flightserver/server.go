@@ -40,7 +40,9 @@ type Runner interface {
 	TableSchema(ctx context.Context, t *storage.Table) (*arrow.Schema, error)
 	// ParamTypes are the Arrow types a plan's parameters should be sent as.
 	ParamTypes(ctx context.Context, plan *planner.Plan) ([]arrow.DataType, error)
-	// Stream relays fragment index of a scan plan from a worker.
+	// Stream relays fragment index of a scan plan from a worker. Every
+	// message it gives send is its own: Stream does not touch it again,
+	// so send may keep it (a prefetch buffers them).
 	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error
 	// Merge runs every fragment of a merge plan and writes the merged result.
 	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, out flight.DataStreamWriter) error
@@ -134,12 +136,17 @@ type query struct {
 	rows   []explainRow
 	schema *arrow.Schema // of rows
 	live   *liveQuery
+	// prefetch, when set, is this endpoint's stream already running.
+	prefetch *prefetch
 }
 
 // New returns the service.
 func New(opts Options) (*Server, error) {
 	if opts.TicketTTL == 0 {
 		opts.TicketTTL = 5 * time.Minute
+	}
+	if opts.Limits.PrefetchMessages < 0 {
+		return nil, fmt.Errorf("prefetch messages %d (--prefetch-messages): want 0 (off) or more", opts.Limits.PrefetchMessages)
 	}
 	switch opts.Routing {
 	case "":
@@ -292,7 +299,13 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		return nil, err
 	}
 	info = s.newInfo(desc, schema, queryID)
+	// A result with one proxied endpoint starts on the workers now.
+	depth := s.opts.Limits.PrefetchMessages
+	eager := depth > 0 && !plan.Local && (plan.Merge != nil || (len(plan.Fragments) == 1 && routing != RoutingDirect))
 	endpoint := func(q *query) error {
+		if eager {
+			s.startPrefetch(q, depth)
+		}
 		id, err := s.queries.put(principal, q)
 		if err != nil {
 			return err
@@ -411,7 +424,11 @@ func (s *Server) doGetQuery(ctx context.Context, id string, out flight.DataStrea
 	defer done()
 	g := newGuardedStream(q.live, out.Send, s.opts.Limits.SendTimeout)
 	defer g.close()
-	err = s.stream(qctx, q, g)
+	if q.prefetch.claim() {
+		err = q.prefetch.drain(qctx, g)
+	} else {
+		err = s.stream(qctx, q, g)
+	}
 	if err != nil && qctx.Err() != nil {
 		// The query ended under the stream: report why it ended.
 		if cause := context.Cause(qctx); cause != nil && !errors.Is(cause, errQueryDone) {

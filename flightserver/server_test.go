@@ -131,6 +131,9 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 			return "anonymous"
 		},
 		Allocator: mem,
+		// As `quiver serve` does by default: single-endpoint results start
+		// when planned, so every test here also covers the prefetch.
+		Limits: Limits{PrefetchMessages: 2},
 	}
 	if o.system != nil {
 		opts.History, opts.Lookup = o.system, o.system.Lookup

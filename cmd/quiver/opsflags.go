@@ -30,6 +30,7 @@ type opsFlags struct {
 	maxSQL       byteSize
 	sendTimeout  time.Duration
 	idleTimeout  time.Duration
+	prefetch     int
 	adminRole    string
 	drainTimeout time.Duration
 	httpListen   string
@@ -49,6 +50,7 @@ func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.maxSQL, "max-sql-length", "longest statement text accepted, e.g. 64KB")
 	fs.DurationVar(&o.sendTimeout, "send-timeout", 5*time.Minute, "cut a result stream whose client reads nothing for this long")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Minute, "end a planned query none of whose endpoints is fetched for this long")
+	fs.IntVar(&o.prefetch, "prefetch-messages", 2, "start a result with one proxied endpoint (lookup, merged aggregate, top-k) on the workers when it is planned, buffering up to this many messages until the client fetches; 0 waits for the fetch")
 	fs.StringVar(&o.adminRole, "admin-role", "admin", "principals with this role see every query in system.queries and may KILL QUERY any query")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long running queries may take to finish before they are cancelled")
 	fs.StringVar(&o.httpListen, "http-listen", "", "address for /metrics, /healthz and /readyz over HTTP, e.g. 127.0.0.1:9815 (off when empty)")
@@ -69,6 +71,7 @@ func (o *opsFlags) limits() flightserver.Limits {
 	return flightserver.Limits{
 		QueryTimeout: o.queryTimeout, MaxResultRows: o.maxRows, MaxResultBytes: int64(o.maxBytes),
 		MaxSQLLength: int(o.maxSQL), SendTimeout: o.sendTimeout, IdleTimeout: o.idleTimeout,
+		PrefetchMessages: o.prefetch,
 	}
 }
 

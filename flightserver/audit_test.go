@@ -23,6 +23,10 @@ func (refusingPlanner) Plan(context.Context, string) (*planner.Plan, error) {
 	return nil, fmt.Errorf("table function read_csv is not allowed: %w", planner.ErrRefused)
 }
 
+func (r refusingPlanner) Type(ctx context.Context, sql string) (*planner.Plan, error) {
+	return r.Plan(ctx, sql)
+}
+
 func TestAuditRecordsEveryDecision(t *testing.T) {
 	var buf bytes.Buffer
 	srv, err := New(Options{

@@ -203,7 +203,7 @@ func containsFold(list []string, s string) bool {
 // absent and masked ones have their masks' types.
 func (s *Server) tableSchema(ctx context.Context, n storage.TableName) (*arrow.Schema, error) {
 	if s.opts.Visible != nil {
-		plan, err := s.opts.Planner.Plan(ctx, "SELECT * FROM "+engine.QuoteIdent(n.Schema)+"."+engine.QuoteIdent(n.Name))
+		plan, err := s.opts.Planner.Type(ctx, "SELECT * FROM "+engine.QuoteIdent(n.Schema)+"."+engine.QuoteIdent(n.Name))
 		if err != nil {
 			return nil, err
 		}

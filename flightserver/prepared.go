@@ -27,7 +27,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	if len(req.GetTransactionId()) > 0 {
 		return res, toStatus(fmt.Errorf("transactions are not supported; Quiver is read-only"))
 	}
-	plan, err := s.opts.Planner.Plan(ctx, req.GetQuery())
+	plan, err := s.opts.Planner.Type(ctx, req.GetQuery())
 	s.audit(ctx, "prepare", req.GetQuery(), plan, err)
 	if err != nil {
 		return res, toStatus(err)

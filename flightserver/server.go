@@ -32,6 +32,9 @@ import (
 // Planner plans SQL; *planner.Planner is one.
 type Planner interface {
 	Plan(ctx context.Context, sql string) (*planner.Plan, error)
+	// Type plans only what a statement's result schema needs (Plan.Probe
+	// and Plan.Tables); the plan cannot run.
+	Type(ctx context.Context, sql string) (*planner.Plan, error)
 }
 
 // Runner types and runs plans; *coordinator.Coordinator is one.
@@ -393,7 +396,7 @@ func (s *Server) resultSchema(ctx context.Context, plan *planner.Plan, args []an
 }
 
 func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*flight.SchemaResult, error) {
-	plan, err := s.opts.Planner.Plan(ctx, sql)
+	plan, err := s.opts.Planner.Type(ctx, sql)
 	if err != nil {
 		return nil, err
 	}

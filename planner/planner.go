@@ -113,6 +113,20 @@ func New(opts Options) *Planner {
 
 // Plan parses sql, resolves its tables and plans its fragments.
 func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
+	return p.plan(ctx, sql, false)
+}
+
+// Type plans sql only as far as its result's schema needs: the statement
+// is parsed, checked against the sandbox and the policy, and its Probe and
+// Tables are set, but files are not pruned and no fragments are planned
+// (the plan cannot run). GetSchema uses it: clients that type a query
+// before fetching it (the Python client's conn.sql) then pay for the
+// distribution once.
+func (p *Planner) Type(ctx context.Context, sql string) (*Plan, error) {
+	return p.plan(ctx, sql, true)
+}
+
+func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, error) {
 	query, explain := stripExplain(sql)
 	stmt, err := p.parse(ctx, query)
 	if err != nil {
@@ -153,6 +167,15 @@ func (p *Planner) Plan(ctx context.Context, sql string) (*Plan, error) {
 	}
 	if err := p.applyPolicy(ctx, refs); err != nil {
 		return nil, err
+	}
+	if typeOnly && !explain {
+		for _, ref := range refs {
+			normalize(ref)
+		}
+		limitZero(stmt.node)
+		var err error
+		plan.Probe, err = p.render(ctx, stmt)
+		return plan, err
 	}
 	files, err := p.pruneRefs(ctx, stmt.node, refs, &plan.Decisions)
 	if err != nil {

@@ -99,6 +99,13 @@ func TestPlanRewritesTables(t *testing.T) {
 				require.Equal(t, tc.probe, plan.Probe)
 			}
 			require.Contains(t, plan.Probe, "LIMIT 0")
+
+			typed, err := p.Type(ctx, tc.sql)
+			require.NoError(t, err)
+			require.Equal(t, plan.Probe, typed.Probe, "GetSchema types with the same probe GetFlightInfo does")
+			require.Equal(t, plan.Params, typed.Params)
+			require.Equal(t, plan.Tables, typed.Tables)
+			require.Empty(t, typed.Fragments, "typing plans no fragments")
 		})
 	}
 }
@@ -122,6 +129,9 @@ func TestPlanErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := p.Plan(context.Background(), tc.sql)
 			require.ErrorIs(t, err, tc.is)
+			require.ErrorContains(t, err, tc.msg)
+			_, err = p.Type(context.Background(), tc.sql)
+			require.ErrorIs(t, err, tc.is, "typing refuses what planning refuses")
 			require.ErrorContains(t, err, tc.msg)
 		})
 	}

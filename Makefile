@@ -89,6 +89,7 @@ test-go:
 
 test-python:
 	$(VENV)/bin/pytest -q clients/python/tests notebooks
+	$(VENV)/bin/pytest -q bench/tests
 
 # Each fuzz target runs for FUZZTIME; seed corpora live in testdata/fuzz/.
 FUZZTIME ?= 30s

@@ -115,7 +115,7 @@ func TestStreamFailures(t *testing.T) {
 		e := newEnv(t)
 		w := startWorker(t, e.signer, 0, nil)
 		require.NoError(t, e.pool.Set([]string{w.addr}))
-		c := e.coordinator(Options{StallTimeout: 60 * time.Millisecond})
+		c := e.coordinator(Options{StallTimeout: 250 * time.Millisecond})
 		var out clientStream
 		// Computing this takes well over the stall timeout with one thread under -race.
 		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT count(*) AS x FROM range(60000000) t(i) WHERE i % 7 = 3"}, nil, out.Send)

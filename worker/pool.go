@@ -18,6 +18,8 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/quiver-data/quiver/flightwire"
 )
 
 // Sentinel errors of the pool.
@@ -171,6 +173,9 @@ func (p *Pool) Set(addrs []string) error {
 func dial(addr string) (*Conn, error) {
 	cc, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// Batches are decoded with at most one copy (gRPC's proto codec
+		// makes two and zeroes a buffer).
+		flightwire.New().DialOption(),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize)),
 		// A restarted worker must be reachable again within seconds, not
 		// after gRPC's default two-minute reconnect backoff.

@@ -9,10 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// duckdb-go runs a query to completion inside QueryContext (the result is
-// materialized; reading it is the "streaming" phase) and calls
-// duckdb_interrupt when the context ends, again every 500ms until DuckDB
-// gives up. These tests pin that down for QueryArrow, the call workers use.
+// QueryArrow runs the blocking phases of a query (here: the aggregate)
+// before it returns and the rest while the reader fetches; either way a
+// context that ends interrupts DuckDB, again every 500ms until the query
+// stopped. These tests pin that down for QueryArrow, the call workers use
+// (stream_test.go covers a cancel in the middle of a fetch).
 
 func TestQueryArrowInterruptedDuringExecution(t *testing.T) {
 	db, err := Open(context.Background(), Options{Threads: 2})

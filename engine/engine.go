@@ -71,6 +71,9 @@ type DB struct {
 	arrowScan *sync.Mutex
 	// serialized and deserialized cache the parser and the renderer.
 	serialized, deserialized *memo
+	// layout locates duckdb-go's DuckDB handles for streaming results;
+	// nil (an unknown duckdb-go) materializes every result.
+	layout *driverLayout
 }
 
 // Open starts an in-memory DuckDB configured for Quiver.
@@ -101,6 +104,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked, arrowScan: &sync.Mutex{},
 		serialized: newMemo(memoSize), deserialized: newMemo(memoSize)}
+	if db.layout, err = findDriverLayout(); err != nil {
+		logger.Warn("duckdb-go's layout is not the one streaming results need; results are materialized", "err", err)
+	}
 	setup := []string{
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
@@ -191,22 +197,29 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 // Close closes the database.
 func (db *DB) Close() error { return db.sql.Close() }
 
-// QueryArrow runs query with args and returns DuckDB's Arrow stream. The
-// caller must Release the reader; that also returns the connection.
+// QueryArrow runs query with args and returns its Arrow stream. DuckDB
+// produces the result while it is read (a streaming result), so a large
+// result is never held in memory whole; errors that come before the first
+// row are returned here, later ones by the reader's Err. The caller must
+// Release the reader; that also returns the connection.
 func (db *DB) QueryArrow(ctx context.Context, query string, args ...any) (array.RecordReader, error) {
+	return db.queryArrow(ctx, query, args, db.queryArrowOn)
+}
+
+// QueryArrowMaterialized is QueryArrow with duckdb-go's materializing
+// result: the query runs to completion and its whole result is held in
+// memory before it returns.
+func (db *DB) QueryArrowMaterialized(ctx context.Context, query string, args ...any) (array.RecordReader, error) {
+	return db.queryArrow(ctx, query, args, materializedOn)
+}
+
+func (db *DB) queryArrow(ctx context.Context, query string, args []any,
+	run func(context.Context, *sql.Conn, string, []any) (array.RecordReader, error)) (array.RecordReader, error) {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb connection: %w", err)
 	}
-	var rdr array.RecordReader
-	err = conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rdr, err = ar.QueryContext(ctx, query, args...)
-		return err
-	})
+	rdr, err := run(ctx, conn, query, args)
 	if err != nil {
 		if ctx.Err() != nil {
 			discard(conn)

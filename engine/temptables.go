@@ -68,15 +68,7 @@ func (db *DB) QueryArrowOverTables(ctx context.Context, tables map[string]array.
 		}
 	}
 	db.arrowScan.Unlock()
-	var rdr array.RecordReader
-	err = conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rdr, err = ar.QueryContext(ctx, query, args...)
-		return err
-	})
+	rdr, err := db.queryArrowOn(ctx, conn, query, args)
 	if err != nil {
 		cleanup()
 		return nil, err

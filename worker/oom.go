@@ -22,9 +22,11 @@ const oomAttempts = 3
 // fragments active at that moment have finished, then runs again. A
 // fragment that runs out of memory with no other fragment active has only
 // itself to blame and fails; so does one that failed oomAttempts times.
-// DuckDB materializes the result before the first batch is read, so an
-// out-of-memory error always comes before anything was streamed and a new
-// attempt cannot duplicate rows.
+// Only errors from QueryArrow are retried: it returns once the first
+// batch exists, so they come before anything was streamed and a new
+// attempt cannot duplicate rows. That covers the blocking phases where
+// memory runs out (aggregates, sorts, join builds); an out-of-memory error
+// later in a streaming result ends the fragment like any other error.
 //
 // ctx is the fragment's context; qctx is what DuckDB sees (the same, but
 // for the IgnoreInterrupts test hook).

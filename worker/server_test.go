@@ -165,3 +165,26 @@ func TestServerRunsSignedFragments(t *testing.T) {
 		})
 	}
 }
+
+// TestServerErrorMidStream: DuckDB streams a fragment's result, so an
+// error it raises after rows were sent reaches the coordinator as the
+// stream's status, with DuckDB's message and code, after those rows.
+func TestServerErrorMidStream(t *testing.T) {
+	signer := newSigner(t)
+	addr := startWorker(t, signer)
+	pool := NewPool(PoolOptions{HealthInterval: -1})
+	require.NoError(t, pool.Set([]string{addr}))
+	defer pool.Close()
+	c, err := pool.Pick("", nil)
+	require.NoError(t, err)
+	tk, err := signer.Sign(Fragment{
+		SQL:     "SELECT (CASE WHEN i < 8000000 THEN i::VARCHAR ELSE 'not a number' END)::BIGINT AS n FROM range(10000000) t(i)",
+		Expires: time.Now().Add(time.Minute).UnixMilli(),
+	})
+	require.NoError(t, err)
+	n, err := doGet(context.Background(), c, tk)
+	require.Positive(t, n, "batches before the error")
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+	require.Contains(t, status.Convert(err).Message(), "Conversion Error")
+	require.Contains(t, status.Convert(err).Message(), "not a number")
+}

@@ -137,20 +137,14 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 	}
 	refs := tableRefs(stmt.node)
 	plan := &Plan{SQL: sql, Params: stmt.params, Explain: explain}
-	tables := map[storage.TableName]*storage.Table{}
+	tables, err := p.resolve(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
 	for _, ref := range refs {
-		if _, ok := tables[ref.name]; ok {
-			continue
+		if t := tables[ref.name]; !slices.Contains(plan.Tables, t) {
+			plan.Tables = append(plan.Tables, t)
 		}
-		t, err := p.opts.Catalog.Table(ctx, ref.name)
-		if err != nil {
-			if errors.Is(err, storage.ErrTableNotFound) {
-				return nil, fmt.Errorf("table %s does not exist: %w", ref.display, ErrTableNotFound)
-			}
-			return nil, fmt.Errorf("resolve table %s: %w", ref.display, err)
-		}
-		tables[ref.name] = t
-		plan.Tables = append(plan.Tables, t)
 	}
 	virtual := 0
 	for i := range refs {
@@ -226,6 +220,43 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 	p.logger.Debug("query planned", "strategy", plan.Decisions.Strategy, "fallback", plan.Decisions.Fallback,
 		"tables", len(plan.Tables), "fragments", len(plan.Fragments))
 	return plan, nil
+}
+
+// resolve looks every distinct table of refs up in the catalog at once:
+// each lookup lists the table's files (an S3 LIST) and reads the footers
+// it has not cached, so a five-table TPC-H query waited for five listings
+// in a row. The error reported is the first in statement order.
+func (p *Planner) resolve(ctx context.Context, refs []tableRef) (map[storage.TableName]*storage.Table, error) {
+	var distinct []tableRef
+	for _, ref := range refs {
+		if !slices.ContainsFunc(distinct, func(d tableRef) bool { return d.name == ref.name }) {
+			distinct = append(distinct, ref)
+		}
+	}
+	found := make([]*storage.Table, len(distinct))
+	errs := make([]error, len(distinct))
+	var wg sync.WaitGroup
+	for i, ref := range distinct {
+		wg.Go(func() {
+			t, err := p.opts.Catalog.Table(ctx, ref.name)
+			switch {
+			case errors.Is(err, storage.ErrTableNotFound):
+				errs[i] = fmt.Errorf("table %s does not exist: %w", ref.display, ErrTableNotFound)
+			case err != nil:
+				errs[i] = fmt.Errorf("resolve table %s: %w", ref.display, err)
+			}
+			found[i] = t
+		})
+	}
+	wg.Wait()
+	tables := make(map[storage.TableName]*storage.Table, len(distinct))
+	for i, ref := range distinct {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		tables[ref.name] = found[i]
+	}
+	return tables, nil
 }
 
 // LocalTableName is the coordinator's name for virtual table n while a

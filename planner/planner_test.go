@@ -2,7 +2,10 @@ package planner
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/stretchr/testify/require"
@@ -134,5 +137,52 @@ func TestPlanErrors(t *testing.T) {
 			require.ErrorIs(t, err, tc.is, "typing refuses what planning refuses")
 			require.ErrorContains(t, err, tc.msg)
 		})
+	}
+}
+
+// barrierCatalog answers a lookup only once `want` lookups are waiting at
+// once, so a planner that resolves tables one after another never gets
+// past the first (and fails on the guard instead).
+type barrierCatalog struct {
+	fakeCatalog
+	want    int
+	mu      sync.Mutex
+	waiting int
+	all     chan struct{}
+}
+
+func (c *barrierCatalog) Table(ctx context.Context, n storage.TableName) (*storage.Table, error) {
+	c.mu.Lock()
+	c.waiting++
+	if c.waiting == c.want {
+		close(c.all)
+	}
+	c.mu.Unlock()
+	select {
+	case <-c.all:
+		return c.fakeCatalog.Table(ctx, n)
+	case <-time.After(30 * time.Second):
+		return nil, errors.New("lookups were not concurrent")
+	}
+}
+
+func TestPlanResolvesTablesConcurrently(t *testing.T) {
+	p := newTestPlanner(t)
+	cat := &barrierCatalog{fakeCatalog: p.opts.Catalog.(fakeCatalog), want: 2, all: make(chan struct{})}
+	p.opts.Catalog = cat
+	plan, err := p.Plan(context.Background(), "SELECT count(*) FROM demo.plays p JOIN demo.titles t USING (title_id) JOIN demo.plays q USING (title_id)")
+	require.NoError(t, err)
+	require.Len(t, plan.Tables, 2, "each table once, in statement order")
+	require.Equal(t, "plays", plan.Tables[0].Name.Name)
+	require.Equal(t, "titles", plan.Tables[1].Name.Name)
+	require.Equal(t, 2, cat.waiting, "one lookup per distinct table")
+}
+
+func TestPlanReportsFirstMissingTableInStatementOrder(t *testing.T) {
+	p := newTestPlanner(t)
+	for range 20 { // lookups finish in any order; the error must not
+		_, err := p.Plan(context.Background(), "SELECT * FROM demo.nope1, demo.titles, demo.nope2")
+		require.ErrorIs(t, err, ErrTableNotFound)
+		require.ErrorContains(t, err, "demo.nope1")
 	}
 }

@@ -400,3 +400,20 @@ func jsonArgs(in []any) []any {
 	}
 	return out
 }
+
+func TestOneWorkerRunsTheWholeQuery(t *testing.T) {
+	pl := newDistPlanner(t, goldenCatalog(), groupsOf(1))
+	plan, err := pl.Plan(context.Background(), "SELECT device, count(*) AS n FROM demo.plays GROUP BY device")
+	require.NoError(t, err)
+	require.Equal(t, "single", plan.Decisions.Strategy)
+	require.Equal(t, "one_worker", plan.Decisions.Fallback)
+	require.Nil(t, plan.Merge, "no partials and no merge for one fragment")
+	require.Len(t, plan.Fragments, 1)
+	require.Contains(t, plan.Fragments[0].SQL, "count_star()")
+
+	pl = newDistPlanner(t, goldenCatalog(), groupsOf(2))
+	plan, err = pl.Plan(context.Background(), "SELECT device, count(*) AS n FROM demo.plays GROUP BY device")
+	require.NoError(t, err)
+	require.Equal(t, "aggregate", plan.Decisions.Strategy, "two workers still split it")
+	require.NotNil(t, plan.Merge)
+}

@@ -57,6 +57,11 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 	if len(files[split]) < 2 {
 		return nil, -1, fallbackf("single_file")
 	}
+	if len(p.opts.Partitioner.Partition(files[split])) < 2 {
+		// One worker gets every file (the pool has one healthy worker):
+		// partials and a merge would only add work to the same answer.
+		return nil, -1, fallbackf("one_worker")
+	}
 	args := make([]any, plan.Params)
 	schema, err := p.opts.Typer.Schema(ctx, plan.Tables, plan.Probe, args)
 	if err != nil {

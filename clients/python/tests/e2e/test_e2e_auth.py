@@ -65,7 +65,9 @@ def auth_server(
         quiver_tools,
         local_warehouse,
         work,
-        local_workers=1,
+        # Two workers: with one, a GROUP BY runs whole on it (no partials
+        # for --max-partials-bytes to bound).
+        local_workers=2,
         extra_args=[
             "--jwt-secret-file",
             str(secret),

@@ -138,16 +138,21 @@ func newPipeStream(ctx context.Context) *pipeStream {
 // Send implements flight.DataStreamWriter. Flight's record writer reuses
 // its message and buffers once Send returns, so the pipe keeps a copy.
 func (p *pipeStream) Send(fd *flight.FlightData) error {
-	cp := &flight.FlightData{
-		DataHeader:  bytes.Clone(fd.DataHeader),
-		DataBody:    bytes.Clone(fd.DataBody),
-		AppMetadata: bytes.Clone(fd.AppMetadata),
-	}
 	select {
-	case p.msgs <- cp:
+	case p.msgs <- cloneData(fd):
 		return nil
 	case <-p.ctx.Done():
 		return context.Cause(p.ctx)
+	}
+}
+
+// cloneData copies a message whose buffers its writer will reuse.
+func cloneData(fd *flight.FlightData) *flight.FlightData {
+	return &flight.FlightData{
+		FlightDescriptor: fd.FlightDescriptor,
+		DataHeader:       bytes.Clone(fd.DataHeader),
+		DataBody:         bytes.Clone(fd.DataBody),
+		AppMetadata:      bytes.Clone(fd.AppMetadata),
 	}
 }
 

@@ -1,7 +1,6 @@
 package flightserver
 
 import (
-	"bytes"
 	"context"
 	"sync/atomic"
 
@@ -81,12 +80,7 @@ type chanWriter struct {
 
 func (w *chanWriter) Send(fd *flight.FlightData) error {
 	if w.clone {
-		fd = &flight.FlightData{
-			FlightDescriptor: fd.FlightDescriptor,
-			DataHeader:       bytes.Clone(fd.DataHeader),
-			AppMetadata:      bytes.Clone(fd.AppMetadata),
-			DataBody:         bytes.Clone(fd.DataBody),
-		}
+		fd = cloneData(fd)
 	}
 	select {
 	case w.msgs <- fd:

@@ -65,15 +65,23 @@ func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
 	return n, rdr.Err()
 }
 
-func TestServerRunsSignedFragments(t *testing.T) {
+// connectedWorker starts a worker and returns its signer and a pool
+// connection to it.
+func connectedWorker(t *testing.T) (*Signer, *Conn) {
+	t.Helper()
 	signer := newSigner(t)
 	addr := startWorker(t, signer)
 	// These servers have no health service: no health checks.
 	pool := NewPool(PoolOptions{HealthInterval: -1})
 	require.NoError(t, pool.Set([]string{addr}))
-	defer pool.Close()
+	t.Cleanup(func() { pool.Close() })
 	c, err := pool.Pick("", nil)
 	require.NoError(t, err)
+	return signer, c
+}
+
+func TestServerRunsSignedFragments(t *testing.T) {
+	signer, c := connectedWorker(t)
 	ctx := context.Background()
 	exp := time.Now().Add(time.Minute).UnixMilli()
 
@@ -170,13 +178,7 @@ func TestServerRunsSignedFragments(t *testing.T) {
 // error it raises after rows were sent reaches the coordinator as the
 // stream's status, with DuckDB's message and code, after those rows.
 func TestServerErrorMidStream(t *testing.T) {
-	signer := newSigner(t)
-	addr := startWorker(t, signer)
-	pool := NewPool(PoolOptions{HealthInterval: -1})
-	require.NoError(t, pool.Set([]string{addr}))
-	defer pool.Close()
-	c, err := pool.Pick("", nil)
-	require.NoError(t, err)
+	signer, c := connectedWorker(t)
 	tk, err := signer.Sign(Fragment{
 		SQL:     "SELECT (CASE WHEN i < 8000000 THEN i::VARCHAR ELSE 'not a number' END)::BIGINT AS n FROM range(10000000) t(i)",
 		Expires: time.Now().Add(time.Minute).UnixMilli(),

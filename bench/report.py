@@ -321,7 +321,7 @@ def write(directory: Path = bl.RESULTS, output: Path = OUTPUT, charts: Path = CH
         "systems taking turns (A B C, B C A, …), and reported as a median with its min–max and as a ratio to the "
         "baseline. The machine is a shared 2-core VM: **absolute numbers are noisy** (other engineers' builds "
         "and tests ran on the same cores), the ratios are what to compare across commits. Reproduce everything "
-        "with `make bench` (about 30 minutes), a subset with `make bench BENCH=stream,latency`, or a "
+        "with `make bench` (15–30 minutes), a subset with `make bench BENCH=stream,latency`, or a "
         "small-scale smoke run with `make bench BENCH_QUICK=1`; see [bench/README.md](bench/README.md).",
         "",
         machine_section(results),

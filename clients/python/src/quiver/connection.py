@@ -88,17 +88,10 @@ class Connection:
         progress: Progress = "auto",
         max_streams: int = 8,
     ) -> None:
-        self._uri = uri or os.environ.get("QUIVER_URI") or DEFAULT_URI
+        settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key)
+        self._uri = settings.uri
         if max_streams < 1:
             raise ValueError(f"max_streams must be at least 1, got {max_streams}")
-        if (username is None) != (password is None):
-            raise ValueError("username and password go together: pass both or neither")
-        if token is None and username is None:
-            token = os.environ.get("QUIVER_TOKEN") or None
-        if token is not None and username is not None:
-            raise ValueError("pass either token or username/password, not both")
-        if (cert_chain is None) != (private_key is None):
-            raise ValueError("cert_chain and private_key go together: pass both or neither")
         if progress not in (True, False, "auto"):
             raise ValueError(f"progress must be True, False or 'auto', got {progress!r}")
         self.progress: Progress = progress
@@ -106,11 +99,11 @@ class Connection:
         self.progress_delay = 0.5
         self.max_streams = max_streams
         self._client_kwargs: dict[str, Any] = {}
-        if tls_root_certs is not None:
-            self._client_kwargs["tls_root_certs"] = _pem(tls_root_certs, "tls_root_certs")
-        if cert_chain is not None and private_key is not None:
-            self._client_kwargs["cert_chain"] = _pem(cert_chain, "cert_chain")
-            self._client_kwargs["private_key"] = _pem(private_key, "private_key")
+        if settings.tls_root_certs is not None:
+            self._client_kwargs["tls_root_certs"] = settings.tls_root_certs
+        if settings.cert_chain is not None and settings.private_key is not None:
+            self._client_kwargs["cert_chain"] = settings.cert_chain
+            self._client_kwargs["private_key"] = settings.private_key
         self._lock = threading.Lock()
         self._closed = False
         self._actions: frozenset[str] | None = None
@@ -123,12 +116,12 @@ class Connection:
         except Exception as exc:  # noqa: BLE001 - translated and re-raised.
             raise _translated(exc) from None
         self._headers: list[tuple[bytes, bytes]] = []
-        if token:
-            self._headers.append((b"authorization", f"Bearer {token}".encode()))
-        elif username is not None and password is not None:
+        if settings.token:
+            self._headers.append((b"authorization", f"Bearer {settings.token}".encode()))
+        elif settings.username is not None and settings.password is not None:
             try:
                 # Basic credentials on the handshake; the server answers with a bearer token.
-                key, value = self._client.authenticate_basic_token(username, password)
+                key, value = self._client.authenticate_basic_token(settings.username, settings.password)
             except Exception as exc:  # noqa: BLE001 - translated and re-raised.
                 self._client.close()
                 raise _translated(exc) from None
@@ -383,6 +376,51 @@ def _translated(exc: BaseException, query: str | None = None) -> BaseException:
 
 def _as_bytes(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Where and as whom to connect, checked and resolved: shared by
+    :func:`connect` and :func:`quiver.dbapi.connect`."""
+
+    uri: str
+    token: str | None
+    username: str | None
+    password: str | None
+    tls_root_certs: bytes | None
+    cert_chain: bytes | None
+    private_key: bytes | None
+
+
+def _settings(
+    uri: str | None,
+    token: str | None,
+    username: str | None,
+    password: str | None,
+    tls_root_certs: Certificate | None,
+    cert_chain: Certificate | None,
+    private_key: Certificate | None,
+) -> _Settings:
+    """Checks the connection arguments and fills in the defaults: the URI
+    from ``$QUIVER_URI``, the token from ``$QUIVER_TOKEN``, certificates
+    read from their files."""
+    if (username is None) != (password is None):
+        raise ValueError("username and password go together: pass both or neither")
+    if token is None and username is None:
+        token = os.environ.get("QUIVER_TOKEN") or None
+    if token is not None and username is not None:
+        raise ValueError("pass either token or username/password, not both")
+    if (cert_chain is None) != (private_key is None):
+        raise ValueError("cert_chain and private_key go together: pass both or neither")
+    return _Settings(
+        uri=uri or os.environ.get("QUIVER_URI") or DEFAULT_URI,
+        token=token,
+        username=username,
+        password=password,
+        tls_root_certs=None if tls_root_certs is None else _pem(tls_root_certs, "tls_root_certs"),
+        cert_chain=None if cert_chain is None else _pem(cert_chain, "cert_chain"),
+        private_key=None if private_key is None else _pem(private_key, "private_key"),
+    )
 
 
 def _pem(value: Certificate, name: str) -> bytes:

@@ -16,10 +16,9 @@ Needs ``pip install 'quiver[dbapi]'`` (the ADBC driver).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
-from .connection import DEFAULT_URI, Certificate, _pem
+from .connection import Certificate, _settings
 
 if TYPE_CHECKING:
     import adbc_driver_flightsql.dbapi
@@ -57,24 +56,16 @@ def connect(
         import adbc_driver_flightsql.dbapi as flightsql
     except ImportError:
         raise ImportError("quiver.dbapi needs the ADBC driver: pip install 'quiver[dbapi]'") from None
-    if (username is None) != (password is None):
-        raise ValueError("username and password go together: pass both or neither")
-    if token is None and username is None:
-        token = os.environ.get("QUIVER_TOKEN") or None
-    if token is not None and username is not None:
-        raise ValueError("pass either token or username/password, not both")
-    if (cert_chain is None) != (private_key is None):
-        raise ValueError("cert_chain and private_key go together: pass both or neither")
+    settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key)
     options: dict[str, str] = {}
-    if token:
-        options[_AUTHORIZATION_HEADER] = f"Bearer {token}"
-    if username is not None and password is not None:
-        options["username"] = username
-        options["password"] = password
-    if tls_root_certs is not None:
-        options[_TLS_ROOT_CERTS] = _pem(tls_root_certs, "tls_root_certs").decode()
-    if cert_chain is not None and private_key is not None:
-        options[_MTLS_CERT_CHAIN] = _pem(cert_chain, "cert_chain").decode()
-        options[_MTLS_PRIVATE_KEY] = _pem(private_key, "private_key").decode()
-    target = uri or os.environ.get("QUIVER_URI") or DEFAULT_URI
-    return flightsql.connect(target, db_kwargs=options, autocommit=autocommit)
+    if settings.token:
+        options[_AUTHORIZATION_HEADER] = f"Bearer {settings.token}"
+    if settings.username is not None and settings.password is not None:
+        options["username"] = settings.username
+        options["password"] = settings.password
+    if settings.tls_root_certs is not None:
+        options[_TLS_ROOT_CERTS] = settings.tls_root_certs.decode()
+    if settings.cert_chain is not None and settings.private_key is not None:
+        options[_MTLS_CERT_CHAIN] = settings.cert_chain.decode()
+        options[_MTLS_PRIVATE_KEY] = settings.private_key.decode()
+    return flightsql.connect(settings.uri, db_kwargs=options, autocommit=autocommit)

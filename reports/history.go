@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,9 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -283,83 +279,66 @@ func buildRecord(mem memory.Allocator, recs []Record) arrow.Record {
 func encodeRecords(recs []Record) ([]byte, error) {
 	rec := buildRecord(memory.DefaultAllocator, recs)
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(historySchema, &buf, parquet.NewWriterProperties(),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	b, err := systables.EncodeParquet(rec)
 	if err != nil {
-		return nil, fmt.Errorf("encode report runs: %w", err)
+		return nil, fmt.Errorf("report runs: %w", err)
 	}
-	if err := w.Write(rec); err != nil {
-		_ = w.Close()
-		return nil, fmt.Errorf("encode report runs: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("encode report runs: %w", err)
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // decodeRecords reads a file encodeRecords wrote.
 func decodeRecords(raw []byte) ([]Record, error) {
-	pf, err := file.NewParquetReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		return nil, err
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	defer tbl.Release()
-	tr := array.NewTableReader(tbl, 1024)
-	defer tr.Release()
-	col := map[string]int{}
-	for i, f := range tbl.Schema().Fields() {
-		col[f.Name] = i
-	}
-	for _, f := range historySchema.Fields() {
-		if _, ok := col[f.Name]; !ok {
-			return nil, fmt.Errorf("report runs file lacks column %s", f.Name)
-		}
-	}
 	var out []Record
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		str := func(name string, i int) string {
-			a := rec.Column(col[name]).(*array.String)
-			if a.IsNull(i) {
-				return ""
+	err := systables.DecodeParquet(context.Background(), raw, func(rec arrow.RecordBatch) error {
+		col := map[string]int{}
+		for i, f := range rec.Schema().Fields() {
+			col[f.Name] = i
+		}
+		for _, f := range historySchema.Fields() {
+			if _, ok := col[f.Name]; !ok {
+				return fmt.Errorf("report runs file lacks column %s", f.Name)
 			}
-			return a.Value(i)
 		}
-		tm := func(name string, i int) time.Time {
-			a := rec.Column(col[name]).(*array.Timestamp)
-			if a.IsNull(i) {
-				return time.Time{}
-			}
-			return time.UnixMicro(int64(a.Value(i))).UTC()
+		out = append(out, recordsOf(rec, col)...)
+		return nil
+	})
+	return out, err
+}
+
+// recordsOf decodes one batch of a report runs file; col maps column
+// names to their index.
+func recordsOf(rec arrow.RecordBatch, col map[string]int) []Record {
+	var out []Record
+	str := func(name string, i int) string {
+		a := rec.Column(col[name]).(*array.String)
+		if a.IsNull(i) {
+			return ""
 		}
-		for i := range int(rec.NumRows()) {
-			out = append(out, Record{
-				Report:        str("report", i),
-				ScheduledTime: tm("scheduled_time", i),
-				StartTime:     tm("start_time", i),
-				EndTime:       tm("end_time", i),
-				Status:        str("status", i),
-				Rows:          rec.Column(col["rows"]).(*array.Int64).Value(i),
-				Bytes:         rec.Column(col["bytes"]).(*array.Int64).Value(i),
-				OutputURI:     str("output_uri", i),
-				Error:         str("error", i),
-				Attempt:       int(rec.Column(col["attempt"]).(*array.Int32).Value(i)),
-				RunID:         str("run_id", i),
-				Principal:     str("principal", i),
-				Trigger:       str("trigger", i),
-			})
-		}
+		return a.Value(i)
 	}
-	return out, tr.Err()
+	tm := func(name string, i int) time.Time {
+		a := rec.Column(col[name]).(*array.Timestamp)
+		if a.IsNull(i) {
+			return time.Time{}
+		}
+		return time.UnixMicro(int64(a.Value(i))).UTC()
+	}
+	for i := range int(rec.NumRows()) {
+		out = append(out, Record{
+			Report:        str("report", i),
+			ScheduledTime: tm("scheduled_time", i),
+			StartTime:     tm("start_time", i),
+			EndTime:       tm("end_time", i),
+			Status:        str("status", i),
+			Rows:          rec.Column(col["rows"]).(*array.Int64).Value(i),
+			Bytes:         rec.Column(col["bytes"]).(*array.Int64).Value(i),
+			OutputURI:     str("output_uri", i),
+			Error:         str("error", i),
+			Attempt:       int(rec.Column(col["attempt"]).(*array.Int32).Value(i)),
+			RunID:         str("run_id", i),
+			Principal:     str("principal", i),
+			Trigger:       str("trigger", i),
+		})
+	}
+	return out
 }

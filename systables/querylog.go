@@ -1,7 +1,6 @@
 package systables
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,9 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/quiver-data/quiver/storage"
 )
@@ -269,21 +265,7 @@ func (l *QueryLog) Flush(ctx context.Context) error {
 func (l *QueryLog) parquet(recs []QueryRecord) ([]byte, error) {
 	rec := encodeQueries(l.mem, recs)
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(queriesSchema, &buf,
-		parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Write(rec); err != nil {
-		w.Close()
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return EncodeParquet(rec)
 }
 
 // Load reads persisted history, newest Keep queries.
@@ -326,22 +308,13 @@ func (l *QueryLog) Load(ctx context.Context) error {
 }
 
 func readQueries(ctx context.Context, data []byte) ([]QueryRecord, error) {
-	tbl, err := pqarrow.ReadTable(ctx, bytes.NewReader(data), nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		return nil, err
-	}
-	defer tbl.Release()
-	tr := array.NewTableReader(tbl, 0)
-	defer tr.Release()
 	var out []QueryRecord
-	for tr.Next() {
-		got, err := decodeQueries(tr.RecordBatch())
-		if err != nil {
-			return nil, err
-		}
+	err := DecodeParquet(ctx, data, func(rec arrow.RecordBatch) error {
+		got, err := decodeQueries(rec)
 		out = append(out, got...)
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
 // Run flushes every interval until ctx ends, then once more.

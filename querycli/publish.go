@@ -8,9 +8,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/quiver-data/quiver/reports/publish"
 	"github.com/quiver-data/quiver/storage"
@@ -70,20 +68,11 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 	if err != nil {
 		return publish.Result{}, err
 	}
-	target, err := parseServer(opts.Server)
+	rdr, release, err := query(ctx, opts)
 	if err != nil {
 		return publish.Result{}, err
 	}
-	if opts.Token != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+opts.Token)
-	}
-	d := &dialer{mem: opts.Allocator, clients: map[server]*flightsql.Client{}}
-	defer d.close()
-	rdr, err := execute(ctx, d, target, opts)
-	if err != nil {
-		return publish.Result{}, err
-	}
-	defer rdr.Release()
+	defer release()
 
 	tmp, err := os.CreateTemp(p.TempDir, "quiver-query-*")
 	if err != nil {

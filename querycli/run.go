@@ -77,26 +77,35 @@ func Run(ctx context.Context, opts Options) error {
 	if err := checkFormat(opts.Format); err != nil {
 		return err
 	}
-	target, err := parseServer(opts.Server)
+	rdr, release, err := query(ctx, opts)
 	if err != nil {
 		return err
 	}
-	if opts.Token != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+opts.Token)
-	}
-
-	d := &dialer{mem: opts.Allocator, clients: map[server]*flightsql.Client{}}
-	defer d.close()
-	rdr, err := execute(ctx, d, target, opts)
-	if err != nil {
-		return err
-	}
-	defer rdr.Release()
+	defer release()
 	return render(ctx, opts.Out, opts.Format, rdr, opts.MaxRows, opts.Allocator)
 }
 
 // execute runs opts.SQL on target and returns a reader over every
 // endpoint of the result.
+// query runs opts.SQL on opts.Server (with opts.Token) and returns its
+// result; release closes the reader and the connections it used.
+func query(ctx context.Context, opts Options) (*endpointReader, func(), error) {
+	target, err := parseServer(opts.Server)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.Token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+opts.Token)
+	}
+	d := &dialer{mem: opts.Allocator, clients: map[server]*flightsql.Client{}}
+	rdr, err := execute(ctx, d, target, opts)
+	if err != nil {
+		d.close()
+		return nil, nil, err
+	}
+	return rdr, func() { rdr.Release(); d.close() }, nil
+}
+
 func execute(ctx context.Context, d *dialer, target server, opts Options) (*endpointReader, error) {
 	client, err := d.dial(target)
 	if err != nil {

@@ -130,6 +130,26 @@ func (w *opsWorker) fragment(t *testing.T, queryID string) (worker.FragmentStatu
 	return worker.FragmentStatus{}, false
 }
 
+// fragmentResult is how a fragment run in the background ended: n is
+// the first column of its first row (the count of a count(*)).
+type fragmentResult struct {
+	n   int64
+	err error
+}
+
+// runInBackground runs sql as queryID and returns once the worker reports
+// it running; the channel receives how it ended.
+func (w *opsWorker) runInBackground(t *testing.T, queryID, sql string) <-chan fragmentResult {
+	t.Helper()
+	done := make(chan fragmentResult, 1)
+	go func() {
+		_, n, err := w.run(opsCtx(t), t, queryID, sql)
+		done <- fragmentResult{n, err}
+	}()
+	w.waitRunning(t, queryID)
+	return done
+}
+
 func (w *opsWorker) waitRunning(t *testing.T, queryID string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
@@ -389,16 +409,7 @@ func TestWorkerDrain(t *testing.T) {
 		w := startOpsWorker(t, nil)
 		tempDir := w.logRecord("worker resources").Str("tempDirectory")
 		require.DirExists(t, tempDir)
-		type result struct {
-			n   int64
-			err error
-		}
-		long := make(chan result, 1)
-		go func() {
-			_, n, err := w.run(opsCtx(t), t, "q-long", opsSeconds)
-			long <- result{n, err}
-		}()
-		w.waitRunning(t, "q-long")
+		long := w.runInBackground(t, "q-long", opsSeconds)
 		require.NoError(t, w.Signal(syscall.SIGTERM))
 
 		cc, err := grpc.NewClient(w.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -469,16 +480,7 @@ func TestLocalWorkersDrainWhenCoordinatorStops(t *testing.T) {
 	w := &opsWorker{signer: signer, pool: pool}
 	w.conn, err = pool.Pick("", nil)
 	require.NoError(t, err)
-	type result struct {
-		n   int64
-		err error
-	}
-	long := make(chan result, 1)
-	go func() {
-		_, n, err := w.run(opsCtx(t), t, "q-long", opsSeconds)
-		long <- result{n, err}
-	}()
-	w.waitRunning(t, "q-long")
+	long := w.runInBackground(t, "q-long", opsSeconds)
 	stop()
 	r := <-long
 	require.NoError(t, r.err)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.flight as flight
 
+from quiver import _proto
+
 TABLE = pa.table(
     {
         "id": pa.array(range(10), pa.int64()),
@@ -78,17 +80,6 @@ class _HeaderFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]
         if self._token is not None and value != f"Bearer {self._token}":
             raise flight.FlightUnauthenticatedError("invalid bearer token")
         return _HeaderMiddleware(value)
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
 
 
 class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
@@ -212,10 +203,7 @@ class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
             return iter([json.dumps(report).encode()])
         if action.type == CANCEL_FLIGHT_INFO:
             # CancelFlightInfoRequest { FlightInfo info = 1; }
-            key, pos = _varint(body, 0)
-            assert key == 0x0A, key
-            size, pos = _varint(body, pos)
-            info = flight.FlightInfo.deserialize(body[pos : pos + size])
+            info = flight.FlightInfo.deserialize(_proto.bytes_fields(body)[1])
             qid = json.loads(info.app_metadata)["query_id"]
             with self.seen.lock:
                 self.seen.cancelled.append(qid)

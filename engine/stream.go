@@ -158,7 +158,7 @@ func (db *DB) startStream(ctx context.Context, c *duckdb.Conn, query string, arg
 	// The watch covers prepare too: binding read_parquet reads footers,
 	// which over S3 can take a while.
 	stopWatch := watchInterrupt(ctx, raw)
-	r := &streamReader{ctx: ctx, stopWatch: stopWatch, refs: 1}
+	r := &streamReader{ctx: ctx, stopWatch: stopWatch, layout: db.layout, refs: 1}
 	defer func() {
 		if err != nil {
 			r.destroy()
@@ -321,6 +321,7 @@ func watchInterrupt(ctx context.Context, conn mapping.Connection) (stop func()) 
 type streamReader struct {
 	ctx       context.Context
 	stopWatch func()
+	layout    *driverLayout
 	stmt      *duckdb.Stmt
 	res       mapping.Result
 	hasRes    bool
@@ -353,6 +354,9 @@ func (r *streamReader) fetch() (arrow.RecordBatch, error) {
 			if cerr := r.ctx.Err(); cerr != nil {
 				return nil, errors.Join(cerr, err)
 			}
+			if isInterrupt(err) {
+				err = r.causeOfInterrupt(err)
+			}
 			return nil, err
 		}
 		if mapping.DataChunkGetSize(chunk) == 0 {
@@ -366,6 +370,72 @@ func (r *streamReader) fetch() (arrow.RecordBatch, error) {
 		}
 		return rec, nil
 	}
+}
+
+// recoverAttempts is how many times causeOfInterrupt runs a query again.
+const recoverAttempts = 2
+
+// isInterrupt reports whether err is DuckDB's interrupt error.
+func isInterrupt(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeInterrupt
+}
+
+// causeOfInterrupt finds the error behind an interrupt nobody requested
+// (r.ctx has not ended; only the interrupt watch interrupts a query).
+//
+// When one of DuckDB's threads fails, DuckDB 1.5 interrupts the query's
+// other threads, and a streaming result that notices the interrupt before
+// the error was recorded ends with "Interrupted!" instead of the error
+// (about one mid-stream error in a hundred, on two threads). That error
+// would be reported as a cancel and its message lost. The statement is
+// run again and read to its first error, discarding the rows: an error of
+// the query itself (a value that does not convert, a division by zero)
+// comes back the same. The rows already returned stay valid: the stream
+// ends with the error either way.
+func (r *streamReader) causeOfInterrupt(interrupt error) error {
+	for range recoverAttempts {
+		err := r.rerunToError()
+		if cerr := r.ctx.Err(); cerr != nil {
+			return errors.Join(cerr, interrupt)
+		}
+		switch {
+		case err == nil:
+			return fmt.Errorf("the query stopped with an interrupt nobody requested, and did not fail when it ran again: %s", interrupt)
+		case !isInterrupt(err):
+			return err
+		}
+	}
+	return fmt.Errorf("the query stopped with an interrupt nobody requested, %d times: %s", recoverAttempts+1, interrupt)
+}
+
+// rerunToError executes r's statement again as a streaming result in
+// place of r.res and fetches until its end; its error, nil if it had none.
+func (r *streamReader) rerunToError() error {
+	if r.hasRes {
+		mapping.DestroyResult(&r.res)
+		r.hasRes = false
+	}
+	var pending mapping.PendingResult
+	if bindings.PendingPreparedStreaming(*r.layout.prepared(r.stmt), &pending) == mapping.StateError {
+		msg := mapping.PendingError(pending)
+		mapping.DestroyPending(&pending)
+		return fmt.Errorf("run the query again: %s", msg)
+	}
+	state := mapping.ExecutePending(pending, &r.res)
+	mapping.DestroyPending(&pending)
+	r.hasRes = true
+	if state == mapping.StateError {
+		return resultError(&r.res)
+	}
+	for r.ctx.Err() == nil {
+		chunk := mapping.FetchChunk(r.res)
+		if chunk.Ptr == nil {
+			return resultError(&r.res)
+		}
+		mapping.DestroyDataChunk(&chunk)
+	}
+	return r.ctx.Err()
 }
 
 // Schema is the result's Arrow schema.

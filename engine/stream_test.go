@@ -230,6 +230,64 @@ func TestStreamErrorMidStream(t *testing.T) {
 	require.False(t, rdr.Next(), "the stream stays ended")
 }
 
+// interruptedStream starts query as a stream on a connection of its own,
+// reads the first batch, then interrupts DuckDB on that connection without
+// ending the context: what DuckDB 1.5 does itself when one of its threads
+// fails, a race TestStreamErrorMidStream otherwise meets about once in a
+// hundred runs. It returns the rows read to the end and the stream's error.
+func interruptedStream(t *testing.T, db *DB, query string) (int64, error) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.SQL().Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	var raw mapping.Connection
+	require.NoError(t, conn.Raw(func(dc any) error {
+		raw = db.layout.connection(dc.(*duckdb.Conn))
+		return nil
+	}))
+	rdr, err := db.queryArrowOn(ctx, conn, query, nil)
+	require.NoError(t, err)
+	defer rdr.Release()
+	require.True(t, rdr.Next())
+	rows := rdr.RecordBatch().NumRows()
+	mapping.Interrupt(raw)
+	for rdr.Next() {
+		rows += rdr.RecordBatch().NumRows()
+	}
+	return rows, rdr.Err()
+}
+
+// TestStreamUnrequestedInterruptFindsTheError: an interrupt the context
+// did not ask for is not reported as a cancel. The query runs again to
+// its error, which is reported as DuckDB's own.
+func TestStreamUnrequestedInterruptFindsTheError(t *testing.T) {
+	db, err := Open(context.Background(), Options{Threads: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := interruptedStream(t, db,
+		"SELECT (CASE WHEN i < 8000000 THEN i::VARCHAR ELSE 'not a number' END)::BIGINT AS n FROM range(10000000) t(i)")
+	require.Less(t, rows, int64(8000000), "the interrupt, not the error, ended the first run")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "Conversion Error")
+	require.Contains(t, err.Error(), "not a number")
+	require.Equal(t, KindInvalid, Classify(err), "%v", err)
+}
+
+// TestStreamUnrequestedInterruptWithoutError: when running the query again
+// does not fail, the stream still ends with an error, an internal one that
+// says what happened, not a cancel.
+func TestStreamUnrequestedInterruptWithoutError(t *testing.T) {
+	db, err := Open(context.Background(), Options{Threads: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := interruptedStream(t, db, "SELECT i FROM range(10000000) t(i)")
+	require.Less(t, rows, int64(10000000))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "interrupt nobody requested")
+	require.Equal(t, KindInternal, Classify(err), "%v", err)
+}
+
 // TestStreamErrorBeforeFirstBatch: errors from the blocking phases of the
 // plan (here an aggregate) come from QueryArrow itself, so a worker can
 // still retry a fragment that ran out of memory before sending anything.

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/worker"
 )
 
@@ -184,7 +185,8 @@ func (c *clientStream) int64s(t *testing.T) []int64 {
 		}
 	}
 	require.Equal(t, 1, schemas, "one schema message")
-	rdr, err := flight.NewRecordReader(&messages{list: append([]*flight.FlightData(nil), c.msgs...)})
+	msgs := flightwire.Messages(append([]*flight.FlightData(nil), c.msgs...))
+	rdr, err := flight.NewRecordReader(&msgs)
 	require.NoError(t, err)
 	defer rdr.Release()
 	var out []int64

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/worker"
 )
@@ -20,6 +21,9 @@ type fragmentRef struct {
 	index   int
 	frag    planner.Fragment
 	args    []worker.Arg
+	// codec compresses the batches of a stream that goes to the client
+	// as the worker writes it (relayed or fetched directly).
+	codec flightwire.Compression
 }
 
 // permanentError is a failure another attempt would not fix (the client
@@ -86,8 +90,9 @@ func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[strin
 func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Duration) ([]byte, error) {
 	return c.opts.Signer.Sign(worker.Fragment{
 		QueryID: ref.queryID, SQL: ref.frag.SQL, Args: ref.args,
-		Expires:   time.Now().Add(ttl).UnixMilli(),
-		Heartbeat: heartbeat.Milliseconds(),
+		Expires:     time.Now().Add(ttl).UnixMilli(),
+		Heartbeat:   heartbeat.Milliseconds(),
+		Compression: ref.codec,
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/worker"
 )
@@ -42,7 +43,7 @@ func TestNoHealthyWorker(t *testing.T) {
 		e := newEnv(t)
 		c := e.coordinator(Options{Grace: 300 * time.Millisecond})
 		start := time.Now()
-		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, (&clientStream{}).Send)
+		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
 		require.ErrorIs(t, err, worker.ErrNoWorkers)
 		require.ErrorContains(t, err, "--worker-grace")
 		require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
@@ -58,7 +59,7 @@ func TestNoHealthyWorker(t *testing.T) {
 			_ = e.pool.Set([]string{w.addr})
 		}()
 		var out clientStream
-		require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 7::BIGINT AS x"}, nil, out.Send))
+		require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 7::BIGINT AS x"}, nil, flightwire.Uncompressed, out.Send))
 		require.Equal(t, []int64{7}, out.int64s(t))
 	})
 
@@ -67,7 +68,7 @@ func TestNoHealthyWorker(t *testing.T) {
 		c := e.coordinator(Options{Grace: time.Minute})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		err := c.Stream(ctx, "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, (&clientStream{}).Send)
+		err := c.Stream(ctx, "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 }
@@ -82,7 +83,7 @@ func TestUnhealthyWorkerIsSkipped(t *testing.T) {
 	c := e.coordinator(Options{})
 	for range 4 {
 		var out clientStream
-		require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1::BIGINT AS x", Group: a.addr}, nil, out.Send))
+		require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1::BIGINT AS x", Group: a.addr}, nil, flightwire.Uncompressed, out.Send))
 	}
 	require.EqualValues(t, 4, b.dogets.Load(), "the preferred worker is down: the other one runs everything")
 	require.Zero(t, a.dogets.Load())

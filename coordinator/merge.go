@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/worker"
 )
@@ -51,9 +52,10 @@ func (b *budget) take(n int64) error {
 // another worker starts over, so no row is counted twice), then
 // plan.Merge.SQL over their union, registered as planner.PartialsTable in
 // the coordinator's DuckDB. The merge result is written to out as Flight
-// messages. The merge statement takes no bind parameters: the fragments
-// carry them.
-func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, out flight.DataStreamWriter) error {
+// messages, batches compressed with codec (the partials come uncompressed:
+// the coordinator decodes them). The merge statement takes no bind
+// parameters: the fragments carry them.
+func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error {
 	if plan.Merge == nil {
 		return errors.New("merge: plan has no merge step")
 	}
@@ -97,7 +99,7 @@ func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.P
 		return fmt.Errorf("merge: %w", err)
 	}
 	defer rdr.Release()
-	if err := c.write(ctx, rdr, out); err != nil {
+	if err := c.write(ctx, rdr, codec, out); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
 	c.logger.Debug("merge done", "queryID", queryID, "fragments", len(parts), "partialBytes", b.used.Load())
@@ -195,9 +197,10 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// write streams rdr to out, reporting rows to the context's trace.
-func (c *Coordinator) write(ctx context.Context, rdr array.RecordReader, out flight.DataStreamWriter) error {
-	w := flight.NewRecordWriter(out, ipc.WithSchema(rdr.Schema()), ipc.WithAllocator(c.mem))
+// write streams rdr to out, batches compressed with codec, reporting rows
+// to the context's trace.
+func (c *Coordinator) write(ctx context.Context, rdr array.RecordReader, codec flightwire.Compression, out flight.DataStreamWriter) error {
+	w := flight.NewRecordWriter(out, append(codec.WriterOptions(), ipc.WithSchema(rdr.Schema()), ipc.WithAllocator(c.mem))...)
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
 		if err := traceOf(ctx).rows(rec.NumRows()); err != nil {
@@ -228,5 +231,5 @@ func (c *Coordinator) Local(ctx context.Context, sql string, tables map[string]a
 		return fmt.Errorf("system query: %w", err)
 	}
 	defer rdr.Release()
-	return c.write(ctx, rdr, out)
+	return c.write(ctx, rdr, flightwire.Uncompressed, out)
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 )
 
@@ -35,7 +36,8 @@ func rangePlanOf(size, k int, groups []string, merge string) *planner.Plan {
 // merged decodes what Merge wrote.
 func merged(t *testing.T, out *clientStream) []string {
 	t.Helper()
-	rdr, err := flight.NewRecordReader(&messages{list: out.msgs})
+	msgs := flightwire.Messages(out.msgs)
+	rdr, err := flight.NewRecordReader(&msgs)
 	require.NoError(t, err)
 	defer rdr.Release()
 	var rows []string
@@ -72,12 +74,54 @@ func TestMerge(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out clientStream
-			require.NoError(t, c.Merge(context.Background(), "q", rangePlan(tc.k, []string{a.addr, b.addr}, tc.merge), nil, &out))
+			require.NoError(t, c.Merge(context.Background(), "q", rangePlan(tc.k, []string{a.addr, b.addr}, tc.merge), nil, flightwire.Uncompressed, &out))
 			require.Equal(t, tc.want, merged(t, &out))
 		})
 	}
 	require.Positive(t, a.dogets.Load())
 	require.Positive(t, b.dogets.Load())
+}
+
+// batchCodecs are the compressions the record batches in msgs declare.
+func batchCodecs(t *testing.T, msgs []*flight.FlightData) []flightwire.Compression {
+	t.Helper()
+	var got []flightwire.Compression
+	for _, fd := range msgs {
+		c, ok, err := flightwire.BatchCompression(fd.DataHeader)
+		require.NoError(t, err)
+		if ok {
+			got = append(got, c)
+		}
+	}
+	return got
+}
+
+// TestCompressedResults: a merge compresses what it writes, and a relayed
+// fragment arrives compressed by its worker, as the query's codec says.
+func TestCompressedResults(t *testing.T) {
+	e := newEnv(t)
+	a := startWorker(t, e.signer, 0, nil)
+	require.NoError(t, e.pool.Set([]string{a.addr}))
+	c := e.coordinator(Options{})
+	for _, codec := range []flightwire.Compression{flightwire.Zstd, flightwire.LZ4, flightwire.Uncompressed} {
+		t.Run("merge "+codec.String(), func(t *testing.T) {
+			var out clientStream
+			plan := rangePlan(2, nil, "SELECT x FROM quiver_partials ORDER BY x DESC LIMIT 3")
+			require.NoError(t, c.Merge(context.Background(), "q", plan, nil, codec, &out))
+			require.Equal(t, []string{"1999|", "1998|", "1997|"}, merged(t, &out))
+			require.Equal(t, []flightwire.Compression{codec}, batchCodecs(t, out.msgs))
+		})
+		t.Run("relay "+codec.String(), func(t *testing.T) {
+			var out clientStream
+			require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT i AS x FROM range(5000) t(i)"}, nil, codec, out.Send))
+			require.Len(t, out.int64s(t), 5000)
+			codecs := batchCodecs(t, out.msgs)
+			require.NotEmpty(t, codecs)
+			for _, got := range codecs {
+				require.Equal(t, codec, got)
+			}
+		})
+	}
 }
 
 func TestMergeRetriesWholeFragments(t *testing.T) {
@@ -90,7 +134,7 @@ func TestMergeRetriesWholeFragments(t *testing.T) {
 	var out clientStream
 	// DuckDB makes 2048-row chunks: 10000 rows are several batches.
 	plan := rangePlanOf(10000, 4, []string{bad.addr}, "SELECT sum(x) AS s, count(*) AS n, count(DISTINCT x) AS d FROM quiver_partials")
-	require.NoError(t, c.Merge(context.Background(), "q", plan, nil, &out))
+	require.NoError(t, c.Merge(context.Background(), "q", plan, nil, flightwire.Uncompressed, &out))
 	require.Equal(t, []string{"799980000|40000|40000|"}, merged(t, &out), "no row counted twice")
 	require.Equal(t, 2.0, testutil.ToFloat64(c.retries))
 }
@@ -102,7 +146,7 @@ func TestMergeErrors(t *testing.T) {
 
 	t.Run("partials over the limit", func(t *testing.T) {
 		c := e.coordinator(Options{MaxPartialsBytes: 4096})
-		err := c.Merge(context.Background(), "q", rangePlan(3, nil, "SELECT sum(x) FROM quiver_partials"), nil, &clientStream{})
+		err := c.Merge(context.Background(), "q", rangePlan(3, nil, "SELECT sum(x) FROM quiver_partials"), nil, flightwire.Uncompressed, &clientStream{})
 		require.ErrorIs(t, err, ErrPartialsTooLarge)
 		require.ErrorContains(t, err, "4.0 KiB")
 		require.ErrorContains(t, err, "--max-partials-bytes")
@@ -114,20 +158,20 @@ func TestMergeErrors(t *testing.T) {
 			planner.Fragment{SQL: "SELECT count(*)::BIGINT AS x FROM range(1000000000000) t(i) WHERE i % 3 = 7"},
 			planner.Fragment{SQL: "SELECT nope AS x"})
 		start := time.Now()
-		err := c.Merge(context.Background(), "q", plan, nil, &clientStream{})
+		err := c.Merge(context.Background(), "q", plan, nil, flightwire.Uncompressed, &clientStream{})
 		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 		require.Less(t, time.Since(start), 10*time.Second, "the endless fragment was canceled")
 	})
 	t.Run("bad merge statement", func(t *testing.T) {
 		c := e.coordinator(Options{})
-		err := c.Merge(context.Background(), "q", rangePlan(2, nil, "SELECT nope FROM quiver_partials"), nil, &clientStream{})
+		err := c.Merge(context.Background(), "q", rangePlan(2, nil, "SELECT nope FROM quiver_partials"), nil, flightwire.Uncompressed, &clientStream{})
 		require.ErrorContains(t, err, "nope")
 	})
 	t.Run("fragments disagree on the schema", func(t *testing.T) {
 		c := e.coordinator(Options{})
 		plan := rangePlan(1, nil, "SELECT count(*) FROM quiver_partials")
 		plan.Fragments = append(plan.Fragments, planner.Fragment{SQL: "SELECT 'a' AS x"})
-		err := c.Merge(context.Background(), "q", plan, nil, &clientStream{})
+		err := c.Merge(context.Background(), "q", plan, nil, flightwire.Uncompressed, &clientStream{})
 		require.ErrorContains(t, err, "fragment 1 returned")
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/worker"
 )
@@ -63,9 +64,9 @@ func (st *relayState) verify(meta worker.BatchMeta, header []byte) bool {
 // on another worker and the rows the client already has are skipped, using
 // the row offsets workers attach to batches: the client sees every row
 // exactly once and one schema message. Each message send gets is its own
-// (send may keep it).
-func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error {
-	ref := fragmentRef{queryID: queryID, index: index, frag: frag, args: args}
+// (send may keep it). The worker compresses batches with codec.
+func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
+	ref := fragmentRef{queryID: queryID, index: index, frag: frag, args: args, codec: codec}
 	st := &relayState{}
 	return c.run(ctx, ref, func(ctx context.Context, w *worker.Conn, ticket []byte) error {
 		return c.relay(ctx, w, ticket, st, send)
@@ -190,8 +191,8 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 // sendTail decodes batch (with the schema and dictionaries in held),
 // sends its rows from `from` on, re-encoded, and no schema message.
 func (c *Coordinator) sendTail(held []*flight.FlightData, batch *flight.FlightData, from int64, send func(*flight.FlightData) error) error {
-	msgs := &messages{list: append(append([]*flight.FlightData(nil), held...), batch)}
-	rdr, err := flight.NewRecordReader(msgs, ipc.WithAllocator(c.mem))
+	msgs := flightwire.Messages(append(append([]*flight.FlightData(nil), held...), batch))
+	rdr, err := flight.NewRecordReader(&msgs, ipc.WithAllocator(c.mem))
 	if err != nil {
 		return permanent(fmt.Errorf("decode batch to resume: %w", err))
 	}
@@ -208,18 +209,6 @@ func (c *Coordinator) sendTail(held []*flight.FlightData, batch *flight.FlightDa
 		return permanent(fmt.Errorf("re-encode batch to resume: %w", err))
 	}
 	return w.Close()
-}
-
-// messages replays a list of Flight messages, then io.EOF.
-type messages struct{ list []*flight.FlightData }
-
-func (m *messages) Recv() (*flight.FlightData, error) {
-	if len(m.list) == 0 {
-		return nil, io.EOF
-	}
-	fd := m.list[0]
-	m.list = m.list[1:]
-	return fd, nil
 }
 
 // noSchema passes on every message but the schema, which the client

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/worker"
 )
@@ -11,14 +12,15 @@ import (
 // Route picks the worker a client should fetch fragment index from itself
 // (--result-routing direct) and returns its address and a ticket that
 // worker accepts until ttl passes. Nothing is relayed, so nothing is
-// retried: a worker that fails mid-stream fails the client's DoGet.
-func (c *Coordinator) Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, ttl time.Duration) (string, []byte, error) {
+// retried: a worker that fails mid-stream fails the client's DoGet. The
+// worker compresses batches with codec.
+func (c *Coordinator) Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, ttl time.Duration) (string, []byte, error) {
 	w, err := c.pick(ctx, frag.Group, nil)
 	if err != nil {
 		return "", nil, err
 	}
 	// No heartbeats: the client reads this stream, not the coordinator.
-	ticket, err := c.sign(fragmentRef{queryID: queryID, index: index, frag: frag, args: args}, ttl, 0)
+	ticket, err := c.sign(fragmentRef{queryID: queryID, index: index, frag: frag, args: args, codec: codec}, ttl, 0)
 	if err != nil {
 		return "", nil, err
 	}

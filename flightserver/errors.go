@@ -55,7 +55,7 @@ func toStatus(err error) error {
 		code = codes.ResourceExhausted
 	case errors.Is(err, ErrDraining), errors.Is(err, admission.ErrQueueFull), errors.Is(err, admission.ErrQueueTimeout):
 		code = codes.Unavailable
-	case errors.Is(err, ErrSQLTooLong):
+	case errors.Is(err, ErrSQLTooLong), errors.Is(err, ErrBadCompression):
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrQueryUnknown):
 		code = codes.NotFound

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/worker"
@@ -24,11 +25,11 @@ type streamSpy struct {
 	ended   []error
 }
 
-func (s *streamSpy) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error {
+func (s *streamSpy) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
 	s.mu.Lock()
 	s.started++
 	s.mu.Unlock()
-	err := s.Runner.Stream(ctx, queryID, index, frag, args, send)
+	err := s.Runner.Stream(ctx, queryID, index, frag, args, codec, send)
 	s.mu.Lock()
 	s.ended = append(s.ended, err)
 	s.mu.Unlock()

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/quiver-data/quiver/admission"
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -45,15 +46,18 @@ type Runner interface {
 	ParamTypes(ctx context.Context, plan *planner.Plan) ([]arrow.DataType, error)
 	// Stream relays fragment index of a scan plan from a worker. Every
 	// message it gives send is its own: Stream does not touch it again,
-	// so send may keep it (a prefetch buffers them).
-	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, send func(*flight.FlightData) error) error
-	// Merge runs every fragment of a merge plan and writes the merged result.
-	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, out flight.DataStreamWriter) error
+	// so send may keep it (a prefetch buffers them). Batches come
+	// compressed with codec.
+	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error
+	// Merge runs every fragment of a merge plan and writes the merged
+	// result, batches compressed with codec.
+	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error
 	// Local runs a local plan's statement on the coordinator over tables.
 	Local(ctx context.Context, sql string, tables map[string]array.RecordReader, args []any, out flight.DataStreamWriter) error
 	// Route picks the worker a client fetches fragment index from directly
-	// and returns its address and a ticket valid for ttl.
-	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, ttl time.Duration) (string, []byte, error)
+	// and returns its address and a ticket valid for ttl; the worker
+	// compresses batches with codec.
+	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, ttl time.Duration) (string, []byte, error)
 }
 
 // Result routing modes (Options.Routing).
@@ -83,6 +87,11 @@ type Options struct {
 	// endpoints then name the worker (grpc://host:port) and carry a signed
 	// fragment ticket valid for TicketTTL. Merge plans are always proxied.
 	Routing string
+	// Compression is the IPC compression policy for results:
+	// CompressionAuto (default: Zstd for clients on other machines),
+	// CompressionOff, "zstd" or "lz4" (every result). Clients choose per
+	// query with CompressionHeader; see compressionFor.
+	Compression string
 	// Version is reported in GetSqlInfo.
 	Version   string
 	Allocator memory.Allocator
@@ -136,6 +145,7 @@ type query struct {
 	index  int
 	plan   *planner.Plan
 	args   []worker.Arg
+	codec  flightwire.Compression // of the batches sent to the client
 	rows   []explainRow
 	schema *arrow.Schema // of rows
 	live   *liveQuery
@@ -158,6 +168,11 @@ func New(opts Options) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("result routing %q: want %s or %s", opts.Routing, RoutingProxy, RoutingDirect)
 	}
+	policy, err := compressionPolicy(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	opts.Compression = policy
 	if opts.Principal == nil {
 		opts.Principal = func(context.Context) string { return "anonymous" }
 	}
@@ -301,6 +316,10 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
+	codec, err := s.compressionFor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	info = s.newInfo(desc, schema, queryID)
 	// A result with one proxied endpoint starts on the workers now.
 	depth := s.opts.Limits.PrefetchMessages
@@ -320,12 +339,12 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	proxied := 0
 	switch {
 	case plan.Merge != nil:
-		err = endpoint(&query{id: queryID, plan: plan, args: wargs, live: lq})
+		err = endpoint(&query{id: queryID, plan: plan, args: wargs, codec: codec, live: lq})
 		proxied = 1
 	default:
 		for i, frag := range plan.Fragments {
 			if routing == RoutingDirect && !plan.Local {
-				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, s.opts.TicketTTL)
+				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, codec, s.opts.TicketTTL)
 				if rerr != nil {
 					return nil, rerr
 				}
@@ -337,7 +356,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			}
 			one := *plan
 			one.Fragments = []planner.Fragment{frag}
-			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs, live: lq}); err != nil {
+			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs, codec: codec, live: lq}); err != nil {
 				break
 			}
 			proxied++
@@ -357,7 +376,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	s.started.WithLabelValues("planned").Inc()
 	s.logger.Info("query planned", "queryID", queryID, "principal", principal, "tables", len(plan.Tables),
 		"fragments", len(plan.Fragments), "merge", plan.Merge != nil, "explain", plan.Explain,
-		"strategy", plan.Decisions.Strategy, "routing", routing)
+		"strategy", plan.Decisions.Strategy, "routing", routing, "compression", codec.String())
 	return info, nil
 }
 
@@ -447,12 +466,12 @@ func (s *Server) stream(ctx context.Context, q *query, out flight.DataStreamWrit
 	case q.rows != nil || q.schema != nil:
 		return s.writeRows(q.schema, q.rows, out)
 	case q.plan.Merge != nil:
-		return s.opts.Runner.Merge(ctx, q.id, q.plan, q.args, out)
+		return s.opts.Runner.Merge(ctx, q.id, q.plan, q.args, q.codec, out)
 	case q.plan.Local:
 		return s.runLocal(ctx, q, out)
 	}
 	for _, frag := range q.plan.Fragments {
-		if err := s.opts.Runner.Stream(ctx, q.id, q.index, frag, q.args, out.Send); err != nil {
+		if err := s.opts.Runner.Stream(ctx, q.id, q.index, frag, q.args, q.codec, out.Send); err != nil {
 			return err
 		}
 	}

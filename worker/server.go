@@ -170,7 +170,7 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 		return 0, err
 	}
 	defer rdr.Release()
-	w := flight.NewRecordWriter(out, ipc.WithSchema(rdr.Schema()))
+	w := flight.NewRecordWriter(out, append(f.Compression.WriterOptions(), ipc.WithSchema(rdr.Schema()))...)
 	var rows int64
 	send := func(rec arrow.RecordBatch) error {
 		defer rec.Release()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/flightwire"
 )
 
 // startWorker serves a real DuckDB behind the worker service on 127.0.0.1:0.
@@ -129,6 +131,46 @@ func TestServerRunsSignedFragments(t *testing.T) {
 		}
 		require.Positive(t, beats)
 		require.Equal(t, 2, other, "schema and the one batch")
+	})
+
+	t.Run("compressed as the ticket says", func(t *testing.T) {
+		for _, c2 := range []flightwire.Compression{flightwire.Uncompressed, flightwire.Zstd, flightwire.LZ4} {
+			tk, err := signer.Sign(Fragment{SQL: "SELECT i, i % 10 AS d FROM range(100000) t(i)", Expires: exp, Compression: c2})
+			require.NoError(t, err)
+			stream, err := c.DoGet(ctx, tk)
+			require.NoError(t, err)
+			var msgs flightwire.Messages
+			var body int
+			for {
+				fd, err := stream.Recv()
+				if err != nil {
+					require.ErrorIs(t, err, io.EOF)
+					break
+				}
+				if got, ok, err := flightwire.BatchCompression(fd.DataHeader); ok {
+					require.NoError(t, err)
+					require.Equal(t, c2, got, "every batch is %s", c2)
+					body += len(fd.DataBody)
+				}
+				msgs = append(msgs, fd)
+			}
+			if c2 == flightwire.Uncompressed {
+				require.GreaterOrEqual(t, body, 1600000, "two int64 columns of 100,000 rows")
+			} else {
+				require.Less(t, body, 800000, "%s compresses the batches", c2)
+			}
+			rdr, err := flight.NewRecordReader(&msgs)
+			require.NoError(t, err)
+			var sum int64
+			for rdr.Next() {
+				for _, v := range rdr.RecordBatch().Column(0).(*array.Int64).Int64Values() {
+					sum += v
+				}
+			}
+			require.NoError(t, rdr.Err())
+			rdr.Release()
+			require.EqualValues(t, int64(99999)*100000/2, sum, "the same rows, decompressed by a plain reader")
+		}
 	})
 
 	t.Run("empty result carries its schema", func(t *testing.T) {

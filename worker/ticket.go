@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quiver-data/quiver/flightwire"
 )
 
 // Sentinel errors of fragment tickets.
@@ -30,6 +32,10 @@ type Fragment struct {
 	// coordinator can tell a busy worker from a stalled one. Zero (tickets
 	// clients redeem directly) sends none.
 	Heartbeat int64 `json:"h,omitempty"`
+	// Compression is the IPC body compression the worker sends batches
+	// with: what the client that planned the query reads best, for streams
+	// the coordinator relays untouched or the client fetches directly.
+	Compression flightwire.Compression `json:"z,omitempty"`
 }
 
 // Arg is one bind parameter in a form that survives JSON with its type.

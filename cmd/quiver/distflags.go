@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quiver-data/quiver/flightserver"
+	"github.com/quiver-data/quiver/flightwire"
 )
 
 // distFlags are serve's flags for distributed execution: worker
@@ -20,6 +21,7 @@ type distFlags struct {
 	grace             time.Duration
 	maxPartials       byteSize
 	routing           string
+	compression       string
 	fragmentsParallel int
 }
 
@@ -33,6 +35,7 @@ func (d *distFlags) register(fs *flag.FlagSet) {
 	fs.Var(&d.maxPartials, "max-partials-bytes", "bound on the fragment results a merge plan holds on the coordinator, e.g. 1GiB, 512MiB")
 	fs.StringVar(&d.routing, "result-routing", flightserver.RoutingProxy, "proxy: results flow through the coordinator; direct: clients fetch scan results from the workers (which must be reachable at their --worker addresses)")
 	fs.IntVar(&d.fragmentsParallel, "merge-parallelism", 16, "fragments of one merge plan run at once")
+	fs.StringVar(&d.compression, "ipc-compression", flightserver.CompressionAuto, "compression of result batches: auto (zstd for clients on other machines, except Java/JDBC ones), off, zstd or lz4 (every result); clients override it per query with the "+flightserver.CompressionHeader+" header")
 }
 
 func (d *distFlags) validate() error {
@@ -40,6 +43,11 @@ func (d *distFlags) validate() error {
 	case flightserver.RoutingProxy, flightserver.RoutingDirect:
 	default:
 		return fmt.Errorf("--result-routing %q: want proxy or direct", d.routing)
+	}
+	switch d.compression {
+	case flightserver.CompressionAuto, flightserver.CompressionOff, string(flightwire.Zstd), string(flightwire.LZ4):
+	default:
+		return fmt.Errorf("--ipc-compression %q: want auto, off, zstd or lz4", d.compression)
 	}
 	for name, v := range map[string]time.Duration{
 		"--worker-dns-interval": d.dnsInterval, "--worker-health-interval": d.healthInterval,

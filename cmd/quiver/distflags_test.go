@@ -48,6 +48,9 @@ func TestDistFlags(t *testing.T) {
 		{"all set", []string{"--worker-dns", "w.svc:8816", "--worker-dns-interval", "5s", "--max-partials-bytes", "2GiB",
 			"--fragment-stall-timeout", "1m", "--worker-grace", "3s", "--result-routing", "direct"}, ""},
 		{"bad routing", []string{"--result-routing", "carrier-pigeon"}, "proxy or direct"},
+		{"zstd everywhere", []string{"--ipc-compression", "zstd"}, ""},
+		{"compression off", []string{"--ipc-compression", "off"}, ""},
+		{"bad compression", []string{"--ipc-compression", "gzip"}, `--ipc-compression "gzip": want auto, off, zstd or lz4`},
 		{"zero grace", []string{"--worker-grace", "0s"}, "--worker-grace must be positive"},
 	}
 	for _, tc := range cases {

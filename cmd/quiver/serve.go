@@ -224,7 +224,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	srv, err := flightserver.New(flightserver.Options{
 		AuditLogger: auditLogger, Visible: visible,
-		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing,
+		Planner: plan, Runner: coord, Catalog: warehouse, TicketTTL: *ticketTTL, Routing: dist.routing, Compression: dist.compression,
 		Version: version, Logger: logger, Registerer: reg, Principal: flightserver.PrincipalName,
 		System: system, Admission: ops.admission(reg), Limits: ops.limits(),
 		History: queryLog, Lookup: queryLog.Lookup, IsAdmin: ops.isAdmin,
@@ -273,7 +273,7 @@ func runServe(ctx context.Context, args []string) error {
 	logger.Info("authentication", "enabled", authn.enabled(), "tls", authn.tlsCert != "", "mtls", authn.tlsClientCA != "",
 		"passwords", authn.usersFile != "")
 	logger.Info("serving", "addr", lis.Addr().String(), "warehouse", warehouse.String(), "workers", pool.Addrs(),
-		"resultRouting", dist.routing, "version", version)
+		"resultRouting", dist.routing, "ipcCompression", dist.compression, "version", version)
 
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(lis) }()

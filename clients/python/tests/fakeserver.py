@@ -50,6 +50,7 @@ class Seen:
     """Seen records what the fake received, for assertions."""
 
     authorization: list[str | None] = field(default_factory=list)
+    compression: list[str | None] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     schema_queries: list[str] = field(default_factory=list)
     tickets: list[bytes] = field(default_factory=list)
@@ -75,8 +76,10 @@ class _HeaderFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]
         values = headers.get("authorization")
         value = values[0] if values else None
         if info.method in (flight.FlightMethod.GET_FLIGHT_INFO, flight.FlightMethod.GET_SCHEMA):
+            compression = headers.get("x-quiver-ipc-compression")
             with self._seen.lock:
                 self._seen.authorization.append(value)
+                self._seen.compression.append(compression[0] if compression else None)
         if self._token is not None and value != f"Bearer {self._token}":
             raise flight.FlightUnauthenticatedError("invalid bearer token")
         return _HeaderMiddleware(value)

@@ -265,6 +265,17 @@ def test_token_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
         server.shutdown()
 
 
+def test_compression_is_sent_as_a_header(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri, compression="zstd") as conn:
+        assert conn.sql("SELECT 1").to_arrow().num_rows == TABLE.num_rows
+    with quiver.connect(fake.uri) as conn:
+        conn.sql("SELECT 1")
+    assert fake.seen.compression[0] == "zstd"
+    assert fake.seen.compression[-1] is None, "no header unless asked"
+    with pytest.raises(ValueError, match="compression must be one of auto, off, zstd, lz4 or None, got 'gzip'"):
+        quiver.connect(fake.uri, compression="gzip")  # type: ignore[arg-type]
+
+
 def test_no_token_sends_no_header(fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("QUIVER_TOKEN", raising=False)
     with quiver.connect(fake.uri) as conn:

@@ -57,6 +57,11 @@ Progress = bool | Literal["auto"]
 Certificate = str | bytes | os.PathLike[str]
 """PEM data as ``bytes`` or ``str``, or the path of a PEM file."""
 
+Compression = Literal["auto", "off", "zstd", "lz4"]
+"""How the server compresses result batches; see :func:`connect`."""
+COMPRESSIONS: tuple[str, ...] = ("auto", "off", "zstd", "lz4")
+COMPRESSION_HEADER = "x-quiver-ipc-compression"
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -87,8 +92,9 @@ class Connection:
         private_key: Certificate | None = None,
         progress: Progress = "auto",
         max_streams: int = 8,
+        compression: Compression | None = None,
     ) -> None:
-        settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key)
+        settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key, compression)
         self._uri = settings.uri
         if max_streams < 1:
             raise ValueError(f"max_streams must be at least 1, got {max_streams}")
@@ -116,6 +122,8 @@ class Connection:
         except Exception as exc:  # noqa: BLE001 - translated and re-raised.
             raise _translated(exc) from None
         self._headers: list[tuple[bytes, bytes]] = []
+        if settings.compression is not None:
+            self._headers.append((COMPRESSION_HEADER.encode(), settings.compression.encode()))
         if settings.token:
             self._headers.append((b"authorization", f"Bearer {settings.token}".encode()))
         elif settings.username is not None and settings.password is not None:
@@ -390,6 +398,7 @@ class _Settings:
     tls_root_certs: bytes | None
     cert_chain: bytes | None
     private_key: bytes | None
+    compression: Compression | None
 
 
 def _settings(
@@ -400,6 +409,7 @@ def _settings(
     tls_root_certs: Certificate | None,
     cert_chain: Certificate | None,
     private_key: Certificate | None,
+    compression: Compression | None = None,
 ) -> _Settings:
     """Checks the connection arguments and fills in the defaults: the URI
     from ``$QUIVER_URI``, the token from ``$QUIVER_TOKEN``, certificates
@@ -412,6 +422,8 @@ def _settings(
         raise ValueError("pass either token or username/password, not both")
     if (cert_chain is None) != (private_key is None):
         raise ValueError("cert_chain and private_key go together: pass both or neither")
+    if compression is not None and compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)} or None, got {compression!r}")
     return _Settings(
         uri=uri or os.environ.get("QUIVER_URI") or DEFAULT_URI,
         token=token,
@@ -420,6 +432,7 @@ def _settings(
         tls_root_certs=None if tls_root_certs is None else _pem(tls_root_certs, "tls_root_certs"),
         cert_chain=None if cert_chain is None else _pem(cert_chain, "cert_chain"),
         private_key=None if private_key is None else _pem(private_key, "private_key"),
+        compression=compression,
     )
 
 
@@ -484,6 +497,7 @@ def connect(
     private_key: Certificate | None = None,
     progress: Progress = "auto",
     max_streams: int = 8,
+    compression: Compression | None = None,
 ) -> Connection:
     """Open a :class:`Connection` to the Quiver server at ``uri``.
 
@@ -504,6 +518,13 @@ def connect(
     than ``progress_delay``, half a second), ``True`` (always) or ``False``;
     ``max_streams`` bounds how many endpoints of one result are fetched at
     once.
+
+    ``compression`` chooses how the server compresses result batches (the
+    ``x-quiver-ipc-compression`` header): ``"zstd"`` or ``"lz4"`` trade
+    server and client CPU for fewer bytes on a slow link, ``"off"`` sends
+    them as they are, ``"auto"`` or ``None`` leave it to the server (by
+    default Zstd for clients on another machine, none on the same one).
+    pyarrow decompresses on its own.
     """
     return Connection(
         uri,
@@ -515,4 +536,5 @@ def connect(
         private_key=private_key,
         progress=progress,
         max_streams=max_streams,
+        compression=compression,
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .connection import Certificate, _settings
+from .connection import COMPRESSION_HEADER, Certificate, Compression, _settings
 
 if TYPE_CHECKING:
     import adbc_driver_flightsql.dbapi
@@ -31,6 +31,7 @@ _AUTHORIZATION_HEADER = "adbc.flight.sql.authorization_header"
 _TLS_ROOT_CERTS = "adbc.flight.sql.client_option.tls_root_certs"
 _MTLS_CERT_CHAIN = "adbc.flight.sql.client_option.mtls_cert_chain"
 _MTLS_PRIVATE_KEY = "adbc.flight.sql.client_option.mtls_private_key"
+_CALL_HEADER = "adbc.flight.sql.rpc.call_header."
 
 
 def connect(
@@ -43,20 +44,22 @@ def connect(
     cert_chain: Certificate | None = None,
     private_key: Certificate | None = None,
     autocommit: bool = True,
+    compression: Compression | None = None,
 ) -> adbc_driver_flightsql.dbapi.Connection:
     """Open a DB-API connection to a Quiver server through ADBC Flight SQL.
 
     Arguments mean what they mean for :func:`quiver.connect`: the URI
     defaults to ``$QUIVER_URI`` then ``grpc://127.0.0.1:8815``, the token to
     ``$QUIVER_TOKEN``; ``username``/``password`` log in with Basic auth;
-    certificates are PEM data or paths. ``autocommit`` is on because Quiver
-    is read-only and has no transactions.
+    certificates are PEM data or paths; ``compression`` chooses the result
+    compression. ``autocommit`` is on because Quiver is read-only and has
+    no transactions.
     """
     try:
         import adbc_driver_flightsql.dbapi as flightsql
     except ImportError:
         raise ImportError("quiver.dbapi needs the ADBC driver: pip install 'quiver[dbapi]'") from None
-    settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key)
+    settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key, compression)
     options: dict[str, str] = {}
     if settings.token:
         options[_AUTHORIZATION_HEADER] = f"Bearer {settings.token}"
@@ -68,4 +71,6 @@ def connect(
     if settings.cert_chain is not None and settings.private_key is not None:
         options[_MTLS_CERT_CHAIN] = settings.cert_chain.decode()
         options[_MTLS_PRIVATE_KEY] = settings.private_key.decode()
+    if settings.compression is not None:
+        options[_CALL_HEADER + COMPRESSION_HEADER] = settings.compression
     return flightsql.connect(settings.uri, db_kwargs=options, autocommit=autocommit)

@@ -12,6 +12,7 @@ import pytest
 from deployments import Deployment
 
 import quiver
+import quiver.dbapi
 from quiver_harness import assert_tables_match, flight_fetch
 
 # Queries with a total ORDER BY, so frames can be compared row by row.
@@ -195,3 +196,21 @@ def test_result_displays_itself(deployment: Deployment) -> None:
     assert f"{n} rows · 4 columns ·" in html
     assert "<th>day<br><span class=\"q-type\">date32[day]</span></th>" in html
     assert f"{n - 10} more rows" in html
+
+
+@pytest.mark.parametrize("compression", ["zstd", "lz4"])
+def test_compressed_results_match(deployment: Deployment, compression: quiver.connection.Compression) -> None:
+    """Results the server compresses (a relayed scan, a merge, a join) read
+    back equal to DuckDB's through the quiver client and through ADBC."""
+    names = ["titles", "plays_per_day", "top_titles"]
+    with quiver.connect(deployment.uri, compression=compression) as conn:
+        for name in names:
+            expected = deployment.oracle.query(QUERIES[name])
+            table = conn.sql(QUERIES[name]).to_arrow()
+            assert_tables_match(table, expected, ordered=True, context=f"{name}, {compression}, quiver")
+    with quiver.dbapi.connect(deployment.uri, compression=compression) as dbconn, dbconn.cursor() as cur:
+        for name in names:
+            cur.execute(QUERIES[name])
+            table = cur.fetch_arrow_table()
+            expected = deployment.oracle.query(QUERIES[name])
+            assert_tables_match(table, expected, ordered=True, context=f"{name}, {compression}, ADBC")

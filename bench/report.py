@@ -282,6 +282,23 @@ def tpch_section(r: dict[str, Any], targets: list[list[str]], charts: Path) -> s
     return "\n".join(out)
 
 
+def compression_section(r: dict[str, Any], targets: list[list[str]], charts: Path) -> str:
+    d = r["data"]
+    out = [provenance(r)]
+    for table, t in d["tables"].items():
+        out.append(f"**`SELECT * FROM bench.{table}`** through the coordinator ({d['rows']:,} rows, "
+                   f"{t['arrow_bytes'] / 1e6:,.0f} MB of Arrow data), the codec chosen by the client's header; "
+                   f"median of {d['runs']} interleaved rounds on loopback (min–max).\n")
+        out.append("| codec | MB on the wire | × smaller | seconds on loopback | × off's throughput | faster than off below |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for codec, sec in t["seconds"].items():
+            even = t["break_even_mb_per_s"].get(codec)
+            out.append(f"| {codec} | {t['wire_bytes'][codec] / 1e6:,.0f} | {t['ratio'][codec]:.1f} | {rng(sec)} | "
+                       f"{rng(t['throughput_vs_off'][codec])} | {'—' if even is None else f'{even:,.0f} MB/s'} |")
+        out.append("")
+    return "\n".join(out)
+
+
 def soak_section(r: dict[str, Any]) -> str:
     d = r["data"]
     return provenance(r) + f"\nCommand: `{d['command']}`. Output:\n\n" + d["markdown"].strip() + "\n"
@@ -292,11 +309,12 @@ SECTIONS = [
     ("latency", "Small-query latency and time to first batch", latency_section),
     ("memory", "Memory vs result size", memory_section),
     ("tpch", "TPC-H in MinIO", tpch_section),
+    ("compression", "IPC compression", compression_section),
 ]
 
 
 def write(directory: Path = bl.RESULTS, output: Path = OUTPUT, charts: Path = CHARTS) -> None:
-    results = {n: r for n in ("stream", "latency", "memory", "tpch", "soak") if (r := bl.load(n, directory))}
+    results = {n: r for n in ("stream", "latency", "memory", "tpch", "compression", "soak") if (r := bl.load(n, directory))}
     if not results:
         raise SystemExit(f"no results in {directory}: run bench/run.py first")
     charts.mkdir(parents=True, exist_ok=True)

@@ -213,9 +213,10 @@ class QuiverSystem:
 SYSTEMS = ["duckdb", "quiver-1w", "quiver-2w"]
 
 
-def run(scale: float, runs: int, cold_runs: int, threads: int, quiver_args: list[str]) -> dict[str, Any]:
+def run(scale: float, runs: int, cold_runs: int, threads: int, quiver_args: list[str],
+        out: Path = bl.OUT, only: list[int] | None = None) -> dict[str, Any]:
     tools = find_tools()
-    work = bl.OUT / "tpch" / f"sf{scale:g}"
+    work = out / "tpch" / f"sf{scale:g}"
     work.mkdir(parents=True, exist_ok=True)
     audit = S3Audit()
     os.environ.update(audit.env())  # start_minio passes os.environ on
@@ -227,6 +228,11 @@ def run(scale: float, runs: int, cold_runs: int, threads: int, quiver_args: list
     ext = tools.extension_dir
     try:
         queries = generate(ext, minio, scale, work / "data" / BUCKET / ".quiver-bench-complete")
+        if only:
+            unknown = sorted(set(only) - {nr for nr, _ in queries})
+            if unknown:
+                raise SystemExit(f"no TPC-H query {unknown}: there are {len(queries)}")
+            queries = [(nr, sql) for nr, sql in queries if nr in only]
         wh = Warehouse("s3", f"s3://{BUCKET}/{PREFIX}", scale, env=minio.aws_env(),
                        args=["--s3-endpoint", minio.endpoint], minio=minio)
         logs = work / "logs"

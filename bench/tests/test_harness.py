@@ -1,11 +1,10 @@
 """Tests of the benchmark harness: the statistics and interleaving every
-number depends on, the report's target verdicts, the perf folding, and a
-tiny end-to-end run of the streaming benchmark against real servers."""
+number depends on, the report's target verdicts and the perf folding. The
+drivers themselves run against real servers in test_drivers.py."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 import benchlib as bl
 import perf_profile as prof
 import report
-import run
 
 
 def test_interleave_rotates_and_covers_every_system_each_round() -> None:
@@ -88,25 +86,3 @@ def test_fold_perf_script_by_process_role() -> None:
     assert folded["coordinator"] == {("runtime.goexit.abi0", "coordinator.().relay", "runtime.memmove"): 1}
     assert folded["worker"] == {("[quiver]", "duckdb::ColumnDataCopy<…>()"): 1}
 
-
-def _tools_present() -> list[str]:
-    from quiver_harness import find_tools
-
-    return find_tools().missing(need_minio=False)
-
-
-def test_quick_stream_run_against_real_servers(tmp_path: Path) -> None:
-    """bench/run.py at a tiny scale: five systems, each fetch checked for
-    the right row count by the benchmark itself, and a result file."""
-    missing = _tools_present()
-    assert not missing, f"the harness smoke test needs: {missing}"
-    results = tmp_path / "results"
-    os.environ.pop("QUIVER_BENCH_COMMAND", None)
-    assert run.main(["--only", "stream", "--quick", "--rows", "20000", "--runs", "1", "--results", str(results),
-                     "--no-report"]) == 0
-    data = json.loads((results / "stream.json").read_text())
-    assert data["quick"] is True
-    for table in ("narrow", "wide"):
-        per = data["data"]["tables"][table]["rows_per_s"]
-        assert set(per) == {"duckdb", "quiver-proxy", "quiver-direct", "arrow-memory", "python-duckdb"}
-        assert all(s["n"] == 1 and s["median"] > 0 for s in per.values())

@@ -5,8 +5,10 @@
 
 Starts one ``quiver serve`` per binary (2 local workers, proxy routing, the
 same flags) on the benchmark warehouse and runs, interleaved (A B, B A, …):
-SELECT * of bench.narrow and bench.wide into a pyarrow Table, and point
-lookups. Prints medians (min–max) and after/before ratios as Markdown, and
+SELECT * of bench.narrow and bench.wide into a pyarrow Table, point
+lookups, and with ``--tests`` also the latency benchmark's small aggregate
+(the same text every time) and a prepared point lookup through ADBC (one
+prepared statement executed with a new parameter each time). Prints medians (min–max) and after/before ratios as Markdown, and
 writes bench/out/results/ab-<label>.json.
 """
 
@@ -16,13 +18,18 @@ import argparse
 import dataclasses
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import benchlib as bl
 import data
+from flight_bench import AGGREGATE
 from quiver_harness import find_tools
 from quiver_harness.servers import Warehouse, start_quiver
+
+
+PREPARED = "SELECT * FROM bench.items WHERE item_id = ?"
 
 
 def main() -> int:
@@ -34,14 +41,20 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=5, help="interleaved rounds of each scan")
     p.add_argument("--lookups", type=int, default=300, help="interleaved point lookups")
     p.add_argument("--routing", default="proxy")
+    p.add_argument("--tests", default="stream,lookup", help="comma-separated: stream, lookup, aggregate, prepared")
     p.add_argument("--quiver-arg", action="append", default=[], help="flag for both servers")
     p.add_argument("--before-arg", action="append", default=[], help="flag for the before server only")
     p.add_argument("--after-arg", action="append", default=[], help="flag for the after server only")
     args = p.parse_args()
+    tests = {t.strip() for t in args.tests.split(",") if t.strip()}
+    unknown = tests - {"stream", "lookup", "aggregate", "prepared"}
+    if unknown:
+        p.error(f"unknown tests {sorted(unknown)}")
     warehouse = data.ensure(bl.OUT / "data", args.rows)
     wh = Warehouse("local", str(warehouse), 0, local_path=warehouse)
     tools = find_tools()
     servers, sources = {}, {}
+    closers: list[Callable[[], object]] = []
     try:
         for name, binary, extra in (("before", args.before, args.before_arg), ("after", args.after, args.after_arg)):
             t = dataclasses.replace(tools, quiver_bin=binary.resolve())
@@ -50,7 +63,7 @@ def main() -> int:
             sources[name] = bl.FlightSource(servers[name].uri)
         names = ["before", "after"]
         res: dict[str, Any] = {"label": args.label, "rows": args.rows, "machine": bl.machine(), "tests": {}}
-        for table in ("narrow", "wide"):
+        for table in ("narrow", "wide") if "stream" in tests else ():
             sql = f"SELECT * FROM bench.{table}"
             times: dict[str, list[float]] = {n: [] for n in names}
             for r, n in bl.interleave(names, args.runs + 1):
@@ -62,15 +75,43 @@ def main() -> int:
             res["tests"][f"stream {table} (M rows/s)"] = {n: bl.Stat.of(v) for n, v in times.items()}
             bl.log(f"  {table}: " + ", ".join(f"{n} {bl.Stat.of(v).median:.2f}" for n, v in times.items()))
         rng = random.Random(3)
-        lat: dict[str, list[float]] = {n: [] for n in names}
-        for r, n in bl.interleave(names, args.lookups + 20):
-            sql = f"SELECT * FROM bench.items WHERE item_id = {rng.randrange(data.ITEMS)}"
-            took, _ = bl.timed(lambda n=n, sql=sql: sources[n].table(sql))
-            if r >= 20:
-                lat[n].append(took * 1000)
-        res["tests"]["lookup p50 (ms)"] = {n: bl.Stat.of(v) for n, v in lat.items()}
-        res["tests"]["lookup p99 (ms)"] = {n: bl.Stat(bl.percentile(v, 99), min(v), max(v), len(v)) for n, v in lat.items()}
+        small: dict[str, Callable[[str], Callable[[], object]]] = {
+            "lookup": lambda n: lambda: sources[n].table(
+                f"SELECT * FROM bench.items WHERE item_id = {rng.randrange(data.ITEMS)}"),
+            "aggregate": lambda n: lambda: sources[n].table(AGGREGATE),
+        }
+        if "prepared" in tests:
+            import adbc_driver_flightsql.dbapi as flightsql
+
+            cursors = {}
+            for n in names:
+                conn = flightsql.connect(servers[n].uri, autocommit=True)
+                closers.append(conn.close)
+                cursors[n] = conn.cursor()
+                closers.insert(0, cursors[n].close)
+
+            def prepared(n: str) -> Callable[[], object]:
+                def run() -> object:
+                    cursors[n].execute(PREPARED, (rng.randrange(data.ITEMS),))
+                    return cursors[n].fetch_arrow_table()
+                return run
+
+            small["prepared"] = prepared
+        for test in ("lookup", "aggregate", "prepared"):
+            if test not in tests:
+                continue
+            lat: dict[str, list[float]] = {n: [] for n in names}
+            for r, n in bl.interleave(names, args.lookups + 20):
+                took, _ = bl.timed(small[test](n))
+                if r >= 20:
+                    lat[n].append(took * 1000)
+            res["tests"][f"{test} p50 (ms)"] = {n: bl.Stat.of(v) for n, v in lat.items()}
+            res["tests"][f"{test} p99 (ms)"] = {n: bl.Stat(bl.percentile(v, 99), min(v), max(v), len(v))
+                                               for n, v in lat.items()}
+            bl.log(f"  {test}: " + ", ".join(f"{n} p50 {bl.Stat.of(v).median:.2f} ms" for n, v in lat.items()))
     finally:
+        for close in closers:
+            close()
         for s in sources.values():
             s.close()
         for s in servers.values():

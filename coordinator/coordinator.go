@@ -75,10 +75,12 @@ type Options struct {
 
 // Coordinator types and runs plans.
 type Coordinator struct {
-	opts      Options
-	logger    *slog.Logger
-	mem       memory.Allocator
-	shadow    *shadow
+	opts   Options
+	logger *slog.Logger
+	mem    memory.Allocator
+	shadow *shadow
+	// merges are merge result schemas by partials schema and merge statement.
+	merges    *engine.Memo[*arrow.Schema]
 	retries   prometheus.Counter
 	bytes     prometheus.Counter
 	fragments *prometheus.CounterVec
@@ -118,6 +120,7 @@ func New(opts Options) *Coordinator {
 		logger: logger,
 		mem:    mem,
 		shadow: newShadow(opts.DB),
+		merges: engine.NewMemo[*arrow.Schema](schemaMemoSize),
 		retries: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_fragment_retries_total", Help: "Fragments re-run on another worker.",
 		}),

@@ -19,10 +19,31 @@ type shadow struct {
 	// definition changes.
 	mu      sync.RWMutex
 	defined map[storage.TableName]string // table -> DDL it was created with
+	// schemas are probe results by probe and argument types: a statement
+	// run again (a prepared statement's executions, a dashboard's query)
+	// is typed without DuckDB. Entries are added under mu's read lock and
+	// the memo is cleared under its write lock whenever a definition
+	// changes, so no entry outlives the definitions it was typed against.
+	schemas *engine.Memo[*arrow.Schema]
 }
 
+// schemaMemoSize bounds the typing caches (entries).
+const schemaMemoSize = 4096
+
 func newShadow(db *engine.DB) *shadow {
-	return &shadow{db: db, defined: map[storage.TableName]string{}}
+	return &shadow{db: db, defined: map[storage.TableName]string{}, schemas: engine.NewMemo[*arrow.Schema](schemaMemoSize)}
+}
+
+// argTypesKey identifies what typing a statement depends on in its
+// arguments: their Go types (a statement's result type follows its
+// parameters' types, not their values; every argument is one of the
+// primitive types worker.Arg carries).
+func argTypesKey(args []any) string {
+	var b strings.Builder
+	for _, a := range args {
+		fmt.Fprintf(&b, "\x00%T", a)
+	}
+	return b.String()
 }
 
 // ddl is the CREATE statement for an empty table shaped like t.
@@ -63,6 +84,7 @@ func (s *shadow) ensure(ctx context.Context, tables []*storage.Table) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.schemas.Clear()
 	for _, c := range changes {
 		stmts := []string{"CREATE SCHEMA IF NOT EXISTS " + engine.QuoteIdent(c.t.Name.Schema), c.ddl}
 		for _, q := range stmts {
@@ -82,6 +104,10 @@ func (s *shadow) schema(ctx context.Context, tables []*storage.Table, probe stri
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	key := probe + argTypesKey(args)
+	if schema, ok := s.schemas.Get(key); ok {
+		return schema, nil
+	}
 	rdr, err := s.db.QueryArrow(ctx, probe, args...)
 	if err != nil {
 		return nil, err
@@ -89,7 +115,11 @@ func (s *shadow) schema(ctx context.Context, tables []*storage.Table, probe stri
 	defer rdr.Release()
 	for rdr.Next() {
 	}
-	return rdr.Schema(), rdr.Err()
+	if err := rdr.Err(); err != nil {
+		return nil, err
+	}
+	s.schemas.Put(key, rdr.Schema())
+	return rdr.Schema(), nil
 }
 
 // tableSchema returns the Arrow schema a `SELECT *` of t produces.

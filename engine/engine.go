@@ -70,7 +70,7 @@ type DB struct {
 	// (concurrent registrations crash or lose each other's views).
 	arrowScan *sync.Mutex
 	// serialized and deserialized cache the parser and the renderer.
-	serialized, deserialized *memo
+	serialized, deserialized *Memo[string]
 	// layout locates duckdb-go's DuckDB handles for streaming results;
 	// nil (an unknown duckdb-go) materializes every result.
 	layout *driverLayout
@@ -103,7 +103,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
 	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked, arrowScan: &sync.Mutex{},
-		serialized: newMemo(memoSize), deserialized: newMemo(memoSize)}
+		serialized: NewMemo[string](memoSize), deserialized: NewMemo[string](memoSize)}
 	if db.layout, err = findDriverLayout(); err != nil {
 		logger.Warn("duckdb-go's layout is not the one streaming results need; results are materialized", "err", err)
 	}

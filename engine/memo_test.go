@@ -9,18 +9,22 @@ import (
 )
 
 func TestMemoEvictsLeastRecentlyUsed(t *testing.T) {
-	m := newMemo(2)
-	m.put("a", "1")
-	m.put("b", "2")
-	_, ok := m.get("a") // a is now the most recent
+	m := NewMemo[string](2)
+	m.Put("a", "1")
+	m.Put("b", "2")
+	_, ok := m.Get("a") // a is now the most recent
 	require.True(t, ok)
-	m.put("c", "3")
-	_, ok = m.get("b")
+	m.Put("c", "3")
+	_, ok = m.Get("b")
 	require.False(t, ok, "b was the least recently used")
-	v, ok := m.get("a")
+	v, ok := m.Get("a")
 	require.True(t, ok)
 	require.Equal(t, "1", v)
-	require.Equal(t, 2, m.len())
+	require.Equal(t, 2, m.Len())
+	m.Clear()
+	require.Equal(t, 0, m.Len())
+	_, ok = m.Get("a")
+	require.False(t, ok, "cleared")
 }
 
 func TestParserCacheReturnsWhatDuckDBDoes(t *testing.T) {
@@ -42,8 +46,8 @@ func TestParserCacheReturnsWhatDuckDBDoes(t *testing.T) {
 		require.Equal(t, out, out2)
 		require.Contains(t, out, fmt.Sprintf("%d AS x", i))
 	}
-	require.Equal(t, 3, db.serialized.len())
-	require.Equal(t, 3, db.deserialized.len())
+	require.Equal(t, 3, db.serialized.Len())
+	require.Equal(t, 3, db.deserialized.Len())
 	// Errors are reported inside the JSON, and cached like any result.
 	bad, err := db.Serialize(ctx, "SELEC 1")
 	require.NoError(t, err)

@@ -12,28 +12,28 @@ const memoSize = 2048
 // tree as json_serialize_sql renders it (errors are reported inside the
 // JSON). Results are cached: the parser is a pure function of its input.
 func (db *DB) Serialize(ctx context.Context, sql string) ([]byte, error) {
-	if out, ok := db.serialized.get(sql); ok {
+	if out, ok := db.serialized.Get(sql); ok {
 		return []byte(out), nil
 	}
 	var out string
 	if err := db.sql.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", sql).Scan(&out); err != nil {
 		return nil, fmt.Errorf("serialize sql: %w", err)
 	}
-	db.serialized.put(sql, out)
+	db.serialized.Put(sql, out)
 	return []byte(out), nil
 }
 
 // Deserialize renders a statement tree produced by Serialize back to SQL;
 // results are cached like Serialize's.
 func (db *DB) Deserialize(ctx context.Context, tree []byte) (string, error) {
-	if out, ok := db.deserialized.get(string(tree)); ok {
+	if out, ok := db.deserialized.Get(string(tree)); ok {
 		return out, nil
 	}
 	var out string
 	if err := db.sql.QueryRowContext(ctx, "SELECT json_deserialize_sql(?::JSON)", string(tree)).Scan(&out); err != nil {
 		return "", fmt.Errorf("deserialize sql: %w", err)
 	}
-	db.deserialized.put(string(tree), out)
+	db.deserialized.Put(string(tree), out)
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -32,7 +33,7 @@ func fetchRaw(t *testing.T, addr, header, sql string) (rows int64, codecs map[fl
 	for _, ep := range info.Endpoint {
 		from := cl
 		if len(ep.Location) > 0 {
-			from = dialFlightSQL(t, ep.Location[0].Uri[len("grpc://"):], nil)
+			from = dialFlightSQL(t, strings.TrimPrefix(ep.Location[0].Uri, "grpc://"), nil)
 		}
 		stream, err := from.Client.DoGet(ctx, ep.Ticket)
 		require.NoError(t, err)

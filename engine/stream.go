@@ -177,28 +177,17 @@ func (db *DB) startStream(ctx context.Context, c *duckdb.Conn, query string, arg
 	if err := ds.Bind(namedArgs(args)); err != nil {
 		return nil, err
 	}
-	var pending mapping.PendingResult
-	if bindings.PendingPreparedStreaming(*db.layout.prepared(ds), &pending) == mapping.StateError {
-		msg := mapping.PendingError(pending)
-		mapping.DestroyPending(&pending)
-		if err := ctx.Err(); err != nil {
-			return nil, errors.Join(err, errors.New(msg))
-		}
-		// The pending API reports no error type; duckdb-go's path classifies
-		// the same error from its message.
-		return nil, fmt.Errorf("%w: %s", errStreamUnavailable, msg)
-	}
-	if err := ctx.Err(); err != nil {
-		mapping.DestroyPending(&pending)
-		return nil, err
-	}
-	state := mapping.ExecutePending(pending, &r.res)
-	mapping.DestroyPending(&pending)
-	r.hasRes = true
-	if state == mapping.StateError {
-		err := resultError(&r.res)
-		if err == nil {
-			err = errors.New("execute query: duckdb reported an error without a message")
+	if err := r.execute(); err != nil {
+		var pe pendingError
+		switch {
+		case errors.As(err, &pe) && ctx.Err() != nil:
+			return nil, errors.Join(ctx.Err(), err)
+		case errors.As(err, &pe):
+			// The pending API reports no error type; duckdb-go's path
+			// classifies the same error from its message.
+			return nil, fmt.Errorf("%w: %s", errStreamUnavailable, pe.msg)
+		case errors.Is(err, ctx.Err()):
+			return nil, err
 		}
 		return nil, errors.Join(ctx.Err(), err)
 	}
@@ -412,21 +401,12 @@ func (r *streamReader) causeOfInterrupt(interrupt error) error {
 // rerunToError executes r's statement again as a streaming result in
 // place of r.res and fetches until its end; its error, nil if it had none.
 func (r *streamReader) rerunToError() error {
-	if r.hasRes {
-		mapping.DestroyResult(&r.res)
-		r.hasRes = false
-	}
-	var pending mapping.PendingResult
-	if bindings.PendingPreparedStreaming(*r.layout.prepared(r.stmt), &pending) == mapping.StateError {
-		msg := mapping.PendingError(pending)
-		mapping.DestroyPending(&pending)
-		return fmt.Errorf("run the query again: %s", msg)
-	}
-	state := mapping.ExecutePending(pending, &r.res)
-	mapping.DestroyPending(&pending)
-	r.hasRes = true
-	if state == mapping.StateError {
-		return resultError(&r.res)
+	if err := r.execute(); err != nil {
+		var pe pendingError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("run the query again: %s", pe.msg)
+		}
+		return err
 	}
 	for r.ctx.Err() == nil {
 		chunk := mapping.FetchChunk(r.res)
@@ -436,6 +416,42 @@ func (r *streamReader) rerunToError() error {
 		mapping.DestroyDataChunk(&chunk)
 	}
 	return r.ctx.Err()
+}
+
+// pendingError is DuckDB refusing to create a streaming result.
+type pendingError struct{ msg string }
+
+func (e pendingError) Error() string { return e.msg }
+
+// execute runs r's bound statement as a new streaming result in r.res,
+// destroying the previous one: a pendingError when DuckDB refused to
+// create it, r.ctx's error when that ended first, the result's error when
+// the blocking phases failed.
+func (r *streamReader) execute() error {
+	if r.hasRes {
+		mapping.DestroyResult(&r.res)
+		r.hasRes = false
+	}
+	var pending mapping.PendingResult
+	if bindings.PendingPreparedStreaming(*r.layout.prepared(r.stmt), &pending) == mapping.StateError {
+		msg := mapping.PendingError(pending)
+		mapping.DestroyPending(&pending)
+		return pendingError{msg}
+	}
+	if err := r.ctx.Err(); err != nil {
+		mapping.DestroyPending(&pending)
+		return err
+	}
+	state := mapping.ExecutePending(pending, &r.res)
+	mapping.DestroyPending(&pending)
+	r.hasRes = true
+	if state == mapping.StateError {
+		if err := resultError(&r.res); err != nil {
+			return err
+		}
+		return errors.New("execute query: duckdb reported an error without a message")
+	}
+	return nil
 }
 
 // Schema is the result's Arrow schema.

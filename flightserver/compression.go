@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"google.golang.org/grpc/metadata"
@@ -84,19 +83,5 @@ func (s *Server) compressionFor(ctx context.Context) (flightwire.Compression, er
 // call without a peer (in-process) counts as local.
 func localPeer(ctx context.Context) bool {
 	p, ok := peer.FromContext(ctx)
-	if !ok || p.Addr == nil {
-		return true
-	}
-	switch a := p.Addr.(type) {
-	case *net.TCPAddr:
-		return a.IP.IsLoopback()
-	case *net.UnixAddr:
-		return true
-	}
-	host, _, err := net.SplitHostPort(p.Addr.String())
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return !ok || p.Addr == nil || localAddr(p.Addr)
 }

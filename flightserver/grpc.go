@@ -72,13 +72,22 @@ func (g *guard) check(ctx context.Context) error {
 	if !ok {
 		return status.Error(codes.PermissionDenied, "no authentication is configured and the peer address is unknown")
 	}
-	if tcp, ok := p.Addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
-		return nil
-	}
-	if _, ok := p.Addr.(*net.UnixAddr); ok {
+	if localAddr(p.Addr) {
 		return nil
 	}
 	return status.Errorf(codes.PermissionDenied, "no authentication is configured, so this server only accepts connections from this machine (peer %s)", p.Addr)
+}
+
+// localAddr reports whether a peer address is on this machine: loopback
+// TCP or a Unix socket.
+func localAddr(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	return false
 }
 
 func (g *guard) recovered(method string, r any) error {

@@ -325,7 +325,8 @@ def write(directory: Path = bl.RESULTS, output: Path = OUTPUT, charts: Path = CH
             body += [f"## {title}", "", fn(results[name], targets, charts), note(name)]
     if "soak" in results:
         body += ["## Concurrency (the operations soak)", "", soak_section(results["soak"]), note("soak")]
-    for extra, title in (("speed", "Speed work, measured before and after"), ("profile", "Where the time goes (profiles)")):
+    for extra, title in (("stages", "Multi-stage plans: final aggregates and the scale-out projection"),
+                         ("speed", "Speed work, measured before and after"), ("profile", "Where the time goes (profiles)")):
         text = note(extra)
         if text:
             body += [f"## {title}", "", text]

@@ -31,6 +31,9 @@ var (
 	// cannot be skipped in a re-run (its worker sent no row offsets, or
 	// the re-run did not reproduce them).
 	ErrNotResumable = errors.New("fragment cannot be resumed")
+	// ErrNoSpool is a plan with exchanges on a coordinator without
+	// Options.Spool.
+	ErrNoSpool = errors.New("no spool for exchanges: the coordinator was built without Options.Spool")
 )
 
 // Workers hands out workers for fragments; *worker.Pool is one.
@@ -64,9 +67,12 @@ type Options struct {
 	// MaxPartialsBytes bounds the fragment results a merge plan holds;
 	// default 1 GiB.
 	MaxPartialsBytes int64
-	// Parallelism bounds how many fragments of one merge plan run at once;
-	// default 16.
+	// Parallelism bounds how many fragments of one merge plan, or
+	// producers of one query's exchanges, run at once; default 16.
 	Parallelism int
+	// Spool holds exchange data (the warehouse's _spool/); nil makes
+	// Exchange fail with ErrNoSpool.
+	Spool Spool
 	// Allocator backs decoded batches; default memory.DefaultAllocator.
 	Allocator  memory.Allocator
 	Logger     *slog.Logger
@@ -82,8 +88,12 @@ type Coordinator struct {
 	// merges are merge result schemas by partials schema and merge statement.
 	merges    *engine.Memo[*arrow.Schema]
 	retries   prometheus.Counter
+	spilled   prometheus.Counter
+	spill     prometheus.Histogram
 	bytes     prometheus.Counter
 	fragments *prometheus.CounterVec
+	exchange  *exchangeMetrics
+	spools    spools
 }
 
 // New returns a Coordinator.
@@ -127,9 +137,19 @@ func New(opts Options) *Coordinator {
 		bytes: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_result_bytes_total", Help: "Result bytes relayed to clients.",
 		}),
+		spilled: reg.NewCounter(prometheus.CounterOpts{
+			Name: "quiver_fragments_spilled_total",
+			Help: "Fragments and exchange producers while which their worker's DuckDB held data spilled to its temp directory.",
+		}),
+		spill: reg.NewHistogram(prometheus.HistogramOpts{
+			Name:    "quiver_fragment_spill_bytes",
+			Help:    "The largest size a worker's DuckDB temp directory reached while a fragment or producer that spilled ran there.",
+			Buckets: prometheus.ExponentialBuckets(1<<20, 4, 10),
+		}),
 		fragments: reg.NewCounterVec(prometheus.CounterOpts{
 			Name: "quiver_fragments_total", Help: "Fragments run, by outcome (ok, error, canceled).",
 		}, []string{"outcome"}),
+		exchange: newExchangeMetrics(opts.Registerer),
 	}
 }
 

@@ -24,6 +24,18 @@ type fragmentRef struct {
 	// codec compresses the batches of a stream that goes to the client
 	// as the worker writes it (relayed or fetched directly).
 	codec flightwire.Compression
+	// schema, for a stream the client fetches directly, is the announced
+	// schema (IPC-serialized) the worker must stream.
+	schema []byte
+	// statement is the client's SQL, for a stream it fetches directly.
+	statement string
+	// render, when set, makes the statement of attempt n (1, 2, …) in
+	// place of frag.SQL: an exchange producer writes each attempt into a
+	// directory of its own.
+	render func(attempt int) string
+	// producer is set for an exchange producer, of exchange exchange.
+	producer bool
+	exchange int
 }
 
 // permanentError is a failure another attempt would not fix (the client
@@ -93,6 +105,8 @@ func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Du
 		Expires:     time.Now().Add(ttl).UnixMilli(),
 		Heartbeat:   heartbeat.Milliseconds(),
 		Compression: ref.codec,
+		Schema:      ref.schema,
+		Statement:   ref.statement,
 	})
 }
 
@@ -122,17 +136,36 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 			}
 			return err
 		}
+		if ref.render != nil {
+			ref.frag.SQL = ref.render(n)
+		}
 		// Heartbeats a third of the stall timeout apart leave room for two
 		// to be late.
 		ticket, err := c.sign(ref, c.opts.FragmentTTL, c.opts.StallTimeout/3)
 		if err != nil {
 			return err
 		}
-		c.logger.Info("fragment dispatched", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr, "attempt", n)
+		c.logger.Info("fragment dispatched", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr, "attempt", n, "producer", ref.producer)
 		trace.worker(w.Addr)
-		err = attempt(ctx, w, ticket)
+		counts := &fragmentCounts{}
+		start := time.Now()
+		err = attempt(withCounts(ctx, counts), w, ticket)
 		if err == nil {
 			trace.fragmentDone()
+			if n := counts.spill.Load(); n > 0 {
+				c.spilled.Inc()
+				c.spill.Observe(float64(n))
+			}
+			exchange := -1
+			if ref.producer {
+				exchange = ref.exchange
+			}
+			trace.fragment(FragmentStats{
+				Exchange: exchange, Index: ref.index, Worker: w.Addr, Attempts: n, Wall: time.Since(start),
+				CPUStart: time.Duration(counts.cpuStart.Load()), CPUEnd: time.Duration(counts.cpuEnd.Load()),
+				CPU:  time.Duration(counts.cpuEnd.Load() - counts.cpuStart.Load()),
+				Rows: counts.rows.Load(), Bytes: counts.bytes.Load(), Spill: counts.spill.Load(),
+			})
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -32,4 +32,14 @@
 // query. The union is copied into a connection-local DuckDB table named
 // planner.PartialsTable, the merge statement runs over it, and its Arrow
 // output is written to the client.
+//
+// Exchanges run before a plan's fragments (Exchange): every producer of
+// every exchange goes through the same fan-out and retries, as a COPY of
+// its SELECT into the spool — the warehouse's _spool/<queryID>/, Parquet
+// files partitioned by planner.PartitionColumn — and its result is the
+// list of files it wrote. Each attempt writes a directory of its own, so
+// a retried producer's first, failed attempt is never read. A query's
+// spool is deleted when it ends (Release); a marker written before
+// anything else, and refreshed while the query runs, lets a sweeper
+// (SweepSpool) delete what a crashed coordinator left.
 package coordinator

@@ -137,6 +137,9 @@ func (c *Coordinator) collect(ctx context.Context, w *worker.Conn, ticket []byte
 		return p, cs.cause(err)
 	}
 	p.bytes = cs.bytes
+	for _, rec := range p.recs {
+		countsOf(ctx).rows.Add(rec.NumRows())
+	}
 	return p, nil
 }
 

@@ -48,11 +48,11 @@ func (p Partitioner) Partition(files []storage.File) []planner.FileGroup {
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return files[order[a]].Key < files[order[b]].Key })
+	sort.SliceStable(order, func(a, b int) bool { return files[order[a]].PlacementKey() < files[order[b]].PlacementKey() })
 	owner := make([]string, len(files))
 	load := map[string]int{}
 	for _, i := range order {
-		n := rendezvous(nodes, files[i].Key, func(n string) bool { return load[n] < capacity })
+		n := rendezvous(nodes, files[i].PlacementKey(), func(n string) bool { return load[n] < capacity })
 		owner[i] = n
 		load[n]++
 	}

@@ -105,6 +105,7 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 			if skipping {
 				return permanent(fmt.Errorf("%w: the re-run on %s ended after fewer rows than the %d already sent", ErrNotResumable, w.Addr, skip))
 			}
+			countsOf(ctx).rows.Store(st.rows)
 			return nil
 		}
 		if err != nil {

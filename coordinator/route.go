@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/worker"
@@ -13,14 +16,17 @@ import (
 // (--result-routing direct) and returns its address and a ticket that
 // worker accepts until ttl passes. Nothing is relayed, so nothing is
 // retried: a worker that fails mid-stream fails the client's DoGet. The
-// worker compresses batches with codec.
-func (c *Coordinator) Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, ttl time.Duration) (string, []byte, error) {
+// worker compresses batches with codec, refuses to stream any schema but
+// the announced one (the coordinator does not see the stream to check it)
+// and words its errors in terms of the client's statement.
+func (c *Coordinator) Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error) {
 	w, err := c.pick(ctx, frag.Group, nil)
 	if err != nil {
 		return "", nil, err
 	}
 	// No heartbeats: the client reads this stream, not the coordinator.
-	ticket, err := c.sign(fragmentRef{queryID: queryID, index: index, frag: frag, args: args, codec: codec}, ttl, 0)
+	ticket, err := c.sign(fragmentRef{queryID: queryID, index: index, frag: frag, args: args, codec: codec,
+		schema: flight.SerializeSchema(announced, c.mem), statement: statement}, ttl, 0)
 	if err != nil {
 		return "", nil, err
 	}

@@ -1,6 +1,10 @@
 package coordinator
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
 
 // Trace observes one query's execution: the server uses it for progress,
 // result limits and query history. Every field is optional.
@@ -14,6 +18,59 @@ type Trace struct {
 	FragmentDone func()
 	// Retry is called when a fragment is re-run on another worker.
 	Retry func()
+	// Spooled is called with what each exchange wrote to the spool.
+	Spooled func(rows, bytes int64)
+	// Fragment is called with what each fragment and exchange producer
+	// did, once it succeeded (EXPLAIN ANALYZE).
+	Fragment func(FragmentStats)
+}
+
+// FragmentStats are what one fragment or exchange producer did.
+type FragmentStats struct {
+	// Exchange is the exchange a producer wrote (numbered across a plan's
+	// rounds, planner.Round.First on), -1 for a fragment of the plan.
+	Exchange int
+	// Index is the producer's or fragment's index.
+	Index int
+	// Worker ran the successful attempt; Attempts counts every attempt.
+	Worker   string
+	Attempts int
+	// Wall is the successful attempt's time from dispatch to its end.
+	Wall time.Duration
+	// CPU is the worker process's CPU time during that attempt, as the
+	// worker reports it (worker.CPUTrailer): other fragments it ran
+	// meanwhile count too. CPUStart and CPUEnd are the process's CPU time
+	// at the attempt's start and end: a worker's fragments of one stage
+	// kept it busy for max(CPUEnd) - min(CPUStart).
+	CPU, CPUStart, CPUEnd time.Duration
+	// Rows are the rows it returned (a producer: wrote to the spool);
+	// Bytes the Arrow IPC bytes the worker sent (a producer: the Parquet
+	// bytes it wrote).
+	Rows, Bytes int64
+	// Spill is the largest size the worker's DuckDB temp directory
+	// reached while the attempt ran (worker.SpillTrailer).
+	Spill int64
+}
+
+// fragmentCounts are what one attempt measured, filled by the stream
+// reading it.
+type fragmentCounts struct {
+	rows, bytes, spill atomic.Int64
+	cpuStart, cpuEnd   atomic.Int64
+}
+
+type countsKey struct{}
+
+func withCounts(ctx context.Context, c *fragmentCounts) context.Context {
+	return context.WithValue(ctx, countsKey{}, c)
+}
+
+// countsOf returns the attempt's counts; a throwaway when there are none.
+func countsOf(ctx context.Context) *fragmentCounts {
+	if c, ok := ctx.Value(countsKey{}).(*fragmentCounts); ok {
+		return c
+	}
+	return &fragmentCounts{}
 }
 
 type traceKey struct{}
@@ -47,8 +104,20 @@ func (t *Trace) fragmentDone() {
 	}
 }
 
+func (t *Trace) spooled(rows, bytes int64) {
+	if t != nil && t.Spooled != nil {
+		t.Spooled(rows, bytes)
+	}
+}
+
 func (t *Trace) retry() {
 	if t != nil && t.Retry != nil {
 		t.Retry()
+	}
+}
+
+func (t *Trace) fragment(st FragmentStats) {
+	if t != nil && t.Fragment != nil {
+		t.Fragment(st)
 	}
 }

@@ -20,7 +20,13 @@ func (c *Coordinator) Typer() planner.Typer { return Typer{c} }
 
 // Schema types a probe statement.
 func (t Typer) Schema(ctx context.Context, tables []*storage.Table, probe string, args []any) (*arrow.Schema, error) {
-	return t.c.shadow.schema(ctx, tables, probe, args)
+	s, err := t.c.shadow.schema(ctx, tables, probe, args)
+	if err != nil {
+		// The planner's error is the client's: DuckDB's message quotes
+		// the probe, which the client never wrote.
+		return nil, &planner.RenderedError{SQL: probe, Err: err}
+	}
+	return s, nil
 }
 
 // MergeSchema types a merge over partials shaped like partialsProbe's

@@ -23,13 +23,16 @@ type workerStream struct {
 	stream flight.FlightService_DoGetClient
 	stall  time.Duration
 	timer  *time.Timer
+	// counts are the attempt's: bytes received, and at the end the CPU
+	// time the worker's trailer reports.
+	counts *fragmentCounts
 }
 
 // open starts a fragment's stream on w; the returned cancel ends it.
 func (c *Coordinator) open(ctx context.Context, w *worker.Conn, ticket []byte) (*workerStream, func(), error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	stall := c.opts.StallTimeout
-	ws := &workerStream{addr: w.Addr, ctx: ctx, stall: stall}
+	ws := &workerStream{addr: w.Addr, ctx: ctx, stall: stall, counts: countsOf(ctx)}
 	ws.timer = time.AfterFunc(stall, func() { cancel(ErrStalled) })
 	stop := func() {
 		ws.timer.Stop()
@@ -51,10 +54,19 @@ func (s *workerStream) Recv() (*flight.FlightData, error) {
 		s.timer.Reset(s.stall)
 		fd, err := s.stream.Recv()
 		s.timer.Stop()
+		if errors.Is(err, io.EOF) {
+			md := s.stream.Trailer()
+			if start, end, ok := worker.TrailerCPU(md); ok {
+				s.counts.cpuStart.Store(int64(start))
+				s.counts.cpuEnd.Store(int64(end))
+			}
+			s.counts.spill.Store(worker.TrailerSpill(md))
+		}
 		if err != nil {
 			return nil, s.wrap(err)
 		}
 		if !worker.IsHeartbeat(fd) {
+			s.counts.bytes.Add(int64(len(fd.DataHeader) + len(fd.DataBody)))
 			return fd, nil
 		}
 	}

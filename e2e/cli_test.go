@@ -49,15 +49,7 @@ func TestCLIQuery(t *testing.T) {
 	t.Run("parquet", func(t *testing.T) {
 		out := filepath.Join(dir, "out.parquet")
 		run(t, "--format", "parquet", "--out", out)
-		f, err := os.Open(out)
-		require.NoError(t, err)
-		defer f.Close()
-		tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(memory.DefaultAllocator),
-			pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-		require.NoError(t, err)
-		defer tbl.Release()
-		got, err := harness.ReadAll(array.NewTableReader(tbl, -1))
-		require.NoError(t, err)
+		got := readParquetFile(t, out)
 		defer got.Release()
 		harness.Compare(t, "quiver query --format parquet", want, got, true)
 	})
@@ -110,6 +102,72 @@ func TestCLIQuery(t *testing.T) {
 		}
 		require.Contains(t, res.Stdout, *wantRows.Rows[0][1], "first title's name")
 	})
+}
+
+// TestCLIQueryOutFormatFromExtension runs the real binary with --out and
+// no --format: x.parquet must be a Parquet file (read back with pqarrow,
+// rows and types equal to the oracle's), x.csv a CSV file, and stderr must
+// say what was written. A --format that contradicts the extension fails
+// without creating the file. The server is named by QUIVER_URI alone, the
+// variable the Python client reads.
+func TestCLIQueryOutFormatFromExtension(t *testing.T) {
+	fx := newLocalFixture(t, nil, nil)
+	want, err := fx.oracle.Query(context.Background(), cliQuery)
+	require.NoError(t, err)
+	defer want.Release()
+	wantRows := plainRows(want)
+	dir := t.TempDir()
+	env := []string{"QUIVER_URI=grpc://" + fx.server.Addr(), "QUIVER_SERVER=127.0.0.1:1"}
+	run := func(args ...string) harness.RunResult {
+		return harness.RunQuiver(t, 60*time.Second, env, append([]string{"query", cliQuery}, args...)...)
+	}
+
+	out := filepath.Join(dir, "x.parquet")
+	res := run("--out", out)
+	require.NoError(t, res.Err, "quiver query --out %s\n%s", out, res.Output)
+	got := readParquetFile(t, out)
+	defer got.Release()
+	harness.Compare(t, "quiver query --out x.parquet", want, got, true)
+	st, err := os.Stat(out)
+	require.NoError(t, err)
+	require.Empty(t, res.Stdout, "the report goes to stderr")
+	require.Contains(t, res.Output, fmt.Sprintf("wrote %d rows (", len(wantRows.Rows)))
+	require.Contains(t, res.Output, ", parquet) to "+out)
+	require.Greater(t, st.Size(), int64(0))
+
+	csvOut := filepath.Join(dir, "x.csv")
+	res = run("--out", csvOut)
+	require.NoError(t, res.Err, "quiver query --out %s\n%s", csvOut, res.Output)
+	data, err := os.ReadFile(csvOut)
+	require.NoError(t, err)
+	records, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	require.NoError(t, err, "parse csv:\n%s", data)
+	require.Len(t, records, len(wantRows.Rows)+1, "header and rows")
+	require.Equal(t, wantRows.Columns, records[0])
+	require.Contains(t, res.Output, ", csv) to "+csvOut)
+
+	bad := filepath.Join(dir, "bad.parquet")
+	res = run("--format", "csv", "--out", bad)
+	require.Error(t, res.Err, "a contradicting --format must fail:\n%s", res.Output)
+	require.NotZero(t, res.ExitCode)
+	require.Contains(t, res.Output, "--format csv")
+	require.Contains(t, res.Output, "--out "+bad)
+	require.NoFileExists(t, bad)
+}
+
+// readParquetFile reads a whole Parquet file with pqarrow.
+func readParquetFile(t *testing.T, path string) *harness.Result {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(memory.DefaultAllocator),
+		pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	require.NoError(t, err, "read %s as parquet", path)
+	defer tbl.Release()
+	got, err := harness.ReadAll(array.NewTableReader(tbl, -1))
+	require.NoError(t, err)
+	return got
 }
 
 // textRows is a result as plain text cells; nil is NULL.

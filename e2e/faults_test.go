@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -101,9 +102,171 @@ func TestFaults(t *testing.T) {
 		mem.AssertSize(t, 0)
 	})
 
+	t.Run("worker_killed_repartitioned", func(t *testing.T) {
+		// The join repartitions demo.plays and demo.titles on title_id:
+		// a worker dies while producers write the spool, after they
+		// wrote it (its parts are read by the other worker), and while a
+		// consumer fragment streams.
+		const workers = 2
+		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers, Args: []string{"--broadcast-rows", "1"}})
+		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+		cl := dialFlightSQL(t, srv.Addr(), mem)
+		q := faultQueries()[2]
+		steps := explain(t, cl, q.sql)
+		require.Contains(t, formatExplain(steps), "repartition demo.plays on title_id and demo.titles on title_id")
+		t.Run("while_producing", func(t *testing.T) {
+			waitLocalWorkers(t, srv, cl, workers)
+			killWhileProducing(t, srv, cl, q, wants[q.name])
+		})
+		t.Run("after_producing", func(t *testing.T) {
+			waitLocalWorkers(t, srv, cl, workers)
+			killBeforeDoGet(t, srv, cl, q, wants[q.name])
+		})
+		t.Run("while_streaming", func(t *testing.T) {
+			waitLocalWorkers(t, srv, cl, workers)
+			killWhileStreaming(t, srv, cl, q, wants[q.name])
+		})
+		require.Eventually(t, func() bool {
+			entries, err := os.ReadDir(filepath.Join(wh, "_spool"))
+			return err == nil && len(entries) == 0
+		}, 10*time.Second, 50*time.Millisecond, "the spool is empty once the queries ended")
+		require.NoError(t, cl.Close())
+		mem.AssertSize(t, 0)
+	})
+
+	t.Run("worker_killed_final", func(t *testing.T) {
+		// A GROUP BY of many groups finishes on the workers: a worker
+		// dies while the fragments write their partials to the spool,
+		// after they wrote them (the final fragments read its parts from
+		// the spool elsewhere), and while a final fragment streams.
+		const workers = 2
+		// The key is an expression: play_id itself would group whole in
+		// the fragments (the day files hold disjoint play_id ranges).
+		q := faultQuery{name: "final", sql: `SELECT play_id % 1000003 AS g, count(*) AS n, sum(duration_seconds) AS s,
+			max(md5(CAST(play_id AS VARCHAR))) AS work FROM demo.plays GROUP BY play_id % 1000003`}
+		want, err := oracle.Query(context.Background(), q.sql)
+		require.NoError(t, err, "oracle %s", q.name)
+		defer want.Release()
+		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers, Args: []string{"--final-aggregate-groups", "1"}})
+		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+		cl := dialFlightSQL(t, srv.Addr(), mem)
+		require.Contains(t, formatExplain(explain(t, cl, q.sql)), "final k0 (about")
+		t.Run("while_producing", func(t *testing.T) {
+			waitLocalWorkers(t, srv, cl, workers)
+			killWhileProducing(t, srv, cl, q, want)
+		})
+		t.Run("after_producing", func(t *testing.T) {
+			waitLocalWorkers(t, srv, cl, workers)
+			killBeforeDoGet(t, srv, cl, q, want)
+		})
+		t.Run("while_streaming", func(t *testing.T) {
+			waitLocalWorkers(t, srv, cl, workers)
+			killWhileStreaming(t, srv, cl, q, want)
+		})
+		require.Eventually(t, func() bool {
+			entries, err := os.ReadDir(filepath.Join(wh, "_spool"))
+			return err == nil && len(entries) == 0
+		}, 10*time.Second, 50*time.Millisecond, "the spool is empty once the queries ended")
+		require.NoError(t, cl.Close())
+		mem.AssertSize(t, 0)
+	})
+
+	t.Run("worker_killed_shapes", func(t *testing.T) {
+		// A CTE and a UNION ALL run as stages (each subquery split, its
+		// rows spooled, the rest on one worker over them); a window
+		// partitioned by profile_id exchanges demo.plays on it. A worker
+		// dies while a stage's producers run, after they ran (the
+		// remainder reads their parts from the spool elsewhere), and,
+		// for the window's long result, while it streams.
+		const workers = 2
+		shapes := []struct {
+			q       faultQuery
+			plan    string
+			explain string
+		}{
+			{faultQuery{name: "cte", sql: `WITH per AS (SELECT profile_id, count(*) AS n, sum(duration_seconds) AS s,
+				max(md5(CAST(play_id AS VARCHAR))) AS w FROM demo.plays GROUP BY profile_id)
+				SELECT n, count(*) AS profiles, sum(s) AS s, max(w) AS w FROM per GROUP BY n`}, "staged", "stage 0 | cte per: aggregate"},
+			{faultQuery{name: "union_all", sql: `SELECT device, count(*) AS n, max(md5(CAST(play_id AS VARCHAR))) AS w FROM demo.plays GROUP BY device
+				UNION ALL SELECT device, count(*), max(md5(session_id)) FROM demo.events GROUP BY device`}, "staged", "stage 1 | union all branch"},
+			{faultQuery{name: "window", sql: `SELECT play_id, profile_id, row_number() OVER (PARTITION BY profile_id ORDER BY play_id) AS rn,
+				sum(duration_seconds) OVER (PARTITION BY profile_id ORDER BY play_id) AS running FROM demo.plays`}, "window", "repartition demo.plays on profile_id"},
+		}
+		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers})
+		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+		cl := dialFlightSQL(t, srv.Addr(), mem)
+		for _, s := range shapes {
+			want, err := oracle.Query(context.Background(), s.q.sql)
+			require.NoError(t, err, "oracle %s", s.q.name)
+			defer want.Release()
+			plan := formatExplain(explain(t, cl, s.q.sql))
+			require.Contains(t, plan, "strategy | "+s.plan)
+			require.Contains(t, plan, s.explain)
+			t.Run(s.q.name+"/while_producing", func(t *testing.T) {
+				waitLocalWorkers(t, srv, cl, workers)
+				killWhileProducing(t, srv, cl, s.q, want)
+			})
+			t.Run(s.q.name+"/after_producing", func(t *testing.T) {
+				waitLocalWorkers(t, srv, cl, workers)
+				killBeforeDoGet(t, srv, cl, s.q, want)
+			})
+			if s.plan == "window" {
+				t.Run(s.q.name+"/while_streaming", func(t *testing.T) {
+					waitLocalWorkers(t, srv, cl, workers)
+					killWhileStreaming(t, srv, cl, s.q, want)
+				})
+			}
+		}
+		require.Eventually(t, func() bool {
+			entries, err := os.ReadDir(filepath.Join(wh, "_spool"))
+			return err == nil && len(entries) == 0
+		}, 10*time.Second, 50*time.Millisecond, "the spool is empty once the queries ended")
+		require.NoError(t, cl.Close())
+		mem.AssertSize(t, 0)
+	})
+
 	t.Run("remote_workers", func(t *testing.T) {
 		testRemoteWorkers(t, wh, wants)
 	})
+}
+
+// killWhileProducing plans q, whose exchanges run while GetFlightInfo
+// waits, and kills the worker the first producer was dispatched to as
+// soon as that is logged: the producer is re-run on the other worker
+// into a directory of its own, and the rows are exactly the oracle's.
+func killWhileProducing(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
+	ctx := queryCtx(t)
+	before := fragmentRetries(t, srv, 0)
+	got := killOnDispatch(t, srv, srv.LogOffset(), "while producing", q, func() (*harness.Result, error) {
+		return harness.RunFlightSQL(ctx, cl, q.sql)
+	})
+	defer got.Release()
+	harness.CompareDigest(t, q.name, want, got)
+	requireRetried(t, srv, before)
+}
+
+// killOnDispatch runs fetch in the background, kills the worker of the
+// first fragment dispatched after offset as soon as that is logged, and
+// returns what fetch returned, which must be no error.
+func killOnDispatch(t *testing.T, srv *harness.Server, offset int, when string, q faultQuery, fetch func() (*harness.Result, error)) *harness.Result {
+	t.Helper()
+	type result struct {
+		res *harness.Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := fetch()
+		done <- result{res, err}
+	}()
+	rec, err := srv.WaitLog(logCtx(t), offset, func(r harness.LogRecord) bool { return r.Msg() == "fragment dispatched" })
+	require.NoError(t, err, "no `fragment dispatched` log record")
+	addr, pid := dispatchedWorker(t, srv, rec)
+	require.NoError(t, harness.KillPID(pid))
+	t.Logf("killed worker %s (pid %d) as fragment %s was dispatched to it", addr, pid, rec.Str("fragment"))
+	r := <-done
+	require.NoError(t, r.err, "%s with worker %s killed %s: %s", q.name, addr, when, describe(r.err))
+	return r.res
 }
 
 // killBeforeDoGet plans q, kills one local worker with SIGKILL before any
@@ -135,11 +298,13 @@ func killBeforeDoGet(t *testing.T, srv *harness.Server, cl *flightsql.Client, q 
 	}
 }
 
-// dispatchedTo reports whether a fragment was dispatched to addr after
-// offset.
+// dispatchedTo reports whether a fragment that reads the query's result
+// was dispatched to addr after offset. A repartitioned plan's producers
+// ran to completion inside GetFlightInfo, before the kill: they need no
+// retry.
 func dispatchedTo(srv *harness.Server, offset int, addr string) bool {
 	for _, r := range srv.LogsSince(offset) {
-		if r.Msg() == "fragment dispatched" && r.Str("worker") == addr {
+		if r.Msg() == "fragment dispatched" && r.Str("worker") == addr && r["producer"] != true {
 			return true
 		}
 	}
@@ -207,6 +372,9 @@ func killWhileStreaming(t *testing.T, srv *harness.Server, cl *flightsql.Client,
 
 	var got *harness.Result
 	if len(eps) > 1 {
+		// Endpoints of several fragments are dispatched at their DoGet;
+		// what was dispatched while planning were exchange producers.
+		offset = srv.LogOffset()
 		got = &harness.Result{}
 		defer got.Release()
 		rdr, err := cl.DoGet(ctx, eps[0].GetTicket())
@@ -236,23 +404,9 @@ func killWhileStreaming(t *testing.T, srv *harness.Server, cl *flightsql.Client,
 			keep(got, r)
 		}
 	} else {
-		type result struct {
-			res *harness.Result
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			res, err := harness.FetchAll(ctx, cl, info)
-			done <- result{res, err}
-		}()
-		rec, err := srv.WaitLog(logCtx(t), offset, isDispatch)
-		require.NoError(t, err, "no `fragment dispatched` log record")
-		addr, pid := dispatchedWorker(t, srv, rec)
-		require.NoError(t, harness.KillPID(pid))
-		t.Logf("one endpoint; killed worker %s (pid %d) as fragment %s was dispatched to it", addr, pid, rec.Str("fragment"))
-		r := <-done
-		require.NoError(t, r.err, "%s with worker %s killed while its fragment ran: %s", q.name, addr, describe(r.err))
-		got = r.res
+		got = killOnDispatch(t, srv, offset, "while its fragment ran", q, func() (*harness.Result, error) {
+			return harness.FetchAll(ctx, cl, info)
+		})
 		defer got.Release()
 	}
 	harness.CompareDigest(t, q.name, want, got)

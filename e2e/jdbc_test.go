@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,14 @@ func TestJDBC(t *testing.T) {
 			t.Skipf("%s not found: the JDBC test needs a JDK", tool)
 		}
 	}
-	fx := newLocalFixture(t, nil, demoTables)
+	// sales.orders has two Hive keys in non-alphabetical directory order.
+	fx := newLocalFixture(t, func(wh string) {
+		writer := harness.NewOracle(t, harness.OracleOptions{Warehouse: wh, Tables: []string{}})
+		require.NoError(t, os.MkdirAll(filepath.Join(wh, "sales"), 0o755))
+		require.NoError(t, writer.Exec(queryCtx(t), fmt.Sprintf(
+			"COPY (SELECT i AS id, CASE WHEN i %% 2 = 0 THEN 'EU' ELSE 'US' END AS region, i %% 3 AS bucket FROM range(100) t(i)) "+
+				"TO '%s' (FORMAT parquet, PARTITION_BY (region, bucket))", filepath.Join(wh, "sales", "orders"))))
+	}, demoTables)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -47,7 +55,7 @@ func TestJDBC(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "java: %s", stderr.String())
 
-	var groups, tables []string
+	var groups, tables, hive []string
 	var prepared string
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		kind, rest, _ := strings.Cut(line, "\t")
@@ -58,6 +66,8 @@ func TestJDBC(t *testing.T) {
 			prepared = rest
 		case "table":
 			tables = append(tables, rest)
+		case "hive":
+			hive = append(hive, rest)
 		}
 	}
 
@@ -77,5 +87,10 @@ func TestJDBC(t *testing.T) {
 	}
 	require.Equal(t, want("SELECT device, count(*), sum(revenue) FROM demo.plays GROUP BY device ORDER BY device"), groups)
 	require.Equal(t, want("SELECT count(*) FROM demo.plays WHERE device = 'tv' AND duration_seconds > 600"), []string{prepared})
-	require.ElementsMatch(t, []string{"quiver.demo.events", "quiver.demo.plays", "quiver.demo.profiles", "quiver.demo.titles"}, tables)
+	require.ElementsMatch(t, []string{"quiver.demo.events", "quiver.demo.plays", "quiver.demo.profiles", "quiver.demo.titles", "quiver.sales.orders"}, tables)
+	require.Len(t, hive, 20)
+	for i, line := range hive {
+		region := map[bool]string{true: "EU", false: "US"}[i%2 == 0]
+		require.Equal(t, fmt.Sprintf("id=%d\tregion=%s\tbucket=%d", i, region, i%3), line, "labels over their values")
+	}
 }

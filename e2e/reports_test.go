@@ -117,7 +117,11 @@ type reportEnv struct {
 
 func (e *reportEnv) setClock(t *testing.T, at time.Time) {
 	t.Helper()
-	require.NoError(t, os.WriteFile(e.clock, []byte(at.UTC().Format(time.RFC3339)), 0o600))
+	// Atomically: the server reads the file on every call, and a read
+	// between a plain write's truncate and its write sees no time.
+	tmp := e.clock + ".tmp"
+	require.NoError(t, os.WriteFile(tmp, []byte(at.UTC().Format(time.RFC3339)), 0o600))
+	require.NoError(t, os.Rename(tmp, e.clock))
 }
 
 // reportServer is one `quiver serve` process this test started.

@@ -89,7 +89,13 @@ func TestDistributedQueriesMatchDuckDB(t *testing.T) {
 // explain runs EXPLAIN sql and returns detail by step.
 func (e *testEnv) explain(t *testing.T, ctx context.Context, sql string) map[string]string {
 	t.Helper()
-	info, err := e.client.Execute(ctx, "EXPLAIN "+sql)
+	return e.steps(t, ctx, "EXPLAIN "+sql)
+}
+
+// steps runs an EXPLAIN statement and maps each step to its detail.
+func (e *testEnv) steps(t *testing.T, ctx context.Context, sql string) map[string]string {
+	t.Helper()
+	info, err := e.client.Execute(ctx, sql)
 	require.NoError(t, err)
 	schema, recs := e.fetch(t, ctx, info)
 	require.Equal(t, "step", schema.Field(0).Name)

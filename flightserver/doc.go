@@ -15,5 +15,10 @@
 //
 // This package is the one place where errors become gRPC status codes
 // (errors.go), and its interceptors turn a panic into Internal instead of a
-// dead server.
+// dead server. Messages are in the client's terms: DuckDB's context lines
+// quote the statement as the client sent it, not the probe or a fragment
+// the planner rendered from it, and no message shows the warehouse's
+// paths (planner.ErrorText). Bound values are checked against the
+// statement's parameters when they are bound or planned, so a missing,
+// extra or impossible value is an InvalidArgument naming its placeholder.
 package flightserver

@@ -30,13 +30,17 @@ var (
 )
 
 // toStatus maps an error to the gRPC status a client sees. Errors that
-// already carry a status (relayed from a worker) keep it.
+// already carry a status (relayed from a worker) keep its code. The
+// message is the client's to read (clientMessage).
 func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
+	msg := clientMessage(err)
 	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
-		return err
+		p := st.Proto()
+		p.Message = msg
+		return status.FromProto(p).Err()
 	}
 	code := codes.Internal
 	switch {
@@ -83,8 +87,57 @@ func toStatus(err error) error {
 		code = codes.PermissionDenied
 	case errors.Is(err, storage.ErrCorruptFile), errors.Is(err, storage.ErrSchemaMismatch):
 		code = codes.FailedPrecondition
+	case errors.Is(err, worker.ErrSchemaMismatch):
+		code = codes.Internal
 	default:
 		code = engine.Classify(err).Code()
 	}
-	return status.Error(code, err.Error())
+	return status.Error(code, msg)
+}
+
+// statementError is an error of one client statement whose message is
+// already in the client's terms: it quotes the statement as the client
+// sent it, never the planner's rewrites of it (see planner.ErrorText).
+type statementError struct {
+	msg string
+	err error
+}
+
+func (e *statementError) Error() string { return e.msg }
+func (e *statementError) Unwrap() error { return e.err }
+
+// inStatement puts err, an error of the client statement sql planned as
+// plan (nil when planning failed), in the client's terms. Query history
+// and the client then read the same message.
+func inStatement(sql string, plan *planner.Plan, err error) error {
+	var se *statementError
+	if err == nil || errors.As(err, &se) {
+		return err
+	}
+	return &statementError{msg: planner.NewErrorText(sql, plan, err).Message(errText(err)), err: err}
+}
+
+// inQuery is inStatement for the statement behind a query ticket.
+func inQuery(q *query, err error) error {
+	if q.plan == nil {
+		return inStatement("", nil, err)
+	}
+	return inStatement(q.plan.SQL, q.plan, err)
+}
+
+// clientMessage is what a client reads of err: the message of a statement
+// error as it is, any other scrubbed of context lines (they quote SQL the
+// client did not write) and of the warehouse's paths.
+func clientMessage(err error) string {
+	var se *statementError
+	if errors.As(err, &se) {
+		return err.Error()
+	}
+	return planner.ErrorText{}.Message(errText(err))
+}
+
+// errText is err's message; for a status (a worker's), its description
+// without gRPC's "rpc error: code = … desc = " in front.
+func errText(err error) string {
+	return status.Convert(err).Message()
 }

@@ -26,29 +26,80 @@ type explainRow struct{ step, detail string }
 // the merge step, and per table the files read and pruned.
 func explain(plan *planner.Plan) []explainRow {
 	d := plan.Decisions
+	rows := []explainRow{{"strategy", describeDecisions(d)}}
+	for i, st := range d.Stages {
+		rows = append(rows, explainRow{fmt.Sprintf("stage %d", i), fmt.Sprintf("%s: %s; %d fragments, written to the spool", st.Of, describeDecisions(st.Decisions), st.Fragments)})
+	}
+	if d.Remainder != "" {
+		rows = append(rows, explainRow{"remainder", d.Remainder + ", over the stages' outputs"})
+	}
+	return explainRest(plan, rows)
+}
+
+// describeDecisions is EXPLAIN's strategy row: the strategy first, then
+// what was split, broadcast, exchanged and why.
+func describeDecisions(d planner.Decisions) string {
 	strategy := d.Strategy
 	if strategy == "" {
 		strategy = "single"
 	}
 	parts := []string{strategy}
 	if d.Split != "" {
-		parts = append(parts, "split "+d.Split)
+		split := "split " + d.Split
+		if d.Slices > 0 {
+			split += fmt.Sprintf(" (its one file in %d slices of row groups)", d.Slices)
+		}
+		parts = append(parts, split)
 	}
 	if len(d.Broadcast) > 0 {
 		parts = append(parts, "broadcast "+strings.Join(d.Broadcast, ", "))
 	}
+	if len(d.Exchanged) > 0 {
+		parts = append(parts, "repartition "+strings.Join(d.Exchanged, " and "))
+	}
+	if d.Derived != "" {
+		parts = append(parts, "derived table "+d.Derived)
+	}
+	if d.Final != "" {
+		parts = append(parts, "final "+d.Final)
+	}
+	if len(d.Stages) > 0 {
+		parts = append(parts, fmt.Sprintf("%d stages", len(d.Stages)))
+	}
 	if d.Fallback != "" {
 		parts = append(parts, "fallback: "+d.Fallback)
 	}
-	rows := []explainRow{{"strategy", strings.Join(parts, "; ")}}
-	for i, f := range plan.Fragments {
-		w := f.Group
-		if w == "" {
-			w = "any"
+	return strings.Join(parts, "; ")
+}
+
+// explainRest adds the exchanges, fragments, final stage and merge rows.
+func explainRest(plan *planner.Plan, rows []explainRow) []explainRow {
+	d := plan.Decisions
+	for x, ex := range plan.Exchanges {
+		rows = append(rows, explainRow{fmt.Sprintf("exchange %d", x),
+			fmt.Sprintf("hash(%s) of %s (about %d rows) into %d parts by %d producers", strings.Join(ex.Keys, ", "), ex.Table, ex.Rows, len(plan.Fragments), len(ex.Producers))})
+		for i, f := range ex.Producers {
+			rows = append(rows, explainRow{fmt.Sprintf("exchange %d producer %d", x, i), fmt.Sprintf("worker=%s files=%d sql=%s", workerOf(f), f.Files, f.SQL)})
 		}
-		rows = append(rows, explainRow{fmt.Sprintf("fragment %d", i), fmt.Sprintf("worker=%s files=%d sql=%s", w, f.Files, f.SQL)})
 	}
-	if plan.Merge != nil {
+	for i, f := range plan.Fragments {
+		sql := f.SQL
+		switch {
+		case sql == "" && len(plan.Exchanges) > 0:
+			sql = fmt.Sprintf("(reads part %d of each exchange)", i)
+		case sql == "" && len(d.Stages) > 0:
+			sql = "(reads the stages' outputs)"
+		}
+		rows = append(rows, explainRow{fmt.Sprintf("fragment %d", i), fmt.Sprintf("worker=%s files=%d sql=%s", workerOf(f), f.Files, sql)})
+	}
+	if f := plan.Final; f != nil {
+		rows = append(rows, explainRow{"final exchange", fmt.Sprintf("hash(%s) of the fragments' partials (about %d groups) into %d parts by %d producers",
+			strings.Join(f.Keys, ", "), f.Groups, f.Parts, len(plan.Fragments))})
+		rows = append(rows, explainRow{"final fragments", fmt.Sprintf("up to %d, one per part that holds groups, each over its part: sql=%s", f.Parts, f.SQL())})
+		if f.Gather != nil {
+			rows = append(rows, explainRow{"merge", f.Gather.SQL})
+		}
+	} else if plan.Merge != nil {
 		rows = append(rows, explainRow{"merge", plan.Merge.SQL})
 	}
 	tables := map[string]bool{}
@@ -67,6 +118,14 @@ func explain(plan *planner.Plan) []explainRow {
 		rows = append(rows, explainRow{"table " + t, fmt.Sprintf("files=%d pruned=%d", d.Files[t], d.Pruned[t])})
 	}
 	return rows
+}
+
+// workerOf names the worker a fragment's files are grouped for.
+func workerOf(f planner.Fragment) string {
+	if f.Group == "" {
+		return "any"
+	}
+	return f.Group
 }
 
 // writeRows streams two-column string rows as one batch of schema.

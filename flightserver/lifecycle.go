@@ -99,11 +99,16 @@ type liveQuery struct {
 	deadline  *time.Timer
 	workers   map[string]bool
 	ended     bool
+	// spooled queries wrote exchange parts to the spool, which the
+	// query's end removes.
+	spooled bool
 	// tickets are the query's handles in Server.queries. When it ends
 	// they are stripped to the query alone: a plan with its pinned file
 	// lists must not outlive its query, but a late DoGet should still
 	// learn why the query ended.
 	tickets []string
+	// analysis collects what every fragment did, for EXPLAIN ANALYZE.
+	analysis *analysis
 }
 
 type lifecycleMetrics struct {
@@ -290,6 +295,20 @@ func (q *liveQuery) trace() *coordinator.Trace {
 		Worker:       q.addWorker,
 		FragmentDone: func() { q.mu.Lock(); q.rec.FragmentsDone++; q.mu.Unlock() },
 		Retry:        func() { q.mu.Lock(); q.rec.Retries++; q.mu.Unlock() },
+		Spooled: func(rows, bytes int64) {
+			q.mu.Lock()
+			q.rec.SpoolRows += rows
+			q.rec.SpoolBytes += bytes
+			q.mu.Unlock()
+		},
+		Fragment: func(st coordinator.FragmentStats) {
+			q.mu.Lock()
+			q.rec.SpillBytes = max(q.rec.SpillBytes, st.Spill)
+			if q.analysis != nil {
+				q.analysis.fragments = append(q.analysis.fragments, st)
+			}
+			q.mu.Unlock()
+		},
 	}
 }
 
@@ -388,6 +407,7 @@ func (q *liveQuery) end(err error) {
 	release := q.release
 	rec := q.rec
 	tickets := q.tickets
+	spooled := q.spooled
 	q.mu.Unlock()
 	for _, id := range tickets {
 		q.srv.queries.update(rec.Principal, id, &query{id: rec.ID, live: q})
@@ -401,6 +421,14 @@ func (q *liveQuery) end(err error) {
 		release()
 	}
 	s := q.srv
+	if spooled {
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		if rerr := s.opts.Runner.Release(ctx, rec.ID); rerr != nil {
+			// The spool's sweeper removes it after its TTL.
+			s.logger.Warn("query spool not removed", "queryID", rec.ID, "err", rerr)
+		}
+		cancel()
+	}
 	s.live.remove(rec.ID)
 	s.life.ended.WithLabelValues(rec.State).Inc()
 	s.life.duration.WithLabelValues(rec.State).Observe(rec.Finished.Sub(rec.Submitted).Seconds())

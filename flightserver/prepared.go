@@ -9,11 +9,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 )
 
-// prepared is an open prepared statement: its SQL and the last bound
-// parameters. Files are pinned when it is executed, not when it is prepared.
+// prepared is an open prepared statement: its SQL, its parameters (names
+// and the types it declared) and the last bound values. Files are pinned
+// when it is executed, not when it is prepared.
 type prepared struct {
-	sql  string
-	args []any
+	sql    string
+	params []string
+	types  []arrow.DataType
+	args   []any
 }
 
 // CreatePreparedStatement validates the statement and returns its handle,
@@ -27,27 +30,33 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	if len(req.GetTransactionId()) > 0 {
 		return res, toStatus(fmt.Errorf("transactions are not supported; Quiver is read-only"))
 	}
-	plan, err := s.opts.Planner.Type(ctx, req.GetQuery())
-	s.audit(ctx, "prepare", req.GetQuery(), plan, err)
+	sql := req.GetQuery()
+	plan, err := s.opts.Planner.Type(ctx, sql)
+	s.audit(ctx, "prepare", sql, plan, err)
 	if err != nil {
-		return res, toStatus(err)
+		return res, toStatus(inStatement(sql, plan, err))
 	}
 	schema, err := s.resultSchema(ctx, plan, nil)
 	if err != nil {
-		return res, toStatus(err)
-	}
-	id, err := s.prepared.put(s.opts.Principal(ctx), &prepared{sql: req.GetQuery()})
-	if err != nil {
-		return res, toStatus(err)
+		return res, toStatus(inStatement(sql, plan, err))
 	}
 	params, err := s.opts.Runner.ParamTypes(ctx, plan)
+	if err != nil {
+		return res, toStatus(inStatement(sql, plan, err))
+	}
+	if len(params) != len(plan.ParamNames) {
+		// The names are the planner's count, the types DuckDB's: without
+		// one type per name, check only the count.
+		params = nil
+	}
+	id, err := s.prepared.put(s.opts.Principal(ctx), &prepared{sql: sql, params: plan.ParamNames, types: params})
 	if err != nil {
 		return res, toStatus(err)
 	}
 	if len(params) > 0 {
 		fields := make([]arrow.Field, len(params))
 		for i, t := range params {
-			fields[i] = arrow.Field{Name: fmt.Sprintf("$%d", i+1), Type: t, Nullable: true}
+			fields[i] = arrow.Field{Name: plan.ParamNames[i], Type: t, Nullable: true}
 		}
 		res.ParameterSchema = arrow.NewSchema(fields, nil)
 	}
@@ -64,7 +73,9 @@ func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.Actio
 	return nil
 }
 
-// DoPutPreparedStatementQuery binds parameters: one row of values.
+// DoPutPreparedStatementQuery binds parameters: one row of values, as
+// many as the statement has parameters, each one its parameter's type can
+// take (checkParams).
 func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
 	principal, handle := s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle())
 	ps, ok := s.prepared.get(principal, handle)
@@ -90,15 +101,25 @@ func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.
 	if err := rdr.Err(); err != nil {
 		return nil, toStatus(fmt.Errorf("%w: read parameters: %v", ErrBadParameters, err))
 	}
-	s.prepared.update(principal, handle, &prepared{sql: ps.sql, args: args})
+	if rows > 0 {
+		if err := checkParams("prepared statement", ps.params, ps.types, args); err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	s.prepared.update(principal, handle, &prepared{sql: ps.sql, params: ps.params, types: ps.types, args: args})
 	return []byte(handle), nil
 }
 
-// GetFlightInfoPreparedStatement plans the statement with its bound parameters.
+// GetFlightInfoPreparedStatement plans the statement with its bound
+// parameters; a statement whose parameters are not all bound fails here,
+// before anything runs.
 func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	ps, ok := s.prepared.get(s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
 	if !ok {
 		return nil, toStatus(ErrStatementUnknown)
+	}
+	if err := checkParams("prepared statement", ps.params, nil, ps.args); err != nil {
+		return nil, toStatus(err)
 	}
 	info, err := s.flightInfo(ctx, ps.sql, ps.args, desc, "")
 	return info, toStatus(err)

@@ -52,12 +52,19 @@ type Runner interface {
 	// Merge runs every fragment of a merge plan and writes the merged
 	// result, batches compressed with codec.
 	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error
+	// Exchange runs a round of a plan's exchanges (their producers write
+	// the spool) and returns the files of each part, parts[x][p], for
+	// Plan.Bind.
+	Exchange(ctx context.Context, queryID string, round *planner.Round, args []worker.Arg) ([][][]string, error)
+	// Release removes what a query left in the spool; nothing is fine.
+	Release(ctx context.Context, queryID string) error
 	// Local runs a local plan's statement on the coordinator over tables.
 	Local(ctx context.Context, sql string, tables map[string]array.RecordReader, args []any, out flight.DataStreamWriter) error
 	// Route picks the worker a client fetches fragment index from directly
 	// and returns its address and a ticket valid for ttl; the worker
-	// compresses batches with codec.
-	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, ttl time.Duration) (string, []byte, error)
+	// compresses batches with codec and streams nothing but the announced
+	// schema.
+	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error)
 }
 
 // Result routing modes (Options.Routing).
@@ -136,6 +143,8 @@ type Server struct {
 	live     *registry
 	life     *lifecycleMetrics
 	draining atomic.Bool
+	// mismatches counts streams the schema guard stopped.
+	mismatches prometheus.Counter
 }
 
 // query is what a ticket redeems: one fragment of a scan plan, a whole
@@ -148,7 +157,10 @@ type query struct {
 	codec  flightwire.Compression // of the batches sent to the client
 	rows   []explainRow
 	schema *arrow.Schema // of rows
-	live   *liveQuery
+	// announced is the schema the query's FlightInfo announced; every
+	// stream of the ticket is held to it (schemaGuard).
+	announced *arrow.Schema
+	live      *liveQuery
 	// prefetch, when set, is this endpoint's stream already running.
 	prefetch *prefetch
 }
@@ -199,6 +211,9 @@ func New(opts Options) (*Server, error) {
 		auditLog: auditLogger(opts, logger),
 		live:     newRegistry(),
 		life:     newLifecycleMetrics(opts.Registerer),
+		mismatches: promauto.With(opts.Registerer).NewCounter(prometheus.CounterOpts{
+			Name: "quiver_schema_mismatch_total", Help: "Result streams stopped before their first batch because their schema differed from the announced one.",
+		}),
 	}
 	s.opts.Limits.defaults()
 	s.Alloc = mem
@@ -285,6 +300,8 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			lq.end(err)
 		}
 	}()
+	// The client and the query's history read errors about the SQL it sent.
+	defer func() { err = inStatement(sql, plan, err) }()
 	if m := killPattern.FindStringSubmatch(sql); m != nil {
 		rows, kerr := s.kill(ctx, m[1])
 		if kerr != nil {
@@ -304,8 +321,17 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		s.started.WithLabelValues("plan_error").Inc()
 		return nil, err
 	}
-	if plan.Explain {
+	if plan.Explain && !plan.Analyze {
 		return s.staticInfo(ctx, lq, desc, explainSchema, explain(plan))
+	}
+	if plan.Analyze {
+		lq.mu.Lock()
+		lq.analysis = &analysis{}
+		lq.mu.Unlock()
+	}
+	if err = checkStatementParams(plan, args); err != nil {
+		s.started.WithLabelValues("plan_error").Inc()
+		return nil, err
 	}
 	schema, err := s.resultSchema(ctx, plan, args)
 	if err != nil {
@@ -320,10 +346,28 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
+	stages := 1
+	if plan.Next() != nil {
+		if stages, err = s.exchange(ctx, lq, plan, wargs); err != nil {
+			return nil, err
+		}
+	}
+	if plan.Analyze {
+		rows, err := s.analyze(ctx, lq, plan, wargs)
+		if err != nil {
+			return nil, err
+		}
+		return s.staticInfo(ctx, lq, desc, explainSchema, rows)
+	}
 	info = s.newInfo(desc, schema, queryID)
 	// A result with one proxied endpoint starts on the workers now.
 	depth := s.opts.Limits.PrefetchMessages
-	eager := depth > 0 && !plan.Local && (plan.Merge != nil || (len(plan.Fragments) == 1 && routing != RoutingDirect))
+	// Fragments that read the spool are proxied: the spool goes when the
+	// query ends, and a query whose endpoints are all direct ends here,
+	// before its client fetches them.
+	spooled := plan.Spooled()
+	direct := routing == RoutingDirect && !plan.Local && !spooled
+	eager := depth > 0 && !plan.Local && (plan.Merge != nil || (len(plan.Fragments) == 1 && !direct))
 	endpoint := func(q *query) error {
 		if eager {
 			s.startPrefetch(q, depth)
@@ -339,12 +383,12 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	proxied := 0
 	switch {
 	case plan.Merge != nil:
-		err = endpoint(&query{id: queryID, plan: plan, args: wargs, codec: codec, live: lq})
+		err = endpoint(&query{id: queryID, plan: plan, args: wargs, codec: codec, announced: schema, live: lq})
 		proxied = 1
 	default:
 		for i, frag := range plan.Fragments {
-			if routing == RoutingDirect && !plan.Local {
-				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, codec, s.opts.TicketTTL)
+			if direct {
+				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, codec, schema, sql, s.opts.TicketTTL)
 				if rerr != nil {
 					return nil, rerr
 				}
@@ -356,7 +400,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			}
 			one := *plan
 			one.Fragments = []planner.Fragment{frag}
-			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs, codec: codec, live: lq}); err != nil {
+			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs, codec: codec, announced: schema, live: lq}); err != nil {
 				break
 			}
 			proxied++
@@ -372,7 +416,11 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			tables[i] = systables.Schema + "." + t.Name.Name
 		}
 	}
-	lq.planned(tables, plan.Decisions.Strategy, len(plan.Fragments), proxied)
+	fragments := plan.Work() // progress counts producers done too
+	lq.mu.Lock()
+	lq.rec.Stages = stages
+	lq.mu.Unlock()
+	lq.planned(tables, plan.Decisions.Strategy, fragments, proxied)
 	s.started.WithLabelValues("planned").Inc()
 	s.logger.Info("query planned", "queryID", queryID, "principal", principal, "tables", len(plan.Tables),
 		"fragments", len(plan.Fragments), "merge", plan.Merge != nil, "explain", plan.Explain,
@@ -396,7 +444,7 @@ func (s *Server) newInfo(desc *flight.FlightDescriptor, schema *arrow.Schema, qu
 func (s *Server) staticInfo(ctx context.Context, lq *liveQuery, desc *flight.FlightDescriptor, schema *arrow.Schema, rows []explainRow) (*flight.FlightInfo, error) {
 	info := s.newInfo(desc, schema, lq.rec.ID)
 	info.TotalRecords = int64(len(rows))
-	id, err := s.queries.put(s.opts.Principal(ctx), &query{id: lq.rec.ID, rows: rows, schema: schema, live: lq})
+	id, err := s.queries.put(s.opts.Principal(ctx), &query{id: lq.rec.ID, rows: rows, schema: schema, announced: schema, live: lq})
 	if err != nil {
 		return nil, err
 	}
@@ -417,11 +465,11 @@ func (s *Server) resultSchema(ctx context.Context, plan *planner.Plan, args []an
 func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*flight.SchemaResult, error) {
 	plan, err := s.opts.Planner.Type(ctx, sql)
 	if err != nil {
-		return nil, err
+		return nil, inStatement(sql, nil, err)
 	}
 	schema, err := s.resultSchema(ctx, plan, args)
 	if err != nil {
-		return nil, err
+		return nil, inStatement(sql, plan, err)
 	}
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(schema, s.mem)}, nil
 }
@@ -446,10 +494,11 @@ func (s *Server) doGetQuery(ctx context.Context, id string, out flight.DataStrea
 	defer done()
 	g := newGuardedStream(q.live, out.Send, s.opts.Limits.SendTimeout)
 	defer g.close()
+	guarded := &schemaGuard{next: g, srv: s, q: q}
 	if q.prefetch.claim() {
-		err = q.prefetch.drain(qctx, g)
+		err = q.prefetch.drain(qctx, guarded)
 	} else {
-		err = s.stream(qctx, q, g)
+		err = s.stream(qctx, q, guarded)
 	}
 	if err != nil && qctx.Err() != nil {
 		// The query ended under the stream: report why it ended.
@@ -457,6 +506,7 @@ func (s *Server) doGetQuery(ctx context.Context, id string, out flight.DataStrea
 			err = cause
 		}
 	}
+	err = inQuery(q, err)
 	q.live.leave(ctx, q.index, err)
 	return err
 }

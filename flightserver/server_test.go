@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -40,7 +41,9 @@ type testEnv struct {
 	dir     string
 	db      *engine.DB
 	workers []string
-	srv     *Server
+	// workerRegs are the workers' metric registries, by worker.
+	workerRegs []*prometheus.Registry
+	srv        *Server
 }
 
 // envOptions vary the test environment.
@@ -49,6 +52,16 @@ type envOptions struct {
 	routing string // default proxy
 	tweak   func(*Options)
 	system  *systables.QueryLog // serve system.queries and system.tables from it
+	// tables, when set, runs with the warehouse's DuckDB after the shop
+	// tables are written, to add tables of a test's own.
+	tables func(ctx context.Context, dir string, db *engine.DB) error
+	// broadcastRows is the planner's exchange threshold (0: never).
+	broadcastRows int64
+	// finalGroups is the planner's final-aggregate threshold (0: never).
+	finalGroups int64
+	// querier, when set, is what worker i runs fragments with instead of
+	// its DuckDB (a test worker that misbehaves).
+	querier func(i int, db *engine.DB) worker.Querier
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -83,6 +96,9 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 		require.NoError(t, err)
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "shop", "orders", "README.txt"), []byte("not parquet"), 0o644))
+	if o.tables != nil {
+		require.NoError(t, o.tables(ctx, dir, db))
+	}
 
 	wh, err := storage.Open(ctx, dir, storage.Options{})
 	require.NoError(t, err)
@@ -90,13 +106,20 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 	require.NoError(t, err)
 
 	var addrs []string
-	for range o.workers {
+	var regs []*prometheus.Registry
+	for i := range o.workers {
 		wdb, err := engine.Open(ctx, engine.Options{Threads: 1})
 		require.NoError(t, err)
 		t.Cleanup(func() { wdb.Close() })
+		var q worker.Querier = wdb
+		if o.querier != nil {
+			q = o.querier(i, wdb)
+		}
 		wlis, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
-		wgs := NewGRPCServer(worker.NewServer(worker.ServerOptions{DB: wdb, Signer: signer, BatchRows: 1000}), GRPCOptions{})
+		reg := prometheus.NewRegistry()
+		regs = append(regs, reg)
+		wgs := NewGRPCServer(worker.NewServer(worker.ServerOptions{DB: q, Signer: signer, BatchRows: 1000, Registerer: reg}), GRPCOptions{})
 		go wgs.Serve(wlis)
 		t.Cleanup(wgs.Stop)
 		addrs = append(addrs, wlis.Addr().String())
@@ -107,7 +130,7 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 	t.Cleanup(func() { pool.Close() })
 
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	coord := coordinator.New(coordinator.Options{DB: db, Workers: pool, Signer: signer, Allocator: mem, Grace: time.Second})
+	coord := coordinator.New(coordinator.Options{DB: db, Workers: pool, Signer: signer, Allocator: mem, Grace: time.Second, Spool: wh})
 	var catalog planner.Catalog = wh
 	var reg *systables.Registry
 	if o.system != nil {
@@ -119,6 +142,7 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 		Planner: planner.New(planner.Options{
 			Parser: db, Catalog: catalog, TypeName: engine.DuckDBType,
 			Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: wh,
+			BroadcastRows: o.broadcastRows, FinalGroups: o.finalGroups,
 		}),
 		Runner:  coord,
 		Catalog: wh,
@@ -156,17 +180,17 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 	require.NoError(t, err)
 	t.Cleanup(func() { raw.Close() })
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
-	return &testEnv{client: cl, raw: raw, mem: mem, dir: dir, db: db, workers: addrs, srv: srv}
+	return &testEnv{client: cl, raw: raw, mem: mem, dir: dir, db: db, workers: addrs, workerRegs: regs, srv: srv}
 }
 
-// fetch reads every endpoint of info into one table's worth of rows.
+// fetch reads every endpoint of info into one table's worth of rows, each
+// where its location says (the coordinator, or a worker).
 func (e *testEnv) fetch(t *testing.T, ctx context.Context, info *flight.FlightInfo) (*arrow.Schema, []arrow.RecordBatch) {
 	t.Helper()
 	var recs []arrow.RecordBatch
 	var schema *arrow.Schema
 	for _, ep := range info.Endpoint {
-		rdr, err := e.client.DoGet(ctx, ep.Ticket)
-		require.NoError(t, err)
+		rdr, closeFn := e.doGet(t, ctx, ep)
 		schema = rdr.Schema()
 		for rdr.Next() {
 			rec := rdr.RecordBatch()
@@ -174,7 +198,7 @@ func (e *testEnv) fetch(t *testing.T, ctx context.Context, info *flight.FlightIn
 			recs = append(recs, rec)
 		}
 		require.NoError(t, rdr.Err())
-		rdr.Release()
+		closeFn()
 	}
 	t.Cleanup(func() {
 		for _, r := range recs {

@@ -3,6 +3,8 @@ package planner
 import (
 	"fmt"
 	"strings"
+
+	"github.com/quiver-data/quiver/planner/ast"
 )
 
 // aggregate distributes a grouped or global aggregate the way Loki's
@@ -17,49 +19,76 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 	if err := uniqueNames(names); err != nil {
 		return nil, err
 	}
-	sel := asNodes(root["select_list"])
+	sel := ast.Nodes(root[ast.FieldSelectList])
 	for _, s := range sel {
-		if str(s, "class") == "STAR" {
-			return nil, fallbackf("star_in_aggregate")
+		if s.Class() == ast.ClassStar {
+			return nil, fallbackOf(ReasonStarInAggregate)
 		}
 	}
 	if len(sel) != len(names) {
-		return nil, fallbackf("select_list_shape")
+		return nil, fallbackOf(ReasonSelectListShape)
 	}
 	a := &aggRewrite{dist: d, merge: map[string]node{}, partialIndex: map[string]string{}}
-	for _, g := range asNodes(root["group_expressions"]) {
+	groupBy := ast.Nodes(root[ast.FieldGroupBy])
+	if root.Str(ast.FieldAggregateHandle) == ast.ForceAggregates {
+		// GROUP BY ALL: every select expression without an aggregate.
+		groupBy = nil
+		for _, s := range sel {
+			if !ast.Contains(s, true, func(e node) bool {
+				return e.Class() == ast.ClassFunction && d.kinds[strings.ToLower(e.FunctionName())] == "aggregate"
+			}) {
+				g := s.Copy()
+				g[ast.FieldAlias] = ""
+				groupBy = append(groupBy, g)
+			}
+		}
+	}
+	sets, _ := root[ast.FieldGroupSets].([]any)
+	multi := len(sets) > 1
+	for _, g := range groupBy {
 		if k, ok := intConstant(g); ok {
 			if k < 1 || int(k) > len(sel) {
-				return nil, fallbackf("group_by_ordinal")
+				return nil, fallbackOf(ReasonGroupByOrdinal)
 			}
-			g = cloneNode(sel[k-1])
-			g["alias"] = ""
-		} else if str(g, "class") == "COLUMN_REF" && len(columnNames(g)) == 1 {
+			g = sel[k-1].Copy()
+			g[ast.FieldAlias] = ""
+		} else if g.Class() == ast.ClassColumnRef && len(g.ColumnNames()) == 1 {
 			for _, s := range sel {
-				if strings.EqualFold(str(s, "alias"), columnNames(g)[0]) && canonical(s) != canonical(g) {
-					return nil, fallbackf("group_by_alias")
+				if !strings.EqualFold(s.Alias(), g.ColumnNames()[0]) || ast.Canonical(s) == ast.Canonical(g) {
+					continue
 				}
+				// DuckDB binds a GROUP BY name to a column of the FROM
+				// first, to a select-list alias only when there is none.
+				if d.fromColumn == nil {
+					return nil, fallbackOf(ReasonGroupByAlias)
+				}
+				if col, certain := d.fromColumn(g.ColumnNames()[0]); col || !certain {
+					return nil, fallbackOf(ReasonGroupByAlias)
+				}
+				g = s.Copy() // the alias: group by its expression
+				g[ast.FieldAlias] = ""
+				break
 			}
 		}
 		if r := d.plainExpressions(g); r != "" {
-			return nil, fallbackf("group_by:%s", r)
+			return nil, fallbackOf(ReasonGroupBy, r)
 		}
-		a.groups = append(a.groups, cloneNode(g))
+		a.groups = append(a.groups, g.Copy())
 	}
 	// Collect every aggregate call first: DISTINCT arguments decide the
 	// partials' grouping.
 	var aggs []node
 	collect := func(v any) {
-		contains(v, true, func(e node) bool {
-			if str(e, "class") == "FUNCTION" && d.kinds[strings.ToLower(str(e, "function_name"))] == "aggregate" {
+		ast.Contains(v, true, func(e node) bool {
+			if e.Class() == ast.ClassFunction && d.kinds[strings.ToLower(e.FunctionName())] == "aggregate" {
 				aggs = append(aggs, e)
 				return false
 			}
 			return false
 		})
 	}
-	collect(root["select_list"])
-	collect(root["having"])
+	collect(root[ast.FieldSelectList])
+	collect(root[ast.FieldHaving])
 	if order != nil {
 		collect(order)
 	}
@@ -68,32 +97,40 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 			return nil, err
 		}
 	}
+	if a.distinctArg != nil && len(a.groups) == 0 {
+		// The partials of a global aggregate with DISTINCT are grouped on
+		// its argument: over no rows there are none, and a count must
+		// still say 0, not NULL.
+		for key := range a.counts {
+			a.merge[key] = ast.Coalesce(a.merge[key], ast.Constant("INTEGER", 0))
+		}
+	}
 
-	merge := selectNode()
+	merge := mergeSelect()
 	final := make([]any, len(sel))
 	for i, s := range sel {
 		f, err := a.final(s)
 		if err != nil {
 			return nil, err
 		}
-		f["alias"] = names[i]
+		f[ast.FieldAlias] = names[i]
 		final[i] = f
 	}
-	merge["select_list"] = final
-	if h := asNode(root["having"]); h != nil {
+	merge[ast.FieldSelectList] = final
+	if h := ast.AsNode(root[ast.FieldHaving]); h != nil {
 		f, err := a.final(h)
 		if err != nil {
 			return nil, err
 		}
-		merge["having"] = f
+		merge[ast.FieldHaving] = f
 	}
 	mods := []any{}
 	if order != nil {
-		o := cloneNode(order)
-		for _, item := range asNodes(o["orders"]) {
-			e := asNode(item["expression"])
-			if name, ok := outputColumn(e, nil, names, false); ok && (str(e, "class") == "COLUMN_REF" || str(e, "type") == "VALUE_CONSTANT") {
-				item["expression"] = colRef(name)
+		o := order.Copy()
+		for _, item := range ast.Nodes(o[ast.FieldOrders]) {
+			e := ast.AsNode(item["expression"])
+			if name, ok := outputColumn(e, nil, names, false); ok && (e.Class() == ast.ClassColumnRef || e.Type() == ast.ExprValueConstant) {
+				item["expression"] = ast.ColumnRef(name)
 				continue
 			}
 			f, err := a.final(e)
@@ -105,45 +142,57 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		mods = append(mods, o)
 	}
 	if limit != nil {
-		mods = append(mods, cloneNode(limit))
+		mods = append(mods, limit.Copy())
 	}
-	merge["modifiers"] = mods
+	merge[ast.FieldModifiers] = mods
 	keys := make([]any, 0, len(a.groups))
 	for i := range a.groups {
-		keys = append(keys, colRef(fmt.Sprintf("k%d", i)))
+		keys = append(keys, ast.ColumnRef(fmt.Sprintf("k%d", i)))
 	}
-	merge["group_expressions"] = keys
-	merge["group_sets"] = groupSets(len(keys))
+	merge[ast.FieldGroupBy] = keys
+	if len(a.centered) > 0 {
+		if multi {
+			return nil, fallbackOf(ReasonAggregate, "moments under grouping sets")
+		}
+		merge[ast.FieldFromTable] = a.centeredPartials(keys)
+	}
+	merge[ast.FieldGroupSets] = groupSets(len(keys))
+	if multi {
+		// The partials group on every key; the merge forms the sets
+		// (their indices are the keys'), GROUPING() over k0, k1, ….
+		merge[ast.FieldGroupSets] = ast.Clone(sets)
+	}
 
 	// The fragments' statement: grouping keys, the DISTINCT argument, partials.
 	var partialSelect, partialGroups []any
 	for i, g := range a.groups {
-		c := cloneNode(g)
-		c["alias"] = fmt.Sprintf("k%d", i)
+		c := g.Copy()
+		c[ast.FieldAlias] = fmt.Sprintf("k%d", i)
 		partialSelect = append(partialSelect, c)
-		partialGroups = append(partialGroups, cloneNode(g))
+		partialGroups = append(partialGroups, g.Copy())
 	}
 	if a.distinctArg != nil {
-		c := cloneNode(a.distinctArg)
-		c["alias"] = "d0"
+		c := a.distinctArg.Copy()
+		c[ast.FieldAlias] = "d0"
 		partialSelect = append(partialSelect, c)
-		partialGroups = append(partialGroups, cloneNode(a.distinctArg))
+		partialGroups = append(partialGroups, a.distinctArg.Copy())
 	}
-	partialSelect = append(partialSelect, nodesToAny(a.partials)...)
+	partialSelect = append(partialSelect, ast.List(a.partials)...)
 	if len(partialSelect) == 0 {
-		return nil, fallbackf("empty_partials")
+		return nil, fallbackOf(ReasonEmptyPartials)
 	}
 	partial := func(r node) {
-		r["select_list"] = clone(partialSelect)
-		r["group_expressions"] = clone(partialGroups)
+		r[ast.FieldSelectList] = ast.Clone(partialSelect)
+		r[ast.FieldGroupBy] = ast.Clone(partialGroups)
 		if partialGroups == nil {
-			r["group_expressions"] = []any{}
+			r[ast.FieldGroupBy] = []any{}
 		}
-		r["group_sets"] = groupSets(len(partialGroups))
-		r["having"] = nil
-		r["modifiers"] = []any{}
+		r[ast.FieldGroupSets] = groupSets(len(partialGroups))
+		r[ast.FieldAggregateHandle] = ast.StandardHandling
+		r[ast.FieldHaving] = nil
+		r[ast.FieldModifiers] = []any{}
 	}
-	return &shape{strategy: strategyAggregate, partial: partial, merge: merge}, nil
+	return &shape{strategy: strategyAggregate, partial: partial, merge: merge, groups: a.groups, order: order, limit: limit, distinct: a.distinctArg, groupingSets: multi, centered: len(a.centered) > 0}, nil
 }
 
 func groupSets(n int) []any {
@@ -166,81 +215,94 @@ type aggRewrite struct {
 	partials     []node
 	partialIndex map[string]string // canonical partial -> column name
 	merge        map[string]node   // canonical aggregate call -> merge expression
+	counts       map[string]bool   // the merge keys of count and count_star
+	centered     []centered        // grand means the merge reads (moments.go)
 }
 
 // partial adds a partial aggregate column (once) and returns its name.
 func (a *aggRewrite) partial(e node) string {
-	key := canonical(e)
+	key := ast.Canonical(e)
 	if name, ok := a.partialIndex[key]; ok {
 		return name
 	}
 	name := fmt.Sprintf("p%d", len(a.partials))
-	c := cloneNode(e)
-	c["alias"] = name
+	c := e.Copy()
+	c[ast.FieldAlias] = name
 	a.partials = append(a.partials, c)
 	a.partialIndex[key] = name
 	return name
 }
 
 func (a *aggRewrite) add(agg node) error {
-	name := strings.ToLower(str(agg, "function_name"))
-	if !decomposable[name] {
-		return fallbackf("aggregate:%s", name)
+	name := strings.ToLower(agg.FunctionName())
+	if !decomposable[name] && momentAggregates[name] == 0 {
+		return fallbackOf(ReasonAggregate, name)
 	}
-	if ob := asNode(agg["order_bys"]); ob != nil {
-		if orders, _ := ob["orders"].([]any); len(orders) > 0 {
-			return fallbackf("ordered_aggregate:%s", name)
+	if ob := ast.AsNode(agg[ast.FieldOrderBys]); ob != nil {
+		if orders, _ := ob[ast.FieldOrders].([]any); len(orders) > 0 {
+			return fallbackOf(ReasonOrderedAggregate, name)
 		}
 	}
-	children := asNodes(agg["children"])
+	children := ast.Nodes(agg[ast.FieldChildren])
 	for _, c := range children {
 		if r := a.dist.plainExpressions(c); r != "" {
-			return fallbackf("aggregate_argument:%s", r)
+			return fallbackOf(ReasonAggregateArgument, r)
 		}
 	}
-	if r := a.dist.plainExpressions(agg["filter"]); r != "" {
-		return fallbackf("aggregate_filter:%s", r)
+	if r := a.dist.plainExpressions(agg[ast.FieldFilter]); r != "" {
+		return fallbackOf(ReasonAggregateFilter, r)
 	}
-	key := canonical(agg)
+	key := ast.Canonical(agg)
 	if _, done := a.merge[key]; done {
 		return nil
 	}
-	if distinct, _ := agg["distinct"].(bool); distinct {
-		if len(children) != 1 || agg["filter"] != nil {
-			return fallbackf("distinct_aggregate_shape")
+	if distinct, _ := agg[ast.FieldDistinct].(bool); distinct {
+		if len(children) != 1 || agg[ast.FieldFilter] != nil {
+			return fallbackOf(ReasonDistinctAggregateShape)
 		}
 		if a.distinctArg == nil {
-			a.distinctArg = cloneNode(children[0])
-		} else if canonical(a.distinctArg) != canonical(children[0]) {
-			return fallbackf("distinct_arguments")
+			a.distinctArg = children[0].Copy()
+		} else if ast.Canonical(a.distinctArg) != ast.Canonical(children[0]) {
+			return fallbackOf(ReasonDistinctArguments)
 		}
 		switch name {
 		case "count", "sum", "avg", "mean", "min", "max":
 		default:
-			return fallbackf("distinct_aggregate:%s", name)
+			return fallbackOf(ReasonDistinctAggregate, name)
 		}
-		m := function(name, []any{colRef("d0")})
-		m["distinct"] = true
+		m := function(name, []any{ast.ColumnRef("d0")})
+		m[ast.FieldDistinct] = true
 		a.merge[key] = m
 		return nil
 	}
-	bare := cloneNode(agg)
-	bare["alias"] = ""
+	bare := agg.Copy()
+	bare[ast.FieldAlias] = ""
+	if args := momentAggregates[name]; args > 0 {
+		if len(children) != args {
+			return fallbackOf(ReasonAggregate, name)
+		}
+		a.merge[key] = a.addMoments(name, bare)
+		return nil
+	}
 	switch name {
 	case "count_star", "count":
-		a.merge[key] = castTo(function("sum", []any{colRef(a.partial(bare))}), "BIGINT")
+		a.merge[key] = ast.Cast(function("sum", []any{ast.ColumnRef(a.partial(bare))}), "BIGINT")
+		if a.counts == nil {
+			a.counts = map[string]bool{}
+		}
+		a.counts[key] = true
 	case "sum":
-		a.merge[key] = function("sum", []any{colRef(a.partial(bare))})
+		a.merge[key] = function("sum", []any{ast.ColumnRef(a.partial(bare))})
 	case "min", "max", "bool_and", "bool_or":
-		a.merge[key] = function(name, []any{colRef(a.partial(bare))})
+		a.merge[key] = function(name, []any{ast.ColumnRef(a.partial(bare))})
 	case "avg", "mean":
-		s := cloneNode(bare)
-		s["function_name"] = "sum"
-		c := cloneNode(bare)
-		c["function_name"] = "count"
-		a.merge[key] = binaryOp("/",
-			castTo(function("sum", []any{colRef(a.partial(s))}), "DOUBLE"),
-			function("sum", []any{colRef(a.partial(c))}))
+		s := bare.Copy()
+		s[ast.FieldFunctionName] = "sum"
+		c := bare.Copy()
+		c[ast.FieldFunctionName] = "count"
+		a.merge[key] = ast.Operator("/",
+			ast.Cast(function("sum", []any{ast.ColumnRef(a.partial(s))}), "DOUBLE"),
+			function("sum", []any{ast.ColumnRef(a.partial(c))}))
 	}
 	return nil
 }
@@ -248,77 +310,50 @@ func (a *aggRewrite) add(agg node) error {
 // final rewrites an output expression over the partials: grouping
 // expressions become key columns, aggregate calls their merge expressions.
 func (a *aggRewrite) final(e node) (node, error) {
-	key := canonical(e)
+	key := ast.Canonical(e)
 	for i, g := range a.groups {
-		if canonical(g) == key {
-			return colRef(fmt.Sprintf("k%d", i)), nil
+		if ast.Canonical(g) == key {
+			return ast.ColumnRef(fmt.Sprintf("k%d", i)), nil
 		}
 	}
-	switch str(e, "class") {
-	case "FUNCTION":
-		switch a.dist.kinds[strings.ToLower(str(e, "function_name"))] {
+	switch e.Class() {
+	case ast.ClassFunction:
+		switch a.dist.kinds[strings.ToLower(e.FunctionName())] {
 		case "scalar":
 		case "aggregate":
 			m, ok := a.merge[key]
 			if !ok {
-				return nil, fallbackf("aggregate:%s", str(e, "function_name"))
+				return nil, fallbackOf(ReasonAggregate, e.FunctionName())
 			}
-			return cloneNode(m), nil
+			return m.Copy(), nil
 		default:
-			return nil, fallbackf("function:%s", strings.ToLower(str(e, "function_name")))
+			return nil, fallbackOf(ReasonFunction, strings.ToLower(e.FunctionName()))
 		}
-	case "COLUMN_REF":
+	case ast.ClassColumnRef:
 		// `device` grouped as `p.device` (or the reverse): the same column
 		// when exactly one key has that name.
-		cn := columnNames(e)
+		cn := e.ColumnNames()
 		match := -1
 		for i, g := range a.groups {
-			if str(g, "class") != "COLUMN_REF" {
+			if g.Class() != ast.ClassColumnRef {
 				continue
 			}
-			gn := columnNames(g)
+			gn := g.ColumnNames()
 			if strings.EqualFold(gn[len(gn)-1], cn[len(cn)-1]) && (len(gn) == 1 || len(cn) == 1) {
 				if match >= 0 {
-					return nil, fallbackf("ambiguous_column:%s", cn[len(cn)-1])
+					return nil, fallbackOf(ReasonAmbiguousColumn, cn[len(cn)-1])
 				}
 				match = i
 			}
 		}
 		if match < 0 {
-			return nil, fallbackf("ungrouped_column:%s", strings.Join(cn, "."))
+			return nil, fallbackOf(ReasonUngroupedColumn, strings.Join(cn, "."))
 		}
-		return colRef(fmt.Sprintf("k%d", match)), nil
-	case "SUBQUERY":
-		return nil, fallbackf("subquery_in_aggregate_result")
-	case "WINDOW":
-		return nil, fallbackf("window_function")
+		return ast.ColumnRef(fmt.Sprintf("k%d", match)), nil
+	case ast.ClassSubquery:
+		return nil, fallbackOf(ReasonSubqueryInAggregate)
+	case ast.ClassWindow:
+		return nil, fallbackOf(ReasonWindowFunction)
 	}
-	out := make(node, len(e))
-	for k, v := range e {
-		switch v := v.(type) {
-		case node:
-			f, err := a.final(v)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = f
-		case []any:
-			list := make([]any, len(v))
-			for i, x := range v {
-				if xn, ok := x.(node); ok {
-					f, err := a.final(xn)
-					if err != nil {
-						return nil, err
-					}
-					list[i] = f
-				} else {
-					list[i] = clone(x)
-				}
-			}
-			out[k] = list
-		default:
-			out[k] = v
-		}
-	}
-	return out, nil
+	return ast.MapChildren(e, a.final)
 }

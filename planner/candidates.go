@@ -1,5 +1,7 @@
 package planner
 
+import "github.com/quiver-data/quiver/planner/ast"
+
 // splitCandidates finds the table references a plan may split: those in the
 // top-level FROM clause (through inner joins, the preserved side of outer and
 // semi joins, and scan-shaped derived tables) where dividing the table's
@@ -13,8 +15,8 @@ func (d *dist) splitCandidates(root node, refs []tableRef) []tableRef {
 		if ref == nil {
 			return
 		}
-		switch str(ref, "type") {
-		case "BASE_TABLE":
+		switch ref.Type() {
+		case ast.BaseTable:
 			if !splittable {
 				return
 			}
@@ -23,34 +25,34 @@ func (d *dist) splitCandidates(root node, refs []tableRef) []tableRef {
 					out = append(out, r)
 				}
 			}
-		case "JOIN":
-			left, _ := ref["left"].(node)
-			right, _ := ref["right"].(node)
-			switch rt := str(ref, "ref_type"); rt {
-			case "REGULAR", "CROSS", "":
+		case ast.Join:
+			left, _ := ref[ast.FieldLeft].(node)
+			right, _ := ref[ast.FieldRight].(node)
+			switch rt := ref.Str(ast.FieldRefType); rt {
+			case ast.RefRegular, ast.RefCross, "":
 			default:
 				// NATURAL, ASOF, POSITIONAL, DEPENDENT: keep both sides whole.
 				return
 			}
-			switch str(ref, "join_type") {
-			case "INNER":
+			switch ref.Str(ast.FieldJoinType) {
+			case ast.JoinInner:
 				visit(left, splittable)
 				visit(right, splittable)
-			case "LEFT", "SEMI", "ANTI":
+			case ast.JoinLeft, ast.JoinSemi, ast.JoinAnti:
 				visit(left, splittable)
-			case "RIGHT":
+			case ast.JoinRight:
 				visit(right, splittable)
 			}
-		case "SUBQUERY":
-			sub, _ := ref["subquery"].(node)
-			inner, _ := sub["node"].(node)
+		case ast.Subquery:
+			sub, _ := ref[ast.FieldSubquery].(node)
+			inner, _ := sub[ast.FieldNode].(node)
 			if inner != nil && d.scanShaped(inner) {
-				from, _ := inner["from_table"].(node)
+				from, _ := inner[ast.FieldFromTable].(node)
 				visit(from, splittable)
 			}
 		}
 	}
-	from, _ := root["from_table"].(node)
+	from, _ := root[ast.FieldFromTable].(node)
 	visit(from, true)
 	return out
 }
@@ -71,22 +73,80 @@ func sameNode(a, b node) bool {
 // aggregates, grouping, window functions, DISTINCT, ORDER BY, LIMIT,
 // QUALIFY, SAMPLE or CTEs of its own.
 func (d *dist) scanShaped(n node) bool {
-	if str(n, "type") != "SELECT_NODE" {
+	if n.Type() != ast.SelectNode {
 		return false
 	}
-	if mods, _ := n["modifiers"].([]any); len(mods) > 0 {
+	if mods, _ := n[ast.FieldModifiers].([]any); len(mods) > 0 {
 		return false
 	}
-	if g, _ := n["group_expressions"].([]any); len(g) > 0 {
+	if g, _ := n[ast.FieldGroupBy].([]any); len(g) > 0 {
 		return false
 	}
-	if n["having"] != nil || n["qualify"] != nil || n["sample"] != nil {
+	if n[ast.FieldHaving] != nil || n[ast.FieldQualify] != nil || n[ast.FieldSample] != nil {
 		return false
 	}
-	if cte, _ := n["cte_map"].(node); cte != nil {
+	if cte, _ := n[ast.FieldCTEMap].(node); cte != nil {
 		if m, _ := cte["map"].([]any); len(m) > 0 {
 			return false
 		}
 	}
-	return d.plainExpressions(n["select_list"]) == "" && d.plainExpressions(n["where_clause"]) == ""
+	return d.plainExpressions(n[ast.FieldSelectList]) == "" && d.plainExpressions(n[ast.FieldWhere]) == ""
+}
+
+// groupedDerived returns the statement of the derived table that is the
+// whole FROM clause of root when that statement is one plain GROUP BY
+// (no ORDER BY, LIMIT, DISTINCT, window, QUALIFY, SAMPLE or subquery):
+// split on a table whose files the group keys keep apart
+// (Planner.disjointGroups), each fragment's run of it returns whole
+// groups, their union is the derived table's rows, and the outer query
+// distributes over it as over a split table.
+func (d *dist) groupedDerived(root node) node {
+	from := root.Child(ast.FieldFromTable)
+	if root.Type() != ast.SelectNode || from == nil || from.Type() != ast.Subquery {
+		return nil
+	}
+	inner := from.Child(ast.FieldSubquery).Child(ast.FieldNode)
+	if inner == nil || inner.Type() != ast.SelectNode || len(ast.Nodes(inner[ast.FieldGroupBy])) == 0 ||
+		len(ast.Nodes(inner[ast.FieldModifiers])) > 0 || inner[ast.FieldQualify] != nil || inner[ast.FieldSample] != nil ||
+		inner.Str(ast.FieldAggregateHandle) != ast.StandardHandling {
+		return nil
+	}
+	if sets, _ := inner[ast.FieldGroupSets].([]any); len(sets) > 1 {
+		return nil
+	}
+	if cte := inner.Child(ast.FieldCTEMap); cte != nil {
+		if m, _ := cte["map"].([]any); len(m) > 0 {
+			return nil
+		}
+	}
+	if ast.Contains(inner, false, func(e node) bool { return e.Class() == ast.ClassWindow || e.Class() == ast.ClassSubquery }) {
+		return nil
+	}
+	if d.plainExpressions(inner[ast.FieldWhere]) != "" || d.plainExpressions(inner[ast.FieldFromTable]) != "" {
+		return nil
+	}
+	return inner
+}
+
+// fullJoinSides are the table references of a top-level FULL join's two
+// sides (each reached through inner joins): no side of a FULL join may be
+// split by files (each side's unmatched rows would come out of every
+// fragment), but both may be exchanged on the join key, which is exact.
+func fullJoinSides(root node, refs []tableRef) []tableRef {
+	from := root.Child(ast.FieldFromTable)
+	if from == nil || from.Type() != ast.Join || from.Str(ast.FieldJoinType) != ast.JoinFull {
+		return nil
+	}
+	switch from.Str(ast.FieldRefType) {
+	case ast.RefRegular, "":
+	default:
+		return nil
+	}
+	var out []tableRef
+	for _, r := range refs {
+		if innerHolds(from.Child(ast.FieldLeft), r.node) || innerHolds(from.Child(ast.FieldRight), r.node) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -1,8 +1,9 @@
 package planner
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/quiver-data/quiver/planner/ast"
 )
 
 // The strategies a plan can take.
@@ -12,83 +13,96 @@ const (
 	strategyTopK      = "topk"
 	strategyDistinct  = "distinct"
 	strategySingle    = "single"
+	strategyStaged    = "staged"
+	strategyWindow    = "window"
 )
 
 // shape is the distribution chosen for a statement: how each fragment's
 // copy of the tree is rewritten and the merge statement that finishes it.
 type shape struct {
 	strategy string
+	// groupingSets is set for an aggregate over several grouping sets
+	// (ROLLUP, CUBE, GROUPING SETS): its partials group on every key and
+	// the merge forms the sets, so no fragment's groups are ever whole.
+	groupingSets bool
+	// centered is set when the merge reads grand means of the partials
+	// (moment aggregates): its sums cannot be split again by part.
+	centered bool
+	// keyedOn, when set, is the split table's column the plan must be
+	// exchanged on (window functions partitioned by it): each fragment
+	// then holds whole window partitions.
+	keyedOn string
 	// partial rewrites a fragment's copy of the root node in place.
 	partial func(root node)
 	// merge is the coordinator's statement node, nil for scans.
 	merge node
+	// groups, order and limit are an aggregate's group expressions and
+	// the statement's ORDER BY and LIMIT modifiers (nil when absent).
+	groups       []node
+	order, limit node
+	// distinct is the argument of an aggregate's DISTINCT aggregates
+	// (the partials' d0), nil when it has none.
+	distinct node
 }
-
-// fallback is a reason to run a query as one fragment.
-type fallback struct{ reason string }
-
-func (f fallback) Error() string { return f.reason }
-
-func fallbackf(format string, args ...any) error { return fallback{fmt.Sprintf(format, args...)} }
 
 // choose picks the strategy for a top-level SELECT whose split table is
 // already chosen. names are the result's column names (from the probe).
 func (d *dist) choose(root node, names []string) (*shape, error) {
-	if t := str(root, "type"); t != "SELECT_NODE" {
-		return nil, fallbackf("statement:%s", strings.ToLower(t))
+	if t := root.Type(); t != ast.SelectNode {
+		return nil, fallbackOf(ReasonStatement, strings.ToLower(t))
 	}
-	if root["qualify"] != nil {
-		return nil, fallbackf("qualify")
+	if root[ast.FieldQualify] != nil {
+		return nil, fallbackOf(ReasonQualify)
 	}
-	if root["sample"] != nil {
-		return nil, fallbackf("sample")
+	if root[ast.FieldSample] != nil {
+		return nil, fallbackOf(ReasonSample)
 	}
-	if str(root, "aggregate_handling") != "STANDARD_HANDLING" {
-		return nil, fallbackf("group_by_all")
-	}
-	if sets, _ := root["group_sets"].([]any); len(sets) > 1 {
-		return nil, fallbackf("grouping_sets")
+	if h := root.Str(ast.FieldAggregateHandle); h != ast.StandardHandling && h != ast.ForceAggregates {
+		return nil, fallbackOf(ReasonGroupByAll, strings.ToLower(h))
 	}
 	var distinct, order, limit node
-	for _, m := range asNodes(root["modifiers"]) {
-		switch str(m, "type") {
-		case "DISTINCT_MODIFIER":
+	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
+		switch m.Type() {
+		case ast.DistinctModifier:
 			if targets, _ := m["distinct_on_targets"].([]any); len(targets) > 0 {
-				return nil, fallbackf("distinct_on")
+				return nil, fallbackOf(ReasonDistinctOn)
 			}
 			distinct = m
-		case "ORDER_MODIFIER":
+		case ast.OrderModifier:
 			order = m
-		case "LIMIT_MODIFIER":
+		case ast.LimitModifier:
 			limit = m
 		default:
-			return nil, fallbackf("modifier:%s", strings.ToLower(str(m, "type")))
+			return nil, fallbackOf(ReasonModifier, strings.ToLower(m.Type()))
 		}
 	}
 	// Expressions evaluated per input row must be plain: they see only the
 	// fragment's rows.
-	if r := d.plainExpressions(root["where_clause"]); r != "" {
-		return nil, fallbackf("where:%s", r)
+	if r := d.plainExpressions(root[ast.FieldWhere]); r != "" {
+		return nil, fallbackOf(ReasonWhere, r)
 	}
-	if r := d.plainExpressions(root["from_table"]); r != "" {
-		return nil, fallbackf("join_condition:%s", r)
+	if from := root.Child(ast.FieldFromTable); d.derived == nil || from.Child(ast.FieldSubquery).Child(ast.FieldNode) == nil ||
+		!sameNode(from.Child(ast.FieldSubquery).Child(ast.FieldNode), d.derived) {
+		if r := d.plainExpressions(root[ast.FieldFromTable]); r != "" {
+			return nil, fallbackOf(ReasonJoinCondition, r)
+		}
 	}
-	groups, _ := root["group_expressions"].([]any)
-	if len(groups) > 0 || d.hasAggregate(root) {
+	groups, _ := root[ast.FieldGroupBy].([]any)
+	if len(groups) > 0 || d.hasAggregate(root) || root.Str(ast.FieldAggregateHandle) == ast.ForceAggregates {
 		if distinct != nil {
-			return nil, fallbackf("distinct_aggregate_result")
+			return nil, fallbackOf(ReasonDistinctAggregateUse)
 		}
 		return d.aggregate(root, names, order, limit)
 	}
-	if r := d.plainExpressions(root["select_list"]); r != "" {
-		return nil, fallbackf("select:%s", r)
+	if r := d.plainExpressions(root[ast.FieldSelectList]); r != "" {
+		return nil, fallbackOf(ReasonSelect, r)
 	}
-	if root["having"] != nil {
-		return nil, fallbackf("having_without_group")
+	if root[ast.FieldHaving] != nil {
+		return nil, fallbackOf(ReasonHavingWithoutGroup)
 	}
 	switch {
 	case order != nil && limit == nil:
-		return nil, fallbackf("order_without_limit")
+		return nil, fallbackOf(ReasonOrderWithoutLimit)
 	case order != nil || limit != nil:
 		return d.topK(root, names, distinct, order, limit)
 	case distinct != nil:
@@ -101,52 +115,14 @@ func (d *dist) choose(root node, names []string) (*shape, error) {
 // node (not its subqueries) calls an aggregate function.
 func (d *dist) hasAggregate(root node) bool {
 	isAgg := func(e node) bool {
-		return str(e, "class") == "FUNCTION" && d.kinds[strings.ToLower(str(e, "function_name"))] == "aggregate"
+		return e.Class() == ast.ClassFunction && d.kinds[strings.ToLower(e.FunctionName())] == "aggregate"
 	}
-	return contains(root["select_list"], true, isAgg) || contains(root["having"], true, isAgg) ||
-		contains(root["modifiers"], true, isAgg)
+	return ast.Contains(root[ast.FieldSelectList], true, isAgg) || ast.Contains(root[ast.FieldHaving], true, isAgg) ||
+		ast.Contains(root[ast.FieldModifiers], true, isAgg)
 }
 
-// partialsTable is the merge statement's FROM clause.
-func partialsTable() node {
-	return node{"type": "BASE_TABLE", "alias": "", "sample": nil, "query_location": noLocation,
-		"schema_name": "", "table_name": PartialsTable, "catalog_name": "", "column_name_alias": []any{}, "at_clause": nil}
-}
-
-// selectNode is an empty SELECT over the partials.
-func selectNode() node {
-	return node{
-		"type": "SELECT_NODE", "modifiers": []any{}, "cte_map": node{"map": []any{}},
-		"select_list": []any{}, "from_table": partialsTable(), "where_clause": nil,
-		"group_expressions": []any{}, "group_sets": []any{}, "aggregate_handling": "STANDARD_HANDLING",
-		"having": nil, "sample": nil, "qualify": nil,
-	}
-}
-
-func star() node {
-	return node{"class": "STAR", "type": "STAR", "alias": "", "query_location": noLocation, "relation_name": "",
-		"exclude_list": []any{}, "replace_list": []any{}, "rename_list": []any{}, "qualified_exclude_list": []any{},
-		"columns": false, "expr": nil}
-}
-
-func asNodes(v any) []node {
-	list, _ := v.([]any)
-	out := make([]node, 0, len(list))
-	for _, x := range list {
-		if n, ok := x.(node); ok {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func nodesToAny(ns []node) []any {
-	out := make([]any, len(ns))
-	for i, n := range ns {
-		out[i] = n
-	}
-	return out
-}
+// mergeSelect is an empty SELECT over the partials: the merge statement.
+func mergeSelect() node { return ast.Select(ast.Table("", PartialsTable)) }
 
 // uniqueNames fails when the result has duplicate column names: the merge
 // step refers to the fragments' columns by name.
@@ -154,7 +130,7 @@ func uniqueNames(names []string) error {
 	seen := map[string]bool{}
 	for _, n := range names {
 		if seen[strings.ToLower(n)] {
-			return fallbackf("duplicate_column:%s", n)
+			return fallbackOf(ReasonDuplicateColumn, n)
 		}
 		seen[strings.ToLower(n)] = true
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +27,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite planner/testdata golden files with the current plans")
 
-// goldenCase is one entry of planner/testdata/*.json (Vitess style).
+// goldenCase is one entry of planner/testdata/<topic>_cases.json (Vitess
+// style: scan, aggregate, topk, distinct, prune, fallback).
 type goldenCase struct {
 	Comment string      `json:"comment"`
 	Query   string      `json:"query"`
@@ -40,6 +42,16 @@ type caseOptions struct {
 	CountOnly bool `json:"count_only,omitempty"`
 	// Args are bound to the statement's parameters in the differential run.
 	Args []any `json:"args,omitempty"`
+	// BroadcastRows plans the golden case with that exchange threshold.
+	BroadcastRows int64 `json:"broadcast_rows,omitempty"`
+	// FinalGroups plans it with that final-aggregate threshold.
+	FinalGroups int64 `json:"final_groups,omitempty"`
+	// Distributed requires that the query be spread over the workers
+	// (its strategy is not "single") whenever there are several: the
+	// analytical corpus (TestGoldenCoverage counts them).
+	Distributed bool `json:"distributed,omitempty"`
+	// Ordered compares the rows in the order the query returns them.
+	Ordered bool `json:"ordered,omitempty"`
 }
 
 type goldenPlan struct {
@@ -51,6 +63,18 @@ type goldenPlan struct {
 	Fragments int            `json:"fragments"`
 	Fragment  string         `json:"fragment"`
 	Merge     string         `json:"merge,omitempty"`
+	// Exchanged and Producer (the first exchange's first producer) are
+	// set for repartitioned plans, whose fragments are rendered with
+	// every part empty.
+	Exchanged []string `json:"exchanged,omitempty"`
+	Producer  string   `json:"producer,omitempty"`
+	// Final is the plan's Decisions.Final; Partials is the first producer
+	// of a FinalAggregate's exchange (the fragments are then the final
+	// ones, bound with every part empty).
+	Final    string `json:"final,omitempty"`
+	Partials string `json:"partials,omitempty"`
+	// Stages are a staged plan's stages, "<of>: <strategy>", in order.
+	Stages []string `json:"stages,omitempty"`
 }
 
 // groupsOf is a deterministic Partitioner: file i goes to group i mod n.
@@ -130,21 +154,25 @@ func goldenCatalog() fixedCatalog {
 
 // newDistPlanner returns a planner with a real parser, shadow catalog and
 // function catalog over cat.
-func newDistPlanner(t *testing.T, cat planner.Catalog, part planner.Partitioner) *planner.Planner {
+func newDistPlanner(t *testing.T, cat planner.Catalog, part planner.Partitioner, tweaks ...func(*planner.Options)) *planner.Planner {
 	t.Helper()
 	db, err := engine.Open(context.Background(), engine.Options{Threads: 1})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	coord := coordinator.New(coordinator.Options{DB: db})
 	footers, _ := cat.(planner.Footers)
-	return planner.New(planner.Options{
+	opts := planner.Options{
 		Parser: db, Catalog: cat, TypeName: engine.DuckDBType,
 		Partitioner: part, Typer: coord.Typer(), Functions: db, Footers: footers,
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	return planner.New(opts)
 }
 
 func goldenFiles(t *testing.T) []string {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	files, err := filepath.Glob(filepath.Join("testdata", "*_cases.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	return files
@@ -159,6 +187,41 @@ func loadCases(t *testing.T, path string) []goldenCase {
 }
 
 func summarize(p *planner.Plan) goldenPlan {
+	if len(p.Decisions.Stages) > 0 {
+		// The remainder as it reads stages that returned no row.
+		for round := p.Next(); round != nil; round = p.Next() {
+			empty := make([][][]string, len(round.Exchanges))
+			for x := range empty {
+				empty[x] = make([][]string, round.Parts)
+			}
+			if err := p.Bind(context.Background(), empty); err != nil {
+				panic(err)
+			}
+		}
+		g := goldenPlan{Strategy: p.Decisions.Strategy, Fallback: p.Decisions.Remainder, Fragments: len(p.Fragments), Fragment: p.Fragments[0].SQL}
+		for _, st := range p.Decisions.Stages {
+			g.Stages = append(g.Stages, st.Of+": "+st.Decisions.Strategy)
+		}
+		return g
+	}
+	if round := p.Next(); round != nil {
+		bound := *p
+		bound.Fragments = slices.Clone(p.Fragments)
+		empty := make([][][]string, len(round.Exchanges))
+		for x := range empty {
+			empty[x] = make([][]string, round.Parts)
+		}
+		if err := bound.Bind(context.Background(), empty); err != nil {
+			panic(err)
+		}
+		g := summarize(&bound)
+		if len(p.Exchanges) > 0 && round.First == 0 {
+			g.Exchanged, g.Producer = p.Decisions.Exchanged, round.Exchanges[0].Producers[0].SQL
+		} else {
+			g.Partials = round.Exchanges[0].Producers[0].SQL
+		}
+		return g
+	}
 	g := goldenPlan{
 		Strategy: p.Decisions.Strategy, Fallback: p.Decisions.Fallback, Split: p.Decisions.Split,
 		Broadcast: p.Decisions.Broadcast, Fragments: len(p.Fragments), Fragment: p.Fragments[0].SQL,
@@ -169,10 +232,11 @@ func summarize(p *planner.Plan) goldenPlan {
 	if p.Merge != nil {
 		g.Merge = p.Merge.SQL
 	}
+	g.Final = p.Decisions.Final
 	return g
 }
 
-// TestGoldenPlans compares every plan with planner/testdata/*.json; run
+// TestGoldenPlans compares every plan with planner/testdata/*_cases.json; run
 // with -update to rewrite them (then review the diff).
 func TestGoldenPlans(t *testing.T) {
 	pl := newDistPlanner(t, goldenCatalog(), groupsOf(3))
@@ -181,6 +245,12 @@ func TestGoldenPlans(t *testing.T) {
 		for i := range cases {
 			c := &cases[i]
 			t.Run(c.Comment, func(t *testing.T) {
+				pl := pl
+				if c.Options.BroadcastRows > 0 || c.Options.FinalGroups > 0 {
+					pl = newDistPlanner(t, goldenCatalog(), groupsOf(3), func(o *planner.Options) {
+						o.BroadcastRows, o.FinalGroups = c.Options.BroadcastRows, c.Options.FinalGroups
+					})
+				}
 				plan, err := pl.Plan(context.Background(), c.Query)
 				require.NoError(t, err, c.Query)
 				got := summarize(plan)
@@ -213,6 +283,10 @@ func assertPlan(t *testing.T, want, got goldenPlan) bool {
 		assertEqual(t, fmt.Sprint(want.Pruned), fmt.Sprint(got.Pruned), "pruned") &&
 		assertEqual(t, want.Fragments, got.Fragments, "fragments") &&
 		assertEqual(t, want.Fragment, got.Fragment, "fragment") &&
+		assertEqual(t, strings.Join(want.Exchanged, ","), strings.Join(got.Exchanged, ","), "exchanged") &&
+		assertEqual(t, want.Producer, got.Producer, "producer") &&
+		assertEqual(t, want.Final, got.Final, "final") &&
+		assertEqual(t, want.Partials, got.Partials, "partials") &&
 		assertEqual(t, want.Merge, got.Merge, "merge")
 }
 
@@ -243,7 +317,20 @@ func TestGoldenCoverage(t *testing.T) {
 	for _, s := range []string{"scan", "aggregate", "topk", "distinct", "single"} {
 		require.Positive(t, strategies[s], "no golden case plans %q", s)
 	}
-	require.GreaterOrEqual(t, len(reasons), 12, "fallback reasons covered: %v", reasons)
+	require.GreaterOrEqual(t, len(reasons), 10, "fallback reasons covered: %v", reasons)
+	// The analytical shapes (CTEs, set operations, subqueries, windows,
+	// grouping sets, moments, holistic aggregates): at least 80 that must
+	// be distributed, and are in the golden plans.
+	shapes := 0
+	for _, path := range goldenFiles(t) {
+		for _, c := range loadCases(t, path) {
+			if c.Options.Distributed {
+				shapes++
+				require.NotEqual(t, "single", c.Plan.Strategy, "%s: %s", c.Comment, c.Plan.Fallback)
+			}
+		}
+	}
+	require.GreaterOrEqual(t, shapes, 80, "distributed shapes in the golden files")
 }
 
 // TestDistributedMatchesSingleNode is the oracle: every golden query, run
@@ -273,16 +360,39 @@ func TestDistributedMatchesSingleNode(t *testing.T) {
 	for _, path := range goldenFiles(t) {
 		cases = append(cases, loadCases(t, path)...)
 	}
-	for _, workers := range []int{1, 2, 3} {
-		pl := newDistPlanner(t, wh, groupsOf(workers))
-		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) {
+	for _, mode := range distModes {
+		pl := newDistPlanner(t, wh, groupsOf(mode.workers), mode.tweak)
+		t.Run(mode.name, func(t *testing.T) {
+			finals := map[string]int{}
+			defer func() {
+				// The modes that finish on workers must really have.
+				if strings.Contains(mode.name, "on workers") && !t.Failed() {
+					require.Greater(t, finals["final"], 20, "final aggregates on workers")
+					t.Logf("final aggregates %v", finals)
+				}
+			}()
 			for _, c := range cases {
 				t.Run(c.Comment, func(t *testing.T) {
 					args := jsonArgs(c.Options.Args)
 					want, wantSchema := collect(t, db, c.Query, nil, args...)
 					plan, err := pl.Plan(ctx, c.Query)
 					require.NoError(t, err)
-					got, gotSchema := runPlan(t, db, plan, args)
+					switch {
+					case plan.Final != nil && plan.Final.Gather != nil:
+						finals["final"]++
+						finals["gathered"]++
+					case plan.Final != nil:
+						finals["final"]++
+					case plan.Decisions.Final != "":
+						finals["whole groups"]++
+					}
+					if c.Options.Distributed && mode.workers > 1 {
+						require.NotEqual(t, "single", plan.Decisions.Strategy, "%s", plan.Decisions.Fallback)
+					}
+					if c.Options.Ordered {
+						want, _ = collectRows(t, db, c.Query, nil, false, args...)
+					}
+					got, gotSchema := runPlanRows(t, db, plan, args, !c.Options.Ordered)
 					require.True(t, wantSchema.Equal(gotSchema), "schema\nwant %s\n got %s\nplan %+v", wantSchema, gotSchema, summarize(plan))
 					if c.Options.CountOnly {
 						require.Len(t, got, len(want))
@@ -295,17 +405,82 @@ func TestDistributedMatchesSingleNode(t *testing.T) {
 	}
 }
 
+// distModes are the splits the differential tests run every query with:
+// 1, 2 and 3 workers, broadcasting every joined table, and 2 and 3 workers
+// exchanging every table that joins the split one (BroadcastRows 1).
+var distModes = []struct {
+	name    string
+	workers int
+	tweak   func(*planner.Options)
+}{
+	{"1 workers", 1, func(*planner.Options) {}},
+	{"2 workers", 2, func(*planner.Options) {}},
+	{"3 workers", 3, func(*planner.Options) {}},
+	{"2 workers exchanging", 2, func(o *planner.Options) { o.BroadcastRows = 1 }},
+	{"3 workers exchanging", 3, func(o *planner.Options) { o.BroadcastRows = 1 }},
+	{"2 workers finishing on workers", 2, func(o *planner.Options) { o.FinalGroups = 1 }},
+	{"3 workers exchanging, finishing on workers", 3, func(o *planner.Options) { o.BroadcastRows, o.FinalGroups = 1, 1 }},
+	// Few groups (string keys count once) over many distinct values: the
+	// partials of DISTINCT aggregates are exchanged on (keys, argument).
+	{"3 workers, distinct pairs on workers", 3, func(o *planner.Options) { o.FinalGroups = 2 }},
+}
+
+// runExchanges runs a plan's rounds of exchanges the way the coordinator
+// does, into a spool under dir, and binds its fragments to their parts.
+func runExchanges(t *testing.T, db *engine.DB, plan *planner.Plan, args []any) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	for round := plan.Next(); round != nil; round = plan.Next() {
+		parts := make([][][]string, len(round.Exchanges))
+		for x, ex := range round.Exchanges {
+			parts[x] = make([][]string, round.Parts)
+			for f, prod := range ex.Producers {
+				target := filepath.Join(dir, fmt.Sprintf("x%d-f%d", round.First+x, f))
+				var n int64
+				var files any
+				err := db.SQL().QueryRowContext(ctx, fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, PARTITION_BY (%s), RETURN_FILES true)",
+					prod.SQL, target, planner.PartitionColumn), args...).Scan(&n, &files)
+				require.NoError(t, err, prod.SQL)
+				list, _ := files.([]any)
+				for _, v := range list {
+					file, _ := v.(string)
+					_, rest, ok := strings.Cut(file, planner.PartitionColumn+"=")
+					require.True(t, ok, file)
+					p, err := strconv.Atoi(rest[:strings.IndexByte(rest, '/')])
+					require.NoError(t, err, file)
+					parts[x][p] = append(parts[x][p], file)
+				}
+			}
+		}
+		require.NoError(t, plan.Bind(ctx, parts))
+	}
+}
+
 // runPlan executes a plan the way the coordinator does, in one DuckDB.
 func runPlan(t *testing.T, db *engine.DB, plan *planner.Plan, args []any) ([]string, *arrow.Schema) {
 	t.Helper()
+	return runPlanRows(t, db, plan, args, true)
+}
+
+// runPlanRows runs a plan and returns its rows, sorted or as the plan
+// returns them (its one fragment's, or its merge's).
+func runPlanRows(t *testing.T, db *engine.DB, plan *planner.Plan, args []any, sorted bool) ([]string, *arrow.Schema) {
+	t.Helper()
+	runExchanges(t, db, plan, args)
 	if plan.Merge == nil {
+		if !sorted {
+			require.Len(t, plan.Fragments, 1, "an ordered result from several fragments")
+		}
 		var rows []string
 		var schema *arrow.Schema
 		for _, f := range plan.Fragments {
-			r, s := collect(t, db, f.SQL, nil, args...)
+			r, s := collectRows(t, db, f.SQL, nil, sorted, args...)
 			rows, schema = append(rows, r...), s
 		}
-		sort.Strings(rows)
+		if sorted {
+			sort.Strings(rows)
+		}
 		return rows, schema
 	}
 	var recs []arrow.RecordBatch
@@ -330,11 +505,18 @@ func runPlan(t *testing.T, db *engine.DB, plan *planner.Plan, args []any) ([]str
 	parts, err := array.NewRecordReader(schema, recs)
 	require.NoError(t, err)
 	defer parts.Release()
-	return collect(t, db, plan.Merge.SQL, map[string]array.RecordReader{planner.PartialsTable: parts})
+	return collectRows(t, db, plan.Merge.SQL, map[string]array.RecordReader{planner.PartialsTable: parts}, sorted)
 }
 
 // collect runs sql and returns its rows as sorted canonical strings.
 func collect(t *testing.T, db *engine.DB, sql string, views map[string]array.RecordReader, args ...any) ([]string, *arrow.Schema) {
+	t.Helper()
+	return collectRows(t, db, sql, views, true, args...)
+}
+
+// collectRows runs sql and returns its rows as canonical strings, sorted
+// or in the order sql returns them.
+func collectRows(t *testing.T, db *engine.DB, sql string, views map[string]array.RecordReader, sorted bool, args ...any) ([]string, *arrow.Schema) {
 	t.Helper()
 	var (
 		rdr array.RecordReader
@@ -362,7 +544,9 @@ func collect(t *testing.T, db *engine.DB, sql string, views map[string]array.Rec
 		}
 	}
 	require.NoError(t, rdr.Err(), sql)
-	sort.Strings(rows)
+	if sorted {
+		sort.Strings(rows)
+	}
 	return rows, rdr.Schema()
 }
 

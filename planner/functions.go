@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/quiver-data/quiver/planner/ast"
 )
 
 // Functions lists DuckDB's functions by name with their kind ("scalar",
@@ -26,12 +28,12 @@ var decomposable = map[string]bool{
 // fallback reason, or "".
 func (d *dist) plainExpressions(v any) string {
 	reason := ""
-	contains(v, true, func(e node) bool {
-		switch str(e, "class") {
-		case "WINDOW":
+	ast.Contains(v, true, func(e node) bool {
+		switch e.Class() {
+		case ast.ClassWindow:
 			reason = "window_function"
-		case "FUNCTION":
-			name := strings.ToLower(str(e, "function_name"))
+		case ast.ClassFunction:
+			name := strings.ToLower(e.FunctionName())
 			switch d.kinds[name] {
 			case "scalar":
 				return false
@@ -51,6 +53,15 @@ func (d *dist) plainExpressions(v any) string {
 // dist holds what distribution decisions need.
 type dist struct {
 	kinds map[string]string
+	// derived is the grouped derived table the split table sits in
+	// (groupedDerived), checked already: the FROM clause it is may hold
+	// aggregates.
+	derived node
+	// fromColumn reports whether a name is a column of a table in the
+	// statement's top-level FROM, and whether that is certain (every
+	// source there is a warehouse table without column aliases); nil
+	// knows nothing.
+	fromColumn func(name string) (column, certain bool)
 }
 
 // loadKinds fetches the function catalog once.

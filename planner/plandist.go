@@ -8,6 +8,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/quiver-data/quiver/planner/ast"
+	"github.com/quiver-data/quiver/planner/prune"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -25,22 +27,31 @@ type Typer interface {
 // the index in refs of the split reference, or a fallback error.
 func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableRef, files [][]storage.File, plan *Plan) (*shape, int, error) {
 	if len(refs) == 0 {
-		return nil, -1, fallbackf("no_tables")
+		return nil, -1, fallbackOf(ReasonNoTables)
 	}
 	if p.opts.Partitioner == nil || p.opts.Typer == nil || p.opts.Functions == nil {
-		return nil, -1, fallbackf("distribution_disabled")
+		return nil, -1, fallbackOf(ReasonDisabled)
 	}
 	kinds, err := p.loadKinds(ctx)
 	if err != nil {
 		return nil, -1, err
 	}
 	d := &dist{kinds: kinds}
-	if t := str(stmt.node, "type"); t != "SELECT_NODE" {
-		return nil, -1, fallbackf("statement:%s", strings.ToLower(t))
+	if t := stmt.node.Type(); t != ast.SelectNode {
+		return nil, -1, fallbackOf(ReasonStatement, strings.ToLower(t))
 	}
 	cands := d.splitCandidates(stmt.node, refs)
+	var inner node // a derived table whose groups the split may keep whole
 	if len(cands) == 0 {
-		return nil, -1, fallbackf("no_splittable_table")
+		if inner = d.groupedDerived(stmt.node); inner != nil {
+			cands = d.splitCandidates(inner, refs)
+			d.derived = inner
+		} else if cands = fullJoinSides(stmt.node, refs); len(cands) > 0 {
+			plan.needsExchange = true // Planner.plan falls back when no partner is found
+		}
+		if len(cands) == 0 {
+			return nil, -1, fallbackOf(ReasonNoSplittableTable)
+		}
 	}
 	split := -1
 	for _, c := range cands {
@@ -54,13 +65,34 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 			}
 		}
 	}
+	if len(files[split]) == 1 {
+		// One file: its row groups are the split.
+		slices, err := p.sliceFile(ctx, refs[split].table, files[split][0])
+		if err != nil {
+			return nil, -1, err
+		}
+		if len(slices) > 1 {
+			files[split] = slices
+			plan.Decisions.Slices = len(slices)
+		}
+	}
 	if len(files[split]) < 2 {
-		return nil, -1, fallbackf("single_file")
+		return nil, -1, fallbackOf(ReasonSingleFile)
+	}
+	if inner != nil {
+		key, err := p.disjointGroups(ctx, inner, refs, files, split, ast.Nodes(inner[ast.FieldGroupBy]))
+		if err != nil {
+			return nil, -1, err
+		}
+		if key == "" {
+			return nil, -1, fallbackOf(ReasonNoSplittableTable)
+		}
+		plan.Decisions.Derived = "grouped whole in every fragment on " + key
 	}
 	if len(p.opts.Partitioner.Partition(files[split])) < 2 {
 		// One worker gets every file (the pool has one healthy worker):
 		// partials and a merge would only add work to the same answer.
-		return nil, -1, fallbackf("one_worker")
+		return nil, -1, fallbackOf(ReasonOneWorker)
 	}
 	args := make([]any, plan.Params)
 	schema, err := p.opts.Typer.Schema(ctx, plan.Tables, plan.Probe, args)
@@ -71,17 +103,28 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 	for i, f := range schema.Fields() {
 		names[i] = f.Name
 	}
+	d.fromColumn = fromColumns(stmt.node, refs)
 	sh, err := d.choose(stmt.node, names)
 	if err != nil {
-		return nil, -1, err
+		if wsh := d.windowShape(stmt.node, refs, split, names); wsh != nil {
+			sh, err = wsh, nil
+			plan.needsExchange = true // Planner.plan falls back when it cannot exchange
+		}
+	}
+	if err != nil {
+		whole, werr := p.wholeOrFallback(ctx, d, stmt, refs, files, split, names, err, plan)
+		if werr != nil {
+			return nil, -1, werr
+		}
+		sh = whole
 	}
 	if sh.merge == nil {
 		return sh, split, nil
 	}
-	if contains(sh.merge, false, func(e node) bool { return str(e, "class") == "PARAMETER" }) {
-		return nil, -1, fallbackf("parameter_in_merge")
+	if ast.Contains(sh.merge, false, func(e node) bool { return e.Class() == ast.ClassParameter }) {
+		return nil, -1, fallbackOf(ReasonParameterInMerge)
 	}
-	env := node{"error": false, "statements": []any{node{"named_param_map": []any{}, "node": sh.merge}}}
+	env := node{"error": false, ast.FieldStatements: []any{node{ast.FieldNamedParams: []any{}, ast.FieldNode: sh.merge}}}
 	raw, err := json.Marshal(env)
 	if err != nil {
 		return nil, -1, fmt.Errorf("encode merge: %w", err)
@@ -101,18 +144,42 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 	if err != nil {
 		// A merge DuckDB cannot even bind is a planner limitation, not the
 		// user's error: run the query whole.
-		return nil, -1, fallbackf("merge_invalid")
+		p.logger.Debug("merge does not bind", "merge", mergeSQL, "partials", partialsProbe, "err", err)
+		return nil, -1, fallbackOf(ReasonMergeInvalid)
 	}
 	if !got.Equal(schema) {
 		for i, f := range schema.Fields() {
 			if i >= got.NumFields() || !arrow.TypeEqual(f.Type, got.Field(i).Type) || f.Name != got.Field(i).Name {
-				return nil, -1, fallbackf("merge_type_mismatch:%s", f.Name)
+				return nil, -1, fallbackOf(ReasonMergeTypeMismatch, f.Name)
 			}
 		}
-		return nil, -1, fallbackf("merge_type_mismatch")
+		return nil, -1, fallbackOf(ReasonMergeTypeMismatch)
 	}
 	plan.Merge = &Merge{SQL: mergeSQL, PartialsProbe: partialsProbe}
 	return sh, split, nil
+}
+
+// fromColumns resolves names against the tables of root's top-level FROM:
+// certain only when every source there is a warehouse table whose columns
+// keep their names.
+func fromColumns(root node, refs []tableRef) func(string) (bool, bool) {
+	_, top, opaque := topLevelSources(root, refs)
+	for i := range refs {
+		if top[i] && hasColumnAliases(refs[i].node) {
+			opaque = true
+		}
+	}
+	return func(name string) (bool, bool) {
+		if opaque {
+			return false, false
+		}
+		for i := range refs {
+			if _, ok := column(refs[i].table, name); ok && top[i] {
+				return true, true
+			}
+		}
+		return false, true
+	}
 }
 
 // pruneRefs returns the files each reference reads after pruning, and
@@ -127,14 +194,14 @@ func (p *Planner) pruneRefs(ctx context.Context, root node, refs []tableRef, dec
 	for i, r := range refs {
 		out[i] = r.table.Files
 	}
-	where := asNode(root["where_clause"])
-	if str(root, "type") == "SELECT_NODE" && where != nil {
+	where := ast.AsNode(root[ast.FieldWhere])
+	if root.Type() == ast.SelectNode && where != nil {
 		prunable, top, opaque := topLevelSources(root, refs)
 		for i, r := range refs {
 			if !prunable[i] {
 				continue
 			}
-			kept, err := pruneFiles(ctx, r.table, where, resolverFor(i, refs, top, opaque), p.opts.Footers)
+			kept, err := prune.Files(ctx, r.table, where, resolverFor(i, refs, top, opaque), p.opts.Footers)
 			if err != nil {
 				return nil, err
 			}
@@ -164,8 +231,8 @@ func topLevelSources(root node, refs []tableRef) (prunable, top map[int]bool, op
 		if ref == nil {
 			return
 		}
-		switch str(ref, "type") {
-		case "BASE_TABLE":
+		switch ref.Type() {
+		case ast.BaseTable:
 			for i, r := range refs {
 				if sameNode(r.node, ref) {
 					top[i] = true
@@ -176,38 +243,38 @@ func topLevelSources(root node, refs []tableRef) (prunable, top map[int]bool, op
 				}
 			}
 			opaque = true // a CTE
-		case "JOIN":
-			left, right := asNode(ref["left"]), asNode(ref["right"])
-			inner := str(ref, "ref_type") == "REGULAR" || str(ref, "ref_type") == "CROSS" || str(ref, "ref_type") == ""
-			switch jt := str(ref, "join_type"); {
-			case inner && jt == "INNER":
+		case ast.Join:
+			left, right := ast.AsNode(ref[ast.FieldLeft]), ast.AsNode(ref[ast.FieldRight])
+			inner := ref.Str(ast.FieldRefType) == ast.RefRegular || ref.Str(ast.FieldRefType) == ast.RefCross || ref.Str(ast.FieldRefType) == ""
+			switch jt := ref.Str(ast.FieldJoinType); {
+			case inner && jt == ast.JoinInner:
 				visit(left, filtered)
 				visit(right, filtered)
-			case inner && (jt == "LEFT" || jt == "SEMI" || jt == "ANTI"):
+			case inner && (jt == ast.JoinLeft || jt == ast.JoinSemi || jt == ast.JoinAnti):
 				visit(left, filtered)
 				visit(right, false)
-			case inner && jt == "RIGHT":
+			case inner && jt == ast.JoinRight:
 				visit(left, false)
 				visit(right, filtered)
 			default:
 				visit(left, false)
 				visit(right, false)
 			}
-		case "EMPTY":
+		case ast.EmptyFrom:
 		default:
 			opaque = true
 		}
 	}
-	visit(asNode(root["from_table"]), true)
+	visit(ast.AsNode(root[ast.FieldFromTable]), true)
 	return prunable, top, opaque
 }
 
 // resolverFor maps column references to columns of refs[i]: qualified by
 // its alias (or table name), or unqualified when no other source of the
 // FROM clause (inScope: every top-level table reference) has that column.
-func resolverFor(i int, refs []tableRef, inScope map[int]bool, opaque bool) columnResolver {
+func resolverFor(i int, refs []tableRef, inScope map[int]bool, opaque bool) prune.Resolver {
 	self := refs[i]
-	alias := str(self.node, "alias")
+	alias := self.node.Alias()
 	if alias == "" {
 		alias = self.name.Name
 	}

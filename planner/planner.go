@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -71,6 +73,21 @@ type Options struct {
 	// Footers gives Parquet footer statistics for pruning; nil disables
 	// min/max pruning (Hive partition pruning still applies).
 	Footers Footers
+	// BroadcastRows and BroadcastBytes are the sizes, in rows or in the
+	// bytes of its (pruned) files, from which a table the split table
+	// joins on equal keys is hash-partitioned with it (an exchange)
+	// instead of read whole by every fragment; 0 disables either.
+	BroadcastRows  int64
+	BroadcastBytes int64
+	// BroadcastBytesFor, when set, gives the bytes threshold in place of
+	// BroadcastBytes at every plan (remote workers' memory, which they
+	// report and may change).
+	BroadcastBytesFor func(ctx context.Context) int64
+	// FinalGroups is the estimated number of groups from which a grouped
+	// aggregate finishes on the workers, its partials hash-partitioned on
+	// the group keys (FinalAggregate), instead of merged on the
+	// coordinator; 0 never does.
+	FinalGroups int64
 	// Logger receives planning decisions; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the planner's metrics; nil registers none.
@@ -84,6 +101,8 @@ type Planner struct {
 	fragments prometheus.Counter
 	fallbacks *prometheus.CounterVec
 	pruned    prometheus.Counter
+	finals    *prometheus.CounterVec
+	stages    prometheus.Counter
 
 	kindsOnce sync.Mutex
 	kinds     map[string]string
@@ -108,6 +127,14 @@ func New(opts Options) *Planner {
 		pruned: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_planner_pruned_files_total", Help: "Files removed at planning time by partition values and footer statistics.",
 		}),
+		finals: reg.NewCounterVec(prometheus.CounterOpts{
+			Name: "quiver_planner_final_aggregates_total",
+			Help: "Grouped aggregates finished away from the coordinator: on workers after an exchange of their partials (workers), or in the fragments because they group on an exchanged key or on a column no two files of the split table share a value of (fragments).",
+		}, []string{"where"}),
+		stages: reg.NewCounter(prometheus.CounterOpts{
+			Name: "quiver_planner_stages_total",
+			Help: "Subqueries (CTEs, subqueries, set operations' branches) planned as stages of their own: distributed, their results spooled for the rest of the query.",
+		}),
 	}
 }
 
@@ -127,7 +154,7 @@ func (p *Planner) Type(ctx context.Context, sql string) (*Plan, error) {
 }
 
 func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, error) {
-	query, explain := stripExplain(sql)
+	query, explain, analyze := stripExplain(sql)
 	stmt, err := p.parse(ctx, query)
 	if err != nil {
 		return nil, err
@@ -136,7 +163,7 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 		return nil, err
 	}
 	refs := tableRefs(stmt.node)
-	plan := &Plan{SQL: sql, Params: stmt.params, Explain: explain}
+	plan := &Plan{SQL: sql, Params: stmt.params, ParamNames: stmt.paramNames, Explain: explain, Analyze: analyze}
 	tables, err := p.resolve(ctx, refs)
 	if err != nil {
 		return nil, err
@@ -171,9 +198,19 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 		plan.Probe, err = p.render(ctx, stmt)
 		return plan, err
 	}
+	if err := p.planStatement(ctx, stmt, refs, plan, 0); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// planStatement distributes a resolved statement whose references the
+// policy has rewritten: the query's, or (depth > 0) a subquery planned as a
+// stage of it.
+func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tableRef, plan *Plan, depth int) error {
 	files, err := p.pruneRefs(ctx, stmt.node, refs, &plan.Decisions)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	for _, ref := range refs {
@@ -181,20 +218,25 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 	}
 	saved := limitZero(stmt.node)
 	if plan.Probe, err = p.render(ctx, stmt); err != nil {
-		return nil, err
+		return err
 	}
-	stmt.node["modifiers"] = saved
+	stmt.node[ast.FieldModifiers] = saved
 
 	sh, split, err := p.distribute(ctx, stmt, refs, files, plan)
 	var fb fallback
 	switch {
 	case errors.As(err, &fb):
-		plan.Decisions.Strategy, plan.Decisions.Fallback = strategySingle, fb.reason
-		key, _, _ := strings.Cut(fb.reason, ":")
-		p.fallbacks.WithLabelValues(key).Inc()
+		staged, err := p.planStages(ctx, stmt, refs, files, plan, fb, depth)
+		if err != nil || staged {
+			return err
+		}
+		plan.Decisions.Strategy, plan.Decisions.Fallback = strategySingle, fb.Error()
+		if depth == 0 {
+			p.fallbacks.WithLabelValues(string(fb.reason)).Inc()
+		}
 		sh, split = &shape{strategy: strategySingle, partial: func(node) {}}, -1
 	case err != nil:
-		return nil, err
+		return err
 	default:
 		plan.Decisions.Strategy = sh.strategy
 	}
@@ -204,22 +246,72 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 		groups = p.opts.Partitioner.Partition(files[split])
 		plan.Decisions.Split = refs[split].name.String()
 	}
+	var exchanged []int
+	var d *dist
+	if split >= 0 && len(groups) > 1 {
+		kinds, err := p.loadKinds(ctx)
+		if err != nil {
+			return err
+		}
+		d = &dist{kinds: kinds}
+		if sh.keyedOn != "" {
+			exchanged, err = p.planKeyed(ctx, d, stmt, refs, files, split, groups, sh, plan)
+		} else {
+			exchanged, err = p.planExchange(ctx, d, stmt, refs, files, split, groups, sh, plan)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if plan.needsExchange && exchanged == nil && split >= 0 {
+		// A side of a FULL join is split only with its partner exchanged.
+		fb := fallback{reason: ReasonNoSplittableTable}
+		plan.Decisions = Decisions{Strategy: strategySingle, Fallback: fb.Error(), Files: plan.Decisions.Files, Pruned: plan.Decisions.Pruned}
+		p.fallbacks.WithLabelValues(string(fb.reason)).Inc()
+		sh, split, groups, plan.Merge, d = &shape{strategy: strategySingle, partial: func(node) {}}, -1, []FileGroup{{}}, nil, nil
+	}
+	if d != nil && exchanged == nil && sh.strategy == strategyAggregate && len(sh.groups) > 0 && !sh.groupingSets {
+		key, err := p.disjointGroups(ctx, stmt.node, refs, files, split, sh.groups)
+		if err != nil {
+			return err
+		}
+		if key != "" {
+			if err := p.wholeGroups(ctx, d, stmt, sh, plan, key); err != nil {
+				return err
+			}
+		}
+	}
 	for i, ref := range refs {
-		if i != split && !slices.Contains(plan.Decisions.Broadcast, ref.name.String()) && split >= 0 {
-			plan.Decisions.Broadcast = append(plan.Decisions.Broadcast, ref.name.String())
+		name := ref.name.String()
+		if i != split && split >= 0 && !slices.Contains(exchanged, i) && !slices.Contains(plan.Decisions.Broadcast, name) {
+			plan.Decisions.Broadcast = append(plan.Decisions.Broadcast, name)
 		}
 	}
 	for _, g := range groups {
+		if exchanged != nil {
+			break // the fragments wait for the exchanges (Plan.Bind)
+		}
 		frag, err := p.fragment(ctx, stmt, refs, files, split, g, sh)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		plan.Fragments = append(plan.Fragments, frag)
+	}
+	if d != nil {
+		if err := p.planFinal(ctx, d, stmt, refs, files, split, sh, plan); err != nil {
+			return err
+		}
+		switch {
+		case plan.Final != nil:
+			p.finals.WithLabelValues("workers").Inc()
+		case plan.Decisions.Final != "":
+			p.finals.WithLabelValues("fragments").Inc()
+		}
 	}
 	p.fragments.Add(float64(len(plan.Fragments)))
 	p.logger.Debug("query planned", "strategy", plan.Decisions.Strategy, "fallback", plan.Decisions.Fallback,
 		"tables", len(plan.Tables), "fragments", len(plan.Fragments))
-	return plan, nil
+	return nil
 }
 
 // resolve looks every distinct table of refs up in the catalog at once:
@@ -277,10 +369,10 @@ func (p *Planner) planLocal(ctx context.Context, stmt *statement, refs []tableRe
 	if err != nil {
 		return nil, err
 	}
-	stmt.node["modifiers"] = saved
+	stmt.node[ast.FieldModifiers] = saved
 	for _, ref := range refs {
-		ref.node["schema_name"] = ""
-		ref.node["table_name"] = LocalTableName(ref.table.Name)
+		ref.node[ast.FieldSchemaName] = ""
+		ref.node[ast.FieldTableName] = LocalTableName(ref.table.Name)
 	}
 	sql, err := p.render(ctx, stmt)
 	if err != nil {
@@ -308,11 +400,11 @@ func (p *Planner) fragment(ctx context.Context, stmt *statement, refs []tableRef
 			// remove its rows, so the statement stays valid.
 			fs = ref.table.Files[:1]
 		}
-		fn, err := p.readParquet(ref.table, fs)
+		src, err := p.source(copies[i], ref.table, fs)
 		if err != nil {
 			return Fragment{}, err
 		}
-		replace(copies[i], tableFunction(copies[i], fn))
+		copies[i].Replace(src)
 	}
 	sh.partial(root)
 	if sh.merge == nil {
@@ -336,27 +428,29 @@ func copyWithRefs(stmt *statement, refs []tableRef) (env, root node, copies []no
 	for i, r := range refs {
 		r.node[mark] = i
 	}
-	env = cloneNode(stmt.envelope)
+	env = stmt.envelope.Copy()
 	for _, r := range refs {
 		delete(r.node, mark)
 	}
 	copies = make([]node, len(refs))
-	walk(env, func(n node) {
+	ast.Walk(env, func(n node) {
 		if i, ok := n[mark].(int); ok {
 			copies[i] = n
 			delete(n, mark)
 		}
 	})
-	stmts, _ := env["statements"].([]any)
-	root = asNode(asNode(stmts[0])["node"])
+	stmts, _ := env[ast.FieldStatements].([]any)
+	root = ast.AsNode(ast.AsNode(stmts[0])["node"])
 	return env, root, copies
 }
 
 // statement is one parsed SELECT with the envelope json_deserialize_sql needs.
 type statement struct {
-	envelope node // {"error": false, "statements": [stmt]}
+	envelope node // {"error": false, ast.FieldStatements: [stmt]}
 	node     node // the statement's "node"
 	params   int
+	// paramNames name the parameters in binding order ("$1", "$name").
+	paramNames []string
 }
 
 func (p *Planner) parse(ctx context.Context, sql string) (*statement, error) {
@@ -364,13 +458,13 @@ func (p *Planner) parse(ctx context.Context, sql string) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := decodeTree(raw)
+	env, err := ast.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
 	if failed, _ := env["error"].(bool); failed {
-		msg := str(env, "error_message")
-		if str(env, "error_type") == "parser" {
+		msg := env.Str("error_message")
+		if env.Str("error_type") == "parser" {
 			if pos, ok := env["position"].(json.Number); ok {
 				return nil, fmt.Errorf("%w: %s (at position %s)", ErrSyntax, msg, pos)
 			}
@@ -381,7 +475,7 @@ func (p *Planner) parse(ctx context.Context, sql string) (*statement, error) {
 		}
 		return nil, fmt.Errorf("%w: %s", ErrUnsupported, msg)
 	}
-	stmts, _ := env["statements"].([]any)
+	stmts, _ := env[ast.FieldStatements].([]any)
 	switch len(stmts) {
 	case 0:
 		return nil, fmt.Errorf("%w: empty query", ErrSyntax)
@@ -390,20 +484,47 @@ func (p *Planner) parse(ctx context.Context, sql string) (*statement, error) {
 		return nil, fmt.Errorf("%w: %d statements; send one statement per query", ErrUnsupported, len(stmts))
 	}
 	s, _ := stmts[0].(node)
-	root, _ := s["node"].(node)
+	root, _ := s[ast.FieldNode].(node)
 	if root == nil {
 		return nil, fmt.Errorf("%w: statement without a query node", ErrUnsupported)
 	}
-	params := 0
-	walk(root, func(n node) {
-		if str(n, "class") == "PARAMETER" {
-			params++
+	names := paramNames(s, root)
+	return &statement{envelope: env, node: root, params: len(names), paramNames: names}, nil
+}
+
+// paramNames names a statement's parameters in binding order, as a client
+// reads them: "$1" for the first `?` or `$1`, "$name" for `$name`.
+// DuckDB's named_param_map gives each distinct name its index (a name
+// used twice is one parameter); without it every PARAMETER node is one.
+func paramNames(stmt, root ast.Node) []string {
+	var names []string
+	if m := ast.Nodes(stmt[ast.FieldNamedParams]); len(m) > 0 {
+		type param struct {
+			index int
+			name  string
 		}
-	})
-	if m, ok := s["named_param_map"].([]any); ok && len(m) > 0 {
-		params = len(m)
+		ps := make([]param, 0, len(m))
+		for _, e := range m {
+			i, _ := strconv.Atoi(fmt.Sprint(e[ast.FieldValue]))
+			ps = append(ps, param{i, "$" + e.Str("key")})
+		}
+		slices.SortStableFunc(ps, func(a, b param) int { return a.index - b.index })
+		for _, p := range ps {
+			names = append(names, p.name)
+		}
+	} else {
+		ast.Walk(root, func(n ast.Node) {
+			if n.Class() == ast.ClassParameter {
+				names = append(names, "")
+			}
+		})
 	}
-	return &statement{envelope: env, node: root, params: params}, nil
+	for i, n := range names {
+		if n == "" {
+			names[i] = "$" + strconv.Itoa(i+1)
+		}
+	}
+	return names
 }
 
 func (p *Planner) render(ctx context.Context, s *statement) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -47,51 +48,47 @@ func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
 		if err != nil {
 			return err
 		}
-		inner := cloneNode(refs[i].node)
-		alias := str(inner, "alias")
+		inner := refs[i].node.Copy()
+		alias := inner.Alias()
 		if alias == "" {
-			alias = str(inner, "table_name")
+			alias = inner.Str(ast.FieldTableName)
 		}
-		inner["alias"] = ""
+		inner[ast.FieldAlias] = ""
 		sel, err := p.restrictedSelect(ctx, refs[i].table, r, inner)
 		if err != nil {
 			return fmt.Errorf("policy for table %s: %w", refs[i].name, err)
 		}
-		replace(refs[i].node, node{
-			"type": "SUBQUERY", "alias": alias, "sample": nil, "query_location": noLocation,
-			"column_name_alias": clone(refs[i].node["column_name_alias"]),
-			"subquery":          node{"named_param_map": []any{}, "node": sel},
-		})
-		if refs[i].node["column_name_alias"] == nil {
-			refs[i].node["column_name_alias"] = []any{}
+		sub := ast.SubqueryRef(sel, alias)
+		if cols := refs[i].node[ast.FieldColumnAliases]; cols != nil {
+			sub[ast.FieldColumnAliases] = ast.Clone(cols)
 		}
-		refs[i].node = inner
+		refs[i].node.Replace(sub)
+		refs[i].node, refs[i].restricted = inner, true
 	}
 	return nil
 }
 
 func (p *Planner) restrictedSelect(ctx context.Context, t *storage.Table, r *Restriction, from node) (node, error) {
-	sel := selectNode()
-	sel["from_table"] = from
+	sel := ast.Select(from)
 	var cols []any
 	for _, c := range t.Columns {
 		if slices.ContainsFunc(r.Deny, func(d string) bool { return strings.EqualFold(d, c.Name) }) {
 			continue
 		}
-		e := colRef(c.Name)
+		e := ast.ColumnRef(c.Name)
 		if m, ok := r.Masks[c.Name]; ok {
 			var err error
 			if e, err = p.policyExpr(ctx, "SELECT "+m, r.Claims, "select_list"); err != nil {
 				return nil, fmt.Errorf("mask of column %s: %w", c.Name, err)
 			}
 		}
-		e["alias"] = c.Name
+		e[ast.FieldAlias] = c.Name
 		cols = append(cols, e)
 	}
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("%w: every column of %s is denied", ErrNotGranted, t.Name)
 	}
-	sel["select_list"] = cols
+	sel[ast.FieldSelectList] = cols
 	var where node
 	for _, f := range r.Filters {
 		e, err := p.policyExpr(ctx, "SELECT 1 WHERE "+f, r.Claims, "where_clause")
@@ -101,12 +98,11 @@ func (p *Planner) restrictedSelect(ctx context.Context, t *storage.Table, r *Res
 		if where == nil {
 			where = e
 		} else {
-			where = node{"class": "CONJUNCTION", "type": "CONJUNCTION_AND", "alias": "", "query_location": noLocation,
-				"children": []any{where, e}}
+			where = ast.And(where, e)
 		}
 	}
 	if where != nil {
-		sel["where_clause"] = where
+		sel[ast.FieldWhere] = where
 	}
 	return sel, nil
 }
@@ -120,22 +116,22 @@ func (p *Planner) policyExpr(ctx context.Context, sql string, claims map[string]
 	}
 	var e node
 	if field == "select_list" {
-		list := asNodes(st.node["select_list"])
+		list := ast.Nodes(st.node[ast.FieldSelectList])
 		if len(list) != 1 {
 			return nil, fmt.Errorf("want one expression")
 		}
 		e = list[0]
 	} else {
-		e = asNode(st.node[field])
+		e = ast.AsNode(st.node[field])
 	}
 	var bindErr error
-	walk(e, func(n node) {
-		if str(n, "class") != "PARAMETER" {
+	ast.Walk(e, func(n node) {
+		if n.Class() != ast.ClassParameter {
 			return
 		}
-		name, ok := strings.CutPrefix(str(n, "identifier"), "quiver_claim_")
+		name, ok := strings.CutPrefix(n.Str(ast.FieldIdentifier), "quiver_claim_")
 		if !ok {
-			bindErr = fmt.Errorf("parameter %s: only $claims.<name> may be used", str(n, "identifier"))
+			bindErr = fmt.Errorf("parameter %s: only $claims.<name> may be used", n.Str(ast.FieldIdentifier))
 			return
 		}
 		c, err := claimConstant(claims[name])
@@ -143,7 +139,7 @@ func (p *Planner) policyExpr(ctx context.Context, sql string, claims map[string]
 			bindErr = fmt.Errorf("claim %s: %w", name, err)
 			return
 		}
-		replace(n, c)
+		n.Replace(c)
 	})
 	if bindErr != nil {
 		return nil, bindErr
@@ -156,18 +152,18 @@ func (p *Planner) policyExpr(ctx context.Context, sql string, claims map[string]
 func claimConstant(v any) (node, error) {
 	switch v := v.(type) {
 	case string:
-		return constant("VARCHAR", v), nil
+		return ast.Constant("VARCHAR", v), nil
 	case bool:
-		return constant("BOOLEAN", v), nil
+		return ast.Constant("BOOLEAN", v), nil
 	case int:
-		return constant("BIGINT", json.Number(fmt.Sprint(v))), nil
+		return ast.Constant("BIGINT", json.Number(fmt.Sprint(v))), nil
 	case int64:
-		return constant("BIGINT", json.Number(fmt.Sprint(v))), nil
+		return ast.Constant("BIGINT", json.Number(fmt.Sprint(v))), nil
 	case float64:
 		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
-			return constant("BIGINT", json.Number(fmt.Sprint(int64(v)))), nil
+			return ast.Constant("BIGINT", json.Number(fmt.Sprint(int64(v)))), nil
 		}
-		return constant("DOUBLE", v), nil
+		return ast.Constant("DOUBLE", v), nil
 	}
 	return nil, fmt.Errorf("claim value of type %T cannot be used in a filter", v)
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -57,24 +58,24 @@ var pathLike = regexp.MustCompile(`[/\\:]|\.(csv|tsv|txt|parquet|json|jsonl|ndjs
 // table; nil means none is.
 func checkSandbox(root node, isTable func(storage.TableName) bool) error {
 	var refused error
-	walk(root, func(n node) {
+	ast.Walk(root, func(n node) {
 		if refused != nil {
 			return
 		}
 		switch {
-		case str(n, "type") == "TABLE_FUNCTION":
-			fn, _ := n["function"].(node)
-			name := strings.ToLower(str(fn, "function_name"))
+		case n.Type() == ast.TableFunction:
+			fn, _ := n[ast.FieldFunction].(node)
+			name := strings.ToLower(fn.FunctionName())
 			if !allowedTableFunctions[name] {
 				refused = fmt.Errorf("%w: table function %s is not allowed: only catalog tables can be read", ErrRefused, name)
 			}
-		case str(n, "type") == "SHOW_REF" && n["query"] == nil:
+		case n.Type() == ast.ShowRef && n["query"] == nil:
 			// SHOW TABLES / SHOW ALL TABLES / SHOW DATABASES list DuckDB's
 			// own catalog; DESCRIBE and SUMMARIZE of a table or query carry
 			// that query and are checked like any other.
 			refused = fmt.Errorf("%w: SHOW of DuckDB's catalog is not allowed: list tables with GetTables or DESCRIBE <table>", ErrRefused)
-		case str(n, "class") == "FUNCTION":
-			name := strings.ToLower(str(n, "function_name"))
+		case n.Class() == ast.ClassFunction:
+			name := strings.ToLower(n.FunctionName())
 			if why, ok := refusedScalars[name]; ok {
 				refused = fmt.Errorf("%w: function %s is not allowed: %s", ErrRefused, name, why)
 			}
@@ -84,7 +85,7 @@ func checkSandbox(root node, isTable func(storage.TableName) bool) error {
 		return refused
 	}
 	for _, ref := range tableRefs(root) {
-		catalog, schema, table := str(ref.node, "catalog_name"), str(ref.node, "schema_name"), str(ref.node, "table_name")
+		catalog, schema, table := ref.node.Str(ast.FieldCatalogName), ref.node.Str(ast.FieldSchemaName), ref.node.Str(ast.FieldTableName)
 		why := ""
 		switch {
 		case internalCatalogs[strings.ToLower(catalog)], internalCatalogs[strings.ToLower(schema)] && catalog == "":

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -191,7 +192,7 @@ func FuzzSandbox(f *testing.F) {
 		if err != nil {
 			return
 		}
-		env, err := decodeTree(raw)
+		env, err := ast.Decode(raw)
 		if err != nil {
 			return
 		}

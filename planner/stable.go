@@ -1,5 +1,7 @@
 package planner
 
+import "github.com/quiver-data/quiver/planner/ast"
+
 // Fragments streamed straight to the client (scans and single-fragment
 // plans) are resumed after a worker failure by skipping the rows the client
 // already has, which needs the same rows in the same order on every run.
@@ -14,27 +16,27 @@ package planner
 func deterministicOrder(root node) bool {
 	// A statement of any kind (set operations too) with its own ORDER BY
 	// keeps it; a second one would not even parse.
-	for _, m := range asNodes(root["modifiers"]) {
-		if str(m, "type") == "ORDER_MODIFIER" {
+	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
+		if m.Type() == ast.OrderModifier {
 			return true
 		}
 	}
-	if str(root, "type") != "SELECT_NODE" {
+	if root.Type() != ast.SelectNode {
 		return false
 	}
-	if contains(root, false, func(e node) bool {
-		switch str(e, "class") {
-		case "SUBQUERY", "WINDOW":
+	if ast.Contains(root, false, func(e node) bool {
+		switch e.Class() {
+		case ast.ClassSubquery, ast.ClassWindow:
 			return true
 		}
-		return str(e, "type") == "JOIN" || str(e, "type") == "DISTINCT_MODIFIER"
+		return e.Type() == ast.Join || e.Type() == ast.DistinctModifier
 	}) {
 		return false
 	}
-	if g, _ := root["group_expressions"].([]any); len(g) > 0 {
+	if g, _ := root[ast.FieldGroupBy].([]any); len(g) > 0 {
 		return false
 	}
-	if cte := asNode(root["cte_map"]); cte != nil {
+	if cte := ast.AsNode(root[ast.FieldCTEMap]); cte != nil {
 		if m, _ := cte["map"].([]any); len(m) > 0 {
 			return false
 		}
@@ -49,15 +51,11 @@ func stabilize(root node) {
 	if deterministicOrder(root) {
 		return
 	}
-	all := star()
-	all["columns"] = true
-	order := node{"type": "ORDER_MODIFIER", "orders": []any{node{
-		"type": "ORDER_DEFAULT", "null_order": "ORDER_DEFAULT", "expression": all,
-	}}}
+	order := ast.OrderByAll()
 	var mods []any
 	placed := false
-	for _, m := range asNodes(root["modifiers"]) {
-		if !placed && str(m, "type") == "LIMIT_MODIFIER" {
+	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
+		if !placed && m.Type() == ast.LimitModifier {
 			mods = append(mods, order)
 			placed = true
 		}
@@ -66,5 +64,5 @@ func stabilize(root node) {
 	if !placed {
 		mods = append(mods, order)
 	}
-	root["modifiers"] = mods
+	root[ast.FieldModifiers] = mods
 }

@@ -1,5 +1,7 @@
 package planner
 
+import "github.com/quiver-data/quiver/planner/ast"
+
 import "strings"
 
 // topK distributes ORDER BY … LIMIT k [OFFSET m] (and LIMIT without ORDER
@@ -15,20 +17,20 @@ func (d *dist) topK(root node, names []string, distinct, order, limit node) (*sh
 	var k, offset int64
 	if limit != nil {
 		var ok bool
-		if k, ok = intConstant(asNode(limit["limit"])); !ok {
-			return nil, fallbackf("limit_not_constant")
+		if k, ok = intConstant(ast.AsNode(limit[ast.FieldLimit])); !ok {
+			return nil, fallbackOf(ReasonLimitNotConstant)
 		}
-		if limit["offset"] != nil {
-			if offset, ok = intConstant(asNode(limit["offset"])); !ok {
-				return nil, fallbackf("offset_not_constant")
+		if limit[ast.FieldOffset] != nil {
+			if offset, ok = intConstant(ast.AsNode(limit[ast.FieldOffset])); !ok {
+				return nil, fallbackOf(ReasonOffsetNotConstant)
 			}
 		}
 	}
-	merge := selectNode()
-	merge["select_list"] = []any{star()}
+	merge := mergeSelect()
+	merge[ast.FieldSelectList] = []any{ast.Star()}
 	mods := []any{}
 	if distinct != nil {
-		mods = append(mods, cloneNode(distinct))
+		mods = append(mods, distinct.Copy())
 	}
 	if order != nil {
 		mapped, err := d.mapOrders(root, names, order)
@@ -38,22 +40,22 @@ func (d *dist) topK(root node, names []string, distinct, order, limit node) (*sh
 		mods = append(mods, mapped)
 	}
 	if limit != nil {
-		lm := node{"type": "LIMIT_MODIFIER", "limit": constant("BIGINT", k), "offset": nil}
+		lm := node{ast.FieldType: "LIMIT_MODIFIER", ast.FieldLimit: ast.Constant("BIGINT", k), ast.FieldOffset: nil}
 		if offset != 0 {
-			lm["offset"] = constant("BIGINT", offset)
+			lm[ast.FieldOffset] = ast.Constant("BIGINT", offset)
 		}
 		mods = append(mods, lm)
 	}
-	merge["modifiers"] = mods
+	merge[ast.FieldModifiers] = mods
 	strategy := strategyTopK
 	partial := func(r node) {
 		if limit == nil {
 			return
 		}
-		for _, m := range asNodes(r["modifiers"]) {
-			if str(m, "type") == "LIMIT_MODIFIER" {
-				m["limit"] = constant("BIGINT", k+offset)
-				m["offset"] = nil
+		for _, m := range ast.Nodes(r[ast.FieldModifiers]) {
+			if m.Type() == ast.LimitModifier {
+				m[ast.FieldLimit] = ast.Constant("BIGINT", k+offset)
+				m[ast.FieldOffset] = nil
 			}
 		}
 	}
@@ -63,9 +65,9 @@ func (d *dist) topK(root node, names []string, distinct, order, limit node) (*sh
 // distinct distributes SELECT DISTINCT: fragments deduplicate, the
 // coordinator deduplicates the union.
 func (d *dist) distinct(root node) (*shape, error) {
-	merge := selectNode()
-	merge["select_list"] = []any{star()}
-	merge["modifiers"] = []any{node{"type": "DISTINCT_MODIFIER", "distinct_on_targets": []any{}}}
+	merge := mergeSelect()
+	merge[ast.FieldSelectList] = []any{ast.Star()}
+	merge[ast.FieldModifiers] = []any{node{ast.FieldType: ast.DistinctModifier, "distinct_on_targets": []any{}}}
 	return &shape{strategy: strategyDistinct, partial: func(node) {}, merge: merge}, nil
 }
 
@@ -73,21 +75,21 @@ func (d *dist) distinct(root node) (*shape, error) {
 // output columns (the partials' columns), or falls back when an order
 // expression is not an output column.
 func (d *dist) mapOrders(root node, names []string, order node) (node, error) {
-	sel := asNodes(root["select_list"])
+	sel := ast.Nodes(root[ast.FieldSelectList])
 	hasStar := false
 	for _, s := range sel {
-		if str(s, "class") == "STAR" {
+		if s.Class() == ast.ClassStar {
 			hasStar = true
 		}
 	}
-	out := cloneNode(order)
-	for _, o := range asNodes(out["orders"]) {
-		e := asNode(o["expression"])
+	out := order.Copy()
+	for _, o := range ast.Nodes(out[ast.FieldOrders]) {
+		e := ast.AsNode(o["expression"])
 		name, ok := outputColumn(e, sel, names, hasStar)
 		if !ok {
-			return nil, fallbackf("order_by_expression")
+			return nil, fallbackOf(ReasonOrderByExpression)
 		}
-		o["expression"] = colRef(name)
+		o["expression"] = ast.ColumnRef(name)
 	}
 	return out, nil
 }
@@ -101,8 +103,8 @@ func outputColumn(e node, sel []node, names []string, hasStar bool) (string, boo
 		}
 		return "", false
 	}
-	if str(e, "class") == "COLUMN_REF" {
-		cn := columnNames(e)
+	if e.Class() == ast.ClassColumnRef {
+		cn := e.ColumnNames()
 		last := cn[len(cn)-1]
 		if len(cn) == 1 || hasStar {
 			for _, n := range names {
@@ -115,16 +117,11 @@ func outputColumn(e node, sel []node, names []string, hasStar bool) (string, boo
 	if hasStar || len(sel) != len(names) {
 		return "", false
 	}
-	want := canonical(e)
+	want := ast.Canonical(e)
 	for i, s := range sel {
-		if canonical(s) == want {
+		if ast.Canonical(s) == want {
 			return names[i], true
 		}
 	}
 	return "", false
-}
-
-func asNode(v any) node {
-	n, _ := v.(node)
-	return n
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -34,8 +33,8 @@ func IsPublishURI(out string) bool {
 }
 
 // RunPublish runs opts.SQL like Run, writes the whole result in
-// opts.Format (csv, json or parquet; "" or table: from the URI's
-// extension) to a temporary file, and publishes it at p.URI the way report
+// opts.Format or the format the URI's extension implies (csv, json or
+// parquet; see OutputFormat) to a temporary file, and publishes it at p.URI the way report
 // jobs do (package reports/publish): a hidden staging object, a
 // conditional publish, then a _SUCCESS marker with the row count, size
 // and SHA-256. Readers never see a partial object, and a failed or killed
@@ -54,16 +53,11 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 	if !IsPublishURI(p.URI) {
 		return publish.Result{}, fmt.Errorf("--out %q: want s3://bucket/key or file:///path", p.URI)
 	}
-	switch opts.Format {
-	case "", FormatTable:
-		opts.Format = formatOfURI(p.URI)
-		if opts.Format == "" {
-			return publish.Result{}, fmt.Errorf("%w: give --format csv, json or parquet for %s", ErrUnknownFormat, p.URI)
-		}
-	case FormatCSV, FormatJSON, FormatParquet:
-	default:
-		return publish.Result{}, checkFormat(opts.Format)
+	format, err := OutputFormat(p.URI, opts.Format)
+	if err != nil {
+		return publish.Result{}, err
 	}
+	opts.Format = format
 	store, key, err := storage.OpenObject(ctx, p.URI, p.Storage)
 	if err != nil {
 		return publish.Result{}, err
@@ -92,19 +86,6 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 	}
 	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{Rows: counted.Rows, Format: opts.Format},
 		publish.Options{Replace: p.Replace})
-}
-
-// formatOfURI is the format a file name's extension implies.
-func formatOfURI(uri string) string {
-	switch strings.ToLower(path.Ext(uri)) {
-	case ".parquet":
-		return FormatParquet
-	case ".csv":
-		return FormatCSV
-	case ".json", ".jsonl", ".ndjson":
-		return FormatJSON
-	}
-	return ""
 }
 
 // CountingReader counts the rows that pass through it.

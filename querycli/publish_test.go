@@ -48,11 +48,11 @@ func TestRunPublishLocal(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, allRows, string(got))
 	// Unless told to replace.
-	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty", Format: FormatJSON}, PublishOptions{URI: uri, Replace: true})
+	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty", Format: FormatCSV}, PublishOptions{URI: uri, Replace: true})
 	require.NoError(t, err)
 	got, err = os.ReadFile(out)
 	require.NoError(t, err)
-	require.Empty(t, string(got), "an empty result in json lines")
+	require.Equal(t, "id,name\n", string(got), "an empty result: the header only")
 	entries, err := os.ReadDir(filepath.Dir(out))
 	require.NoError(t, err)
 	require.Len(t, entries, 2, "result and _SUCCESS only: no staging left")
@@ -76,6 +76,29 @@ func TestRunPublishFailureLeavesNothing(t *testing.T) {
 	}
 	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: FormatTable + "x"}, PublishOptions{URI: "file://" + out})
 	require.ErrorIs(t, err, ErrUnknownFormat)
+}
+
+// TestRunPublishChecksTheFormatFirst: a --format that contradicts the
+// object's extension, or a table, is refused before the store is opened
+// or the query runs (so the s3:// cases need no S3).
+func TestRunPublishChecksTheFormatFirst(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x", "result.parquet")
+	tests := []struct {
+		name, uri, format string
+		err               error
+	}{
+		{"file:// contradicts", "file://" + out, FormatCSV, ErrFormatConflict},
+		{"s3:// contradicts", "s3://bucket/x/result.parquet", FormatJSON, ErrFormatConflict},
+		{"s3:// table", "s3://bucket/x/result.txt", FormatTable, ErrUnknownFormat},
+		{"s3:// no extension", "s3://bucket/x/result", "", ErrUnknownFormat},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := RunPublish(t.Context(), Options{Server: "127.0.0.1:1", SQL: "SELECT ok", Format: tc.format}, PublishOptions{URI: tc.uri})
+			require.ErrorIs(t, err, tc.err)
+		})
+	}
+	require.NoDirExists(t, filepath.Dir(out))
 }
 
 func TestActionErrors(t *testing.T) {

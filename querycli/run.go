@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -23,6 +24,9 @@ import (
 var (
 	// ErrUnknownFormat means Options.Format is not one Render knows.
 	ErrUnknownFormat = errors.New("unknown output format")
+	// ErrFormatConflict means Options.Format contradicts the format the
+	// extension of --out names (--format csv --out plays.parquet).
+	ErrFormatConflict = errors.New("output format contradicts the file extension")
 	// ErrBadServer means a server address or endpoint location could not be
 	// understood.
 	ErrBadServer = errors.New("bad server address")
@@ -124,12 +128,13 @@ type server struct {
 	tls  bool
 }
 
-// parseServer accepts "host:port" and the grpc, grpc+tcp and grpc+tls URIs
-// Flight uses for locations.
+// parseServer accepts "host:port" (plaintext, as grpc://) and the grpc,
+// grpc+tcp and grpc+tls URIs Flight uses for locations — the forms the
+// Python client's connect(uri) accepts too.
 func parseServer(s string) (server, error) {
 	if !strings.Contains(s, "://") {
-		if s == "" || !strings.Contains(s, ":") {
-			return server{}, fmt.Errorf("%w: %q (want host:port or grpc[+tls]://host:port)", ErrBadServer, s)
+		if host, port, err := net.SplitHostPort(s); err != nil || host == "" || port == "" {
+			return server{}, fmt.Errorf("%w: %q (want host:port, grpc://host:port or grpc+tls://host:port)", ErrBadServer, s)
 		}
 		return server{addr: s}, nil
 	}
@@ -137,7 +142,7 @@ func parseServer(s string) (server, error) {
 	if err != nil {
 		return server{}, fmt.Errorf("%w: %q: %w", ErrBadServer, s, err)
 	}
-	if u.Host == "" || u.Port() == "" {
+	if u.Hostname() == "" || u.Port() == "" {
 		return server{}, fmt.Errorf("%w: %q has no host:port", ErrBadServer, s)
 	}
 	switch u.Scheme {

@@ -42,6 +42,8 @@ type s3Backend struct {
 	endpoint string // for messages
 	// partThreshold overrides s3MultipartThreshold (tests); 0 = default.
 	partThreshold int64
+	// delBatch overrides s3DeleteBatch (tests); 0 = default.
+	delBatch int
 }
 
 // newS3Backend configures a client from the default credential chain. It

@@ -40,8 +40,27 @@ type File struct {
 	// Partition maps each Hive key to its unescaped raw value; the default
 	// partition stays "__HIVE_DEFAULT_PARTITION__".
 	Partition map[string]string
-	// Rows is the file's row count from its footer.
+	// Rows is the file's row count from its footer (the slice's, for a
+	// slice).
 	Rows int64
+	// Slice, when set, is the part of the file a fragment reads: rows
+	// Start … End-1 by file row number, whole row groups (the planner
+	// splits a table of one file this way).
+	Slice *Slice
+}
+
+// Slice is a range of a file's rows, [Start, End) by file row number.
+type Slice struct {
+	Start, End int64
+}
+
+// PlacementKey names the file, or the slice of it, for placement on
+// workers: slices of one file are placed apart.
+func (f File) PlacementKey() string {
+	if f.Slice == nil {
+		return f.Key
+	}
+	return fmt.Sprintf("%s#%d", f.Key, f.Slice.Start)
 }
 
 // Column is one column of a table.

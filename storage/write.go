@@ -55,6 +55,9 @@ type WriteBackend interface {
 	// src (local: link or rename; S3: a server-side copy then a delete).
 	// With ifAbsent it fails with ErrExists when dst exists, leaving src.
 	Move(ctx context.Context, src, dst string, ifAbsent bool) error
+	// DeletePrefix removes every object whose key starts with prefix, a
+	// directory ("a/b/"); nothing there is not an error.
+	DeletePrefix(ctx context.Context, prefix string) error
 }
 
 // writer returns the warehouse's backend as a WriteBackend.
@@ -158,6 +161,27 @@ func (w *Warehouse) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return wb.Delete(ctx, key)
+}
+
+// DeletePrefix removes every object below the directory prefix ("_spool/q1/",
+// with the slash), and the directory itself locally; deleting a prefix
+// nothing is under succeeds. Locally it is os.RemoveAll of the directory
+// (a symlink on the way is not followed: like List, it sees nothing
+// there); on S3 a listing and DeleteObjects of up to 1000 keys per call.
+// Objects written under prefix while it runs may survive.
+func (w *Warehouse) DeletePrefix(ctx context.Context, prefix string) error {
+	wb, err := w.writer()
+	if err != nil {
+		return err
+	}
+	dir, ok := strings.CutSuffix(prefix, "/")
+	if !ok {
+		return fmt.Errorf("delete prefix %q: want a directory, ending in /", prefix)
+	}
+	if err := checkKey(dir); err != nil {
+		return fmt.Errorf("delete prefix: %w", err)
+	}
+	return wb.DeletePrefix(ctx, prefix)
 }
 
 // Move publishes the object at src under dst in one step and removes src.
@@ -436,6 +460,52 @@ func (b *localBackend) Move(ctx context.Context, src, dst string, ifAbsent bool)
 	return nil
 }
 
+// DeletePrefix removes the directory tree at prefix. Every segment is
+// checked with Lstat first, as List does: a symlink or a file on the way
+// means there are no objects under prefix, and nothing outside the
+// warehouse is ever removed.
+func (b *localBackend) DeletePrefix(ctx context.Context, prefix string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := strings.TrimSuffix(prefix, "/")
+	if _, err := b.path(dir); err != nil {
+		return err
+	}
+	p := b.dir
+	for _, seg := range strings.Split(dir, "/") {
+		p = filepath.Join(p, seg)
+		info, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !info.IsDir()) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", prefix, localErr(err))
+		}
+	}
+	// A writer still at work below (a canceled query's worker finishing
+	// its COPY) can add entries while RemoveAll empties a directory, which
+	// then fails with ENOTEMPTY: go again a few times.
+	var err error
+	for try := 1; ; try++ {
+		if err = os.RemoveAll(p); err == nil || !errors.Is(err, syscall.ENOTEMPTY) || try == localDeleteTries {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("delete %s: %w", prefix, ctx.Err())
+		case <-time.After(time.Duration(try) * 20 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", prefix, localErr(err))
+	}
+	return nil
+}
+
+// localDeleteTries bounds the RemoveAll calls of one DeletePrefix.
+const localDeleteTries = 5
+
 // syncDir makes a rename or link in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -583,6 +653,47 @@ func (b *s3Backend) Delete(ctx context.Context, key string) error {
 			return nil
 		}
 		return err
+	}
+	return nil
+}
+
+// s3DeleteBatch is the most keys one DeleteObjects call takes.
+const s3DeleteBatch = 1000
+
+// deleteBatch is how many keys DeletePrefix deletes per call.
+func (b *s3Backend) deleteBatch() int {
+	if b.delBatch > 0 {
+		return b.delBatch
+	}
+	return s3DeleteBatch
+}
+
+// DeletePrefix lists prefix and deletes what it found, s3DeleteBatch keys
+// per DeleteObjects call (S3's limit).
+func (b *s3Backend) DeletePrefix(ctx context.Context, prefix string) error {
+	objs, err := b.List(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", b.uri(prefix), err)
+	}
+	n := b.deleteBatch()
+	for start := 0; start < len(objs); start += n {
+		batch := objs[start:min(start+n, len(objs))]
+		ids := make([]types.ObjectIdentifier, len(batch))
+		for i, o := range batch {
+			ids[i] = types.ObjectIdentifier{Key: aws.String(b.root + o.Key)}
+		}
+		out, err := b.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(b.bucket),
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			return b.wrapWrite(ctx, "delete objects under", b.uri(prefix), err)
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return fmt.Errorf("delete objects under %s: %d of %d not deleted, first %s: %s %s",
+				b.uri(prefix), len(out.Errors), len(batch), aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message))
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -112,6 +113,30 @@ func writeContract(t *testing.T, w *Warehouse) {
 		require.Equal(t, "payload two", string(got), "an unconditional move replaces")
 	})
 
+	t.Run("delete prefix", func(t *testing.T) {
+		for _, key := range []string{"sp/q1/.created", "sp/q1/x0-f0-a1/quiver_part=0/data_0.parquet",
+			"sp/q1/x0-f0-a1/quiver_part=1/data_0.parquet", "sp/q1/x0-f1-a2/quiver_part=0/data_0.parquet",
+			"sp/q10/.created", "sp/q1.txt"} {
+			require.NoError(t, w.Put(ctx, key, []byte(key)))
+		}
+		require.NoError(t, w.DeletePrefix(ctx, "sp/q1/"))
+		all, err := w.List(ctx, "sp/")
+		require.NoError(t, err)
+		require.Equal(t, []string{"sp/q1.txt", "sp/q10/.created"}, keysOf(all), "only the directory's objects go, not its namesakes")
+		require.NoError(t, w.DeletePrefix(ctx, "sp/q1/"), "again: nothing is there")
+		require.NoError(t, w.DeletePrefix(ctx, "nothing/here/"))
+		require.NoError(t, w.DeletePrefix(ctx, "sp/q1.txt/"), "a file is not a directory")
+		got, err := w.Get(ctx, "sp/q1.txt")
+		require.NoError(t, err)
+		require.Equal(t, "sp/q1.txt", string(got))
+		for _, bad := range []string{"", "/", "sp/q10", "/sp/", "sp/../../x/", "./sp/", "sp//"} {
+			require.Error(t, w.DeletePrefix(ctx, bad), bad)
+		}
+		all, err = w.List(ctx, "sp/")
+		require.NoError(t, err)
+		require.Equal(t, []string{"sp/q1.txt", "sp/q10/.created"}, keysOf(all), "refused prefixes delete nothing")
+	})
+
 	t.Run("put file", func(t *testing.T) {
 		src := filepath.Join(t.TempDir(), "big.bin")
 		data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
@@ -180,6 +205,26 @@ func TestWriteLocal(t *testing.T) {
 	info, err := os.Stat(filepath.Join(dir, "a", "b", "one.txt"))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+	_, err = os.Stat(filepath.Join(dir, "sp", "q1"))
+	require.ErrorIs(t, err, os.ErrNotExist, "DeletePrefix removes the directory too")
+}
+
+// TestDeletePrefixLocalStaysInside: a symlink below the warehouse is not
+// followed out of it.
+func TestDeletePrefixLocalStaysInside(t *testing.T) {
+	ctx := context.Background()
+	dir, outside := t.TempDir(), t.TempDir()
+	writeFile(t, outside, "q1/keep.parquet", []byte("x"))
+	w, err := Open(ctx, dir, Options{})
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "_spool"), 0o755))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "_spool", "link")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "linked")))
+	require.NoError(t, w.DeletePrefix(ctx, "_spool/link/q1/"))
+	require.NoError(t, w.DeletePrefix(ctx, "linked/q1/"))
+	require.NoError(t, w.DeletePrefix(ctx, "_spool/link/"))
+	_, err = os.Stat(filepath.Join(outside, "q1", "keep.parquet"))
+	require.NoError(t, err, "nothing outside the warehouse is removed")
 }
 
 // TestWriteLocalReadersSeeWholeObjects overwrites an object while readers
@@ -326,6 +371,16 @@ func TestWriteMinIO(t *testing.T) {
 	got, err = w.Get(ctx, "mp/published.bin")
 	require.NoError(t, err)
 	require.Equal(t, big, got)
+
+	// Deletes go in batches; every batch is deleted.
+	w.backend.(*s3Backend).delBatch = 2
+	for i := range 5 {
+		require.NoError(t, w.Put(ctx, fmt.Sprintf("batch/q/%d", i), []byte("x")))
+	}
+	require.NoError(t, w.DeletePrefix(ctx, "batch/"))
+	left, err := w.List(ctx, "batch/")
+	require.NoError(t, err)
+	require.Empty(t, left)
 
 	// A store that is down fails fast with ErrUnavailable naming it.
 	down, err := Open(ctx, "s3://lake/wh", Options{S3Endpoint: "http://" + harness.ClosedAddr(t)})

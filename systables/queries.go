@@ -34,4 +34,12 @@ type QueryRecord struct {
 	FragmentsDone int
 	Workers       []string
 	Retries       int
+	// Stages are the worker stages of its plan: 1, or 2 when exchanges'
+	// producers ran before its fragments (0 for plans without fragments).
+	Stages int
+	// SpoolRows and SpoolBytes are what its exchanges wrote to the spool.
+	SpoolRows, SpoolBytes int64
+	// SpillBytes is the most any worker had spilled to its temp directory
+	// while one of the query's fragments ran there.
+	SpillBytes int64
 }

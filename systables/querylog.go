@@ -43,7 +43,19 @@ var queriesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "fragments_done", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "workers", Type: arrow.ListOf(arrow.BinaryTypes.String)},
 	{Name: "retries", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "stages", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "spool_rows", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "spool_bytes", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "spill_bytes", Type: arrow.PrimitiveTypes.Int64},
 }, nil)
+
+// historyColumnsV1 is how many columns history files written before
+// stages and the spool were recorded have, historyColumnsV2 before spill
+// was: they read with those zero.
+const (
+	historyColumnsV1 = 18
+	historyColumnsV2 = 21
+)
 
 // Store is where history is persisted; *storage.Warehouse is one.
 type Store interface {
@@ -183,6 +195,10 @@ func encodeQueries(mem memory.Allocator, recs []QueryRecord) arrow.RecordBatch {
 		i64(15).Append(int64(r.FragmentsDone))
 		list(16, r.Workers)
 		i64(17).Append(int64(r.Retries))
+		i64(18).Append(int64(r.Stages))
+		i64(19).Append(r.SpoolRows)
+		i64(20).Append(r.SpoolBytes)
+		i64(21).Append(r.SpillBytes)
 	}
 	return b.NewRecordBatch()
 }
@@ -191,10 +207,11 @@ func decodeQueries(rec arrow.RecordBatch) ([]QueryRecord, error) {
 	// Parquet adds field metadata and may rename list elements: compare
 	// names and type kinds.
 	got := rec.Schema()
-	if got.NumFields() != queriesSchema.NumFields() {
-		return nil, fmt.Errorf("query history has %d columns, want %d", got.NumFields(), queriesSchema.NumFields())
+	if n := got.NumFields(); n != queriesSchema.NumFields() && n != historyColumnsV1 && n != historyColumnsV2 {
+		return nil, fmt.Errorf("query history has %d columns, want %d (or %d or %d from before stages or spill were recorded)",
+			n, queriesSchema.NumFields(), historyColumnsV1, historyColumnsV2)
 	}
-	for i, f := range queriesSchema.Fields() {
+	for i, f := range queriesSchema.Fields()[:got.NumFields()] {
 		if g := got.Field(i); g.Name != f.Name || g.Type.ID() != f.Type.ID() {
 			return nil, fmt.Errorf("query history column %d is %s %s, want %s %s", i, g.Name, g.Type, f.Name, f.Type)
 		}
@@ -207,7 +224,12 @@ func decodeQueries(rec arrow.RecordBatch) ([]QueryRecord, error) {
 		}
 		return a.Value(row)
 	}
-	i64 := func(i, row int) int64 { return col(i).(*array.Int64).Value(row) }
+	i64 := func(i, row int) int64 {
+		if i >= int(rec.NumCols()) {
+			return 0 // a column older history files lack
+		}
+		return col(i).(*array.Int64).Value(row)
+	}
 	ts := func(i, row int) time.Time {
 		a := col(i).(*array.Timestamp)
 		if a.IsNull(row) {
@@ -233,6 +255,7 @@ func decodeQueries(rec arrow.RecordBatch) ([]QueryRecord, error) {
 			Submitted: ts(5, r), Finished: ts(6, r), Queued: ms(7, r), Planning: ms(8, r), Execution: ms(9, r),
 			Rows: i64(10, r), Bytes: i64(11, r), Tables: list(12, r), Strategy: str(13, r),
 			Fragments: int(i64(14, r)), FragmentsDone: int(i64(15, r)), Workers: list(16, r), Retries: int(i64(17, r)),
+			Stages: int(i64(18, r)), SpoolRows: i64(19, r), SpoolBytes: i64(20, r), SpillBytes: i64(21, r),
 		})
 	}
 	return out, nil

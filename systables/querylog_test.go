@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
 	"github.com/quiver-data/quiver/storage"
@@ -17,8 +19,37 @@ func record(id, principal string, rows int64) QueryRecord {
 		ID: id, Principal: principal, SQL: "SELECT " + id, State: StateFinished,
 		Submitted: now.Add(-time.Second), Finished: now, Queued: 3 * time.Millisecond, Planning: 5 * time.Millisecond,
 		Execution: time.Second, Rows: rows, Bytes: rows * 8, Tables: []string{"demo.plays"}, Strategy: "scan",
-		Fragments: 2, FragmentsDone: 2, Workers: []string{"w1", "w2"},
+		Fragments: 2, FragmentsDone: 2, Workers: []string{"w1", "w2"}, Stages: 2, SpoolRows: rows * 3, SpoolBytes: rows * 40, SpillBytes: rows * 100,
 	}
+}
+
+// TestQueryHistoryFromBeforeStages reads a history file written before
+// stages and the spool were recorded: those read as zero.
+func TestQueryHistoryFromBeforeStages(t *testing.T) {
+	want := record("old", "alice", 5)
+	rec := encodeQueries(memory.DefaultAllocator, []QueryRecord{want})
+	defer rec.Release()
+	old := array.NewRecordBatch(arrow.NewSchema(queriesSchema.Fields()[:historyColumnsV1], nil), rec.Columns()[:historyColumnsV1], rec.NumRows())
+	defer old.Release()
+	got, err := decodeQueries(old)
+	require.NoError(t, err)
+	full := want
+	want.Stages, want.SpoolRows, want.SpoolBytes, want.SpillBytes = 0, 0, 0, 0
+	require.Equal(t, []QueryRecord{want}, got)
+
+	// Written before spill was recorded: it reads as zero.
+	v2 := array.NewRecordBatch(arrow.NewSchema(queriesSchema.Fields()[:historyColumnsV2], nil), rec.Columns()[:historyColumnsV2], rec.NumRows())
+	defer v2.Release()
+	got, err = decodeQueries(v2)
+	require.NoError(t, err)
+	want = full
+	want.SpillBytes = 0
+	require.Equal(t, []QueryRecord{want}, got)
+
+	got, err = decodeQueries(rec)
+	require.NoError(t, err)
+	require.Equal(t, []QueryRecord{record("old", "alice", 5)}[0].SpoolBytes, got[0].SpoolBytes)
+	require.Equal(t, 2, got[0].Stages)
 }
 
 func TestQueryLogSurvivesARestart(t *testing.T) {

@@ -15,10 +15,12 @@ func TestLocalRestartsExitedWorkers(t *testing.T) {
 	defer cancel()
 	var mu sync.Mutex
 	var changes [][]string
-	// A stand-in worker: announces an address, lives briefly, exits.
+	// A stand-in worker: announces an address, lives briefly, exits. It
+	// lives 2s, so that on a loaded machine the first one is still there
+	// when StartLocal returns with the second.
 	l, err := StartLocal(ctx, LocalOptions{
 		N:       2,
-		Command: []string{"/bin/sh", "-c", `echo "` + ListeningPrefix + `127.0.0.1:$$"; sleep 1`},
+		Command: []string{"/bin/sh", "-c", `echo "` + ListeningPrefix + `127.0.0.1:$$"; sleep 2`},
 		Env:     os.Environ(),
 		OnChange: func(addrs []string) {
 			mu.Lock()

@@ -35,7 +35,7 @@ func (s *Server) query(ctx, qctx context.Context, r *fragmentRun, sql string, ar
 		if n > 1 {
 			s.track.attempt(r)
 		}
-		rdr, err := s.opts.DB.QueryArrow(qctx, sql, args...)
+		rdr, err := s.runOnce(ctx, qctx, n > 1, sql, args)
 		if err == nil || engine.Classify(err) != engine.KindExhausted || ctx.Err() != nil {
 			return rdr, err
 		}
@@ -55,4 +55,19 @@ func (s *Server) query(ctx, qctx context.Context, r *fragmentRun, sql string, ar
 		s.logger.Info("fragment ran out of memory while others ran; running it again now they are done",
 			"queryID", r.queryID, "attempt", n, "waitedFor", waited, "err", firstLine(err))
 	}
+}
+
+// runOnce runs the statement; a re-run (after running out of memory)
+// first takes the worker's re-run turn and holds it until the statement
+// returned.
+func (s *Server) runOnce(ctx, qctx context.Context, rerun bool, sql string, args []any) (array.RecordReader, error) {
+	if rerun {
+		select {
+		case s.rerun <- struct{}{}:
+			defer func() { <-s.rerun }()
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+	return s.opts.DB.QueryArrow(qctx, sql, args...)
 }

@@ -475,3 +475,23 @@ func TestTwoHungryFragmentsBothFail(t *testing.T) {
 	w.waitIdle(t)
 	require.LessOrEqual(t, testutil.ToFloat64(w.srv.oomRetries), float64(2*(oomAttempts-1)))
 }
+
+// TestSmallestMemory reads the smallest memory_limit of a pool's healthy
+// workers from their status, and asks again only after its TTL.
+func TestSmallestMemory(t *testing.T) {
+	signer := newSigner(t)
+	small := startOpsWorker(t, ServerOptions{Signer: signer, Info: Info{MemoryLimit: "64.0 MiB"}}, engine.Options{})
+	big := startOpsWorker(t, ServerOptions{Signer: signer, Info: Info{MemoryLimit: "1.0 GiB"}}, engine.Options{})
+	pool := NewPool(PoolOptions{HealthInterval: 50 * time.Millisecond, Signer: signer})
+	t.Cleanup(func() { pool.Close() })
+	require.NoError(t, pool.Set([]string{big.addr}))
+	ctx := testCtx(t)
+	require.Eventually(t, func() bool { return len(pool.Healthy()) == 1 }, 5*time.Second, 20*time.Millisecond)
+	m := &SmallestMemory{Pool: pool, TTL: time.Hour}
+	require.Equal(t, int64(1<<30), m.Bytes(ctx))
+	require.NoError(t, pool.Set([]string{big.addr, small.addr}))
+	require.Eventually(t, func() bool { return len(pool.Healthy()) == 2 }, 5*time.Second, 20*time.Millisecond)
+	require.Equal(t, int64(1<<30), m.Bytes(ctx), "cached until the TTL passes")
+	m = &SmallestMemory{Pool: pool}
+	require.Equal(t, int64(64<<20), m.Bytes(ctx))
+}

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/quiver-data/quiver/engine"
 )
 
 // WorkerStatus is one pool member as the coordinator sees it: its health
@@ -93,4 +96,44 @@ func (c *Conn) Status(ctx context.Context, token []byte) (Status, error) {
 		return Status{}, fmt.Errorf("worker %s status: decode %q: %w", c.Addr, res.GetBody(), err)
 	}
 	return st, nil
+}
+
+// SmallestMemory is the smallest memory_limit the pool's healthy workers
+// report, asked for at most every TTL (default 30s): what a broadcast's
+// hash table must fit in on every worker.
+type SmallestMemory struct {
+	Pool *Pool
+	TTL  time.Duration
+
+	mu    sync.Mutex
+	at    time.Time
+	bytes int64
+}
+
+// Bytes returns the smallest memory_limit in bytes, 0 while no healthy
+// worker has reported one (the last answer stays until a new one comes).
+func (s *SmallestMemory) Bytes(ctx context.Context) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ttl := s.TTL
+	if ttl <= 0 {
+		ttl = 30 * time.Second
+	}
+	if !s.at.IsZero() && time.Since(s.at) < ttl {
+		return s.bytes
+	}
+	var smallest int64
+	for _, st := range s.Pool.Status(ctx) {
+		if !st.Healthy || st.Err != nil {
+			continue
+		}
+		if n, err := engine.ParseSize(st.MemoryLimit); err == nil && n > 0 && (smallest == 0 || n < smallest) {
+			smallest = n
+		}
+	}
+	s.at = time.Now()
+	if smallest > 0 {
+		s.bytes = smallest
+	}
+	return s.bytes
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -14,12 +15,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/planner"
 )
 
 // Querier runs SQL and streams Arrow; *engine.DB is one.
@@ -40,6 +44,9 @@ type ServerOptions struct {
 	// Info is reported by StatusAction and names the limits in
 	// out-of-memory errors.
 	Info Info
+	// TempDir is DuckDB's temp directory, whose size while a fragment
+	// runs is the spill its stream's trailer reports; "" reports none.
+	TempDir string
 	// InterruptGrace is how long a fragment whose caller has gone may take
 	// to return before the interrupt is deemed not to have taken and
 	// OnStuck is called; default 10s, negative never gives up.
@@ -65,6 +72,12 @@ type Server struct {
 	rows       prometheus.Counter
 	stuck      prometheus.Counter
 	oomRetries prometheus.Counter
+	// rerun is held by a fragment run again after running out of memory
+	// until its statement has returned: two that ran out together and
+	// waited for each other go on one after the other, not into the same
+	// collision again.
+	rerun      chan struct{}
+	mismatches prometheus.Counter
 	track      *tracker
 	// ignore counts down the IgnoreInterrupts test hook.
 	ignore atomic.Int64
@@ -84,6 +97,7 @@ func NewServer(opts ServerOptions) *Server {
 		opts:   opts,
 		logger: logger,
 		track:  newTracker(),
+		rerun:  make(chan struct{}, 1),
 		fragments: reg.NewCounterVec(prometheus.CounterOpts{
 			Name: "quiver_worker_fragments_total", Help: "Fragments served, by outcome.",
 		}, []string{"outcome"}),
@@ -96,6 +110,9 @@ func NewServer(opts ServerOptions) *Server {
 	}
 	s.oomRetries = reg.NewCounter(prometheus.CounterOpts{
 		Name: "quiver_worker_oom_retries_total", Help: "Fragments run again after running out of memory while other fragments shared the worker.",
+	})
+	s.mismatches = reg.NewCounter(prometheus.CounterOpts{
+		Name: "quiver_schema_mismatch_total", Help: "Fragments stopped before their first batch because their schema differed from the one announced to the client.",
 	})
 	reg.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "quiver_worker_fragments_running", Help: "Fragments executing or streaming now.",
@@ -122,7 +139,10 @@ func (s *Server) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServ
 		return status.Error(codes.Unavailable, "worker draining: it is shutting down and takes no new fragments; run this one on another worker")
 	}
 	stopWatch := s.watchInterrupt(ctx, r)
+	cpu := processCPU()
+	spill := watchSpill(s.opts.TempDir)
 	rows, err := s.run(ctx, f, stream, r)
+	spilled := spill.end()
 	stopWatch()
 	s.track.finish(r)
 	if err != nil {
@@ -133,9 +153,10 @@ func (s *Server) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServ
 			s.fragments.WithLabelValues("error").Inc()
 			s.logger.Warn("fragment failed", "queryID", f.QueryID, "err", err)
 		}
-		return s.toStatus(err)
+		return s.toStatus(err, f)
 	}
 	s.fragments.WithLabelValues("ok").Inc()
+	stream.SetTrailer(metadata.Join(cpuTrailer(cpu), metadata.Pairs(SpillTrailer, strconv.FormatInt(spilled, 10))))
 	s.logger.Debug("fragment served", "queryID", f.QueryID, "rows", rows, "duration", time.Since(start))
 	return nil
 }
@@ -170,6 +191,9 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 		return 0, err
 	}
 	defer rdr.Release()
+	if err := s.checkSchema(f, rdr.Schema()); err != nil {
+		return 0, err
+	}
 	w := flight.NewRecordWriter(out, append(f.Compression.WriterOptions(), ipc.WithSchema(rdr.Schema()))...)
 	var rows int64
 	send := func(rec arrow.RecordBatch) error {
@@ -219,9 +243,30 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 	return rows, nil
 }
 
-// toStatus turns a fragment error into the status the coordinator relays.
-func (s *Server) toStatus(err error) error {
-	if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
+// checkSchema holds a directly fetched fragment to the schema its client
+// was announced, carried in the signed ticket.
+func (s *Server) checkSchema(f Fragment, got *arrow.Schema) error {
+	if len(f.Schema) == 0 {
+		return nil
+	}
+	want, err := flight.DeserializeSchema(f.Schema, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("fragment ticket schema: %w", err)
+	}
+	if err := CheckSchema(want, got); err != nil {
+		s.mismatches.Inc()
+		s.logger.Error("fragment schema differs from the announced schema", "queryID", f.QueryID, "sql", f.SQL, "err", err)
+		return status.Error(codes.Internal, err.Error())
+	}
+	return nil
+}
+
+// toStatus turns a fragment error into the status the coordinator relays,
+// or, for a ticket the client redeems directly, the client reads: then
+// the message quotes the client's statement (planner.ErrorText), as the
+// coordinator's would.
+func (s *Server) toStatus(err error, f Fragment) error {
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
 		return err
 	}
 	kind := engine.Classify(err)
@@ -229,10 +274,14 @@ func (s *Server) toStatus(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		code = codes.DeadlineExceeded
 	}
+	msg := err.Error()
 	if kind == engine.KindExhausted {
-		return status.Error(code, s.outOfMemory(err))
+		msg = s.outOfMemory(err)
 	}
-	return status.Error(code, err.Error())
+	if f.Statement != "" {
+		msg = planner.ErrorText{SQL: f.Statement, Rendered: []string{f.SQL}}.Message(msg)
+	}
+	return status.Error(code, msg)
 }
 
 // outOfMemory names the limits a fragment hit. DuckDB's own message ends

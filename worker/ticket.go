@@ -36,6 +36,14 @@ type Fragment struct {
 	// with: what the client that planned the query reads best, for streams
 	// the coordinator relays untouched or the client fetches directly.
 	Compression flightwire.Compression `json:"z,omitempty"`
+	// Schema, when set, is the IPC-serialized schema the client was
+	// announced for this stream (tickets clients redeem directly): the
+	// worker refuses to stream another one (CheckSchema).
+	Schema []byte `json:"sc,omitempty"`
+	// Statement, for tickets clients redeem directly, is the client's
+	// statement: the errors the client then reads from the worker quote
+	// it, never this fragment's SQL or the warehouse's paths.
+	Statement string `json:"st,omitempty"`
 }
 
 // Arg is one bind parameter in a form that survives JSON with its type.

@@ -216,3 +216,16 @@ def test_report_renders_every_section_from_real_results(
     assert "| workers (sum of 2) |" in text
     for chart in ("stream", "latency", "memory", "tpch"):
         assert (charts / f"{chart}.png").stat().st_size > 1000, chart
+
+
+def test_shapes_runs_the_corpus_on_every_system(dirs: tuple[Path, Path]) -> None:
+    """bench/shapes.py over demo data at scale 0.01, its first 5 queries."""
+    import shapes
+
+    _tools(need_minio=False)
+    summary = shapes.main(["--scale", "0.01", "--reps", "1", "--limit", "5", "--out", str(dirs[0] / "shapes")])
+    assert summary["queries"] == 5
+    assert summary["distributed_2w"] == 5, summary["strategies"]
+    assert all(summary["total_s"][k] > 0 for k in ("duckdb", "1w", "2w"))
+    queries = json.loads((dirs[0] / "shapes" / "result.json").read_text())["queries"]
+    assert all(q["rows"] >= 0 and q["strategy_2w"] for q in queries)

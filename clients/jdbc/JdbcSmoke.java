@@ -6,7 +6,8 @@ import java.sql.Statement;
 
 /**
  * A JDBC client for the end-to-end test: a statement, a prepared statement
- * with a bound parameter and the metadata call BI tools make, each printed
+ * with a bound parameter, a Hive-partitioned table's labelled columns and
+ * the metadata call BI tools make, each printed
  * as tab-separated lines the Go test compares with DuckDB.
  */
 public class JdbcSmoke {
@@ -26,6 +27,18 @@ public class JdbcSmoke {
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     System.out.println("prepared\t" + rs.getLong(1));
+                }
+            }
+            // A table with two Hive keys: each value under its own label.
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT * FROM sales.orders ORDER BY id LIMIT 20")) {
+                java.sql.ResultSetMetaData md = rs.getMetaData();
+                while (rs.next()) {
+                    StringBuilder line = new StringBuilder("hive");
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        line.append('\t').append(md.getColumnLabel(i)).append('=').append(rs.getString(i));
+                    }
+                    System.out.println(line);
                 }
             }
             try (ResultSet rs = c.getMetaData().getTables(null, null, "%", null)) {

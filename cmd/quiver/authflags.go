@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -44,13 +45,44 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.jwks, "jwks", "", "JWKS file or https URL with the keys that verify bearer tokens (refetched for unknown kids, at most every 30s)")
 	fs.StringVar(&a.issuer, "jwt-issuer", "", "required iss of bearer tokens (and iss of the tokens this server issues)")
 	fs.StringVar(&a.audience, "jwt-audience", "", "required aud of bearer tokens (and aud of the tokens this server issues)")
-	fs.DurationVar(&a.maxLifetime, "jwt-max-lifetime", 24*time.Hour, "refuse tokens whose exp−iat is longer")
+	fs.DurationVar(&a.maxLifetime, "jwt-max-lifetime", defaultMaxLifetime, "refuse tokens whose exp−iat is longer")
 	fs.StringVar(&a.signingKey, "jwt-signing-key", "", "PEM RSA/P-256 private key (or HS256 secret file) that signs session tokens after a password login")
 	fs.StringVar(&a.usersFile, "users-file", "", "YAML users file (users: [{name, password_bcrypt, roles, claims}]) for Basic logins on Handshake")
 	fs.DurationVar(&a.sessionTTL, "session-ttl", time.Hour, "lifetime of the token a password login returns")
 	fs.StringVar(&a.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve TLS with")
 	fs.StringVar(&a.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&a.tlsClientCA, "tls-client-ca", "", "PEM CA bundle: require client certificates signed by it (mTLS); the certificate's CN is the principal when no token is sent")
+}
+
+// defaultMaxLifetime is --jwt-max-lifetime's default on serve and token
+// (and auth.Options' when MaxLifetime is 0).
+const defaultMaxLifetime = 24 * time.Hour
+
+// checkLifetime refuses a token lifetime (flag names it) that a server
+// with --jwt-max-lifetime maxLifetime would refuse, so neither `quiver
+// token` nor a password login hands out a token that fails on first use.
+func checkLifetime(flag string, ttl, maxLifetime time.Duration) error {
+	if maxLifetime == 0 {
+		maxLifetime = defaultMaxLifetime // as auth.NewVerifier does
+	}
+	if ttl <= maxLifetime {
+		return nil
+	}
+	return fmt.Errorf("%s %s exceeds --jwt-max-lifetime %s, the longest lifetime the server accepts; "+
+		"give a shorter %s, or raise the limit with --jwt-max-lifetime (or QUIVER_JWT_MAX_LIFETIME) on serve and on token alike",
+		flag, shortDuration(ttl), shortDuration(maxLifetime), flag)
+}
+
+// shortDuration is d without trailing zero units: 48h, 1h30m, 90s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // enabled reports whether any authentication is configured.
@@ -87,6 +119,9 @@ func (a *authFlags) serverOptions(ctx context.Context, logger *slog.Logger) ([]g
 		vopts.PublicKeys = append(vopts.PublicKeys, k)
 	}
 	if a.usersFile != "" {
+		if err := checkLifetime("--session-ttl", a.sessionTTL, a.maxLifetime); err != nil {
+			return nil, err
+		}
 		users, err := auth.LoadUsers(a.usersFile)
 		if err != nil {
 			return nil, err

@@ -33,6 +33,34 @@ func envName(flagName string) string {
 	return "QUIVER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// envNames are the environment variables a flag reads, the first one set
+// wins: envName, except that --server reads QUIVER_URI first, the name the
+// Python client reads too, so one variable points every client at a
+// server; QUIVER_SERVER stays as an alias.
+func envNames(flagName string) []string {
+	if flagName == "server" {
+		return []string{"QUIVER_URI", envName(flagName)}
+	}
+	return []string{envName(flagName)}
+}
+
+// lookupEnv is the value of the first of a flag's environment variables
+// that is set, and that variable's name. Between a name and its alias an
+// empty variable counts as unset (QUIVER_URI= QUIVER_SERVER=h:1 is h:1),
+// as in the Python client.
+func lookupEnv(flagName string) (name, value string, ok bool) {
+	for _, n := range envNames(flagName) {
+		v, set := os.LookupEnv(n)
+		if set && v != "" {
+			return n, v, true
+		}
+		if set && !ok {
+			name, ok = n, true
+		}
+	}
+	return name, "", ok
+}
+
 // parseFlags parses args, then fills every flag not given on the command
 // line from its QUIVER_… environment variable, then from the YAML file named
 // by --config (QUIVER_CONFIG). Flags win over the environment, which wins over
@@ -70,9 +98,9 @@ func fillFlags(fs *flag.FlagSet) error {
 		if set[f.Name] {
 			return
 		}
-		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+		if name, v, ok := lookupEnv(f.Name); ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", envName(f.Name), err))
+				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
 			}
 			set[f.Name] = true
 		}
@@ -158,8 +186,8 @@ func printConfig(w io.Writer, fs *flag.FlagSet) error {
 		source := "default"
 		if f.Value.String() != f.DefValue {
 			source = "command line or --config"
-			if _, ok := os.LookupEnv(envName(f.Name)); ok {
-				source = "env " + envName(f.Name)
+			if name, _, ok := lookupEnv(f.Name); ok {
+				source = "env " + name
 			}
 		}
 		help, _, _ := strings.Cut(f.Usage, "\n")

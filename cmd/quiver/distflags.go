@@ -7,12 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/flightwire"
 )
 
 // distFlags are serve's flags for distributed execution: worker
-// discovery and health, fault tolerance, merge limits and result routing.
+// discovery and health, fault tolerance, merge limits, result routing and
+// the exchange spool.
 type distFlags struct {
 	workerDNS         listFlag
 	dnsInterval       time.Duration
@@ -23,6 +25,10 @@ type distFlags struct {
 	routing           string
 	compression       string
 	fragmentsParallel int
+	spoolTTL          time.Duration
+	broadcastRows     int64
+	broadcastBytes    string
+	finalGroups       int64
 }
 
 func (d *distFlags) register(fs *flag.FlagSet) {
@@ -34,11 +40,21 @@ func (d *distFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&d.grace, "worker-grace", 10*time.Second, "how long a query waits for a healthy worker when there is none before failing with UNAVAILABLE")
 	fs.Var(&d.maxPartials, "max-partials-bytes", "bound on the fragment results a merge plan holds on the coordinator, e.g. 1GiB, 512MiB")
 	fs.StringVar(&d.routing, "result-routing", flightserver.RoutingProxy, "proxy: results flow through the coordinator; direct: clients fetch scan results from the workers (which must be reachable at their --worker addresses)")
-	fs.IntVar(&d.fragmentsParallel, "merge-parallelism", 16, "fragments of one merge plan run at once")
+	fs.IntVar(&d.fragmentsParallel, "merge-parallelism", 16, "fragments of one merge plan, or exchange producers of one query, run at once")
+	fs.Int64Var(&d.broadcastRows, "broadcast-rows", 0, "a table with at least this many rows that the split table joins on equal keys is hash-partitioned with it through the spool (an exchange) instead of read whole by every fragment; 0 never exchanges")
+	fs.StringVar(&d.broadcastBytes, "broadcast-bytes", "auto", "a table whose files the split table would have every fragment read (a join on equal keys) is repartitioned with it instead, through the spool, from this size: auto is an eighth of a worker's memory_limit (a hash table is several times its Parquet): a local worker's, or the smallest a remote worker reports; 0 never")
+	fs.Int64Var(&d.finalGroups, "final-aggregate-groups", 1_000_000, "a GROUP BY whose keys hold about this many groups or more (footer min/max of integer and date keys, at most the rows read) finishes on the workers: partials hash-partitioned on the keys through the spool, one final fragment per part, instead of merged on the coordinator; 0 always merges on the coordinator")
+	fs.DurationVar(&d.spoolTTL, "spool-ttl", time.Hour, "exchange data of a query no coordinator has touched for this long (the warehouse's _spool/<query>/, left by a crash) is deleted; swept at start and every min(5m, ttl/2). Queries delete their own when they end")
 	fs.StringVar(&d.compression, "ipc-compression", flightserver.CompressionAuto, "compression of result batches: auto (zstd for clients on other machines, except Java/JDBC ones), off, zstd or lz4 (every result); clients override it per query with the "+flightserver.CompressionHeader+" header")
 }
 
 func (d *distFlags) validate() error {
+	if d.broadcastRows < 0 {
+		return fmt.Errorf("--broadcast-rows must be 0 (never exchange) or more, got %d", d.broadcastRows)
+	}
+	if d.finalGroups < 0 {
+		return fmt.Errorf("--final-aggregate-groups must be 0 (merge on the coordinator) or more, got %d", d.finalGroups)
+	}
 	switch d.routing {
 	case flightserver.RoutingProxy, flightserver.RoutingDirect:
 	default:
@@ -51,7 +67,7 @@ func (d *distFlags) validate() error {
 	}
 	for name, v := range map[string]time.Duration{
 		"--worker-dns-interval": d.dnsInterval, "--worker-health-interval": d.healthInterval,
-		"--fragment-stall-timeout": d.stallTimeout, "--worker-grace": d.grace,
+		"--fragment-stall-timeout": d.stallTimeout, "--worker-grace": d.grace, "--spool-ttl": d.spoolTTL,
 	} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %s", name, v)
@@ -64,6 +80,28 @@ func (d *distFlags) validate() error {
 		return fmt.Errorf("--merge-parallelism must be at least 1")
 	}
 	return nil
+}
+
+// broadcastBytes resolves --broadcast-bytes: auto is an eighth of a local
+// worker's memory_limit (setting as the workers get it), so a build side
+// that would not fit a worker's memory is repartitioned, and 0 (never)
+// when the workers are remote and their memory unknown here.
+func (d *distFlags) broadcastBytesFor(local bool, workerMemory string) (bytes int64, fromWorkers bool, err error) {
+	if d.broadcastBytes != "auto" {
+		var b byteSize
+		if err := b.Set(d.broadcastBytes); err != nil {
+			return 0, false, fmt.Errorf("--broadcast-bytes: %w", err)
+		}
+		return int64(b), false, nil
+	}
+	if !local {
+		return 0, true, nil // an eighth of what the workers report (worker.SmallestMemory)
+	}
+	limit, err := engine.ResolveMemoryLimit(workerMemory, "")
+	if err != nil {
+		return 0, false, fmt.Errorf("--broadcast-bytes auto: worker memory %q: %w", workerMemory, err)
+	}
+	return limit.Bytes / 8, false, nil
 }
 
 // byteSize is a flag holding a number of bytes: 1073741824, 1GiB, 512MiB, 2GB, 64k.

@@ -52,6 +52,8 @@ func TestDistFlags(t *testing.T) {
 		{"compression off", []string{"--ipc-compression", "off"}, ""},
 		{"bad compression", []string{"--ipc-compression", "gzip"}, `--ipc-compression "gzip": want auto, off, zstd or lz4`},
 		{"zero grace", []string{"--worker-grace", "0s"}, "--worker-grace must be positive"},
+		{"spool ttl", []string{"--spool-ttl", "10m"}, ""},
+		{"zero spool ttl", []string{"--spool-ttl", "0s"}, "--spool-ttl must be positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,4 +78,35 @@ func TestDistFlags(t *testing.T) {
 	require.Equal(t, 10*time.Second, d.grace)
 	require.Equal(t, 10*time.Second, d.dnsInterval)
 	require.Equal(t, "proxy", d.routing)
+	require.Equal(t, time.Hour, d.spoolTTL)
+}
+
+func TestBroadcastBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name, flag  string
+		local       bool
+		memory      string
+		want        int64
+		fromWorkers bool
+		err         string
+	}{
+		{"auto is an eighth of a local worker's memory", "auto", true, "80MB", 10_000_000, false, ""},
+		{"auto with remote workers asks them", "auto", false, "80MB", 0, true, ""},
+		{"a size", "64MiB", true, "80MB", 64 << 20, false, ""},
+		{"a size with remote workers", "64MiB", false, "", 64 << 20, false, ""},
+		{"zero never repartitions", "0", true, "80MB", 0, false, ""},
+		{"not a size", "lots", true, "80MB", 0, false, "--broadcast-bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := distFlags{broadcastBytes: tc.flag}
+			got, fromWorkers, err := d.broadcastBytesFor(tc.local, tc.memory)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.fromWorkers, fromWorkers)
+		})
+	}
 }

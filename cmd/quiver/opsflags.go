@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,15 +80,11 @@ func (o *opsFlags) isAdmin(ctx context.Context) bool {
 	return ok && o.adminRole != "" && slices.Contains(p.Roles, o.adminRole)
 }
 
-// serveHTTP serves /metrics, /healthz and /readyz on addr until the
+// serveHTTP serves /metrics, /healthz and /readyz on lis until the
 // returned function closes it.
-func serveHTTP(addr string, reg *prometheus.Registry, ready func() error, logger *slog.Logger) (func(), error) {
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
-	}
+func serveHTTP(lis net.Listener, reg *prometheus.Registry, ready func() error, logger *slog.Logger) func() {
 	web := &http.Server{Handler: flightserver.OpsHandler(reg, ready), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = web.Serve(lis) }()
 	logger.Info("operations endpoint", "addr", lis.Addr().String(), "paths", "/metrics /healthz /readyz")
-	return func() { _ = web.Close() }, nil
+	return func() { _ = web.Close() }
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -161,18 +162,31 @@ func pausePoint(ctx context.Context, dir, report string) error {
 	}
 }
 
-// fileClock reads the time from file on every call (test hook); a missing
-// or bad file falls back to the real time, logged.
+// fileClock reads the time from file on every call (test hook). A file
+// that cannot be read or parsed keeps the last time read, or the real time
+// before the first, logged: falling back to the real time mid-test would
+// make the scheduler catch up on months of runs.
 func fileClock(file string, logger *slog.Logger) func() time.Time {
+	var (
+		mu   sync.Mutex
+		last time.Time
+	)
 	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
 		raw, err := os.ReadFile(file)
 		if err == nil {
 			var t time.Time
 			if t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(raw))); err == nil {
+				last = t
 				return t
 			}
 		}
-		logger.Error("test clock unreadable; using the real time", "file", file, "err", err)
-		return time.Now()
+		if last.IsZero() {
+			logger.Error("test clock unreadable; using the real time", "file", file, "err", err)
+			return time.Now()
+		}
+		logger.Warn("test clock unreadable; keeping its last time", "file", file, "err", err, "time", last)
+		return last
 	}
 }

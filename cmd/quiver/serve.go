@@ -84,6 +84,20 @@ func runServe(ctx context.Context, args []string) error {
 			"listen on 127.0.0.1, configure authentication (--jwt-secret-file, --jwt-public-key, --jwks, --users-file or --tls-client-ca), "+
 			"or pass --insecure-no-auth to serve everyone who can reach it", *listen)
 	}
+	// Both listeners are bound before local workers take ports of their
+	// own, so a port the caller chose cannot go to a worker meanwhile.
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *listen, err)
+	}
+	defer lis.Close()
+	var opsLis net.Listener
+	if ops.httpListen != "" {
+		if opsLis, err = net.Listen("tcp", ops.httpListen); err != nil {
+			return fmt.Errorf("listen %s: %w", ops.httpListen, err)
+		}
+		defer opsLis.Close()
+	}
 	if wh.isS3() {
 		if _, err := engine.FindHTTPFS(wh.extDir()); err != nil {
 			return err
@@ -158,8 +172,14 @@ func runServe(ctx context.Context, args []string) error {
 	coord := coordinator.New(coordinator.Options{
 		DB: db, Workers: pool, Signer: signer, Logger: logger, Registerer: reg,
 		StallTimeout: dist.stallTimeout, Grace: dist.grace, MaxPartialsBytes: int64(dist.maxPartials),
-		Parallelism: dist.fragmentsParallel,
+		Parallelism: dist.fragmentsParallel, Spool: warehouse,
 	})
+	// The spool sweeper deletes what a crashed coordinator's queries left
+	// in _spool/; it stops before the warehouse is let go.
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	swept := make(chan struct{})
+	go func() { defer close(swept); coord.RunSpoolSweeper(sweepCtx, dist.spoolTTL) }()
+	defer func() { stopSweep(); <-swept }()
 	var (
 		policy  planner.Policy
 		visible func(context.Context, storage.TableName) bool
@@ -207,11 +227,22 @@ func runServe(ctx context.Context, args []string) error {
 	system := systables.NewRegistry(queryLog, reportRuns,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
 		systables.Tables{Warehouse: warehouse, Visible: visible})
+	broadcastBytes, fromWorkers, err := dist.broadcastBytesFor(!remote, localWorkerMemory(*workerMemory, *localWorkers))
+	if err != nil {
+		return err
+	}
+	var broadcastBytesFor func(context.Context) int64
+	if fromWorkers {
+		smallest := &worker.SmallestMemory{Pool: pool}
+		broadcastBytesFor = func(ctx context.Context) int64 { return smallest.Bytes(ctx) / 8 }
+	}
+	logger.Info("joins repartitioned from", "rows", dist.broadcastRows, "bytes", broadcastBytes, "bytesFromWorkers", fromWorkers,
+		"finalAggregateGroups", dist.finalGroups)
 	plan := planner.New(planner.Options{
 		Policy: policy,
 		Parser: db, Catalog: systables.Catalog{Warehouse: warehouse, System: system}, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
-		Logger: logger, Registerer: reg,
+		BroadcastRows: dist.broadcastRows, BroadcastBytes: broadcastBytes, BroadcastBytesFor: broadcastBytesFor, FinalGroups: dist.finalGroups, Logger: logger, Registerer: reg,
 	})
 	var auditLogger *slog.Logger
 	if *auditLog != "" {
@@ -248,7 +279,7 @@ func runServe(ctx context.Context, args []string) error {
 	})
 
 	if ops.httpListen != "" {
-		closeHTTP, err := serveHTTP(ops.httpListen, reg, func() error {
+		closeHTTP := serveHTTP(opsLis, reg, func() error {
 			if srv.Draining() {
 				return errors.New("draining: shutting down")
 			}
@@ -257,16 +288,9 @@ func runServe(ctx context.Context, args []string) error {
 			}
 			return nil
 		}, logger)
-		if err != nil {
-			return err
-		}
 		defer closeHTTP()
 	}
 
-	lis, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", *listen, err)
-	}
 	if loopbackOnly {
 		logger.Warn("no authentication configured: accepting connections from this machine only")
 	}
@@ -406,14 +430,7 @@ func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local,
 	if c.wh.s3Endpoint != "" {
 		command = append(command, "--s3-endpoint", c.wh.s3Endpoint)
 	}
-	// Local workers share this machine (and cgroup): without a limit
-	// each takes an equal share of 60% of it, leaving the rest to the
-	// coordinator, Arrow buffers and the Go runtimes.
-	memory := c.memory
-	if memory == "" {
-		memory = fmt.Sprintf("%d%%", max(1, 60/c.n))
-	}
-	command = append(command, "--memory-limit", memory, "--drain-timeout", c.drain.String())
+	command = append(command, "--memory-limit", localWorkerMemory(c.memory, c.n), "--drain-timeout", c.drain.String())
 	if c.tempDir != "" {
 		command = append(command, "--temp-dir", c.tempDir)
 	}
@@ -437,4 +454,15 @@ func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local,
 			}
 		},
 	})
+}
+
+// localWorkerMemory is the memory_limit setting of each local worker:
+// the configured one, or, since local workers share this machine (and
+// cgroup), an equal share of 60% of it, leaving the rest to the
+// coordinator, Arrow buffers and the Go runtimes.
+func localWorkerMemory(setting string, n int) string {
+	if setting != "" {
+		return setting
+	}
+	return fmt.Sprintf("%d%%", max(1, 60/max(1, n)))
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -13,16 +15,25 @@ import (
 
 // runToken signs a bearer token with the server's HS256 secret or private
 // key and prints it.
-func runToken(_ context.Context, args []string) error {
+func runToken(ctx context.Context, args []string) error {
+	return tokenCommand(ctx, args, os.Stdout)
+}
+
+// tokenCommand is `quiver token`. It reads the flags serve reads for the
+// same things (--jwt-secret-file, --jwt-issuer, --jwt-max-lifetime …, from
+// the command line, QUIVER_* or the --config file), so a token it signs is
+// one that server accepts: a --ttl beyond --jwt-max-lifetime is refused.
+func tokenCommand(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	var roles, claims listFlag
 	var (
-		sub        = fs.String("sub", "", "subject (the principal's name)")
-		ttl        = fs.Duration("ttl", time.Hour, "lifetime of the token")
-		secretFile = fs.String("jwt-secret-file", "", "HS256 secret file (as given to serve)")
-		signingKey = fs.String("jwt-signing-key", "", "PEM RSA/P-256 private key (or HS256 secret file)")
-		issuer     = fs.String("jwt-issuer", "", "iss claim")
-		audience   = fs.String("jwt-audience", "", "aud claim")
+		sub         = fs.String("sub", "", "subject (the principal's name)")
+		ttl         = fs.Duration("ttl", time.Hour, "lifetime of the token (at most --jwt-max-lifetime)")
+		maxLifetime = fs.Duration("jwt-max-lifetime", defaultMaxLifetime, "the server's --jwt-max-lifetime: refuse a --ttl it would refuse")
+		secretFile  = fs.String("jwt-secret-file", "", "HS256 secret file (as given to serve)")
+		signingKey  = fs.String("jwt-signing-key", "", "PEM RSA/P-256 private key (or HS256 secret file)")
+		issuer      = fs.String("jwt-issuer", "", "iss claim")
+		audience    = fs.String("jwt-audience", "", "aud claim")
 	)
 	fs.Var(&roles, "role", "role (repeatable)")
 	fs.Var(&claims, "claim", "extra claim k=v (repeatable)")
@@ -31,6 +42,9 @@ func runToken(_ context.Context, args []string) error {
 	}
 	if *sub == "" {
 		return errors.New("--sub is required")
+	}
+	if err := checkLifetime("--ttl", *ttl, *maxLifetime); err != nil {
+		return err
 	}
 	var signer *auth.Signer
 	var err error
@@ -61,6 +75,6 @@ func runToken(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(tok)
-	return nil
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
 }

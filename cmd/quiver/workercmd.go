@@ -92,7 +92,7 @@ func runWorker(ctx context.Context, args []string) error {
 	stuck := make(chan string, 1)
 	reg := prometheus.NewRegistry()
 	opts := worker.ServerOptions{
-		DB: db, Signer: signer, Logger: logger, Registerer: reg,
+		DB: db, Signer: signer, Logger: logger, Registerer: reg, TempDir: settings.TempDirectory,
 		Info: worker.Info{
 			MemoryLimit: settings.MemoryLimit, MaxTempSize: settings.MaxTempSize,
 			Threads: settings.Threads, Version: version,
@@ -111,15 +111,16 @@ func runWorker(ctx context.Context, args []string) error {
 	}
 	srv := worker.NewServer(opts)
 	if *httpListen != "" {
-		closeHTTP, err := serveHTTP(*httpListen, reg, func() error {
+		opsLis, err := net.Listen("tcp", *httpListen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", *httpListen, err)
+		}
+		closeHTTP := serveHTTP(opsLis, reg, func() error {
 			if srv.Draining() {
 				return errors.New("draining")
 			}
 			return nil
 		}, logger)
-		if err != nil {
-			return err
-		}
 		defer closeHTTP()
 	}
 

@@ -265,6 +265,57 @@ def test_token_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
         server.shutdown()
 
 
+@pytest.mark.parametrize(
+    ("form", "scheme"),
+    [("{host}:{port}", "grpc"), ("grpc://{host}:{port}", "grpc"), ("grpc+tcp://{host}:{port}", "grpc+tcp")],
+)
+def test_uri_forms(fake: FakeQuiver, form: str, scheme: str) -> None:
+    # The forms `quiver query --server` accepts; bare host:port is grpc://.
+    uri = form.format(host="127.0.0.1", port=fake.port)
+    with quiver.connect(uri) as conn:
+        assert conn.uri == f"{scheme}://127.0.0.1:{fake.port}"
+        assert conn.sql("SELECT 1").to_arrow().num_rows == TABLE.num_rows
+
+
+def test_uri_forms_resolve_the_same_for_dbapi() -> None:
+    # quiver.dbapi.connect hands ADBC the URI _settings resolved.
+    from quiver.connection import _settings
+
+    def uri(given: str) -> str:
+        return _settings(given, None, None, None, None, None, None).uri
+
+    assert uri("db.example.com:8815") == "grpc://db.example.com:8815"
+    assert uri("[::1]:8815") == "grpc://[::1]:8815"
+    assert uri("grpc+tls://db.example.com:443") == "grpc+tls://db.example.com:443"
+    with pytest.raises(ValueError, match="want host:port"):
+        uri("db.example.com")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"QUIVER_URI": "grpc://{addr}"}, "grpc://{addr}"),
+        ({"QUIVER_SERVER": "{addr}"}, "grpc://{addr}"),
+        ({"QUIVER_URI": "{addr}", "QUIVER_SERVER": "127.0.0.1:1"}, "grpc://{addr}"),
+        ({"QUIVER_URI": "", "QUIVER_SERVER": "grpc://{addr}"}, "grpc://{addr}"),
+    ],
+    ids=["QUIVER_URI", "QUIVER_SERVER alias", "QUIVER_URI wins", "empty QUIVER_URI is unset"],
+)
+def test_uri_environment(
+    fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str
+) -> None:
+    # QUIVER_URI is the canonical name, read by the command line too; the
+    # command line's old QUIVER_SERVER is an alias.
+    monkeypatch.delenv("QUIVER_URI", raising=False)
+    monkeypatch.delenv("QUIVER_SERVER", raising=False)
+    addr = f"127.0.0.1:{fake.port}"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(addr=addr))
+    with quiver.connect() as conn:
+        assert conn.uri == expected.format(addr=addr)
+        conn.sql("SELECT 1")
+
+
 def test_compression_is_sent_as_a_header(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri, compression="zstd") as conn:
         assert conn.sql("SELECT 1").to_arrow().num_rows == TABLE.num_rows
@@ -292,8 +343,12 @@ def test_no_token_sends_no_header(fake: FakeQuiver, monkeypatch: pytest.MonkeyPa
         ({"max_streams": 0}, "max_streams"),
         ({"tls_root_certs": "/no/such/ca.pem"}, "cannot read PEM file /no/such/ca.pem"),
         ({"progress": "sometimes"}, "progress must be True, False or 'auto'"),
-        ({"uri": "127.0.0.1:8815"}, "want grpc://host:port"),
-        ({"uri": "http://127.0.0.1:8815"}, "want grpc://host:port"),
+        ({"uri": "127.0.0.1"}, "want host:port, grpc://host:port or grpc\\+tls://host:port"),
+        ({"uri": "127.0.0.1:"}, "want host:port"),
+        ({"uri": ":8815"}, "want host:port"),
+        ({"uri": "grpc://127.0.0.1"}, "want host:port"),
+        ({"uri": "grpc://:8815"}, "want host:port"),
+        ({"uri": "http://127.0.0.1:8815"}, "unsupported scheme 'http'; want host:port"),
     ],
 )
 def test_bad_connect_arguments(kwargs: dict[str, object], message: str) -> None:

@@ -129,6 +129,24 @@ def test_query_error_position(message: str, query: str, near: str, line: int, co
     assert "LIMIT 0" not in text
 
 
+@pytest.mark.parametrize(
+    ("context", "query", "line", "column"),
+    [
+        # The server quotes the user's own line: its caret is exact, even
+        # under a token that occurs earlier in the query or the line.
+        ("LINE 2:  WHERE id = nme\n" + " " * 19 + "^", "SELECT nme\n WHERE id = nme", 2, 12),
+        ("LINE 1: SELECT t.id FROM t WHERE t.nme = 1\n" + " " * 33 + "^", "SELECT t.id FROM t WHERE t.nme = 1", 1, 26),
+        # ... also when it cut a long line.
+        ("LINE 1: ...id = nme\n" + " " * 16 + "^", "SELECT nme FROM t WHERE id = nme", 1, 30),
+    ],
+)
+def test_query_error_position_quoted_by_the_server(context: str, query: str, line: int, column: int) -> None:
+    err = quiver.QueryError("Binder Error: x\n\n" + context, "INVALID_ARGUMENT", query)
+    assert (err.line, err.column) == (line, column)
+    assert err.position is not None and err.near is not None
+    assert query[err.position :].startswith(err.near)
+
+
 def test_query_error_without_position() -> None:
     err = quiver.QueryError("Catalog Error: something", "INVALID_ARGUMENT", "SELECT 1")
     assert err.position is None and err.line is None

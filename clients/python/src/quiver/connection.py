@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
     from .result import Result
 
 DEFAULT_URI = "grpc://127.0.0.1:8815"
+
+# The URI forms the client accepts, the same as ``quiver query --server``;
+# bare ``host:port`` means ``grpc://host:port``.
+URI_SCHEMES: tuple[str, ...] = ("grpc", "grpc+tcp", "grpc+tls")
+_URI_FORMS = "host:port, grpc://host:port or grpc+tls://host:port"
 
 # Arrow's well-known URI meaning "fetch from the server that sent this endpoint".
 _REUSE_CONNECTION = "arrow-flight-reuse-connection://?"
@@ -118,7 +124,7 @@ class Connection:
         try:
             self._client = flight.FlightClient(self._uri, **self._client_kwargs)
         except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
-            raise ValueError(f"uri {self._uri!r}: want grpc://host:port or grpc+tls://host:port ({exc})") from None
+            raise ValueError(f"uri {self._uri!r}: want {_URI_FORMS} ({exc})") from None
         except Exception as exc:  # noqa: BLE001 - translated and re-raised.
             raise _translated(exc) from None
         self._headers: list[tuple[bytes, bytes]] = []
@@ -412,8 +418,8 @@ def _settings(
     compression: Compression | None = None,
 ) -> _Settings:
     """Checks the connection arguments and fills in the defaults: the URI
-    from ``$QUIVER_URI``, the token from ``$QUIVER_TOKEN``, certificates
-    read from their files."""
+    from ``$QUIVER_URI`` (see :func:`_resolve_uri`), the token from
+    ``$QUIVER_TOKEN``, certificates read from their files."""
     if (username is None) != (password is None):
         raise ValueError("username and password go together: pass both or neither")
     if token is None and username is None:
@@ -425,7 +431,7 @@ def _settings(
     if compression is not None and compression not in COMPRESSIONS:
         raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)} or None, got {compression!r}")
     return _Settings(
-        uri=uri or os.environ.get("QUIVER_URI") or DEFAULT_URI,
+        uri=_resolve_uri(uri),
         token=token,
         username=username,
         password=password,
@@ -434,6 +440,28 @@ def _settings(
         private_key=None if private_key is None else _pem(private_key, "private_key"),
         compression=compression,
     )
+
+
+def _resolve_uri(uri: str | None) -> str:
+    """The URI to dial: ``uri``, else ``$QUIVER_URI``, else ``$QUIVER_SERVER``
+    (the command line's old name; an empty variable counts as unset), else
+    :data:`DEFAULT_URI`. Bare ``host:port`` becomes ``grpc://host:port``;
+    any other form than those in :data:`URI_SCHEMES` with a host and a port
+    is a ``ValueError``, as ``quiver query --server`` refuses it."""
+    given = uri or os.environ.get("QUIVER_URI") or os.environ.get("QUIVER_SERVER") or DEFAULT_URI
+    scheme, sep, rest = given.partition("://")
+    if not sep:
+        scheme, rest = "grpc", given
+    if scheme not in URI_SCHEMES:
+        raise ValueError(f"uri {given!r}: unsupported scheme {scheme!r}; want {_URI_FORMS}")
+    netloc = urlsplit("//" + rest)
+    try:
+        port = netloc.port
+    except ValueError:
+        port = None
+    if not netloc.hostname or port is None:
+        raise ValueError(f"uri {given!r}: want {_URI_FORMS}")
+    return f"{scheme}://{rest}"
 
 
 def _pem(value: Certificate, name: str) -> bytes:
@@ -501,8 +529,11 @@ def connect(
 ) -> Connection:
     """Open a :class:`Connection` to the Quiver server at ``uri``.
 
-    ``uri`` is a Flight URI: ``grpc://host:port`` or ``grpc+tls://host:port``;
-    it defaults to ``$QUIVER_URI``, then ``grpc://127.0.0.1:8815``.
+    ``uri`` is ``host:port`` (plaintext, the same as ``grpc://host:port``),
+    ``grpc://host:port`` or ``grpc+tls://host:port`` — the forms ``quiver
+    query --server`` accepts. It defaults to ``$QUIVER_URI``, then
+    ``$QUIVER_SERVER`` (the command line's old name), then
+    ``grpc://127.0.0.1:8815``.
 
     Authentication: ``token`` is sent as ``authorization: Bearer <token>``
     with every call and defaults to ``$QUIVER_TOKEN``; or ``username`` and

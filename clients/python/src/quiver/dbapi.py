@@ -48,8 +48,10 @@ def connect(
 ) -> adbc_driver_flightsql.dbapi.Connection:
     """Open a DB-API connection to a Quiver server through ADBC Flight SQL.
 
-    Arguments mean what they mean for :func:`quiver.connect`: the URI
-    defaults to ``$QUIVER_URI`` then ``grpc://127.0.0.1:8815``, the token to
+    Arguments mean what they mean for :func:`quiver.connect`: the URI is
+    ``host:port``, ``grpc://host:port`` or ``grpc+tls://host:port`` and
+    defaults to ``$QUIVER_URI``, ``$QUIVER_SERVER``, then
+    ``grpc://127.0.0.1:8815``; the token defaults to
     ``$QUIVER_TOKEN``; ``username``/``password`` log in with Basic auth;
     certificates are PEM data or paths; ``compression`` chooses the result
     compression. ``autocommit`` is on because Quiver is read-only and has

@@ -284,7 +284,7 @@ def translate_error(exc: BaseException, query: str | None = None) -> BaseExcepti
 _AT_POSITION = re.compile(r"\(at position (\d+)\)")
 _NEAR = re.compile(r'at or near "((?:[^"]|"")*)"')
 _END_OF_INPUT = re.compile(r"at end of input")
-_CARET_CONTEXT = re.compile(r"^LINE \d+: (.*)\n( *)\^", re.MULTILINE)
+_CARET_CONTEXT = re.compile(r"^LINE (?P<line>\d+): (.*)\n( *)\^", re.MULTILINE)
 _TOKEN = re.compile(r"\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*'|\w+|\S")
 
 
@@ -303,9 +303,13 @@ def _locate(message: str, query: str) -> tuple[str, int] | None:
         return ("", len(query.rstrip()))
     match = _CARET_CONTEXT.search(message)
     if match:
-        # The server shows the statement it rewrote, not the user's text: take
-        # the token under the caret and find it in the user's query.
-        context, caret = match.group(1), len(match.group(2)) - _prefix_len(match)
+        context, caret = match.group(2), len(match.group(3)) - _prefix_len(match)
+        quoted = _quoted_position(query, int(match.group("line")), context, caret)
+        if quoted is not None:
+            token = _TOKEN.match(query, quoted)
+            return (token.group(0) if token else "", quoted)
+        # An older server shows the statement it rewrote, not the user's text:
+        # take the token under the caret and find it in the user's query.
         token = _TOKEN.match(context, max(caret, 0))
         if token:
             return _find_token(token.group(0).strip('"'), query)
@@ -314,7 +318,34 @@ def _locate(message: str, query: str) -> tuple[str, int] | None:
 
 def _prefix_len(match: re.Match[str]) -> int:
     # "LINE 12: " is longer than "LINE 1: ": the caret is indented by the real prefix.
-    return match.start(1) - match.start(0)
+    return match.start(2) - match.start(0)
+
+
+def _quoted_position(query: str, line: int, context: str, caret: int) -> int | None:
+    """The offset in ``query`` of the caret when the context line quotes the query's own line ``line``.
+
+    The server quotes the line as the user wrote it, cut with "..." at either
+    end when it is long; the caret is then exact, even under a word that occurs
+    twice.
+    """
+    lines = query.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1].rstrip("\r")
+    core, shift = context, 0
+    if core.startswith("..."):
+        core, shift = core[3:], 3
+    if core != text and core.endswith("..."):
+        core = core[:-3]
+    if not core:
+        return None
+    start = text.find(core) if shift or core != text else 0
+    if start < 0 or (not shift and not text.startswith(core)):
+        return None
+    column = caret - shift
+    if not 0 <= column <= len(core):
+        return None
+    return sum(len(l) + 1 for l in lines[: line - 1]) + start + column
 
 
 def _find_token(token: str, query: str) -> tuple[str, int] | None:

@@ -15,7 +15,9 @@
 The cell magic runs the cell's SQL and displays the result as a pandas
 DataFrame (a :class:`quiver.Result` without pandas); ``-o NAME`` also keeps it
 in the variable ``NAME``. Without ``%quiver connect`` the magics connect to
-``$QUIVER_URI`` (default ``grpc://127.0.0.1:8815``) with ``$QUIVER_TOKEN``.
+``$QUIVER_URI`` (or ``$QUIVER_SERVER``; default ``grpc://127.0.0.1:8815``)
+with ``$QUIVER_TOKEN``. A URI is ``host:port``, ``grpc://host:port`` or
+``grpc+tls://host:port``, as for ``quiver query --server``.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _connect_parser() -> _Parser:
     p = _Parser(prog="%quiver connect", add_help=False)
-    p.add_argument("uri", nargs="?", default=None, help="grpc://host:port or grpc+tls://host:port")
+    p.add_argument("uri", nargs="?", default=None, help="host:port, grpc://host:port or grpc+tls://host:port")
     p.add_argument("--token", default=None)
     p.add_argument("--username", "-u", default=None)
     p.add_argument("--password", "-p", default=None, help="asked for when --username is given without it")

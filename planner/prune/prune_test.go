@@ -1,4 +1,4 @@
-package planner
+package prune
 
 import (
 	"context"
@@ -19,12 +19,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
 
-// pruneTestResolver resolves `col` and `t.col`; any other qualifier is
+// testResolver resolves `col` and `t.col`; any other qualifier is
 // another table.
-func pruneTestResolver(names []string) (string, bool) {
+func testResolver(names []string) (string, bool) {
 	switch {
 	case len(names) == 1:
 		return names[0], true
@@ -34,18 +35,18 @@ func pruneTestResolver(names []string) (string, bool) {
 	return "", false
 }
 
-// pruneWhere parses `SELECT * FROM t WHERE <pred>` with DuckDB's parser and
+// where parses `SELECT * FROM t WHERE <pred>` with DuckDB's parser and
 // returns the WHERE tree.
-func pruneWhere(t *testing.T, db *engine.DB, pred string) node {
+func parseWhere(t *testing.T, db *engine.DB, pred string) ast.Node {
 	t.Helper()
 	raw, err := db.Serialize(context.Background(), "SELECT * FROM t WHERE "+pred)
 	require.NoError(t, err)
-	tree, err := decodeTree(raw)
+	tree, err := ast.Decode(raw)
 	require.NoError(t, err)
 	require.Equal(t, false, tree["error"], "parse %s: %v", pred, tree)
-	stmts, _ := tree["statements"].([]any)
+	stmts, _ := tree[ast.FieldStatements].([]any)
 	require.Len(t, stmts, 1)
-	where, _ := stmts[0].(node)["node"].(node)["where_clause"].(node)
+	where := stmts[0].(ast.Node).Child(ast.FieldNode).Child(ast.FieldWhere)
 	require.NotNil(t, where, pred)
 	return where
 }
@@ -58,9 +59,9 @@ func openPruneDB(t *testing.T) *engine.DB {
 	return db
 }
 
-// pruneFileNames are the base names of files' parent directories and names,
+// fileNames are the base names of files' parent directories and names,
 // enough to tell the fixtures' files apart.
-func pruneFileNames(files []storage.File) []string {
+func fileNames(files []storage.File) []string {
 	out := make([]string, 0, len(files))
 	for _, f := range files {
 		out = append(out, path.Base(path.Dir(f.URI))+"/"+path.Base(f.URI))
@@ -148,23 +149,23 @@ func TestPruneFilesPartitions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var where node
+			var where ast.Node
 			if tc.pred != "" {
-				where = pruneWhere(t, db, tc.pred)
+				where = parseWhere(t, db, tc.pred)
 			}
-			got, err := pruneFiles(context.Background(), tbl, where, pruneTestResolver, nil)
+			got, err := Files(context.Background(), tbl, where, testResolver, nil)
 			require.NoError(t, err)
 			want := make([]storage.File, 0, len(tc.keep))
 			for _, i := range tc.keep {
 				want = append(want, tbl.Files[i])
 			}
-			require.Equal(t, pruneFileNames(want), pruneFileNames(got))
+			require.Equal(t, fileNames(want), fileNames(got))
 		})
 	}
 }
 
-// pruneWriteParquet runs COPY (query) TO dir/key with small row groups.
-func pruneWriteParquet(t *testing.T, db *engine.DB, dir, key, query string) {
+// writeParquet runs COPY (query) TO dir/key with small row groups.
+func writeParquet(t *testing.T, db *engine.DB, dir, key, query string) {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(key))
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -173,9 +174,9 @@ func pruneWriteParquet(t *testing.T, db *engine.DB, dir, key, query string) {
 	require.NoError(t, err, query)
 }
 
-// pruneStatsColumns are the file columns of the statistics fixtures, for rows
+// statsColumns are the file columns of the statistics fixtures, for rows
 // numbered i.
-const pruneStatsColumns = `i AS id,
+const statsColumns = `i AS id,
 	i / 10 AS val,
 	'name_' || lpad(i::VARCHAR, 6, '0') AS name,
 	TIMESTAMP '2025-01-01 00:00:00' + to_seconds(i) AS ts,
@@ -191,20 +192,20 @@ func TestPruneFilesStatistics(t *testing.T) {
 	db := openPruneDB(t)
 	dir := t.TempDir()
 	rows := func(lo, hi int) string {
-		return fmt.Sprintf("SELECT %s FROM range(%d, %d) r(i)", pruneStatsColumns, lo, hi)
+		return fmt.Sprintf("SELECT %s FROM range(%d, %d) r(i)", statsColumns, lo, hi)
 	}
 	// a: three row groups over ids 0..6143; gap: two row groups far apart
 	// (ids 0..2047 and 30000..32047); b: 10000..16143; c: 20000..26143.
-	pruneWriteParquet(t, db, dir, "s/t/a.parquet", rows(0, 6144)+" ORDER BY id")
-	pruneWriteParquet(t, db, dir, "s/t/b.parquet", rows(10000, 16144)+" ORDER BY id")
-	pruneWriteParquet(t, db, dir, "s/t/c.parquet", rows(20000, 26144)+" ORDER BY id")
-	pruneWriteParquet(t, db, dir, "s/t/gap.parquet", "SELECT * FROM ("+rows(0, 2048)+" UNION ALL "+rows(30000, 32048)+") ORDER BY id")
+	writeParquet(t, db, dir, "s/t/a.parquet", rows(0, 6144)+" ORDER BY id")
+	writeParquet(t, db, dir, "s/t/b.parquet", rows(10000, 16144)+" ORDER BY id")
+	writeParquet(t, db, dir, "s/t/c.parquet", rows(20000, 26144)+" ORDER BY id")
+	writeParquet(t, db, dir, "s/t/gap.parquet", "SELECT * FROM ("+rows(0, 2048)+" UNION ALL "+rows(30000, 32048)+") ORDER BY id")
 
 	w, err := storage.Open(ctx, dir, storage.Options{})
 	require.NoError(t, err)
 	tbl, err := w.Table(ctx, storage.TableName{Schema: "s", Name: "t"})
 	require.NoError(t, err)
-	require.Equal(t, []string{"t/a.parquet", "t/b.parquet", "t/c.parquet", "t/gap.parquet"}, pruneFileNames(tbl.Files))
+	require.Equal(t, []string{"t/a.parquet", "t/b.parquet", "t/c.parquet", "t/gap.parquet"}, fileNames(tbl.Files))
 	for _, f := range tbl.Files {
 		ft, err := w.Footer(ctx, f)
 		require.NoError(t, err)
@@ -252,24 +253,24 @@ func TestPruneFilesStatistics(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := pruneFiles(ctx, tbl, pruneWhere(t, db, tc.pred), pruneTestResolver, w)
+			got, err := Files(ctx, tbl, parseWhere(t, db, tc.pred), testResolver, w)
 			require.NoError(t, err)
 			want := make([]string, 0, len(tc.keep))
 			for _, k := range tc.keep {
 				want = append(want, "t/"+k+".parquet")
 			}
-			require.Equal(t, want, pruneFileNames(got))
-			require.Equal(t, pruneCount(t, db, tbl, tbl.Files, tc.pred), pruneCount(t, db, tbl, got, tc.pred), "rows lost")
+			require.Equal(t, want, fileNames(got))
+			require.Equal(t, count(t, db, tbl, tbl.Files, tc.pred), count(t, db, tbl, got, tc.pred), "rows lost")
 		})
 	}
 
 	t.Run("without footers only partitions prune", func(t *testing.T) {
-		got, err := pruneFiles(ctx, tbl, pruneWhere(t, db, "id = 5000"), pruneTestResolver, nil)
+		got, err := Files(ctx, tbl, parseWhere(t, db, "id = 5000"), testResolver, nil)
 		require.NoError(t, err)
 		require.Equal(t, tbl.Files, got)
 	})
 	t.Run("footer errors are returned", func(t *testing.T) {
-		_, err := pruneFiles(ctx, tbl, pruneWhere(t, db, "id = 5000"), pruneTestResolver, pruneFailingFooters{})
+		_, err := Files(ctx, tbl, parseWhere(t, db, "id = 5000"), testResolver, failingFooters{})
 		require.ErrorIs(t, err, storage.ErrCorruptFile)
 	})
 }
@@ -323,22 +324,22 @@ func TestPruneFilesNaN(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.pred, func(t *testing.T) {
-			got, err := pruneFiles(ctx, table, pruneWhere(t, db, tc.pred), pruneTestResolver, w)
+			got, err := Files(ctx, table, parseWhere(t, db, tc.pred), testResolver, w)
 			require.NoError(t, err)
 			require.Len(t, got, tc.kept)
-			require.Equal(t, pruneCount(t, db, table, table.Files, tc.pred), pruneCount(t, db, table, got, tc.pred))
+			require.Equal(t, count(t, db, table, table.Files, tc.pred), count(t, db, table, got, tc.pred))
 		})
 	}
 }
 
-type pruneFailingFooters struct{}
+type failingFooters struct{}
 
-func (pruneFailingFooters) Footer(context.Context, storage.File) (*storage.Footer, error) {
+func (failingFooters) Footer(context.Context, storage.File) (*storage.Footer, error) {
 	return nil, storage.ErrCorruptFile
 }
 
-// pruneCount is DuckDB's count of rows of files satisfying pred.
-func pruneCount(t *testing.T, db *engine.DB, tbl *storage.Table, files []storage.File, pred string) int64 {
+// count is DuckDB's count of rows of files satisfying pred.
+func count(t *testing.T, db *engine.DB, tbl *storage.Table, files []storage.File, pred string) int64 {
 	t.Helper()
 	if len(files) == 0 {
 		return 0
@@ -385,7 +386,7 @@ func TestPruneFilesDifferential(t *testing.T) {
 		"day=" + storage.HiveDefaultPartition + "/k=c", "day=2025-01-04/k=b"}
 	for i, p := range parts {
 		q := fmt.Sprintf("SELECT %s FROM range(%d, %d) r(i) ORDER BY id", cols, i*1500, i*1500+4100)
-		pruneWriteParquet(t, db, dir, "s/p/"+p+"/data.parquet", q)
+		writeParquet(t, db, dir, "s/p/"+p+"/data.parquet", q)
 	}
 	w, err := storage.Open(ctx, dir, storage.Options{})
 	require.NoError(t, err)
@@ -459,10 +460,10 @@ func TestPruneFilesDifferential(t *testing.T) {
 	pruned := 0
 	for _, pred := range preds {
 		t.Run(pred, func(t *testing.T) {
-			where := pruneWhere(t, db, pred)
-			got, err := pruneFiles(ctx, tbl, where, pruneTestResolver, w)
+			where := parseWhere(t, db, pred)
+			got, err := Files(ctx, tbl, where, testResolver, w)
 			require.NoError(t, err)
-			require.True(t, pruneIsSubsequence(got, tbl.Files), "kept files are not in order")
+			require.True(t, isSubsequence(got, tbl.Files), "kept files are not in order")
 			pruned += len(tbl.Files) - len(got)
 			switch {
 			case strings.Contains(pred, "$1"):
@@ -471,15 +472,15 @@ func TestPruneFilesDifferential(t *testing.T) {
 			case strings.Contains(pred, "other."):
 				pred = strings.Split(pred, " AND other.")[0] // what pruning may use
 			}
-			require.Equal(t, pruneCount(t, db, tbl, tbl.Files, pred), pruneCount(t, db, tbl, got, pred),
-				"kept %v", pruneFileNames(got))
+			require.Equal(t, count(t, db, tbl, tbl.Files, pred), count(t, db, tbl, got, pred),
+				"kept %v", fileNames(got))
 		})
 	}
 	require.Greater(t, pruned, 2*len(preds), "pruning removed too few files to mean anything")
 }
 
-// pruneIsSubsequence reports whether sub's files appear in all in the same order.
-func pruneIsSubsequence(sub, all []storage.File) bool {
+// isSubsequence reports whether sub's files appear in all in the same order.
+func isSubsequence(sub, all []storage.File) bool {
 	j := 0
 	for _, f := range all {
 		if j < len(sub) && sub[j].URI == f.URI {

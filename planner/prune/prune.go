@@ -1,4 +1,4 @@
-package planner
+package prune
 
 // File pruning. The WHERE clause of the SELECT that reads a table is
 // compiled once into a predicate tree whose leaves are the shapes we
@@ -35,15 +35,22 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
+	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
 
-// columnResolver maps a COLUMN_REF's column_names to the name of a column of
+// Footers returns a file's Parquet footer (cached by ETag);
+// *storage.Warehouse is one.
+type Footers interface {
+	Footer(ctx context.Context, f storage.File) (*storage.Footer, error)
+}
+
+// Resolver maps a COLUMN_REF's column_names to the name of a column of
 // the table being pruned, or ok=false when the reference is not to that
 // table (another table of a join, an alias, an outer query) or is ambiguous.
-type columnResolver func(names []string) (column string, ok bool)
+type Resolver func(names []string) (column string, ok bool)
 
-// pruneFiles returns the files of t that may contain rows satisfying where
+// Files returns the files of t that may contain rows satisfying where
 // (nil where: all files), keeping t.Files' order. footers may be nil (then
 // only partition values prune).
 //
@@ -51,13 +58,13 @@ type columnResolver func(names []string) (column string, ok bool)
 // of an outer join must not be pruned with predicates that NULL-extended
 // rows can satisfy (IS NULL, OR with other tables), so the caller resolves
 // no column of such a table, or does not prune it.
-func pruneFiles(ctx context.Context, t *storage.Table, where node, resolve columnResolver, footers Footers) ([]storage.File, error) {
+func Files(ctx context.Context, t *storage.Table, where ast.Node, resolve Resolver, footers Footers) ([]storage.File, error) {
 	if where == nil || resolve == nil {
 		return slices.Clone(t.Files), nil
 	}
-	c := pruneCompiler{t: t, resolve: resolve, domains: make([]pruneDomain, len(t.Columns))}
+	c := compiler{t: t, resolve: resolve, domains: make([]domain, len(t.Columns))}
 	for i, col := range t.Columns {
-		c.domains[i] = newPruneDomain(col.Type)
+		c.domains[i] = newDomain(col.Type)
 	}
 	p := c.compile(where)
 	if p == nil {
@@ -74,7 +81,7 @@ func pruneFiles(ctx context.Context, t *storage.Table, where node, resolve colum
 		statCols = nil
 	}
 
-	stats := make([]pruneStats, len(t.Columns))
+	stats := make([]colStats, len(t.Columns))
 	kept := make([]storage.File, 0, len(t.Files))
 	for _, f := range t.Files {
 		if err := ctx.Err(); err != nil {
@@ -82,7 +89,7 @@ func pruneFiles(ctx context.Context, t *storage.Table, where node, resolve colum
 		}
 		clear(stats)
 		for i := fileCols; i < len(t.Columns); i++ {
-			stats[i] = prunePartitionStats(c.domains[i], f.Partition, t.Columns[i].Name)
+			stats[i] = partitionStats(c.domains[i], f.Partition, t.Columns[i].Name)
 		}
 		if p.excludes(stats, c.domains) {
 			continue
@@ -92,7 +99,7 @@ func pruneFiles(ctx context.Context, t *storage.Table, where node, resolve colum
 			if err != nil {
 				return nil, fmt.Errorf("prune %s: read footer of %s: %w", t.Name, f.Key, err)
 			}
-			if pruneFooterExcludes(p, ft, t, statCols, stats, c.domains) {
+			if footerExcludes(p, ft, t, statCols, stats, c.domains) {
 				continue
 			}
 		}
@@ -101,10 +108,10 @@ func pruneFiles(ctx context.Context, t *storage.Table, where node, resolve colum
 	return kept, nil
 }
 
-// pruneFooterExcludes reports whether every row group of ft is excluded. stats
+// footerExcludes reports whether every row group of ft is excluded. stats
 // holds the file's partition values; the statistics of statCols are filled
 // in per row group.
-func pruneFooterExcludes(p *prunePred, ft *storage.Footer, t *storage.Table, statCols []int, stats []pruneStats, domains []pruneDomain) bool {
+func footerExcludes(p *pred, ft *storage.Footer, t *storage.Table, statCols []int, stats []colStats, domains []domain) bool {
 	if len(ft.RowGroups) == 0 {
 		return ft.Rows == 0
 	}
@@ -120,9 +127,9 @@ func pruneFooterExcludes(p *prunePred, ft *storage.Footer, t *storage.Table, sta
 	}
 	for _, rg := range ft.RowGroups {
 		for k, i := range statCols {
-			stats[i] = pruneStats{}
+			stats[i] = colStats{}
 			if j := field[k]; j >= 0 && j < len(rg.Columns) {
-				stats[i] = pruneRowGroupStats(domains[i], rg.Columns[j], rg.Rows)
+				stats[i] = rowGroupStats(domains[i], rg.Columns[j], rg.Rows)
 			}
 		}
 		if !p.excludes(stats, domains) {
@@ -132,53 +139,53 @@ func pruneFooterExcludes(p *prunePred, ft *storage.Footer, t *storage.Table, sta
 	return true
 }
 
-// pruneStats is what is known of one column over a set of rows.
-type pruneStats struct {
+// colStats is what is known of one column over a set of rows.
+type colStats struct {
 	known           bool
-	lo, hi          pruneValue
+	lo, hi          value
 	hasLo, hasHi    bool
 	allNull, noNull bool
 }
 
-// prunePartitionStats describes a partition column of a file: one value, or all
+// partitionStats describes a partition column of a file: one value, or all
 // NULL for the default partition. Values DuckDB might read differently (a
 // '%' that did not unescape) are unknown.
-func prunePartitionStats(d pruneDomain, values map[string]string, key string) pruneStats {
+func partitionStats(d domain, values map[string]string, key string) colStats {
 	raw, ok := values[key]
 	if !ok {
-		return pruneStats{}
+		return colStats{}
 	}
 	if raw == storage.HiveDefaultPartition {
-		return pruneStats{known: true, allNull: true}
+		return colStats{known: true, allNull: true}
 	}
-	var v pruneValue
+	var v value
 	switch {
-	case d.kind == pruneString:
+	case d.kind == kindString:
 		if strings.Contains(raw, "%") {
-			return pruneStats{}
+			return colStats{}
 		}
 		v.s = raw
-	case d.kind == pruneInt && d.tempo == pruneNotTemporal && !d.decimal:
+	case d.kind == kindInt && d.tempo == kindNotTemporal && !d.decimal:
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			return pruneStats{}
+			return colStats{}
 		}
 		v.n = decimal128.FromI64(n)
-	case d.kind == pruneInt && d.tempo == pruneDate:
-		days, ok := pruneParseDate(raw)
+	case d.kind == kindInt && d.tempo == kindDate:
+		days, ok := parseDate(raw)
 		if !ok {
-			return pruneStats{}
+			return colStats{}
 		}
 		v.n = decimal128.FromI64(days)
 	default:
-		return pruneStats{}
+		return colStats{}
 	}
-	return pruneStats{known: true, lo: v, hi: v, hasLo: true, hasHi: true, noNull: true}
+	return colStats{known: true, lo: v, hi: v, hasLo: true, hasHi: true, noNull: true}
 }
 
-// pruneRowGroupStats describes a file column over one row group.
-func pruneRowGroupStats(d pruneDomain, cs storage.ColumnStats, rows int64) pruneStats {
-	var s pruneStats
+// rowGroupStats describes a file column over one row group.
+func rowGroupStats(d domain, cs storage.ColumnStats, rows int64) colStats {
+	var s colStats
 	if cs.HasNullCount {
 		s.known = true
 		s.noNull = cs.NullCount == 0
@@ -195,16 +202,16 @@ func pruneRowGroupStats(d pruneDomain, cs storage.ColumnStats, rows int64) prune
 	return s
 }
 
-// prunePred is a compiled predicate: an AND or OR of children, or a leaf
+// pred is a compiled predicate: an AND or OR of children, or a leaf
 // on one column with its constants already in the column's domain.
-type prunePred struct {
-	op     string // "and", "or", or a leaf operator (see pruneLeafExcludes)
-	kids   []*prunePred
+type pred struct {
+	op     string // "and", "or", or a leaf operator (see leafExcludes)
+	kids   []*pred
 	col    int
-	bounds []pruneBound
+	bounds []bound
 }
 
-func (p *prunePred) columns(out []int) []int {
+func (p *pred) columns(out []int) []int {
 	switch p.op {
 	case "and", "or":
 		for _, k := range p.kids {
@@ -216,7 +223,7 @@ func (p *prunePred) columns(out []int) []int {
 }
 
 // excludes reports whether no row described by stats can satisfy p.
-func (p *prunePred) excludes(stats []pruneStats, domains []pruneDomain) bool {
+func (p *pred) excludes(stats []colStats, domains []domain) bool {
 	switch p.op {
 	case "and":
 		for _, k := range p.kids {
@@ -233,12 +240,12 @@ func (p *prunePred) excludes(stats []pruneStats, domains []pruneDomain) bool {
 		}
 		return true
 	}
-	return pruneLeafExcludes(p.op, p.bounds, stats[p.col], domains[p.col])
+	return leafExcludes(p.op, p.bounds, stats[p.col], domains[p.col])
 }
 
-// pruneLeafExcludes decides one leaf. NULLs satisfy only IS NULL; a known NULL
+// leafExcludes decides one leaf. NULLs satisfy only IS NULL; a known NULL
 // count of zero excludes IS NULL, an all-NULL column excludes the rest.
-func pruneLeafExcludes(op string, bounds []pruneBound, s pruneStats, d pruneDomain) bool {
+func leafExcludes(op string, bounds []bound, s colStats, d domain) bool {
 	if !s.known {
 		return false
 	}
@@ -252,9 +259,9 @@ func pruneLeafExcludes(op string, bounds []pruneBound, s pruneStats, d pruneDoma
 		return true
 	}
 	// below and above: every value is < c, or every value is > c.
-	above := func(b pruneBound) bool { return s.hasLo && d.cmpBound(s.lo, b) > 0 }
-	below := func(b pruneBound) bool { return s.hasHi && d.cmpBound(s.hi, b) < 0 }
-	single := func(b pruneBound) bool {
+	above := func(b bound) bool { return s.hasLo && d.cmpBound(s.lo, b) > 0 }
+	below := func(b bound) bool { return s.hasHi && d.cmpBound(s.hi, b) < 0 }
+	single := func(b bound) bool {
 		return s.hasLo && s.hasHi && d.cmp(s.lo, s.hi) == 0 && d.cmpBound(s.lo, b) == 0
 	}
 	switch op {
@@ -285,34 +292,34 @@ func pruneLeafExcludes(op string, bounds []pruneBound, s pruneStats, d pruneDoma
 	return false
 }
 
-// pruneCompiler turns a WHERE tree into a prunePred.
-type pruneCompiler struct {
+// compiler turns a WHERE tree into a pred.
+type compiler struct {
 	t       *storage.Table
-	resolve columnResolver
-	domains []pruneDomain
+	resolve Resolver
+	domains []domain
 }
 
-// pruneCompareOp maps DuckDB's comparison types to leaf operators.
-func pruneCompareOp(typ string) (string, bool) {
+// compareOp maps DuckDB's comparison types to leaf operators.
+func compareOp(typ string) (string, bool) {
 	switch typ {
-	case "COMPARE_EQUAL":
+	case ast.ExprCompareEqual:
 		return "=", true
-	case "COMPARE_NOTEQUAL":
+	case ast.ExprCompareNotEqual:
 		return "<>", true
-	case "COMPARE_LESSTHAN":
+	case ast.ExprCompareLess:
 		return "<", true
-	case "COMPARE_GREATERTHAN":
+	case ast.ExprCompareGreater:
 		return ">", true
-	case "COMPARE_LESSTHANOREQUALTO":
+	case ast.ExprCompareLessEq:
 		return "<=", true
-	case "COMPARE_GREATERTHANOREQUALTO":
+	case ast.ExprCompareGreaterEq:
 		return ">=", true
 	}
 	return "", false
 }
 
-// pruneFlipOp is the operator with its operands swapped (3 > x is x < 3).
-func pruneFlipOp(op string) string {
+// flipOp is the operator with its operands swapped (3 > x is x < 3).
+func flipOp(op string) string {
 	switch op {
 	case "<":
 		return ">"
@@ -327,20 +334,20 @@ func pruneFlipOp(op string) string {
 }
 
 // compile returns nil for anything that cannot exclude rows.
-func (c *pruneCompiler) compile(e any) *prunePred {
-	n, ok := e.(node)
+func (c *compiler) compile(e any) *pred {
+	n, ok := e.(ast.Node)
 	if !ok {
 		return nil
 	}
-	typ := str(n, "type")
+	typ := n.Type()
 	switch typ {
-	case "CONJUNCTION_AND", "CONJUNCTION_OR":
-		children, _ := n["children"].([]any)
-		var kids []*prunePred
+	case ast.ExprAnd, ast.ExprOr:
+		children, _ := n[ast.FieldChildren].([]any)
+		var kids []*pred
 		for _, ch := range children {
 			k := c.compile(ch)
 			if k == nil {
-				if typ == "CONJUNCTION_OR" {
+				if typ == ast.ExprOr {
 					return nil // this branch may match anything
 				}
 				continue
@@ -352,19 +359,19 @@ func (c *pruneCompiler) compile(e any) *prunePred {
 			return nil
 		case len(kids) == 1:
 			return kids[0]
-		case typ == "CONJUNCTION_AND":
-			return &prunePred{op: "and", kids: kids}
+		case typ == ast.ExprAnd:
+			return &pred{op: "and", kids: kids}
 		default:
-			return &prunePred{op: "or", kids: kids}
+			return &pred{op: "or", kids: kids}
 		}
-	case "COLUMN_REF": // WHERE flag
+	case ast.ExprColumnRef: // WHERE flag
 		col, ok := c.column(n)
-		if !ok || c.domains[col].kind != pruneBool {
+		if !ok || c.domains[col].kind != kindBool {
 			return nil
 		}
-		return &prunePred{op: "=", col: col, bounds: []pruneBound{{v: pruneValue{b: true}}}}
-	case "OPERATOR_IS_NULL", "OPERATOR_IS_NOT_NULL":
-		children, _ := n["children"].([]any)
+		return &pred{op: "=", col: col, bounds: []bound{{v: value{b: true}}}}
+	case ast.ExprIsNull, ast.ExprIsNotNull:
+		children, _ := n[ast.FieldChildren].([]any)
 		if len(children) != 1 {
 			return nil
 		}
@@ -372,11 +379,11 @@ func (c *pruneCompiler) compile(e any) *prunePred {
 		if !ok {
 			return nil
 		}
-		if typ == "OPERATOR_IS_NULL" {
-			return &prunePred{op: "isnull", col: col}
+		if typ == ast.ExprIsNull {
+			return &pred{op: "isnull", col: col}
 		}
-		return &prunePred{op: "notnull", col: col}
-	case "COMPARE_BETWEEN":
+		return &pred{op: "notnull", col: col}
+	case ast.ExprCompareBetween:
 		col, ok := c.column(n["input"])
 		if !ok {
 			return nil
@@ -386,9 +393,9 @@ func (c *pruneCompiler) compile(e any) *prunePred {
 		if !ok1 || !ok2 {
 			return nil
 		}
-		return &prunePred{op: "between", col: col, bounds: []pruneBound{lo, hi}}
-	case "COMPARE_IN", "COMPARE_NOT_IN":
-		children, _ := n["children"].([]any)
+		return &pred{op: "between", col: col, bounds: []bound{lo, hi}}
+	case ast.ExprCompareIn, ast.ExprCompareNotIn:
+		children, _ := n[ast.FieldChildren].([]any)
 		if len(children) < 2 {
 			return nil
 		}
@@ -396,14 +403,14 @@ func (c *pruneCompiler) compile(e any) *prunePred {
 		if !ok {
 			return nil
 		}
-		var bounds []pruneBound
+		var bounds []bound
 		for _, ch := range children[1:] {
-			l, ok := pruneLiteral(ch)
+			l, ok := literal(ch)
 			if !ok {
 				return nil
 			}
-			if l.kind == pruneLitNull {
-				if typ == "COMPARE_NOT_IN" {
+			if l.kind == litNull {
+				if typ == ast.ExprCompareNotIn {
 					return nil // x NOT IN (.., NULL) is never true; keep it simple
 				}
 				continue // x IN (.., NULL, ..) is true only through the other values
@@ -417,38 +424,38 @@ func (c *pruneCompiler) compile(e any) *prunePred {
 		if len(bounds) == 0 {
 			return nil
 		}
-		if typ == "COMPARE_IN" {
-			return &prunePred{op: "in", col: col, bounds: bounds}
+		if typ == ast.ExprCompareIn {
+			return &pred{op: "in", col: col, bounds: bounds}
 		}
-		return &prunePred{op: "notin", col: col, bounds: bounds}
+		return &pred{op: "notin", col: col, bounds: bounds}
 	}
-	op, ok := pruneCompareOp(typ)
+	op, ok := compareOp(typ)
 	if !ok {
 		return nil
 	}
-	left, right := n["left"], n["right"]
+	left, right := n[ast.FieldLeft], n[ast.FieldRight]
 	col, ok := c.column(left)
 	if !ok {
 		if col, ok = c.column(right); !ok {
 			return nil
 		}
-		op, right = pruneFlipOp(op), left
+		op, right = flipOp(op), left
 	}
 	b, ok := c.bound(col, right)
 	if !ok {
 		return nil
 	}
-	return &prunePred{op: op, col: col, bounds: []pruneBound{b}}
+	return &pred{op: op, col: col, bounds: []bound{b}}
 }
 
 // column resolves a bare column reference to an index of t.Columns whose
 // type we can prune on.
-func (c *pruneCompiler) column(e any) (int, bool) {
-	n, ok := e.(node)
-	if !ok || str(n, "class") != "COLUMN_REF" || str(n, "type") != "COLUMN_REF" {
+func (c *compiler) column(e any) (int, bool) {
+	n, ok := e.(ast.Node)
+	if !ok || n.Class() != ast.ClassColumnRef || n.Type() != ast.ExprColumnRef {
 		return 0, false
 	}
-	raw, _ := n["column_names"].([]any)
+	raw, _ := n[ast.FieldColumnNames].([]any)
 	names := make([]string, 0, len(raw))
 	for _, r := range raw {
 		s, ok := r.(string)
@@ -477,7 +484,7 @@ func (c *pruneCompiler) column(e any) (int, bool) {
 		}
 		i = found[0]
 	}
-	if c.domains[i].kind == pruneNone {
+	if c.domains[i].kind == kindNone {
 		return 0, false
 	}
 	return i, true
@@ -485,103 +492,103 @@ func (c *pruneCompiler) column(e any) (int, bool) {
 
 // bound converts a constant expression into column col's domain; a NULL
 // constant matches nothing but is simply not used.
-func (c *pruneCompiler) bound(col int, e any) (pruneBound, bool) {
-	l, ok := pruneLiteral(e)
-	if !ok || l.kind == pruneLitNull {
-		return pruneBound{}, false
+func (c *compiler) bound(col int, e any) (bound, bool) {
+	l, ok := literal(e)
+	if !ok || l.kind == litNull {
+		return bound{}, false
 	}
 	return c.domains[col].bind(l)
 }
 
-// pruneDomain is how the values of one column compare.
-type pruneDomain struct {
-	kind    pruneKind
-	decimal bool  // pruneInt: unscaled decimal128 values
+// domain is how the values of one column compare.
+type domain struct {
+	kind    domainKind
+	decimal bool  // kindInt: unscaled decimal128 values
 	scale   int32 // of a decimal
 	float32 bool
-	tempo   pruneTemporal // pruneInt: dates and timestamps
-	unitNs  int64         // timestamps: nanoseconds per unit
+	tempo   kindTemporal // kindInt: dates and timestamps
+	unitNs  int64        // timestamps: nanoseconds per unit
 	// maxBounds says a statistics max is an upper bound of the values.
 	maxBounds bool
 }
 
-type pruneKind uint8
+type domainKind uint8
 
 const (
-	pruneNone pruneKind = iota
-	// pruneInt holds integers, decimals (unscaled), dates (days since the
+	kindNone domainKind = iota
+	// kindInt holds integers, decimals (unscaled), dates (days since the
 	// epoch) and timestamps (units since the epoch) as 128-bit integers.
-	pruneInt
-	pruneFloat
-	pruneString
-	pruneBool
+	kindInt
+	kindFloat
+	kindString
+	kindBool
 )
 
-type pruneTemporal uint8
+type kindTemporal uint8
 
 const (
-	pruneNotTemporal pruneTemporal = iota
-	pruneDate
-	pruneTimestamp
-	pruneTimestampTZ
+	kindNotTemporal kindTemporal = iota
+	kindDate
+	kindTimestamp
+	kindTimestampTZ
 )
 
-func newPruneDomain(t arrow.DataType) pruneDomain {
+func newDomain(t arrow.DataType) domain {
 	switch t := t.(type) {
 	case *arrow.Int8Type, *arrow.Int16Type, *arrow.Int32Type, *arrow.Int64Type,
 		*arrow.Uint8Type, *arrow.Uint16Type, *arrow.Uint32Type, *arrow.Uint64Type:
-		return pruneDomain{kind: pruneInt, maxBounds: true}
+		return domain{kind: kindInt, maxBounds: true}
 	case *arrow.Decimal128Type:
 		// Wider decimals may be compared as DOUBLE by DuckDB, whose
 		// rounding our exact comparison would not reproduce.
 		if t.Precision > 18 || t.Scale < 0 {
-			return pruneDomain{}
+			return domain{}
 		}
-		return pruneDomain{kind: pruneInt, decimal: true, scale: t.Scale, maxBounds: true}
+		return domain{kind: kindInt, decimal: true, scale: t.Scale, maxBounds: true}
 	case *arrow.Float32Type:
-		return pruneDomain{kind: pruneFloat, float32: true}
+		return domain{kind: kindFloat, float32: true}
 	case *arrow.Float64Type:
-		return pruneDomain{kind: pruneFloat}
+		return domain{kind: kindFloat}
 	case *arrow.StringType, *arrow.LargeStringType:
-		return pruneDomain{kind: pruneString}
+		return domain{kind: kindString}
 	case *arrow.BooleanType:
-		return pruneDomain{kind: pruneBool, maxBounds: true}
+		return domain{kind: kindBool, maxBounds: true}
 	case *arrow.Date32Type:
-		return pruneDomain{kind: pruneInt, tempo: pruneDate, maxBounds: true}
+		return domain{kind: kindInt, tempo: kindDate, maxBounds: true}
 	case *arrow.TimestampType:
 		unit := map[arrow.TimeUnit]int64{arrow.Second: 1e9, arrow.Millisecond: 1e6, arrow.Microsecond: 1e3, arrow.Nanosecond: 1}[t.Unit]
 		if t.TimeZone == "" {
-			return pruneDomain{kind: pruneInt, tempo: pruneTimestamp, unitNs: unit, maxBounds: true}
+			return domain{kind: kindInt, tempo: kindTimestamp, unitNs: unit, maxBounds: true}
 		}
 		if t.Unit != arrow.Microsecond && t.Unit != arrow.Millisecond {
-			return pruneDomain{} // how DuckDB types these is not worth the risk
+			return domain{} // how DuckDB types these is not worth the risk
 		}
-		return pruneDomain{kind: pruneInt, tempo: pruneTimestampTZ, unitNs: unit, maxBounds: true}
+		return domain{kind: kindInt, tempo: kindTimestampTZ, unitNs: unit, maxBounds: true}
 	}
-	return pruneDomain{}
+	return domain{}
 }
 
-// pruneValue is a value of a domain; only the field of its kind is used.
-type pruneValue struct {
+// value is a value of a domain; only the field of its kind is used.
+type value struct {
 	n decimal128.Num
 	f float64
 	s string
 	b bool
 }
 
-// pruneBound is a constant in a column's domain. For pruneInt a constant
+// bound is a constant in a column's domain. For kindInt a constant
 // that is not an integer in the column's unit is its floor with
 // exact=false: it lies strictly between n and n+1.
-type pruneBound struct {
-	v     pruneValue
+type bound struct {
+	v     value
 	exact bool
 }
 
-func (d pruneDomain) cmp(a, b pruneValue) int {
+func (d domain) cmp(a, b value) int {
 	switch d.kind {
-	case pruneInt:
+	case kindInt:
 		return a.n.Cmp(b.n)
-	case pruneFloat:
+	case kindFloat:
 		switch {
 		case a.f < b.f:
 			return -1
@@ -589,9 +596,9 @@ func (d pruneDomain) cmp(a, b pruneValue) int {
 			return 1
 		}
 		return 0
-	case pruneString:
+	case kindString:
 		return strings.Compare(a.s, b.s)
-	case pruneBool:
+	case kindBool:
 		switch {
 		case a.b == b.b:
 			return 0
@@ -604,8 +611,8 @@ func (d pruneDomain) cmp(a, b pruneValue) int {
 }
 
 // cmpBound is the sign of x - c for the constant c that b stands for.
-func (d pruneDomain) cmpBound(x pruneValue, b pruneBound) int {
-	if d.kind != pruneInt || b.exact {
+func (d domain) cmpBound(x value, b bound) int {
+	if d.kind != kindInt || b.exact {
 		return d.cmp(x, b.v)
 	}
 	if x.n.LessEqual(b.v.n) {
@@ -615,20 +622,20 @@ func (d pruneDomain) cmpBound(x pruneValue, b pruneBound) int {
 }
 
 // fromStat converts a footer statistic (storage.ColumnStats' Go values).
-func (d pruneDomain) fromStat(v any) (pruneValue, bool) {
-	var out pruneValue
+func (d domain) fromStat(v any) (value, bool) {
+	var out value
 	switch d.kind {
-	case pruneInt:
+	case kindInt:
 		switch {
 		case d.decimal:
 			n, ok := v.(decimal128.Num)
 			out.n = n
 			return out, ok
-		case d.tempo == pruneDate:
+		case d.tempo == kindDate:
 			n, ok := v.(arrow.Date32)
 			out.n = decimal128.FromI64(int64(n))
 			return out, ok
-		case d.tempo != pruneNotTemporal:
+		case d.tempo != kindNotTemporal:
 			n, ok := v.(arrow.Timestamp)
 			out.n = decimal128.FromI64(int64(n))
 			return out, ok
@@ -654,7 +661,7 @@ func (d pruneDomain) fromStat(v any) (pruneValue, bool) {
 			return out, false
 		}
 		return out, true
-	case pruneFloat:
+	case kindFloat:
 		switch v := v.(type) {
 		case float32:
 			out.f = float64(v)
@@ -664,11 +671,11 @@ func (d pruneDomain) fromStat(v any) (pruneValue, bool) {
 			return out, false
 		}
 		return out, !math.IsNaN(out.f)
-	case pruneString:
+	case kindString:
 		s, ok := v.(string)
 		out.s = s
 		return out, ok
-	case pruneBool:
+	case kindBool:
 		b, ok := v.(bool)
 		out.b = b
 		return out, ok
@@ -678,169 +685,169 @@ func (d pruneDomain) fromStat(v any) (pruneValue, bool) {
 
 // bind converts a literal into the domain the way DuckDB compares them, or
 // reports false when that is not certain.
-func (d pruneDomain) bind(l pruneLit) (pruneBound, bool) {
+func (d domain) bind(l lit) (bound, bool) {
 	switch d.kind {
-	case pruneString:
-		if l.kind == pruneLitString || l.kind == pruneLitVarchar {
-			return pruneBound{v: pruneValue{s: l.s}, exact: true}, true
+	case kindString:
+		if l.kind == litString || l.kind == litVarchar {
+			return bound{v: value{s: l.s}, exact: true}, true
 		}
-	case pruneBool:
-		b, ok := l.b, l.kind == pruneLitBool
-		if l.kind == pruneLitString {
-			b, ok = pruneParseBool(l.s)
+	case kindBool:
+		b, ok := l.b, l.kind == litBool
+		if l.kind == litString {
+			b, ok = parseBool(l.s)
 		}
-		return pruneBound{v: pruneValue{b: b}, exact: true}, ok
-	case pruneFloat:
+		return bound{v: value{b: b}, exact: true}, ok
+	case kindFloat:
 		return d.bindFloat(l)
-	case pruneInt:
+	case kindInt:
 		switch d.tempo {
-		case pruneNotTemporal:
+		case kindNotTemporal:
 			return d.bindNumber(l)
-		case pruneDate:
-			return pruneBindDate(l)
+		case kindDate:
+			return bindDate(l)
 		default:
 			return d.bindTimestamp(l)
 		}
 	}
-	return pruneBound{}, false
+	return bound{}, false
 }
 
 // bindNumber: integer and decimal columns compare exactly with integer and
 // decimal constants (DuckDB picks a common decimal type), and with doubles
 // of magnitude below 2^53 (DuckDB compares in DOUBLE, whose rounding keeps
 // the order against such constants).
-func (d pruneDomain) bindNumber(l pruneLit) (pruneBound, bool) {
+func (d domain) bindNumber(l lit) (bound, bool) {
 	var r *big.Rat
 	switch l.kind {
-	case pruneLitInt:
+	case litInt:
 		if l.huge && d.decimal {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		r = l.r
-	case pruneLitDecimal:
+	case litDecimal:
 		if l.width > 18 {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		r = l.r
-	case pruneLitDouble:
+	case litDouble:
 		if d.decimal || math.IsNaN(l.f) || math.Abs(l.f) >= 1<<53 {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		r = new(big.Rat).SetFloat64(l.f)
-	case pruneLitString:
+	case litString:
 		// DuckDB casts the literal to the column's integer type; for
 		// decimal columns the cast would round, so those take none.
 		if d.decimal {
-			return pruneBound{}, false
+			return bound{}, false
 		}
-		i, ok := pruneParseInt(l.s)
+		i, ok := parseInt(l.s)
 		if !ok {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		r = new(big.Rat).SetInt(i)
 	default:
-		return pruneBound{}, false
+		return bound{}, false
 	}
-	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(prunePow10(int(d.scale))))
-	floor, exact := pruneFloor(scaled)
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(int(d.scale))))
+	floor, exact := floor(scaled)
 	if floor.BitLen() > 120 {
-		return pruneBound{}, false
+		return bound{}, false
 	}
-	return pruneBound{v: pruneValue{n: decimal128.FromBigInt(floor)}, exact: exact}, true
+	return bound{v: value{n: decimal128.FromBigInt(floor)}, exact: exact}, true
 }
 
 // bindFloat: only constants the column's float type holds exactly, so it
 // does not matter whether DuckDB compares in FLOAT or DOUBLE.
-func (d pruneDomain) bindFloat(l pruneLit) (pruneBound, bool) {
+func (d domain) bindFloat(l lit) (bound, bool) {
 	var f float64
 	switch l.kind {
-	case pruneLitInt, pruneLitDecimal:
+	case litInt, litDecimal:
 		if d.float32 {
 			f32, exact := l.r.Float32()
 			if !exact {
-				return pruneBound{}, false
+				return bound{}, false
 			}
 			f = float64(f32)
 		} else {
 			var exact bool
 			if f, exact = l.r.Float64(); !exact {
-				return pruneBound{}, false
+				return bound{}, false
 			}
 		}
-	case pruneLitDouble:
+	case litDouble:
 		f = l.f
 		if math.IsNaN(f) || (d.float32 && float64(float32(f)) != f) {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 	default:
-		return pruneBound{}, false
+		return bound{}, false
 	}
-	return pruneBound{v: pruneValue{f: f}, exact: true}, true
+	return bound{v: value{f: f}, exact: true}, true
 }
 
-const pruneNsPerDay = 86400 * 1e9
+const nsPerDay = 86400 * 1e9
 
-// pruneBindDate: DATE constants and date strings; a TIMESTAMP constant only at
+// bindDate: DATE constants and date strings; a TIMESTAMP constant only at
 // midnight (DuckDB compares the date as a timestamp).
-func pruneBindDate(l pruneLit) (pruneBound, bool) {
+func bindDate(l lit) (bound, bool) {
 	var days int64
 	switch l.kind {
-	case pruneLitDate:
+	case litDate:
 		days = l.days
-	case pruneLitString:
+	case litString:
 		var ok bool
-		if days, ok = pruneParseDate(l.s); !ok {
-			return pruneBound{}, false
+		if days, ok = parseDate(l.s); !ok {
+			return bound{}, false
 		}
-	case pruneLitTimestamp:
+	case litTimestamp:
 		if l.nsOnly {
-			return pruneBound{}, false
+			return bound{}, false
 		}
-		q, m := new(big.Int).DivMod(l.ns, big.NewInt(pruneNsPerDay), new(big.Int))
+		q, m := new(big.Int).DivMod(l.ns, big.NewInt(nsPerDay), new(big.Int))
 		if m.Sign() != 0 || !q.IsInt64() {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		days = q.Int64()
 	default:
-		return pruneBound{}, false
+		return bound{}, false
 	}
-	return pruneBound{v: pruneValue{n: decimal128.FromI64(days)}, exact: true}, true
+	return bound{v: value{n: decimal128.FromI64(days)}, exact: true}, true
 }
 
 // bindTimestamp: the constant must be a whole number of the column's units,
 // so whichever common type DuckDB picks holds both sides exactly.
 // Timestamps with a time zone take only constants with an explicit offset.
-func (d pruneDomain) bindTimestamp(l pruneLit) (pruneBound, bool) {
+func (d domain) bindTimestamp(l lit) (bound, bool) {
 	var ns *big.Int
-	tz := d.tempo == pruneTimestampTZ
+	tz := d.tempo == kindTimestampTZ
 	switch l.kind {
-	case pruneLitTimestamp:
+	case litTimestamp:
 		if tz || (l.nsOnly && d.unitNs != 1) {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		ns = l.ns
-	case pruneLitTimestampTZ:
+	case litTimestampTZ:
 		if !tz {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		ns = l.ns
-	case pruneLitDate:
+	case litDate:
 		if tz {
-			return pruneBound{}, false
+			return bound{}, false
 		}
-		ns = new(big.Int).Mul(big.NewInt(l.days), big.NewInt(pruneNsPerDay))
-	case pruneLitString:
-		ts, ok := pruneParseTimestamp(l.s)
+		ns = new(big.Int).Mul(big.NewInt(l.days), big.NewInt(nsPerDay))
+	case litString:
+		ts, ok := parseTimestamp(l.s)
 		if !ok || ts.offset != tz {
-			return pruneBound{}, false
+			return bound{}, false
 		}
 		ns = ts.ns
 	default:
-		return pruneBound{}, false
+		return bound{}, false
 	}
 	q, m := new(big.Int).DivMod(ns, big.NewInt(d.unitNs), new(big.Int))
 	if m.Sign() != 0 || !q.IsInt64() {
-		return pruneBound{}, false
+		return bound{}, false
 	}
-	return pruneBound{v: pruneValue{n: decimal128.FromI64(q.Int64())}, exact: true}, true
+	return bound{v: value{n: decimal128.FromI64(q.Int64())}, exact: true}, true
 }

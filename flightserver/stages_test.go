@@ -1,0 +1,79 @@
+package flightserver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// stagedQueries hold their big table inside a CTE, a UNION ALL branch or
+// a subquery: each such part is planned as a stage of its own (split over
+// the workers, its rows spooled) and the rest runs on one worker over
+// their outputs.
+var stagedQueries = []struct {
+	name, sql string
+	stages    []string // the stages EXPLAIN lists, "<of>: <strategy>"
+}{
+	{"a CTE referenced twice, computed once",
+		"WITH per AS (SELECT k, count(*) AS n, sum(amount) AS s FROM shop.facts GROUP BY k) SELECT a.k, a.n, b.s FROM per a JOIN per b ON a.k = b.k",
+		[]string{"cte per: aggregate"}},
+	{"UNION ALL of two tables",
+		"SELECT 'facts' AS t, count(*) AS n FROM shop.facts UNION ALL SELECT 'dims', count(*) FROM shop.dims",
+		[]string{"union all branch 1: aggregate", "union all branch 2: aggregate"}},
+	{"a window over a grouped derived table",
+		"SELECT k, n, rank() OVER (ORDER BY n DESC, k NULLS FIRST) AS r FROM (SELECT k, count(*) AS n FROM shop.facts GROUP BY k) d",
+		[]string{"subquery 1: aggregate"}},
+	{"scalar subqueries and an IN subquery",
+		"SELECT (SELECT count(*) FROM shop.facts WHERE amount > 90) AS big, (SELECT max(v) FROM shop.dims WHERE k IN (SELECT k FROM shop.facts WHERE id % 1000 = 7)) AS top",
+		[]string{"subquery 1: aggregate", "subquery 2: aggregate; split shop.dims; broadcast shop.facts"}},
+	{"a stage that returns no row",
+		"WITH none AS (SELECT k, count(*) AS n FROM shop.facts WHERE id % 2 = 3 GROUP BY k) SELECT count(*) AS c, max(n) AS m FROM none",
+		[]string{"cte none: aggregate"}},
+}
+
+// TestStages runs each staged query: EXPLAIN lists its stages and the
+// remainder, the answers are those of one DuckDB, system.queries counts
+// its stages, and the spool is empty once it ended.
+func TestStages(t *testing.T) {
+	e := newTestEnvWith(t, envOptions{workers: 2, tables: writeJoinTables})
+	ctx := context.Background()
+	for _, q := range stagedQueries {
+		t.Run(q.name, func(t *testing.T) {
+			steps := e.explain(t, ctx, q.sql)
+			require.Equal(t, fmt.Sprintf("staged; %d stages", len(q.stages)), steps["strategy"])
+			for i, want := range q.stages {
+				require.True(t, strings.HasPrefix(steps[fmt.Sprintf("stage %d", i)], want+"; "), "stage %d: %q, want %q", i, steps[fmt.Sprintf("stage %d", i)], want)
+			}
+			require.Contains(t, steps["remainder"], "one worker (")
+			require.Equal(t, "worker=any files=0 sql=(reads the stages' outputs)", steps["fragment 0"])
+			info, err := e.client.Execute(ctx, q.sql)
+			require.NoError(t, err)
+			_, recs := e.fetch(t, ctx, info)
+			require.Equal(t, e.joinOracle(t, q.sql), rowStrings(recs))
+			require.Eventually(t, func() bool { return len(e.spoolEntries(t)) == 0 }, 10*time.Second, 10*time.Millisecond,
+				"spool after the query: %v", e.spoolEntries(t))
+		})
+	}
+}
+
+// TestStagesAnalyze runs a staged query under EXPLAIN ANALYZE: each stage's
+// rounds and the remainder report their fragments, and the result row
+// counts what the query returns.
+func TestStagesAnalyze(t *testing.T) {
+	e := newTestEnvWith(t, envOptions{workers: 2, tables: writeJoinTables})
+	ctx := context.Background()
+	q := stagedQueries[0].sql
+	steps := e.steps(t, ctx, "EXPLAIN ANALYZE "+q)
+	require.Equal(t, "staged; 1 stages", steps["strategy"])
+	// The CTE's partials (stage 0), their merge on a worker writing the
+	// CTE's rows (stage 1), the remainder (stage 2).
+	for stage := range 3 {
+		require.Contains(t, steps, fmt.Sprintf("analyze stage %d", stage), "%v", steps)
+	}
+	require.NotContains(t, steps, "analyze stage 3")
+	require.Regexp(t, fmt.Sprintf(`^rows=%d `, len(e.joinOracle(t, q))), steps["analyze result"])
+}

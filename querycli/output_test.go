@@ -1,0 +1,198 @@
+package querycli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestOutputFormat(t *testing.T) {
+	tests := []struct {
+		name, out, format string
+		want              string
+		err               error // or errText, for errors without a sentinel
+		errText           string
+	}{
+		{"stdout", "", "", FormatTable, nil, ""},
+		{"stdout csv", "", FormatCSV, FormatCSV, nil, ""},
+		{"stdout parquet", "", FormatParquet, "", nil, "needs --out FILE"},
+		{"unknown format", "x.csv", "xml", "", ErrUnknownFormat, ""},
+
+		{"path .parquet", "plays.parquet", "", FormatParquet, nil, ""},
+		{"path .PARQUET", "dir/PLAYS.PARQUET", "", FormatParquet, nil, ""},
+		{"path .csv", "plays.csv", "", FormatCSV, nil, ""},
+		{"path .json", "plays.json", "", FormatJSON, nil, ""},
+		{"path .jsonl", "plays.jsonl", "", FormatJSON, nil, ""},
+		{"path .ndjson", "/tmp/plays.ndjson", "", FormatJSON, nil, ""},
+		{"path agrees", "plays.parquet", FormatParquet, FormatParquet, nil, ""},
+		{"path .jsonl agrees with json", "plays.jsonl", FormatJSON, FormatJSON, nil, ""},
+		{"path contradicts", "plays.parquet", FormatCSV, "", ErrFormatConflict, ""},
+		{"table contradicts", "plays.csv", FormatTable, "", ErrFormatConflict, ""},
+		{"path no extension", "plays", "", "", ErrUnknownFormat, ""},
+		{"path other extension", "plays.txt", "", "", ErrUnknownFormat, ""},
+		{"path no extension, format given", "plays", FormatCSV, FormatCSV, nil, ""},
+		{"path other extension, table", "plays.txt", FormatTable, FormatTable, nil, ""},
+
+		{"file:// .csv", "file:///tmp/x/result.csv", "", FormatCSV, nil, ""},
+		{"file:// contradicts", "file:///tmp/x/result.csv", FormatJSON, "", ErrFormatConflict, ""},
+		{"file:// no extension", "file:///tmp/x/result", "", "", ErrUnknownFormat, ""},
+		{"file:// no extension, format given", "file:///tmp/x/result", FormatParquet, FormatParquet, nil, ""},
+		{"file:// table", "file:///tmp/x/result.txt", FormatTable, "", ErrUnknownFormat, ""},
+
+		{"s3:// .parquet", "s3://bucket/daily/result.parquet", "", FormatParquet, nil, ""},
+		{"s3:// .ndjson", "s3://bucket/daily/result.ndjson", "", FormatJSON, nil, ""},
+		{"s3:// contradicts", "s3://bucket/daily/result.parquet", FormatJSON, "", ErrFormatConflict, ""},
+		{"s3:// no extension", "s3://bucket/daily/result", "", "", ErrUnknownFormat, ""},
+		{"s3:// table", "s3://bucket/daily/result.parquet", FormatTable, "", ErrFormatConflict, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := OutputFormat(tc.out, tc.format)
+			switch {
+			case tc.err != nil:
+				require.ErrorIs(t, err, tc.err)
+			case tc.errText != "":
+				require.ErrorContains(t, err, tc.errText)
+			default:
+				require.NoError(t, err)
+				require.Equal(t, tc.want, got)
+			}
+		})
+	}
+}
+
+func TestOutputFormatNamesBoth(t *testing.T) {
+	_, err := OutputFormat("plays.parquet", FormatCSV)
+	require.EqualError(t, err, "output format contradicts the file extension: --format csv, but --out plays.parquet "+
+		"is named like parquet; drop --format or change the extension")
+	_, err = OutputFormat("plays", "")
+	require.ErrorContains(t, err, "give --format csv, json, parquet or table")
+	_, err = OutputFormat("s3://b/plays", "")
+	require.ErrorContains(t, err, "give --format csv, json or parquet")
+}
+
+func TestWriteFile(t *testing.T) {
+	addr, _, _ := startCluster(t)
+	const allRows = "id,name\n1,one\n2,\n3,three\n4,四\n5,five\n"
+	const jsonRows = `{"id":1,"name":"one"}
+{"id":2,"name":null}
+{"id":3,"name":"three"}
+{"id":4,"name":"四"}
+{"id":5,"name":"five"}
+`
+	tests := []struct {
+		name, file, format string
+		wantFormat         string
+		want               string // the file's text; "" for parquet
+		shown              int64
+	}{
+		{"parquet from the extension", "plays.parquet", "", FormatParquet, "", 5},
+		{"csv from the extension", "plays.csv", "", FormatCSV, allRows, 5},
+		{"json from the extension", "plays.json", "", FormatJSON, jsonRows, 5},
+		{"jsonl from the extension", "plays.jsonl", "", FormatJSON, jsonRows, 5},
+		{"ndjson from the extension", "plays.ndjson", "", FormatJSON, jsonRows, 5},
+		{"explicit format that agrees", "plays.csv", FormatCSV, FormatCSV, allRows, 5},
+		{"no extension, explicit csv", "plays", FormatCSV, FormatCSV, allRows, 5},
+		{"table on request", "plays.txt", FormatTable, FormatTable, "", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			path := filepath.Join(t.TempDir(), tc.file)
+			w, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: tc.format, MaxRows: 2, Allocator: mem}, path)
+			require.NoError(t, err)
+			got, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, Written{Path: path, Format: tc.wantFormat, Rows: 5, Shown: tc.shown, Bytes: int64(len(got))}, w)
+			switch tc.wantFormat {
+			case FormatParquet:
+				pf, err := file.NewParquetReader(strings.NewReader(string(got)))
+				require.NoError(t, err)
+				defer pf.Close()
+				require.Equal(t, int64(5), pf.NumRows())
+			case FormatTable:
+				require.True(t, strings.HasSuffix(string(got), "5 rows (2 shown)  2 columns\n"), string(got))
+			default:
+				require.Equal(t, tc.want, string(got))
+			}
+		})
+	}
+}
+
+func TestWriteFileRefuses(t *testing.T) {
+	addr, _, _ := startCluster(t)
+	dir := t.TempDir()
+	tests := []struct {
+		name, file, format string
+		err                error
+	}{
+		{"extension contradicts --format", "plays.parquet", FormatCSV, ErrFormatConflict},
+		{"no extension and no --format", "plays", "", ErrUnknownFormat},
+		{"unknown extension and no --format", "plays.txt", "", ErrUnknownFormat},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.file)
+			_, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: tc.format}, path)
+			require.ErrorIs(t, err, tc.err)
+			require.NoFileExists(t, path, "refused before anything is written")
+		})
+	}
+	_, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT ok"}, "file://"+filepath.Join(dir, "x.csv"))
+	require.ErrorContains(t, err, "want a local file path")
+}
+
+func TestWriteFileFailures(t *testing.T) {
+	addr, _, _ := startCluster(t)
+	dir := t.TempDir()
+
+	// A query the server refuses leaves an existing file as it was.
+	kept := filepath.Join(dir, "kept.csv")
+	require.NoError(t, os.WriteFile(kept, []byte("old\n"), 0o600))
+	_, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELEKT 1"}, kept)
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+	got, err := os.ReadFile(kept)
+	require.NoError(t, err)
+	require.Equal(t, "old\n", string(got))
+
+	// A result that fails midway leaves no partial file behind.
+	for _, name := range []string{"partial.csv", "partial.parquet"} {
+		path := filepath.Join(dir, name)
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		_, err = WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT fails midway", Allocator: mem}, path)
+		require.Equal(t, codes.Internal, status.Code(err), "%v", err)
+		require.ErrorContains(t, err, "removed the partial "+path)
+		require.NoFileExists(t, path)
+		mem.AssertSize(t, 0)
+	}
+}
+
+func TestWrittenString(t *testing.T) {
+	tests := []struct {
+		w    Written
+		want string
+	}{
+		{Written{Path: "plays.parquet", Format: FormatParquet, Rows: 1234, Shown: 1234, Bytes: 56 << 10},
+			"wrote 1,234 rows (56 KiB, parquet) to plays.parquet"},
+		{Written{Path: "one.csv", Format: FormatCSV, Rows: 1, Shown: 1, Bytes: 12},
+			"wrote 1 row (12 B, csv) to one.csv"},
+		{Written{Path: "none.json", Format: FormatJSON}, "wrote 0 rows (0 B, json) to none.json"},
+		{Written{Path: "big.parquet", Format: FormatParquet, Rows: 1234567890, Shown: 1234567890, Bytes: 3 << 29},
+			"wrote 1,234,567,890 rows (1.5 GiB, parquet) to big.parquet"},
+		{Written{Path: "t.txt", Format: FormatTable, Rows: 100000, Shown: 40, Bytes: 4000},
+			"wrote 40 of 100,000 rows (3.9 KiB, table) to t.txt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			require.Equal(t, tc.want, tc.w.String())
+		})
+	}
+}

@@ -116,6 +116,17 @@ func TestTPCH(t *testing.T) {
 					require.NoError(t, err)
 					require.Zero(t, got, "quiver_planner_fallback_total{reason=%q}", reason)
 				}
+				if run.args == nil {
+					// lineitem and orders are written by order-key ranges:
+					// q03's fragments each read the orders files that meet
+					// their own lineitem files, not all of them.
+					res, err := harness.RunFlightSQL(queryCtx(t), cl, "EXPLAIN "+queries[2].SQL)
+					require.NoError(t, err, describe(err))
+					rows := harness.TextRows(res).Rows
+					res.Release()
+					require.NotEmpty(t, rows)
+					require.Contains(t, rows[0][1], "co-located main.orders by o_orderkey ranges of main.lineitem.l_orderkey", "EXPLAIN q03: %v", rows)
+				}
 				stages, ok, err := srv.Metric(queryCtx(t), "quiver_planner_stages_total", nil)
 				require.NoError(t, err)
 				require.True(t, ok)

@@ -54,6 +54,9 @@ func describeDecisions(d planner.Decisions) string {
 	if len(d.Broadcast) > 0 {
 		parts = append(parts, "broadcast "+strings.Join(d.Broadcast, ", "))
 	}
+	if len(d.CoLocated) > 0 {
+		parts = append(parts, "co-located "+strings.Join(d.CoLocated, ", "))
+	}
 	if len(d.Exchanged) > 0 {
 		parts = append(parts, "repartition "+strings.Join(d.Exchanged, " and "))
 	}

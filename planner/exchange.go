@@ -178,35 +178,9 @@ func (p *Planner) partner(ctx context.Context, d *dist, root node, refs []tableR
 		if refs[j].name == refs[split].name {
 			continue // a self-join: the two references share files and names
 		}
-		consider := func(sk, tk string) {
-			if sameType(refs[split].table, sk, refs[j].table, tk) && (best < 0 || refs[j].table.Rows > refs[best].table.Rows) {
-				best, s.key, t.key = j, sk, tk
-			}
-		}
-		var conds []node
-		for _, join := range linkingJoins(root, refs[split].node, refs[j].node) {
-			using, _ := join[ast.FieldUsing].([]any)
-			for _, v := range using {
-				if c, ok := v.(string); ok {
-					consider(c, c)
-				}
-			}
-			conds = append(conds, join.Child(ast.FieldCondition))
-		}
-		// WHERE conjuncts and inner joins' conditions filter every row;
-		// an outer join's condition only decides which rows match.
-		eqs := equalities(root)
-		for _, c := range conds {
-			eqs = append(eqs, conjunctEqualities(c)...)
-		}
-		for _, eq := range eqs {
-			l, r := ast.AsNode(eq[ast.FieldLeft]), ast.AsNode(eq[ast.FieldRight])
-			for _, pair := range [][2]node{{l, r}, {r, l}} {
-				sk, ok1 := resolve(split, pair[0])
-				tk, ok2 := resolve(j, pair[1])
-				if ok1 && ok2 {
-					consider(sk, tk)
-				}
+		for _, k := range joinKeys(root, refs, split, j, resolve, true) {
+			if sameType(refs[split].table, k[0], refs[j].table, k[1]) && (best < 0 || refs[j].table.Rows > refs[best].table.Rows) {
+				best, s.key, t.key = j, k[0], k[1]
 			}
 		}
 	}
@@ -221,6 +195,45 @@ func (p *Planner) partner(ctx context.Context, d *dist, root node, refs []tableR
 		}
 	}
 	return s, t, true
+}
+
+// joinKeys are the pairs (column of refs[split], column of refs[j]) that
+// the statement equates where the equality decides which rows of refs[j]
+// survive: WHERE conjuncts and inner joins' conditions (they filter every
+// row), USING columns and conditions of the joins linkingJoins finds. With
+// full false, FULL joins are left out (they keep refs[j]'s unmatched rows).
+func joinKeys(root node, refs []tableRef, split, j int, resolve func(int, node) (string, bool), full bool) [][2]string {
+	var out [][2]string
+	var conds []node
+	for _, join := range linkingJoins(root, refs[split].node, refs[j].node) {
+		if !full && join.Str(ast.FieldJoinType) == ast.JoinFull {
+			continue
+		}
+		using, _ := join[ast.FieldUsing].([]any)
+		for _, v := range using {
+			if c, ok := v.(string); ok {
+				out = append(out, [2]string{c, c})
+			}
+		}
+		conds = append(conds, join.Child(ast.FieldCondition))
+	}
+	// WHERE conjuncts and inner joins' conditions filter every row; an
+	// outer join's condition only decides which rows match.
+	eqs := equalities(root)
+	for _, c := range conds {
+		eqs = append(eqs, conjunctEqualities(c)...)
+	}
+	for _, eq := range eqs {
+		l, r := ast.AsNode(eq[ast.FieldLeft]), ast.AsNode(eq[ast.FieldRight])
+		for _, pair := range [][2]node{{l, r}, {r, l}} {
+			sk, ok1 := resolve(split, pair[0])
+			tk, ok2 := resolve(j, pair[1])
+			if ok1 && ok2 {
+				out = append(out, [2]string{sk, tk})
+			}
+		}
+	}
+	return out
 }
 
 // linkingJoins are the joins of the top-level FROM clause that join the

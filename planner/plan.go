@@ -117,6 +117,11 @@ type Decisions struct {
 	Slices int `json:"slices,omitempty"`
 	// Broadcast are tables every fragment reads whole.
 	Broadcast []string `json:"broadcast,omitempty"`
+	// CoLocated are the joined tables each fragment reads only the files
+	// of that can meet its own files of the split table on the join key
+	// (colocate.go): "main.orders by o_orderkey ranges of
+	// main.lineitem.l_orderkey".
+	CoLocated []string `json:"co_located,omitempty"`
 	// Exchanged are the tables hash-partitioned on a join key, with the
 	// key ("main.lineitem on l_orderkey"): fragment p reads part p.
 	Exchanged []string `json:"exchanged,omitempty"`

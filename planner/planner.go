@@ -88,6 +88,10 @@ type Options struct {
 	// the group keys (FinalAggregate), instead of merged on the
 	// coordinator; 0 never does.
 	FinalGroups int64
+	// NoCoLocation reads every broadcast table whole in every fragment,
+	// even where footer ranges say which of its files a fragment needs
+	// (colocate.go).
+	NoCoLocation bool
 	// Logger receives planning decisions; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the planner's metrics; nil registers none.
@@ -281,21 +285,43 @@ func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tab
 			}
 		}
 	}
-	for i, ref := range refs {
-		name := ref.name.String()
-		if i != split && split >= 0 && !slices.Contains(exchanged, i) && !slices.Contains(plan.Decisions.Broadcast, name) {
-			plan.Decisions.Broadcast = append(plan.Decisions.Broadcast, name)
+	var colo []colocation
+	var bySplit map[string]map[string]span
+	if d != nil && exchanged == nil && !p.opts.NoCoLocation {
+		if colo, bySplit, err = p.colocated(ctx, stmt.node, refs, files, split); err != nil {
+			return err
 		}
 	}
+	narrowed := map[int]bool{}
 	for _, g := range groups {
 		if exchanged != nil {
 			break // the fragments wait for the exchanges (Plan.Bind)
 		}
-		frag, err := p.fragment(ctx, stmt, refs, files, split, g, sh)
+		gf := files
+		if len(colo) > 0 {
+			gf = slices.Clone(files)
+			for _, c := range colo {
+				fs, dropped := c.narrow(files[c.ref], g.Files, bySplit[c.splitKey])
+				gf[c.ref] = fs
+				narrowed[c.ref] = narrowed[c.ref] || dropped
+			}
+		}
+		frag, err := p.fragment(ctx, stmt, refs, gf, split, g, sh)
 		if err != nil {
 			return err
 		}
 		plan.Fragments = append(plan.Fragments, frag)
+	}
+	for _, c := range colo {
+		if narrowed[c.ref] {
+			plan.Decisions.CoLocated = append(plan.Decisions.CoLocated, c.describe(refs, split))
+		}
+	}
+	for i, ref := range refs {
+		name := ref.name.String()
+		if i != split && split >= 0 && !slices.Contains(exchanged, i) && !narrowed[i] && !slices.Contains(plan.Decisions.Broadcast, name) {
+			plan.Decisions.Broadcast = append(plan.Decisions.Broadcast, name)
+		}
 	}
 	if d != nil {
 		if err := p.planFinal(ctx, d, stmt, refs, files, split, sh, plan); err != nil {

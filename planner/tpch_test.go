@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,7 +92,7 @@ func TestTPCHDistributed(t *testing.T) {
 
 	for _, mode := range distModes {
 		pl := newDistPlanner(t, wh, groupsOf(mode.workers), mode.tweak)
-		distributed, exchanged, finals, whole, staged := 0, 0, 0, 0, 0
+		distributed, exchanged, finals, whole, staged, coLocated := 0, 0, 0, 0, 0, 0
 		fallbacks := map[string]string{}
 		t.Run(mode.name, func(t *testing.T) {
 			for _, qu := range queries {
@@ -111,6 +112,11 @@ func TestTPCHDistributed(t *testing.T) {
 					if len(plan.Exchanges) > 0 {
 						exchanged++
 					}
+					if slices.ContainsFunc(plan.Decisions.CoLocated, func(c string) bool {
+						return strings.HasPrefix(c, "main.orders by o_orderkey ranges of main.lineitem")
+					}) {
+						coLocated++
+					}
 					if plan.Decisions.Strategy == "staged" && qu.nr <= 22 {
 						staged++
 					}
@@ -123,14 +129,20 @@ func TestTPCHDistributed(t *testing.T) {
 					got, gotSchema := runPlan(t, db, plan, nil)
 					require.True(t, wantSchema.Equal(gotSchema), "schema\nwant %s\n got %s", wantSchema, gotSchema)
 					require.Equal(t, want, got, "plan %+v", summarize(plan))
-					t.Logf("strategy=%s fallback=%s split=%s", plan.Decisions.Strategy, plan.Decisions.Fallback, plan.Decisions.Split)
+					t.Logf("strategy=%s fallback=%s split=%s co-located=%v", plan.Decisions.Strategy, plan.Decisions.Fallback, plan.Decisions.Split, plan.Decisions.CoLocated)
 				})
 			}
 		})
-		t.Logf("%s: %d of 22 TPC-H queries and 12 shapes distributed, %d with exchanges, %d finished on workers, %d grouped whole in the fragments",
-			mode.name, distributed, exchanged, finals, whole)
+		t.Logf("%s: %d of 22 TPC-H queries and 12 shapes distributed, %d with exchanges, %d finished on workers, %d grouped whole in the fragments, %d reading orders by lineitem's key ranges",
+			mode.name, distributed, exchanged, finals, whole, coLocated)
 		if strings.Contains(mode.name, "finishing") {
 			require.GreaterOrEqual(t, finals, 10, "TPC-H aggregates finished on workers")
+		}
+		if mode.workers > 1 && !strings.Contains(mode.name, "exchanging") {
+			// lineitem and orders are written by order-key ranges: the
+			// joins of q03, q04, q05, q07–q10, q12 and q21 (and shapes)
+			// read orders by the ranges of each fragment's lineitem files.
+			require.GreaterOrEqual(t, coLocated, 9, "orders read by lineitem's key ranges")
 		}
 		if strings.Contains(mode.name, "exchanging") {
 			require.GreaterOrEqual(t, whole, 2, "TPC-H aggregates grouped whole in the fragments")

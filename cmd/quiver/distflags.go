@@ -29,6 +29,7 @@ type distFlags struct {
 	broadcastRows     int64
 	broadcastBytes    string
 	finalGroups       int64
+	coLocate          bool
 }
 
 func (d *distFlags) register(fs *flag.FlagSet) {
@@ -44,6 +45,7 @@ func (d *distFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&d.broadcastRows, "broadcast-rows", 0, "a table with at least this many rows that the split table joins on equal keys is hash-partitioned with it through the spool (an exchange) instead of read whole by every fragment; 0 never exchanges")
 	fs.StringVar(&d.broadcastBytes, "broadcast-bytes", "auto", "a table whose files the split table would have every fragment read (a join on equal keys) is repartitioned with it instead, through the spool, from this size: auto is an eighth of a worker's memory_limit (a hash table is several times its Parquet): a local worker's, or the smallest a remote worker reports; 0 never")
 	fs.Int64Var(&d.finalGroups, "final-aggregate-groups", 1_000_000, "a GROUP BY whose keys hold about this many groups or more (footer min/max of integer and date keys, at most the rows read) finishes on the workers: partials hash-partitioned on the keys through the spool, one final fragment per part, instead of merged on the coordinator; 0 always merges on the coordinator")
+	fs.BoolVar(&d.coLocate, "co-locate", true, "a broadcast table joined on equal integer or date keys to the split table is read, in each fragment, only from its files whose footer min/max range meets that fragment's files of the split table (tables laid out by the same key); false reads it whole everywhere")
 	fs.DurationVar(&d.spoolTTL, "spool-ttl", time.Hour, "exchange data of a query no coordinator has touched for this long (the warehouse's _spool/<query>/, left by a crash) is deleted; swept at start and every min(5m, ttl/2). Queries delete their own when they end")
 	fs.StringVar(&d.compression, "ipc-compression", flightserver.CompressionAuto, "compression of result batches: auto (zstd for clients on other machines, except Java/JDBC ones), off, zstd or lz4 (every result); clients override it per query with the "+flightserver.CompressionHeader+" header")
 }

@@ -242,7 +242,7 @@ func runServe(ctx context.Context, args []string) error {
 		Policy: policy,
 		Parser: db, Catalog: systables.Catalog{Warehouse: warehouse, System: system}, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
-		BroadcastRows: dist.broadcastRows, BroadcastBytes: broadcastBytes, BroadcastBytesFor: broadcastBytesFor, FinalGroups: dist.finalGroups, Logger: logger, Registerer: reg,
+		BroadcastRows: dist.broadcastRows, BroadcastBytes: broadcastBytes, BroadcastBytesFor: broadcastBytesFor, FinalGroups: dist.finalGroups, NoCoLocation: !dist.coLocate, Logger: logger, Registerer: reg,
 	})
 	var auditLogger *slog.Logger
 	if *auditLog != "" {

@@ -1,0 +1,144 @@
+package planner_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
+)
+
+// TestCoLocatedBroadcast joins a split fact table to tables laid out by
+// the same key: a fragment reads only the files of the joined table whose
+// key range meets its own files' (inner, LEFT with the split side kept,
+// SEMI, ANTI, a WHERE equality), and the whole table when that join keeps
+// the joined table's unmatched rows (RIGHT, FULL) or the ranges do not
+// tell (a file without statistics for the key). Every plan returns
+// DuckDB's rows.
+func TestCoLocatedBroadcast(t *testing.T) {
+	ctx := context.Background()
+	db, err := engine.Open(ctx, engine.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	dir := t.TempDir()
+	write := func(table, sel string, ranges [][2]int) {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "s", table), 0o755))
+		for i, r := range ranges {
+			_, err := db.SQL().ExecContext(ctx, fmt.Sprintf(`COPY (SELECT %s FROM range(%d, %d) t(i)) TO '%s/s/%s/part-%d.parquet' (FORMAT parquet)`,
+				sel, r[0], r[1], dir, table, i))
+			require.NoError(t, err)
+		}
+	}
+	// fact: three rows per key in [0, 400), NULL keys in its middle file.
+	write("fact", "CASE WHEN i % 50 = 7 THEN NULL ELSE i // 3 END AS k, i % 7 AS g, i * 0.5 AS v", [][2]int{{0, 300}, {300, 750}, {750, 1200}})
+	// dim: one row per key, files by the same ranges; shifted: other
+	// ranges, some keys missing; strings: the key is text (no spans).
+	write("dim", "i AS k, i % 5 AS w", [][2]int{{0, 100}, {100, 250}, {250, 400}})
+	write("shifted", "i AS k, i % 3 AS w", [][2]int{{0, 40}, {60, 180}, {180, 300}, {330, 460}, {460, 500}})
+	write("strings", "i::VARCHAR AS k, i % 5 AS w", [][2]int{{0, 200}, {200, 400}})
+	wh, err := storage.Open(ctx, dir, storage.Options{})
+	require.NoError(t, err)
+	pl := newDistPlanner(t, wh, groupsOf(3))
+
+	for _, c := range []struct {
+		query     string
+		coLocated string // "" = the joined table is broadcast whole
+	}{
+		{"SELECT f.g, count(*) AS n, sum(d.w) AS w FROM %[1]s.fact f JOIN %[1]s.dim d ON f.k = d.k GROUP BY f.g", "s.dim by k ranges of s.fact.k"},
+		{"SELECT f.g, count(*) AS n, sum(d.w) AS w FROM %[1]s.fact f, %[1]s.shifted d WHERE d.k = f.k AND d.w > 0 GROUP BY f.g", "s.shifted by k ranges of s.fact.k"},
+		{"SELECT f.k, f.v, d.w FROM %[1]s.fact f LEFT JOIN %[1]s.shifted d ON f.k = d.k", "s.shifted by k ranges of s.fact.k"},
+		{"SELECT f.k, f.v, d.w FROM %[1]s.fact f LEFT JOIN %[1]s.shifted d USING (k)", "s.shifted by k ranges of s.fact.k"},
+		{"SELECT f.k, f.v FROM %[1]s.fact f SEMI JOIN %[1]s.shifted d ON f.k = d.k", "s.shifted by k ranges of s.fact.k"},
+		{"SELECT f.k, f.v FROM %[1]s.fact f ANTI JOIN %[1]s.shifted d ON f.k = d.k", "s.shifted by k ranges of s.fact.k"},
+		{"SELECT f.g, d.w, count(*) AS n FROM %[1]s.fact f JOIN %[1]s.dim d ON f.k = d.k JOIN %[1]s.shifted e ON e.k = d.k GROUP BY f.g, d.w", "s.dim by k ranges of s.fact.k"},
+		// RIGHT keeps shifted's rows: it is the one split, and fact is read by its ranges.
+		{"SELECT f.k, d.k AS dk, d.w FROM %[1]s.fact f RIGHT JOIN %[1]s.shifted d ON f.k = d.k", "s.fact by k ranges of s.shifted.k"},
+		// FULL keeps both sides' unmatched rows: nothing is read by ranges.
+		{"SELECT f.k, d.k AS dk, d.w FROM %[1]s.fact f FULL JOIN %[1]s.dim d ON f.k = d.k", ""},
+		// A key that is not a column (the spans say nothing of k + 1).
+		{"SELECT count(*) AS n FROM %[1]s.fact f JOIN %[1]s.dim d ON f.k + 1 = d.k", ""},
+		{"SELECT count(*) AS n FROM %[1]s.fact f JOIN %[1]s.strings d ON f.k::VARCHAR = d.k", ""},
+	} {
+		sql := fmt.Sprintf(c.query, "s")
+		t.Run(sql, func(t *testing.T) {
+			oracle := strings.NewReplacer(
+				"s.fact", fmt.Sprintf("read_parquet('%s/s/fact/*.parquet')", dir),
+				"s.dim", fmt.Sprintf("read_parquet('%s/s/dim/*.parquet')", dir),
+				"s.shifted", fmt.Sprintf("read_parquet('%s/s/shifted/*.parquet')", dir),
+				"s.strings", fmt.Sprintf("read_parquet('%s/s/strings/*.parquet')", dir),
+			).Replace(sql)
+			want, _ := collect(t, db, oracle, nil)
+			plan, err := pl.Plan(ctx, sql)
+			require.NoError(t, err)
+			if !strings.Contains(sql, "FULL") {
+				require.Empty(t, plan.Decisions.Fallback)
+			}
+			if c.coLocated == "" {
+				require.Empty(t, plan.Decisions.CoLocated, "%+v", plan.Decisions)
+			} else {
+				of := strings.Fields(c.coLocated)[5]
+				require.Equal(t, of[:strings.LastIndex(of, ".")], plan.Decisions.Split)
+				require.Contains(t, plan.Decisions.CoLocated, c.coLocated, "%+v", plan.Decisions)
+				table := strings.Fields(c.coLocated)[0][len("s."):]
+				require.NotContains(t, plan.Decisions.Broadcast, "s."+table)
+				for i, f := range plan.Fragments {
+					n := strings.Count(f.SQL, "/s/"+table+"/part-")
+					require.Positive(t, n, "fragment %d reads none of %s", i, table)
+					require.Less(t, n, tableFiles(t, dir, table), "fragment %d reads all of %s:\n%s", i, table, f.SQL)
+				}
+			}
+			got, _ := runPlan(t, db, plan, nil)
+			require.Equal(t, want, got, "%s\n%+v", sql, summarize(plan))
+		})
+	}
+}
+
+// TestCoLocationOff: with NoCoLocation (--co-locate=false) every fragment
+// reads the joined table whole.
+func TestCoLocationOff(t *testing.T) {
+	ctx := context.Background()
+	db, err := engine.Open(ctx, engine.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	dir := t.TempDir()
+	for _, table := range []string{"fact", "dim"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "s", table), 0o755))
+		for i := range 2 {
+			_, err := db.SQL().ExecContext(ctx, fmt.Sprintf(`COPY (SELECT i AS k FROM range(%d, %d) t(i)) TO '%s/s/%s/part-%d.parquet' (FORMAT parquet)`,
+				i*100, (i+1)*100, dir, table, i))
+			require.NoError(t, err)
+		}
+	}
+	wh, err := storage.Open(ctx, dir, storage.Options{})
+	require.NoError(t, err)
+	const sql = "SELECT count(*) AS n FROM s.fact f JOIN s.dim d ON f.k = d.k"
+	for _, off := range []bool{false, true} {
+		pl := newDistPlanner(t, wh, groupsOf(2), func(o *planner.Options) { o.NoCoLocation = off })
+		plan, err := pl.Plan(ctx, sql)
+		require.NoError(t, err)
+		if off {
+			require.Empty(t, plan.Decisions.CoLocated)
+			require.Equal(t, []string{"s.dim"}, plan.Decisions.Broadcast)
+		} else {
+			require.Equal(t, []string{"s.dim by k ranges of s.fact.k"}, plan.Decisions.CoLocated)
+		}
+		for _, f := range plan.Fragments {
+			n := strings.Count(f.SQL, "/s/dim/part-")
+			require.Equal(t, map[bool]int{false: 1, true: 2}[off], n, f.SQL)
+		}
+	}
+}
+
+func tableFiles(t *testing.T, dir, table string) int {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "s", table, "*.parquet"))
+	require.NoError(t, err)
+	return len(m)
+}

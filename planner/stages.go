@@ -306,6 +306,7 @@ type extraction struct {
 // query node planned as a stage is replaced by its reader; one that is
 // not is searched for smaller ones.
 func (x *extraction) walk(ctx context.Context, n node, cte string) error {
+	x.decorrelateIn(ctx, n)
 	keys := make([]string, 0, len(n))
 	for k := range n {
 		keys = append(keys, k)
@@ -515,12 +516,14 @@ func (p *Planner) onWorkers(ctx context.Context, plan *Plan) (bool, error) {
 // (a NULL o.b matches nothing, and without NULLs in the set IN is never
 // NULL, so the COALESCE keeps EXISTS's two values under NOT and OR too).
 // The IN subquery no longer refers to the enclosing query, so it can be a
-// stage; NOT EXISTS is the NOT of the same. Only a plain subquery
-// qualifies (no aggregate, GROUP BY, DISTINCT or set operation; a LIMIT
-// does not change EXISTS and is dropped), with one equality to the
-// enclosing query among the WHERE conjuncts, proved by binding: the rest
-// of the subquery binds alone, one side of the equality with it, and the
-// other does not.
+// stage; NOT EXISTS is the NOT of the same. Several equalities to the
+// enclosing query compare structs: `struct_pack(k0 := o.b, k1 := o.d) IN
+// (SELECT struct_pack(k0 := t.a, k1 := t.c) …)`, every inner key
+// filtered NOT NULL (DuckDB compares structs field by field, a NULL field
+// equal only to NULL, so a NULL outer key still matches nothing). Only a plain subquery qualifies (no aggregate, GROUP
+// BY, DISTINCT or set operation; a LIMIT does not change EXISTS and is
+// dropped) whose WHERE conjuncts each bind alone or are such an equality,
+// proved by binding: one side binds in the subquery, the other does not.
 
 // decorrelate returns the rewrite of an EXISTS subquery expression, false
 // when it does not qualify.
@@ -558,33 +561,130 @@ func (x *extraction) decorrelate(ctx context.Context, e node) (node, bool) {
 	if len(refs) == 0 || x.foreign(q) {
 		return nil, false
 	}
-	conjuncts := flattenAnd(ast.AsNode(q[ast.FieldWhere]))
-	for i, c := range conjuncts {
-		if c.Class() != ast.ClassComparison || c.Type() != ast.ExprCompareEqual {
+	var inner, outer, rest []node
+	for _, c := range flattenAnd(ast.AsNode(q[ast.FieldWhere])) {
+		if x.bindsIn(ctx, q, tables, c, nil) {
+			rest = append(rest, c)
 			continue
 		}
-		rest := slices.Delete(slices.Clone(conjuncts), i, i+1)
+		if c.Class() != ast.ClassComparison || c.Type() != ast.ExprCompareEqual {
+			return nil, false
+		}
 		l, r := ast.AsNode(c[ast.FieldLeft]), ast.AsNode(c[ast.FieldRight])
-		for _, pair := range [][2]node{{l, r}, {r, l}} {
-			inner, outer := pair[0], pair[1]
-			if !x.bindsIn(ctx, q, tables, inner, rest) || x.bindsIn(ctx, q, tables, outer, rest) {
-				continue
-			}
-			in := x.adopt(q)
-			in[ast.FieldSelectList] = []any{inner.Copy()}
-			in[ast.FieldModifiers] = []any{}
-			notNull := node{ast.FieldClass: ast.ClassOperator, ast.FieldType: "OPERATOR_IS_NOT_NULL", ast.FieldAlias: "",
-				ast.FieldQueryLocation: ast.NoLocation, ast.FieldChildren: []any{inner.Copy()}}
-			in[ast.FieldWhere] = andAll(append(copies(rest), notNull))
-			sub := node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
-				"subquery_type": "ANY", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: in},
-				"child": outer.Copy(), "comparison_type": "COMPARE_EQUAL"}
-			out := ast.Coalesce(sub, ast.Constant("BOOLEAN", false))
-			out[ast.FieldAlias] = e.Alias()
-			return out, true
+		switch {
+		case x.bindsIn(ctx, q, tables, l, nil) && !x.bindsIn(ctx, q, tables, r, nil):
+			inner, outer = append(inner, l), append(outer, r)
+		case x.bindsIn(ctx, q, tables, r, nil) && !x.bindsIn(ctx, q, tables, l, nil):
+			inner, outer = append(inner, r), append(outer, l)
+		default:
+			return nil, false
 		}
 	}
-	return nil, false
+	if len(inner) == 0 {
+		return nil, false
+	}
+	in := x.adopt(q)
+	where := copies(rest)
+	for _, k := range inner {
+		where = append(where, node{ast.FieldClass: ast.ClassOperator, ast.FieldType: "OPERATOR_IS_NOT_NULL", ast.FieldAlias: "",
+			ast.FieldQueryLocation: ast.NoLocation, ast.FieldChildren: []any{k.Copy()}})
+	}
+	key, probe := inner[0].Copy(), outer[0].Copy()
+	if len(inner) > 1 {
+		key, probe = keyStruct(inner), keyStruct(outer)
+	}
+	in[ast.FieldSelectList] = []any{key}
+	in[ast.FieldModifiers] = []any{}
+	in[ast.FieldWhere] = andAll(where)
+	sub := node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
+		"subquery_type": "ANY", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: in},
+		"child": probe, "comparison_type": "COMPARE_EQUAL"}
+	out := ast.Coalesce(sub, ast.Constant("BOOLEAN", false))
+	out[ast.FieldAlias] = e.Alias()
+	return out, true
+}
+
+// keyStruct is struct_pack(k0 := es[0], k1 := es[1], …): the fields are
+// named, so the stage's result type can be written out.
+func keyStruct(es []node) node {
+	fields := copies(es)
+	for i, f := range fields {
+		f[ast.FieldAlias] = fmt.Sprintf("k%d", i)
+	}
+	return ast.Function("struct_pack", fields...)
+}
+
+// Correlated IN. A conjunct of a WHERE clause `x IN (SELECT y FROM t
+// WHERE p)` whose subquery refers to the enclosing query keeps a row
+// exactly when `EXISTS (SELECT y FROM t WHERE p AND y = x)` does: IN is
+// TRUE when some row of the set equals x, and a WHERE drops a row for
+// NULL as for FALSE, so the NULLs IN can return make no difference there
+// (under NOT or OR, or in a select list, they would: those stay as they
+// are). The EXISTS is then decorrelated as above, its keys p's
+// equalities and y = x. A set with a LIMIT, OFFSET or ORDER BY … LIMIT is
+// not rewritten (the EXISTS would see other rows).
+
+// decorrelateIn rewrites the correlated IN conjuncts of q's WHERE clause
+// that decorrelate.
+func (x *extraction) decorrelateIn(ctx context.Context, q node) {
+	where := ast.AsNode(q[ast.FieldWhere])
+	if q.Type() != ast.SelectNode || where == nil {
+		return
+	}
+	conjuncts := flattenAnd(where)
+	changed := false
+	for i, c := range conjuncts {
+		if c.Class() != ast.ClassSubquery || c.Str("subquery_type") != "ANY" || c.Str("comparison_type") != "COMPARE_EQUAL" {
+			continue
+		}
+		sq := c.Child(ast.FieldSubquery).Child(ast.FieldNode)
+		child := c.Child("child")
+		if sq == nil || child == nil || sq.Type() != ast.SelectNode || len(ast.Nodes(sq[ast.FieldSelectList])) != 1 || sq[ast.FieldWhere] == nil {
+			continue
+		}
+		if slices.ContainsFunc(ast.Nodes(sq[ast.FieldModifiers]), func(m node) bool { return m.Type() != ast.DistinctModifier }) {
+			continue
+		}
+		if x.standsAlone(ctx, sq) {
+			continue // uncorrelated: a stage as it is
+		}
+		// The EXISTS is built around sq itself, whose table references
+		// are the extraction's, and sq is put back if it does not qualify.
+		mods, w := sq[ast.FieldModifiers], sq[ast.FieldWhere]
+		y := ast.Nodes(sq[ast.FieldSelectList])[0]
+		eq := node{ast.FieldClass: ast.ClassComparison, ast.FieldType: ast.ExprCompareEqual, ast.FieldAlias: "",
+			ast.FieldQueryLocation: ast.NoLocation, ast.FieldLeft: y.Copy(), ast.FieldRight: child.Copy()}
+		sq[ast.FieldModifiers], sq[ast.FieldWhere] = []any{}, ast.And(ast.AsNode(w), eq)
+		exists := node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
+			"subquery_type": "EXISTS", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: sq},
+			"child": nil, "comparison_type": "INVALID"}
+		r, ok := x.decorrelate(ctx, exists)
+		if !ok {
+			sq[ast.FieldModifiers], sq[ast.FieldWhere] = mods, w
+			continue
+		}
+		conjuncts[i], changed = r, true
+	}
+	if changed {
+		q[ast.FieldWhere] = andAll(conjuncts)
+	}
+}
+
+// standsAlone reports whether a subquery binds without its enclosing
+// query.
+func (x *extraction) standsAlone(ctx context.Context, q node) bool {
+	var tables []*storage.Table
+	for _, r := range x.refs {
+		if ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) && !slices.Contains(tables, r.table) {
+			tables = append(tables, r.table)
+		}
+	}
+	sql, err := x.p.renderNode(ctx, q)
+	if err != nil {
+		return false
+	}
+	_, err = x.p.opts.Typer.Schema(ctx, tables, sql, nil)
+	return err == nil
 }
 
 // bindsIn reports whether e binds in q's FROM with only the conjuncts

@@ -225,6 +225,7 @@ func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tab
 		return err
 	}
 	stmt.node[ast.FieldModifiers] = saved
+	p.nameSubqueryColumns(ctx, stmt.node, plan.Tables, plan.Probe)
 
 	sh, split, err := p.distribute(ctx, stmt, refs, files, plan)
 	var fb fallback
@@ -338,6 +339,35 @@ func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tab
 	p.logger.Debug("query planned", "strategy", plan.Decisions.Strategy, "fallback", plan.Decisions.Fallback,
 		"tables", len(plan.Tables), "fragments", len(plan.Fragments))
 	return nil
+}
+
+// nameSubqueryColumns names each unnamed select-list expression of root
+// that holds a subquery as the probe's result names it. DuckDB names such
+// a column by the expression's text, subquery included, so a fragment,
+// whose table references read files, would name it by those files: the
+// client would see server paths, and a schema other than the one
+// announced. With the name set as an alias every rendering keeps it. A
+// probe that does not type without its parameters is left as it is.
+func (p *Planner) nameSubqueryColumns(ctx context.Context, root node, tables []*storage.Table, probe string) {
+	if root.Type() != ast.SelectNode || p.opts.Typer == nil {
+		return
+	}
+	list := ast.Nodes(root[ast.FieldSelectList])
+	unnamed := func(e node) bool {
+		return e.Alias() == "" && ast.Contains(e, false, func(n node) bool { return n.Class() == ast.ClassSubquery })
+	}
+	if slices.ContainsFunc(list, func(e node) bool { return e.Class() == ast.ClassStar }) || !slices.ContainsFunc(list, unnamed) {
+		return
+	}
+	sc, err := p.opts.Typer.Schema(ctx, tables, probe, nil)
+	if err != nil || sc.NumFields() != len(list) {
+		return
+	}
+	for i, e := range list {
+		if unnamed(e) {
+			e[ast.FieldAlias] = sc.Field(i).Name
+		}
+	}
 }
 
 // resolve looks every distinct table of refs up in the catalog at once:

@@ -307,6 +307,7 @@ type extraction struct {
 // not is searched for smaller ones.
 func (x *extraction) walk(ctx context.Context, n node, cte string) error {
 	x.decorrelateIn(ctx, n)
+	x.decorrelateScalar(ctx, n)
 	keys := make([]string, 0, len(n))
 	for k := range n {
 		keys = append(keys, k)
@@ -561,26 +562,8 @@ func (x *extraction) decorrelate(ctx context.Context, e node) (node, bool) {
 	if len(refs) == 0 || x.foreign(q) {
 		return nil, false
 	}
-	var inner, outer, rest []node
-	for _, c := range flattenAnd(ast.AsNode(q[ast.FieldWhere])) {
-		if x.bindsIn(ctx, q, tables, c, nil) {
-			rest = append(rest, c)
-			continue
-		}
-		if c.Class() != ast.ClassComparison || c.Type() != ast.ExprCompareEqual {
-			return nil, false
-		}
-		l, r := ast.AsNode(c[ast.FieldLeft]), ast.AsNode(c[ast.FieldRight])
-		switch {
-		case x.bindsIn(ctx, q, tables, l, nil) && !x.bindsIn(ctx, q, tables, r, nil):
-			inner, outer = append(inner, l), append(outer, r)
-		case x.bindsIn(ctx, q, tables, r, nil) && !x.bindsIn(ctx, q, tables, l, nil):
-			inner, outer = append(inner, r), append(outer, l)
-		default:
-			return nil, false
-		}
-	}
-	if len(inner) == 0 {
+	inner, outer, rest, ok := x.correlation(ctx, q, tables)
+	if !ok {
 		return nil, false
 	}
 	in := x.adopt(q)
@@ -602,6 +585,32 @@ func (x *extraction) decorrelate(ctx context.Context, e node) (node, bool) {
 	out := ast.Coalesce(sub, ast.Constant("BOOLEAN", false))
 	out[ast.FieldAlias] = e.Alias()
 	return out, true
+}
+
+// correlation splits the WHERE conjuncts of a subquery q over tables into
+// the equalities to the enclosing query (inner[i] = outer[i]: one side
+// binds in q, the other does not) and the rest (each binds alone); false
+// when a conjunct is neither, or there is no equality.
+func (x *extraction) correlation(ctx context.Context, q node, tables []*storage.Table) (inner, outer, rest []node, ok bool) {
+	for _, c := range flattenAnd(ast.AsNode(q[ast.FieldWhere])) {
+		if x.bindsIn(ctx, q, tables, c, nil) {
+			rest = append(rest, c)
+			continue
+		}
+		if c.Class() != ast.ClassComparison || c.Type() != ast.ExprCompareEqual {
+			return nil, nil, nil, false
+		}
+		l, r := ast.AsNode(c[ast.FieldLeft]), ast.AsNode(c[ast.FieldRight])
+		switch {
+		case x.bindsIn(ctx, q, tables, l, nil) && !x.bindsIn(ctx, q, tables, r, nil):
+			inner, outer = append(inner, l), append(outer, r)
+		case x.bindsIn(ctx, q, tables, r, nil) && !x.bindsIn(ctx, q, tables, l, nil):
+			inner, outer = append(inner, r), append(outer, l)
+		default:
+			return nil, nil, nil, false
+		}
+	}
+	return inner, outer, rest, len(inner) > 0
 }
 
 // keyStruct is struct_pack(k0 := es[0], k1 := es[1], …): the fields are

@@ -577,7 +577,9 @@ func (x *extraction) decorrelate(ctx context.Context, e node) (node, bool) {
 		key, probe = keyStruct(inner), keyStruct(outer)
 	}
 	in[ast.FieldSelectList] = []any{key}
-	in[ast.FieldModifiers] = []any{}
+	// The set needs each key once: DISTINCT keeps the stage's output (what
+	// is written to the spool and read back) to the distinct keys.
+	in[ast.FieldModifiers] = []any{node{ast.FieldType: ast.DistinctModifier, "distinct_on_targets": []any{}}}
 	in[ast.FieldWhere] = andAll(where)
 	sub := node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
 		"subquery_type": "ANY", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: in},

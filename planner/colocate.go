@@ -58,12 +58,7 @@ func (p *Planner) colocated(ctx context.Context, root node, refs []tableRef, fil
 	if !top[split] {
 		return nil, nil, nil
 	}
-	resolve := func(i int, e node) (string, bool) {
-		if e == nil || e.Class() != ast.ClassColumnRef {
-			return "", false
-		}
-		return resolverFor(i, refs, top, opaque)(e.ColumnNames())
-	}
+	resolve := columnOf(refs, top, opaque)
 	var out []colocation
 	splitSpans := map[string]map[string]span{} // split key column → placement key → span
 	for j := range refs {

@@ -1,16 +1,13 @@
 package planner_test
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -23,17 +20,10 @@ import (
 // tell (a file without statistics for the key). Every plan returns
 // DuckDB's rows.
 func TestCoLocatedBroadcast(t *testing.T) {
-	ctx := context.Background()
-	db, err := engine.Open(ctx, engine.Options{})
-	require.NoError(t, err)
-	defer db.Close()
-	dir := t.TempDir()
+	ctx, db, dir := scratch(t)
 	write := func(table, sel string, ranges [][2]int) {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "s", table), 0o755))
 		for i, r := range ranges {
-			_, err := db.SQL().ExecContext(ctx, fmt.Sprintf(`COPY (SELECT %s FROM range(%d, %d) t(i)) TO '%s/s/%s/part-%d.parquet' (FORMAT parquet)`,
-				sel, r[0], r[1], dir, table, i))
-			require.NoError(t, err)
+			writeParquet(t, db, dir, table, i, fmt.Sprintf("SELECT %s FROM range(%d, %d) t(i)", sel, r[0], r[1]))
 		}
 	}
 	// fact: three rows per key in [0, 400), NULL keys in its middle file.
@@ -103,17 +93,10 @@ func TestCoLocatedBroadcast(t *testing.T) {
 // TestCoLocationOff: with NoCoLocation (--co-locate=false) every fragment
 // reads the joined table whole.
 func TestCoLocationOff(t *testing.T) {
-	ctx := context.Background()
-	db, err := engine.Open(ctx, engine.Options{})
-	require.NoError(t, err)
-	defer db.Close()
-	dir := t.TempDir()
+	ctx, db, dir := scratch(t)
 	for _, table := range []string{"fact", "dim"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "s", table), 0o755))
 		for i := range 2 {
-			_, err := db.SQL().ExecContext(ctx, fmt.Sprintf(`COPY (SELECT i AS k FROM range(%d, %d) t(i)) TO '%s/s/%s/part-%d.parquet' (FORMAT parquet)`,
-				i*100, (i+1)*100, dir, table, i))
-			require.NoError(t, err)
+			writeParquet(t, db, dir, table, i, fmt.Sprintf("SELECT i AS k FROM range(%d, %d) t(i)", i*100, (i+1)*100))
 		}
 	}
 	wh, err := storage.Open(ctx, dir, storage.Options{})

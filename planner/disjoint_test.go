@@ -1,16 +1,12 @@
 package planner_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -19,21 +15,14 @@ import (
 // is merged; when two files overlap, or a file holds a NULL key, the
 // partials are merged as usual. Every plan returns DuckDB's rows.
 func TestDisjointGroups(t *testing.T) {
-	ctx := context.Background()
-	db, err := engine.Open(ctx, engine.Options{})
-	require.NoError(t, err)
-	defer db.Close()
-	dir := t.TempDir()
+	ctx, db, dir := scratch(t)
 	write := func(table string, ranges [][2]int, nullIn int) {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "s", table), 0o755))
 		for i, r := range ranges {
 			key := "i"
 			if i == nullIn {
 				key = "CASE WHEN i % 10 = 0 THEN NULL ELSE i END"
 			}
-			_, err := db.SQL().ExecContext(ctx, fmt.Sprintf(`COPY (SELECT %s AS k, i %% 7 AS g, i * 0.5 AS v FROM range(%d, %d) t(i), range(3) r(j))
-				TO '%s/s/%s/part-%d.parquet' (FORMAT parquet)`, key, r[0], r[1], dir, table, i))
-			require.NoError(t, err)
+			writeParquet(t, db, dir, table, i, fmt.Sprintf("SELECT %s AS k, i %% 7 AS g, i * 0.5 AS v FROM range(%d, %d) t(i), range(3) r(j)", key, r[0], r[1]))
 		}
 	}
 	write("apart", [][2]int{{0, 100}, {100, 250}, {250, 400}}, -1)

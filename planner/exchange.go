@@ -151,12 +151,7 @@ func (p *Planner) partner(ctx context.Context, d *dist, root node, refs []tableR
 	if !top[split] || !prunable[split] && !fullJoin {
 		return s, t, false
 	}
-	resolve := func(i int, e node) (string, bool) {
-		if e == nil || e.Class() != ast.ClassColumnRef {
-			return "", false
-		}
-		return resolverFor(i, refs, top, opaque)(e.ColumnNames())
-	}
+	resolve := columnOf(refs, top, opaque)
 	// Split candidates first, in statement order, then the other
 	// top-level tables: the first of equally large partners wins.
 	var order []int
@@ -195,6 +190,17 @@ func (p *Planner) partner(ctx context.Context, d *dist, root node, refs []tableR
 		}
 	}
 	return s, t, true
+}
+
+// columnOf resolves a column reference to a column of refs[i]
+// (resolverFor); other expressions resolve to nothing.
+func columnOf(refs []tableRef, top map[int]bool, opaque bool) func(i int, e node) (string, bool) {
+	return func(i int, e node) (string, bool) {
+		if e == nil || e.Class() != ast.ClassColumnRef {
+			return "", false
+		}
+		return resolverFor(i, refs, top, opaque)(e.ColumnNames())
+	}
 }
 
 // joinKeys are the pairs (column of refs[split], column of refs[j]) that

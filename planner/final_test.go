@@ -1,16 +1,12 @@
 package planner_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -22,19 +18,13 @@ import (
 // part. NULL arguments, NULL keys, HAVING, ORDER BY … LIMIT and a filter
 // no row passes all return DuckDB's rows.
 func TestFinalDistinctPairs(t *testing.T) {
-	ctx := context.Background()
-	db, err := engine.Open(ctx, engine.Options{})
-	require.NoError(t, err)
-	defer db.Close()
-	dir := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "s", "visits"), 0o755))
+	ctx, db, dir := scratch(t)
 	for f := range 4 {
-		_, err := db.SQL().ExecContext(ctx, fmt.Sprintf(`COPY (
+		writeParquet(t, db, dir, "visits", f, fmt.Sprintf(`
 			SELECT CASE WHEN i %% 2 = 0 THEN 'big' WHEN i %% 97 = 1 THEN NULL ELSE 'g' || (i %% 5) END AS g,
 			       CASE WHEN i %% 13 = 0 THEN NULL ELSE (i * 7919) %% 20000 END AS u,
 			       (i %% 100) * 0.25 AS v
-			FROM range(%d, %d) t(i)) TO '%s/s/visits/part-%d.parquet' (FORMAT parquet)`, f*5000, (f+1)*5000, dir, f))
-		require.NoError(t, err)
+			FROM range(%d, %d) t(i)`, f*5000, (f+1)*5000))
 	}
 	wh, err := storage.Open(ctx, dir, storage.Options{})
 	require.NoError(t, err)

@@ -91,7 +91,9 @@ func TestCoLocatedBroadcast(t *testing.T) {
 }
 
 // TestCoLocationOff: with NoCoLocation (--co-locate=false) every fragment
-// reads the joined table whole.
+// reads the joined table whole. A table too large to broadcast (at least
+// BroadcastRows) is exchanged with the split one unless every fragment's
+// co-located share is below the threshold: then it is read by ranges.
 func TestCoLocationOff(t *testing.T) {
 	ctx, db, dir := scratch(t)
 	for _, table := range []string{"fact", "dim"} {
@@ -116,6 +118,24 @@ func TestCoLocationOff(t *testing.T) {
 			n := strings.Count(f.SQL, "/s/dim/part-")
 			require.Equal(t, map[bool]int{false: 1, true: 2}[off], n, f.SQL)
 		}
+	}
+	want, _ := collect(t, db, strings.NewReplacer("s.fact", "read_parquet('"+dir+"/s/fact/*.parquet')", "s.dim", "read_parquet('"+dir+"/s/dim/*.parquet')").Replace(sql), nil)
+	for _, c := range []struct {
+		off       bool
+		rows      int64
+		exchanged bool
+	}{
+		{false, 150, false}, // 200 rows in all, 100 in each fragment
+		{false, 100, true},  // each fragment's share reaches the threshold
+		{true, 150, true},
+	} {
+		pl := newDistPlanner(t, wh, groupsOf(2), func(o *planner.Options) { o.NoCoLocation, o.BroadcastRows = c.off, c.rows })
+		plan, err := pl.Plan(ctx, sql)
+		require.NoError(t, err)
+		require.Equal(t, c.exchanged, len(plan.Exchanges) > 0, "%+v: %+v", c, plan.Decisions)
+		require.Equal(t, !c.exchanged, len(plan.Decisions.CoLocated) > 0, "%+v: %+v", c, plan.Decisions)
+		got, _ := runPlan(t, db, plan, nil)
+		require.Equal(t, want, got)
 	}
 }
 

@@ -139,11 +139,8 @@ type exchanged struct {
 // once. The null-supplying side keeps its rows whole: the statement's
 // filters are not applied to it early (`WHERE t.x IS NULL` after a LEFT
 // JOIN would gain rows).
-func (p *Planner) partner(ctx context.Context, d *dist, root node, refs []tableRef, files [][]storage.File, split int, fullJoin bool) (s, t exchanged, ok bool) {
-	maxBytes := p.opts.BroadcastBytes
-	if p.opts.BroadcastBytesFor != nil {
-		maxBytes = p.opts.BroadcastBytesFor(ctx)
-	}
+func (p *Planner) partner(ctx context.Context, d *dist, root node, refs []tableRef, files [][]storage.File, split int, fullJoin bool, fits map[int]bool) (s, t exchanged, ok bool) {
+	maxBytes := p.maxBroadcastBytes(ctx)
 	if (p.opts.BroadcastRows <= 0 && maxBytes <= 0) || refs[split].restricted || hasColumnAliases(refs[split].node) {
 		return s, t, false
 	}
@@ -167,7 +164,7 @@ func (p *Planner) partner(ctx context.Context, d *dist, root node, refs []tableR
 	}
 	best := -1
 	for _, j := range order {
-		if j == split || !top[j] || refs[j].restricted || hasColumnAliases(refs[j].node) || !p.tooLarge(refs[j].table, files[j], maxBytes) {
+		if j == split || !top[j] || refs[j].restricted || hasColumnAliases(refs[j].node) || !p.tooLarge(refs[j].table, files[j], maxBytes) || fits[j] {
 			continue
 		}
 		if refs[j].name == refs[split].name {
@@ -284,6 +281,48 @@ func linkingJoins(root, split, other node) []node {
 	}
 	visit(root.Child(ast.FieldFromTable))
 	return out
+}
+
+// maxBroadcastBytes is the size from which a joined table is exchanged
+// rather than read whole by every fragment.
+func (p *Planner) maxBroadcastBytes(ctx context.Context) int64 {
+	if p.opts.BroadcastBytesFor != nil {
+		return p.opts.BroadcastBytesFor(ctx)
+	}
+	return p.opts.BroadcastBytes
+}
+
+// fitCoLocated are the references too large to broadcast whole that, read
+// by the split table's key ranges (colocate.go), are small enough in
+// every fragment: each fragment's share is what tooLarge judges, so they
+// are read co-located instead of exchanged (an exchange writes and reads
+// back both sides; this reads less than a broadcast).
+func (p *Planner) fitCoLocated(ctx context.Context, root node, refs []tableRef, files [][]storage.File, split int, groups []FileGroup) (map[int]bool, error) {
+	if p.opts.NoCoLocation {
+		return nil, nil
+	}
+	colo, bySplit, err := p.colocated(ctx, root, refs, files, split)
+	if err != nil || len(colo) == 0 {
+		return nil, err
+	}
+	maxBytes := p.maxBroadcastBytes(ctx)
+	fits := map[int]bool{}
+	for _, c := range colo {
+		ok := true
+		for _, g := range groups {
+			fs, _ := c.narrow(files[c.ref], g.Files, bySplit[c.splitKey])
+			var rows, size int64
+			for _, f := range fs {
+				rows, size = rows+f.Rows, size+f.Size
+			}
+			if p.opts.BroadcastRows > 0 && rows >= p.opts.BroadcastRows || maxBytes > 0 && size >= maxBytes {
+				ok = false
+				break
+			}
+		}
+		fits[c.ref] = ok
+	}
+	return fits, nil
 }
 
 // tooLarge reports whether a table is too large to broadcast: at least
@@ -493,7 +532,14 @@ func (d *dist) ownFilters(root node, resolve func([]string) (string, bool)) []no
 // fragments wait for their files (Plan.Bind). It returns the exchanged
 // references, none when it found no partner.
 func (p *Planner) planExchange(ctx context.Context, d *dist, stmt *statement, refs []tableRef, files [][]storage.File, split int, groups []FileGroup, sh *shape, plan *Plan) ([]int, error) {
-	s, t, ok := p.partner(ctx, d, stmt.node, refs, files, split, plan.needsExchange)
+	var fits map[int]bool
+	if !plan.needsExchange {
+		var err error
+		if fits, err = p.fitCoLocated(ctx, stmt.node, refs, files, split, groups); err != nil {
+			return nil, err
+		}
+	}
+	s, t, ok := p.partner(ctx, d, stmt.node, refs, files, split, plan.needsExchange, fits)
 	if !ok {
 		return nil, nil
 	}

@@ -67,10 +67,7 @@ func (f *FinalAggregate) exchange(frags []Fragment) Exchange {
 	for i, k := range f.Keys {
 		keys[i] = quoteIdent(k)
 	}
-	cols := make([]string, len(f.columns))
-	for i, c := range f.columns {
-		cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", quoteIdent(c), f.types[i], quoteIdent(c))
-	}
+	cols := castColumns(f.columns, f.types, true)
 	part := fmt.Sprintf("hash(%s) %% %d", strings.Join(keys, ", "), f.Parts)
 	if len(keys) == 0 {
 		part = "0" // one part: the merge on a worker (onWorkers)
@@ -112,14 +109,7 @@ func (f *FinalAggregate) bindParts(_ context.Context, plan *Plan, parts [][][]st
 // table a CTE that reads the part's files with the merge's types (or no
 // row of them when the part is empty).
 func (f *FinalAggregate) fragment(files []string) string {
-	cols := make([]string, len(f.columns))
-	for i, c := range f.columns {
-		src := "NULL"
-		if len(files) > 0 {
-			src = quoteIdent(c)
-		}
-		cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", src, f.types[i], quoteIdent(c))
-	}
+	cols := castColumns(f.columns, f.types, len(files) > 0)
 	from := " WHERE false"
 	if len(files) > 0 {
 		uris := make([]string, len(files))
@@ -563,16 +553,9 @@ func (p *Planner) wholeOrFallback(ctx context.Context, d *dist, stmt *statement,
 	if sets, _ := root[ast.FieldGroupSets].([]any); len(sets) > 1 {
 		return nil, err
 	}
-	var order, limit node
-	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
-		switch m.Type() {
-		case ast.OrderModifier:
-			order = m
-		case ast.LimitModifier:
-			limit = m
-		default:
-			return nil, err
-		}
+	order, limit, ok := orderAndLimit(root)
+	if !ok {
+		return nil, err
 	}
 	// What runs after the grouping over every group must not be there.
 	if ast.Contains([]any{root[ast.FieldSelectList], root[ast.FieldHaving], root[ast.FieldModifiers]}, false, func(e node) bool {

@@ -169,10 +169,7 @@ func (plan *Plan) Work() int {
 // outputExchange writes the stage's result, once its own rounds are bound:
 // each of its fragments is a producer of the one part.
 func (st *stage) outputExchange() Exchange {
-	cols := make([]string, len(st.columns))
-	for i, c := range st.columns {
-		cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", quoteIdent(c), st.types[i], quoteIdent(c))
-	}
+	cols := castColumns(st.columns, st.types, true)
 	ex := Exchange{Table: st.what}
 	for _, f := range st.sub.Fragments {
 		ex.Producers = append(ex.Producers, Fragment{
@@ -187,14 +184,7 @@ func (st *stage) outputExchange() Exchange {
 // was: its files cast back to the subquery's types, or (no files, or
 // files nil while planning) no row of those types.
 func (p *Planner) reader(ctx context.Context, st *stage, n int, files []string) (node, error) {
-	cols := make([]string, len(st.columns))
-	for i, c := range st.columns {
-		src := "NULL"
-		if len(files) > 0 {
-			src = quoteIdent(c)
-		}
-		cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", src, st.types[i], quoteIdent(c))
-	}
+	cols := castColumns(st.columns, st.types, len(files) > 0)
 	from := fmt.Sprintf(" FROM (SELECT 1) AS %s%d WHERE false", stageAlias, n)
 	if len(files) > 0 {
 		uris := make([]string, len(files))
@@ -280,6 +270,21 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	}
 	p.logger.Debug("query planned in stages", "stages", len(stages), "remainder", fb.Error())
 	return true, nil
+}
+
+// castColumns is the select list that reads spooled columns back as their
+// DuckDB types (`CAST(c AS T) AS c`), or, without rows to read, NULLs of
+// those types.
+func castColumns(columns, types []string, rows bool) []string {
+	cols := make([]string, len(columns))
+	for i, c := range columns {
+		src := "NULL"
+		if rows {
+			src = quoteIdent(c)
+		}
+		cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", src, types[i], quoteIdent(c))
+	}
+	return cols
 }
 
 // nonNil keeps an empty list of files apart from "not yet written".

@@ -28,16 +28,9 @@ func (d *dist) windowShape(root node, refs []tableRef, split int, names []string
 		len(ast.Nodes(root[ast.FieldGroupBy])) > 0 || root[ast.FieldHaving] != nil || d.hasAggregate(root) {
 		return nil
 	}
-	var order, limit node
-	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
-		switch m.Type() {
-		case ast.OrderModifier:
-			order = m
-		case ast.LimitModifier:
-			limit = m
-		default:
-			return nil
-		}
+	order, limit, ok := orderAndLimit(root)
+	if !ok {
+		return nil
 	}
 	if d.plainExpressions(root[ast.FieldWhere]) != "" || d.plainExpressions(root[ast.FieldFromTable]) != "" {
 		return nil
@@ -117,4 +110,20 @@ func (p *Planner) planKeyed(ctx context.Context, d *dist, stmt *statement, refs 
 	}
 	plan.Decisions.Final = "in the fragments: " + why + " the exchanged key " + refs[split].name.String() + "." + sh.keyedOn
 	return p.exchangeSides(ctx, stmt, refs, files, split, groups, sh, plan, []exchanged{side})
+}
+
+// orderAndLimit are a query node's ORDER BY and LIMIT modifiers (nil when
+// absent); false when it has another (DISTINCT, …).
+func orderAndLimit(root node) (order, limit node, ok bool) {
+	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
+		switch m.Type() {
+		case ast.OrderModifier:
+			order = m
+		case ast.LimitModifier:
+			limit = m
+		default:
+			return nil, nil, false
+		}
+	}
+	return order, limit, true
 }

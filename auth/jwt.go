@@ -157,6 +157,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 // checked against the configured ones, and each key only verifies its own
 // algorithm.
 func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
+	if crit, ok := t.Header["crit"]; ok {
+		// RFC 7515 §4.1.11: a recipient that does not understand every
+		// critical header parameter must reject the JWS. Quiver
+		// understands no extension, so any crit is refused.
+		return nil, criticalError{crit}
+	}
 	alg := t.Method.Alg()
 	if alg == "HS256" {
 		if len(v.opts.HMACSecret) == 0 {
@@ -189,8 +195,18 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 	return set, nil
 }
 
+// criticalError is a token whose JWS header names critical extensions.
+type criticalError struct{ params any }
+
+func (e criticalError) Error() string {
+	return fmt.Sprintf("unsupported critical header parameters %v", e.params)
+}
+
 // describe turns jwt's error into a short reason for the client.
 func describe(err error) string {
+	if c := (criticalError{}); errors.As(err, &c) {
+		return c.Error()
+	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "token has expired"

@@ -89,6 +89,8 @@ func TestVerifyRules(t *testing.T) {
 			return c
 		}(), nil), "lifetime"},
 		{"issued in the future", sign(t, jwt.SigningMethodHS256, testSecret, with("iat", now.Add(time.Hour).Unix()), nil), "not valid yet"},
+		{"unknown critical header", sign(t, jwt.SigningMethodHS256, testSecret, good(), map[string]any{"crit": []string{"exp-plus"}, "exp-plus": 1}), "unsupported critical header parameters [exp-plus]"},
+		{"empty critical header", sign(t, jwt.SigningMethodHS256, testSecret, good(), map[string]any{"crit": []string{}}), "unsupported critical header"},
 		{"garbage", "garbage", "not a JWT"},
 		{"garbage parts", "a.b.c", "malformed"},
 		{"1 MB of dots", strings.Repeat(".", 1<<20), "not a JWT"},

@@ -103,6 +103,47 @@ func TestMetadata(t *testing.T) {
 		require.Contains(t, stringColumn(t, res, "db_schema_name"), "demo")
 	})
 
+	t.Run("SystemTablesAreListed", func(t *testing.T) {
+		// BI tools and the JDBC and Rust clients discover tables only
+		// through these calls: the system schema must be in them.
+		ctx := queryCtx(t)
+		info, err := cl.GetDBSchemas(ctx, &flightsql.GetDBSchemasOpts{})
+		require.NoError(t, err, describe(err))
+		res, err := harness.FetchAll(ctx, cl, info)
+		require.NoError(t, err, describe(err))
+		require.Contains(t, stringColumn(t, res, "db_schema_name"), "system")
+		res.Release()
+
+		var system []tableInfo
+		for _, ti := range getTables(ctx, t, cl, true) {
+			if ti.schemaName == "system" {
+				system = append(system, ti)
+			}
+		}
+		require.Subset(t, tableNames(system), []string{"system.queries", "system.tables"})
+		for _, ti := range system {
+			require.Equal(t, "SYSTEM TABLE", ti.tableType, ti.name())
+			got, err := harness.RunFlightSQL(ctx, cl, "SELECT * FROM "+ti.name()+" LIMIT 0")
+			require.NoError(t, err, describe(err))
+			require.Empty(t, harness.SchemaDiff(got.Schema, ti.schema), "schema of %s", ti.name())
+			got.Release()
+		}
+
+		info, err = cl.GetTables(ctx, &flightsql.GetTablesOpts{TableTypes: []string{"TABLE"}})
+		require.NoError(t, err, describe(err))
+		res, err = harness.FetchAll(ctx, cl, info)
+		require.NoError(t, err, describe(err))
+		require.Equal(t, demoTables, tableNames(parseTables(t, res)), "TABLE lists only the warehouse")
+		res.Release()
+
+		info, err = cl.GetTableTypes(ctx)
+		require.NoError(t, err, describe(err))
+		res, err = harness.FetchAll(ctx, cl, info)
+		require.NoError(t, err, describe(err))
+		require.ElementsMatch(t, []string{"SYSTEM TABLE", "TABLE"}, stringColumn(t, res, "table_type"))
+		res.Release()
+	})
+
 	require.NoError(t, cl.Close())
 	mem.AssertSize(t, 0)
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // rowStrings renders rows as sorted strings (a multiset), floats rounded.
@@ -177,6 +179,32 @@ func TestDirectRouting(t *testing.T) {
 		wc.Close()
 	}
 	require.Equal(t, e.oracle(t, q), rowStrings(recs))
+
+	t.Run("a fragment ticket redeemed at the server says where it belongs", func(t *testing.T) {
+		rdr, err := e.client.DoGet(ctx, info.Endpoint[0].Ticket)
+		if err == nil {
+			for rdr.Next() {
+			}
+			err = rdr.Err()
+			rdr.Release()
+		}
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+		require.ErrorContains(t, err, "worker fragment ticket (direct routing)")
+		require.ErrorContains(t, err, "endpoint's location")
+	})
+
+	t.Run("a ticket the server never issued is named as such", func(t *testing.T) {
+		rdr, err := e.client.DoGet(ctx, &flight.Ticket{Ticket: []byte{0xff, 0x01, 0x02}})
+		if err == nil {
+			for rdr.Next() {
+			}
+			err = rdr.Err()
+			rdr.Release()
+		}
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+		require.ErrorContains(t, err, "neither a Quiver query ticket nor a Flight SQL command")
+		require.NotContains(t, err.Error(), "wire-format")
+	})
 
 	t.Run("merge plans are proxied", func(t *testing.T) {
 		const agg = "SELECT sku, count(*) AS n FROM shop.lines GROUP BY sku"

@@ -27,6 +27,11 @@ var (
 	ErrStatementUnknown = errors.New("unknown prepared statement")
 	// ErrBadParameters is a parameter batch that cannot be bound.
 	ErrBadParameters = errors.New("invalid parameters")
+	// ErrTicketMisdirected is a worker's fragment ticket (direct routing)
+	// redeemed at the Quiver server instead of at its endpoint's location.
+	ErrTicketMisdirected = errors.New("this is a worker fragment ticket (direct routing)")
+	// ErrTicketMalformed is a ticket this server could not have issued.
+	ErrTicketMalformed = errors.New("unknown ticket: it is neither a Quiver query ticket nor a Flight SQL command")
 )
 
 // toStatus maps an error to the gRPC status a client sees. Errors that
@@ -59,7 +64,8 @@ func toStatus(err error) error {
 		code = codes.ResourceExhausted
 	case errors.Is(err, ErrDraining), errors.Is(err, admission.ErrQueueFull), errors.Is(err, admission.ErrQueueTimeout):
 		code = codes.Unavailable
-	case errors.Is(err, ErrSQLTooLong), errors.Is(err, ErrBadCompression):
+	case errors.Is(err, ErrSQLTooLong), errors.Is(err, ErrBadCompression),
+		errors.Is(err, ErrTicketMisdirected), errors.Is(err, ErrTicketMalformed):
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrQueryUnknown):
 		code = codes.NotFound

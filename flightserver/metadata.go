@@ -14,10 +14,23 @@ import (
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
+	"github.com/quiver-data/quiver/systables"
 )
 
-// tableType is the only kind of table Quiver serves.
-const tableType = "TABLE"
+// The kinds of table Quiver serves: warehouse tables, and the system
+// tables under schema "system" (JDBC's standard name for the kind).
+const (
+	tableType       = "TABLE"
+	systemTableType = "SYSTEM TABLE"
+)
+
+// listedTable is one row of GetTables: a warehouse table, or a system table
+// (system is then its Arrow schema).
+type listedTable struct {
+	name   storage.TableName
+	kind   string
+	system *arrow.Schema
+}
 
 // infoForCommand answers a metadata request with one endpoint whose ticket
 // is the command itself, as Flight SQL servers conventionally do.
@@ -57,16 +70,18 @@ func (s *Server) GetFlightInfoSchemas(_ context.Context, _ flightsql.GetDBSchema
 	return s.infoForCommand(desc, schema_ref.DBSchemas), nil
 }
 
-// DoGetDBSchemas returns the schemas that hold at least one table.
+// DoGetDBSchemas returns the schemas that hold at least one table, the
+// system schema included.
 func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	names, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), nil)
+	listed, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), nil, nil)
 	if err != nil {
 		return nil, nil, toStatus(err)
 	}
 	b := array.NewRecordBuilder(s.mem, schema_ref.DBSchemas)
 	defer b.Release()
 	seen := map[string]bool{}
-	for _, n := range names {
+	for _, l := range listed {
+		n := l.name
 		if seen[n.Schema] {
 			continue
 		}
@@ -89,26 +104,23 @@ func (s *Server) GetFlightInfoTables(_ context.Context, cmd flightsql.GetTables,
 // DoGetTables returns the tables that match, with their Arrow schemas when
 // asked: exactly the schemas `SELECT *` of each table returns.
 func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	if types := cmd.GetTableTypes(); len(types) > 0 && !containsFold(types, tableType) {
-		b := array.NewRecordBuilder(s.mem, tablesSchema(cmd.GetIncludeSchema()))
-		defer b.Release()
-		return one(b.NewRecordBatch())
-	}
-	names, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), cmd.GetTableNameFilterPattern())
+	listed, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), cmd.GetTableNameFilterPattern(), cmd.GetTableTypes())
 	if err != nil {
 		return nil, nil, toStatus(err)
 	}
 	b := array.NewRecordBuilder(s.mem, tablesSchema(cmd.GetIncludeSchema()))
 	defer b.Release()
-	for _, n := range names {
+	for _, l := range listed {
 		b.Field(0).(*array.StringBuilder).Append(planner.CatalogName)
-		b.Field(1).(*array.StringBuilder).Append(n.Schema)
-		b.Field(2).(*array.StringBuilder).Append(n.Name)
-		b.Field(3).(*array.StringBuilder).Append(tableType)
+		b.Field(1).(*array.StringBuilder).Append(l.name.Schema)
+		b.Field(2).(*array.StringBuilder).Append(l.name.Name)
+		b.Field(3).(*array.StringBuilder).Append(l.kind)
 		if cmd.GetIncludeSchema() {
-			schema, err := s.tableSchema(ctx, n)
-			if err != nil {
-				return nil, nil, toStatus(err)
+			schema := l.system
+			if schema == nil {
+				if schema, err = s.tableSchema(ctx, l.name); err != nil {
+					return nil, nil, toStatus(err)
+				}
 			}
 			b.Field(4).(*array.BinaryBuilder).Append(flight.SerializeSchema(schema, s.mem))
 		}
@@ -128,35 +140,48 @@ func (s *Server) GetFlightInfoTableTypes(_ context.Context, desc *flight.FlightD
 	return s.infoForCommand(desc, schema_ref.TableTypes), nil
 }
 
-// DoGetTableTypes returns the one table type.
+// DoGetTableTypes returns the table types, sorted as JDBC sorts them.
 func (s *Server) DoGetTableTypes(context.Context) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	b := array.NewRecordBuilder(s.mem, schema_ref.TableTypes)
 	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append(systemTableType)
 	b.Field(0).(*array.StringBuilder).Append(tableType)
 	return one(b.NewRecordBatch())
 }
 
-// tables lists warehouse tables filtered the Flight SQL way: catalog exact,
-// schema and table by LIKE patterns.
-func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePattern *string) ([]storage.TableName, error) {
+// tables lists warehouse tables and then system tables, filtered the
+// Flight SQL way: catalog exact, schema and table by LIKE patterns, kinds
+// by name (none given: every kind).
+func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePattern *string, kinds []string) ([]listedTable, error) {
 	if catalog != nil && *catalog != "" && !strings.EqualFold(*catalog, planner.CatalogName) {
 		return nil, nil
 	}
-	all, err := s.opts.Catalog.Tables(ctx)
-	if err != nil {
-		return nil, err
-	}
 	schemaRE, tableRE := likePattern(schemaPattern), likePattern(tablePattern)
-	var out []storage.TableName
-	for _, n := range all {
-		if !schemaRE.MatchString(n.Schema) || !tableRE.MatchString(n.Name) {
-			continue
+	match := func(n storage.TableName, kind string) bool {
+		return schemaRE.MatchString(n.Schema) && tableRE.MatchString(n.Name) && (len(kinds) == 0 || containsFold(kinds, kind))
+	}
+	var out []listedTable
+	if len(kinds) == 0 || containsFold(kinds, tableType) {
+		all, err := s.opts.Catalog.Tables(ctx)
+		if err != nil {
+			return nil, err
 		}
-		// With a policy, principals see only the tables granted to them.
-		if s.opts.Visible != nil && !s.opts.Visible(ctx, n) {
-			continue
+		for _, n := range all {
+			// With a policy, principals see only the tables granted to them.
+			if match(n, tableType) && (s.opts.Visible == nil || s.opts.Visible(ctx, n)) {
+				out = append(out, listedTable{name: n, kind: tableType})
+			}
 		}
-		out = append(out, n)
+	}
+	if s.opts.System != nil {
+		// Everyone may query the system tables (each shows a principal
+		// only its own rows unless it is an admin), so everyone sees them.
+		for _, name := range s.opts.System.Names() {
+			n := storage.TableName{Schema: systables.Schema, Name: name}
+			if t, ok := s.opts.System.Get(name); ok && match(n, systemTableType) {
+				out = append(out, listedTable{name: n, kind: systemTableType, system: t.Schema()})
+			}
+		}
 	}
 	return out, nil
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -272,7 +274,16 @@ func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetSer
 	if id, ok := decodeTicket(tkt.GetTicket()); ok {
 		return toStatus(s.srv.doGetQuery(stream.Context(), id, stream))
 	}
-	return s.FlightServer.DoGet(tkt, stream)
+	if worker.IsFragmentTicket(tkt.GetTicket()) {
+		return toStatus(fmt.Errorf("%w: redeem it at its endpoint's location, the worker the FlightInfo names (grpc://host:port), not at the Quiver server", ErrTicketMisdirected))
+	}
+	err := s.FlightServer.DoGet(tkt, stream)
+	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument && strings.HasPrefix(st.Message(), "unable to parse ticket") {
+		// arrow-go's message names protobuf's wire format, which tells a
+		// client nothing about what it sent.
+		return toStatus(fmt.Errorf("%w; redeem the tickets of a FlightInfo this server returned", ErrTicketMalformed))
+	}
+	return err
 }
 
 // flightInfo admits and plans sql and returns endpoints for its

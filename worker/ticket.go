@@ -204,3 +204,23 @@ func (s *Signer) VerifyAction(token []byte, action string) error {
 	}
 	return nil
 }
+
+// IsFragmentTicket reports whether ticket has the shape of a fragment
+// ticket (<payload>.<mac> whose payload is a fragment's JSON), without
+// checking its signature: a server that is handed one by mistake can then
+// say what it is instead of failing to parse it.
+func IsFragmentTicket(ticket []byte) bool {
+	p, m, ok := strings.Cut(string(ticket), ".")
+	if !ok || len(m) == 0 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return false
+	}
+	var f struct {
+		QueryID *string `json:"q"`
+		SQL     *string `json:"s"`
+	}
+	return json.Unmarshal(payload, &f) == nil && f.QueryID != nil && f.SQL != nil
+}

@@ -130,13 +130,19 @@ def prepared_query(handle: bytes) -> bytes:
     return pack_any(PREPARED_QUERY, field_bytes(1, handle))
 
 
-def get_tables(schema_pattern: str | None = None, table_pattern: str | None = None) -> bytes:
+def get_tables(
+    schema_pattern: str | None = None,
+    table_pattern: str | None = None,
+    table_types: list[str] | None = None,
+) -> bytes:
     """``CommandGetTables`` with the table schemas included, as an ``Any``."""
     body = b""
     if schema_pattern is not None:
         body += field_bytes(2, schema_pattern.encode())
     if table_pattern is not None:
         body += field_bytes(3, table_pattern.encode())
+    for table_type in table_types or []:
+        body += field_bytes(4, table_type.encode())
     body += field_bool(5, True)
     return pack_any(GET_TABLES, body)
 

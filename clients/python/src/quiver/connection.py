@@ -193,7 +193,9 @@ class Connection:
         """List the warehouse's tables as a DataFrame with columns ``schema``, ``table``, ``columns``.
 
         ``columns`` holds each table's column names in order. ``schema``
-        restricts the listing to one schema.
+        restricts the listing to one schema; ``tables("system")`` lists the
+        server's system tables (``system.queries``, …), which are otherwise
+        left out.
         """
         _require("pandas", "tables()")
         import pandas
@@ -367,7 +369,12 @@ class Connection:
     def _table_listing(self, schema: str | None = None) -> list[tuple[str, str, pa.Schema]]:
         """Flight SQL GetTables with schemas: (schema, table, Arrow schema) sorted by name."""
         self._check_open()
-        descriptor = flight.FlightDescriptor.for_command(_proto.get_tables(schema_pattern=_like_escape(schema)))
+        # Without a schema, only the warehouse: its tables are of type TABLE,
+        # the system tables of type SYSTEM TABLE.
+        types = ["TABLE"] if schema is None else None
+        descriptor = flight.FlightDescriptor.for_command(
+            _proto.get_tables(schema_pattern=_like_escape(schema), table_types=types)
+        )
         try:
             info = self._client.get_flight_info(descriptor, self._options())
             tables = [self._do_get(ep).read_all() for ep in info.endpoints]

@@ -34,7 +34,9 @@ def test_get_objects(deployment: Deployment, adbc_conn: flightsql.Connection) ->
     objects = adbc_conn.adbc_get_objects(depth="all").read_all().to_pylist()
     assert [c["catalog_name"] for c in objects] == ["quiver"]
     schemas = {s["db_schema_name"]: s for s in objects[0]["catalog_db_schemas"]}
-    assert set(schemas) == {"demo"}
+    assert set(schemas) == {"demo", "system"}
+    system = {t["table_name"] for t in schemas["system"]["db_schema_tables"]}
+    assert {"queries", "tables"} <= system
     tables = {t["table_name"]: t for t in schemas["demo"]["db_schema_tables"]}
     assert set(tables) == DEMO_TABLES
     for name, table in tables.items():

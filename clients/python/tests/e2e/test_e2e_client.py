@@ -165,7 +165,9 @@ def test_tables_lists_the_warehouse(deployment: Deployment) -> None:
     with quiver.connect(deployment.uri) as conn:
         frame = conn.tables()
         only_demo = conn.tables("demo")
+        system = conn.tables("system")
     assert list(frame.columns) == ["schema", "table", "columns"]
+    assert {"queries", "tables"} <= set(system["table"])
     got = {(r.schema, r.table): list(r.columns) for r in frame.itertuples()}
     assert got == deployment.oracle.tables
     assert len(only_demo) == len(frame)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -54,7 +53,7 @@ type output struct {
 // secret. Existing demo files are overwritten, so reruns are safe.
 func Generate(ctx context.Context, db *sql.DB, opts Options) (Stats, error) {
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Scale == 0 {
 		opts.Scale = 1

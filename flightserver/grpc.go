@@ -2,7 +2,6 @@ package flightserver
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -119,4 +118,4 @@ func (g *guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInf
 	return h(srv, ss)
 }
 
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

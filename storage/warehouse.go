@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
@@ -79,7 +78,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Warehouse, error) {
 func NewWarehouse(b Backend, root Location, opts Options) *Warehouse {
 	logger := opts.Logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
 	size := opts.FooterCacheSize
 	if size <= 0 {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -58,7 +57,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 	}
 	logger := opts.Logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
 	l := &Local{opts: opts, logger: logger, addrs: make([]string, opts.N)}
 	started := make(chan error, opts.N)

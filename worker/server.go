@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -87,7 +86,7 @@ type Server struct {
 func NewServer(opts ServerOptions) *Server {
 	logger := opts.Logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.InterruptGrace == 0 {
 		opts.InterruptGrace = 10 * time.Second

@@ -12,14 +12,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/quiver-data/quiver/errkind"
 )
 
 // Sentinel errors; both mean "retry later" (gRPC UNAVAILABLE).
 var (
 	// ErrQueueFull is a query that found every slot busy and the queue full.
-	ErrQueueFull = errors.New("admission queue full")
+	ErrQueueFull = errkind.New(errkind.Unavailable, "admission queue full")
 	// ErrQueueTimeout is a query that waited Options.MaxWait in the queue.
-	ErrQueueTimeout = errors.New("admission queue wait exceeded")
+	ErrQueueTimeout = errkind.New(errkind.Unavailable, "admission queue wait exceeded")
 )
 
 // Options configure a Controller.

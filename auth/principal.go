@@ -2,20 +2,21 @@ package auth
 
 import (
 	"context"
-	"errors"
+
+	"github.com/quiver-data/quiver/errkind"
 )
 
 // Sentinel errors of the package.
 var (
 	// ErrNoCredentials is a request that carries no credentials at all.
-	ErrNoCredentials = errors.New("no credentials")
+	ErrNoCredentials = errkind.New(errkind.Unauthenticated, "no credentials")
 	// ErrMalformedHeader is an Authorization header that cannot be parsed.
-	ErrMalformedHeader = errors.New("malformed authorization header")
+	ErrMalformedHeader = errkind.New(errkind.Unauthenticated, "malformed authorization header")
 	// ErrInvalidToken is a bearer token that fails verification (bad
 	// signature, expired, wrong issuer or audience, too long-lived…).
-	ErrInvalidToken = errors.New("invalid token")
+	ErrInvalidToken = errkind.New(errkind.Unauthenticated, "invalid token")
 	// ErrBadPassword is an unknown user or a wrong password.
-	ErrBadPassword = errors.New("unknown user or wrong password")
+	ErrBadPassword = errkind.New(errkind.Unauthenticated, "unknown user or wrong password")
 )
 
 // Principal is an authenticated caller.

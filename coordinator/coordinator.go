@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/worker"
@@ -22,17 +22,17 @@ import (
 var (
 	// ErrStalled is a worker that sent nothing, not even a heartbeat, for
 	// the stall timeout; its fragment is retried elsewhere.
-	ErrStalled = errors.New("worker stalled")
+	ErrStalled = errkind.New(errkind.Unavailable, "worker stalled")
 	// ErrPartialsTooLarge is a merge plan whose fragment results exceed
 	// Options.MaxPartialsBytes.
-	ErrPartialsTooLarge = errors.New("partial results too large")
+	ErrPartialsTooLarge = errkind.New(errkind.Exhausted, "partial results too large")
 	// ErrNotResumable is a fragment that failed after sending rows that
 	// cannot be skipped in a re-run (its worker sent no row offsets, or
 	// the re-run did not reproduce them).
-	ErrNotResumable = errors.New("fragment cannot be resumed")
+	ErrNotResumable = errkind.New(errkind.Unavailable, "fragment cannot be resumed")
 	// ErrNoSpool is a plan with exchanges on a coordinator without
 	// Options.Spool.
-	ErrNoSpool = errors.New("no spool for exchanges: the coordinator was built without Options.Spool")
+	ErrNoSpool = errkind.New(errkind.Internal, "no spool for exchanges: the coordinator was built without Options.Spool")
 )
 
 // Workers hands out workers for fragments; *worker.Pool is one.

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/worker"
@@ -38,36 +35,16 @@ type fragmentRef struct {
 	exchange int
 }
 
-// permanentError is a failure another attempt would not fix (the client
+// permanent marks a failure another attempt would not fix (the client
 // went away, rows that cannot be skipped were sent).
-type permanentError struct{ err error }
-
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
-
-func permanent(err error) error { return permanentError{err} }
+func permanent(err error) error { return errkind.Permanent(err) }
 
 // retriable reports whether another attempt, maybe on another worker, might
-// succeed. Query errors (InvalidArgument, NotFound, PermissionDenied, …)
-// never are.
-func retriable(err error) bool {
-	var p permanentError
-	if errors.As(err, &p) {
-		return false
-	}
-	if errors.Is(err, ErrStalled) {
-		return true
-	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Unauthenticated, codes.Aborted, codes.Canceled:
-		// Canceled here is the worker's doing: ours is checked first.
-		return true
-	case codes.Internal:
-		// A stream reset by a dying worker or proxy, not a DuckDB error.
-		return strings.Contains(err.Error(), "RST_STREAM")
-	}
-	return false
-}
+// succeed (errkind.Retryable): a worker unreachable, stalled, reset or
+// draining. Query errors (InvalidArgument, NotFound, PermissionDenied, …)
+// never are; a Canceled from a worker is the worker's doing, since the
+// query's own context is checked first.
+func retriable(err error) bool { return errkind.Retryable(err) }
 
 // pick returns a worker for the fragment: its group's worker when that is
 // healthy, another healthy one otherwise. With no healthy worker it waits

@@ -17,19 +17,24 @@ import (
 var _ planner.Partitioner = Partitioner{}
 
 func TestRetriable(t *testing.T) {
+	// What a worker answers reaches dispatch as flightwire.Remote errors.
+	remote := func(c codes.Code, msg string) error { return flightwire.Remote("worker w", status.Error(c, msg)) }
 	cases := []struct {
 		err  error
 		want bool
 	}{
-		{status.Error(codes.Unavailable, "connection refused"), true},
-		{status.Error(codes.Internal, "stream terminated by RST_STREAM with error code: CANCEL"), true},
-		{status.Error(codes.Internal, "INTERNAL Error: duckdb assertion"), false},
-		{status.Error(codes.InvalidArgument, "syntax"), false},
-		{status.Error(codes.NotFound, "no file"), false},
-		{status.Error(codes.PermissionDenied, "no"), false},
-		{status.Error(codes.ResourceExhausted, "out of memory"), false},
+		{remote(codes.Unavailable, "connection refused"), true},
+		{remote(codes.Aborted, "worker draining"), true},
+		{remote(codes.Canceled, "worker shutting down"), true},
+		{remote(codes.Internal, "stream terminated by RST_STREAM with error code: CANCEL"), true},
+		{remote(codes.Internal, "INTERNAL Error: duckdb assertion"), false},
+		{remote(codes.InvalidArgument, "syntax"), false},
+		{remote(codes.NotFound, "no file"), false},
+		{remote(codes.PermissionDenied, "no"), false},
+		{remote(codes.Unauthenticated, "invalid fragment ticket: bad signature"), false},
+		{remote(codes.ResourceExhausted, "out of memory"), false},
 		{ErrStalled, true},
-		{permanent(status.Error(codes.Unavailable, "after rows")), false},
+		{permanent(remote(codes.Unavailable, "after rows")), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.err.Error(), func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/worker"
 )
 
@@ -81,8 +82,8 @@ func (s *workerStream) wrap(err error) error {
 	if errors.Is(err, io.EOF) {
 		return err // the end of the stream, not a failure
 	}
-	if st, ok := status.FromError(err); ok {
-		return status.Errorf(st.Code(), "worker %s: %s", s.addr, st.Message())
+	if _, ok := status.FromError(err); ok {
+		return flightwire.Remote("worker "+s.addr, err)
 	}
 	return fmt.Errorf("worker %s: %w", s.addr, err)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,7 +30,7 @@ func TestQueryArrowInterruptedDuringExecution(t *testing.T) {
 		rdr.Release()
 	}
 	require.Error(t, err)
-	require.Equal(t, KindCanceled, Classify(err), "%v", err)
+	require.Equal(t, errkind.Canceled, Classify(err), "%v", err)
 	require.Less(t, took, 3*time.Second, "interrupted within a few seconds of the cancel")
 	// The connection is usable afterwards.
 	var n int64

@@ -1,37 +1,24 @@
 package engine
 
 import (
-	"context"
 	"errors"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-	"google.golang.org/grpc/codes"
+
+	"github.com/quiver-data/quiver/errkind"
 )
 
-// Kind says what a DuckDB error means for the caller, independent of the
-// protocol it will be reported in.
-type Kind int
-
-// The kinds of DuckDB errors.
-const (
-	KindInternal    Kind = iota // a bug or an unexpected state
-	KindInvalid                 // the query is wrong: syntax, binding, types, input
-	KindNotFound                // a catalog object does not exist
-	KindUnavailable             // storage or network could not be reached
-	KindCanceled                // interrupted
-	KindExhausted               // out of memory
-	KindPermission              // refused by configuration
-)
-
-// Classify maps an error from DuckDB to a Kind.
-func Classify(err error) Kind {
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return KindCanceled
+// Classify says what an error from DuckDB means (errkind's terms): the
+// kind of its chain when it has one (context.Canceled and
+// DeadlineExceeded included), otherwise the kind of DuckDB's error type.
+// Anything else is Internal.
+func Classify(err error) errkind.Kind {
+	if k := errkind.Of(err); k != errkind.Unknown {
+		return k
 	}
 	var de *duckdb.Error
 	if !errors.As(err, &de) {
-		return KindInternal
+		return errkind.Internal
 	}
 	switch de.Type {
 	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax, duckdb.ErrorTypeBinder,
@@ -40,37 +27,17 @@ func Classify(err error) Kind {
 		duckdb.ErrorTypeParameterNotResolved, duckdb.ErrorTypeParameterNotAllowed,
 		duckdb.ErrorTypeNotImplemented, duckdb.ErrorTypeExpression, duckdb.ErrorTypeDecimal,
 		duckdb.ErrorTypeConstraint:
-		return KindInvalid
+		return errkind.Invalid
 	case duckdb.ErrorTypeCatalog:
-		return KindNotFound
+		return errkind.NotFound
 	case duckdb.ErrorTypeHTTP, duckdb.ErrorTypeIO, duckdb.ErrorTypeNetwork, duckdb.ErrorTypeConnection:
-		return KindUnavailable
+		return errkind.Unavailable
 	case duckdb.ErrorTypeInterrupt:
-		return KindCanceled
+		return errkind.Canceled
 	case duckdb.ErrorTypeOutOfMemory:
-		return KindExhausted
+		return errkind.Exhausted
 	case duckdb.ErrorTypePermission, duckdb.ErrorTypeMissingExtension, duckdb.ErrorTypeAutoLoad:
-		return KindPermission
+		return errkind.PermissionDenied
 	}
-	return KindInternal
-}
-
-// Code is the gRPC status code an error of this kind is reported with, by
-// the workers and by the coordinator alike.
-func (k Kind) Code() codes.Code {
-	switch k {
-	case KindInvalid:
-		return codes.InvalidArgument
-	case KindNotFound:
-		return codes.NotFound
-	case KindUnavailable:
-		return codes.Unavailable
-	case KindCanceled:
-		return codes.Canceled
-	case KindExhausted:
-		return codes.ResourceExhausted
-	case KindPermission:
-		return codes.PermissionDenied
-	}
-	return codes.Internal
+	return errkind.Internal
 }

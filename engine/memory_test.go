@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/stretchr/testify/require"
 )
 
@@ -137,7 +138,7 @@ func TestOpenAppliesMemoryAndSpill(t *testing.T) {
 }
 
 // TestOutOfMemoryIsExhausted: with spilling off, a query that does not fit
-// is DuckDB's out-of-memory error, classified as KindExhausted.
+// is DuckDB's out-of-memory error, classified as errkind.Exhausted.
 func TestOutOfMemoryIsExhausted(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, Options{MemoryLimit: "64MB", TempDirectory: t.TempDir(), MaxTempSize: "0B", Threads: 2})
@@ -147,7 +148,7 @@ func TestOutOfMemoryIsExhausted(t *testing.T) {
 	err = db.SQL().QueryRowContext(ctx,
 		"SELECT count(*), sum(length(s)) FROM (SELECT i, string_agg(i::VARCHAR || repeat('x', 100), ',') AS s FROM range(2000000) t(i) GROUP BY i)").Scan(&n, &chars)
 	require.Error(t, err)
-	require.Equal(t, KindExhausted, Classify(err), "%v", err)
+	require.Equal(t, errkind.Exhausted, Classify(err), "%v", err)
 	// The database is still usable.
 	require.NoError(t, db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM range(1000)").Scan(&n))
 	require.EqualValues(t, 1000, n)

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/stretchr/testify/require"
 )
 
@@ -226,7 +227,7 @@ func TestStreamErrorMidStream(t *testing.T) {
 	require.Error(t, rdr.Err())
 	require.Contains(t, rdr.Err().Error(), "Conversion Error")
 	require.Contains(t, rdr.Err().Error(), "not a number")
-	require.Equal(t, KindInvalid, Classify(rdr.Err()), "%v", rdr.Err())
+	require.Equal(t, errkind.Invalid, Classify(rdr.Err()), "%v", rdr.Err())
 	require.False(t, rdr.Next(), "the stream stays ended")
 }
 
@@ -271,7 +272,7 @@ func TestStreamUnrequestedInterruptFindsTheError(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "Conversion Error")
 	require.Contains(t, err.Error(), "not a number")
-	require.Equal(t, KindInvalid, Classify(err), "%v", err)
+	require.Equal(t, errkind.Invalid, Classify(err), "%v", err)
 }
 
 // TestStreamUnrequestedInterruptWithoutError: when running the query again
@@ -285,7 +286,7 @@ func TestStreamUnrequestedInterruptWithoutError(t *testing.T) {
 	require.Less(t, rows, int64(10000000))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "interrupt nobody requested")
-	require.Equal(t, KindInternal, Classify(err), "%v", err)
+	require.Equal(t, errkind.Internal, Classify(err), "%v", err)
 }
 
 // TestStreamErrorBeforeFirstBatch: errors from the blocking phases of the
@@ -297,13 +298,13 @@ func TestStreamErrorBeforeFirstBatch(t *testing.T) {
 	defer db.Close()
 	cases := []struct {
 		name, query string
-		kind        Kind
+		kind        errkind.Kind
 	}{
-		{"out of memory in an aggregate", "SELECT i, string_agg(i::VARCHAR || repeat('x', 100), ',') AS s FROM range(20000000) t(i) GROUP BY i", KindExhausted},
-		{"conversion in an aggregate", "SELECT sum((CASE WHEN i < 500000 THEN i::VARCHAR ELSE 'x' END)::BIGINT) FROM range(1000000) t(i)", KindInvalid},
-		{"binder", "SELECT nope FROM range(3)", KindInvalid},
-		{"catalog", "SELECT * FROM no_such_table", KindNotFound},
-		{"bad argument", "SELECT i FROM range(10) t(i) WHERE i < ?::INTEGER", KindInvalid},
+		{"out of memory in an aggregate", "SELECT i, string_agg(i::VARCHAR || repeat('x', 100), ',') AS s FROM range(20000000) t(i) GROUP BY i", errkind.Exhausted},
+		{"conversion in an aggregate", "SELECT sum((CASE WHEN i < 500000 THEN i::VARCHAR ELSE 'x' END)::BIGINT) FROM range(1000000) t(i)", errkind.Invalid},
+		{"binder", "SELECT nope FROM range(3)", errkind.Invalid},
+		{"catalog", "SELECT * FROM no_such_table", errkind.NotFound},
+		{"bad argument", "SELECT i FROM range(10) t(i) WHERE i < ?::INTEGER", errkind.Invalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -363,7 +364,7 @@ func TestStreamCanceledDuringFetch(t *testing.T) {
 	}
 	require.LessOrEqual(t, rows.Load(), int64(1000000))
 	require.ErrorIs(t, rdr.Err(), context.Canceled)
-	require.Equal(t, KindCanceled, Classify(rdr.Err()))
+	require.Equal(t, errkind.Canceled, Classify(rdr.Err()))
 	rdr.Release()
 	require.Equal(t, open-1, db.SQL().Stats().OpenConnections, "the interrupted connection was closed")
 

@@ -57,18 +57,18 @@ func (s *service) DoAction(action *flight.Action, stream flight.FlightService_Do
 		if h, ok := s.srv.opts.Actions[action.GetType()]; ok {
 			out, herr := h(ctx, action.GetBody())
 			if herr != nil {
-				return toStatus(herr)
+				return herr
 			}
 			return stream.Send(&flight.Result{Body: out})
 		}
 		return s.FlightServer.DoAction(action, stream)
 	}
 	if err != nil {
-		return toStatus(err)
+		return err
 	}
 	out, err := json.Marshal(body)
 	if err != nil {
-		return toStatus(fmt.Errorf("encode %s result: %w", action.GetType(), err))
+		return fmt.Errorf("encode %s result: %w", action.GetType(), err)
 	}
 	return stream.Send(&flight.Result{Body: out})
 }

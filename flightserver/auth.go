@@ -113,6 +113,8 @@ func (a *Authenticator) refuse(ctx context.Context, method string, err error) er
 		peerAddr = p.Addr.String()
 	}
 	a.opts.Logger.Info("unauthenticated call refused", "method", method, "peer", peerAddr, "err", err)
+	// The authenticator's interceptors run on any Flight service (tests
+	// give it others than Quiver's), so they map their errors themselves.
 	return toStatus(err)
 }
 

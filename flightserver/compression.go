@@ -2,13 +2,13 @@ package flightserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
 )
 
@@ -28,7 +28,7 @@ const (
 const CompressionHeader = "x-quiver-ipc-compression"
 
 // ErrBadCompression is a compression header value that names no codec.
-var ErrBadCompression = errors.New("invalid " + CompressionHeader + " header")
+var ErrBadCompression = errkind.New(errkind.Invalid, "invalid "+CompressionHeader+" header")
 
 // compressionPolicy checks a --ipc-compression value: auto, off, zstd or lz4.
 func compressionPolicy(name string) (string, error) {

@@ -13,9 +13,10 @@
 // (catalogs, schemas, tables with their Arrow schemas, table types, SQL
 // info, XDBC type info) are answered from the warehouse catalog.
 //
-// This package is the one place where errors become gRPC status codes
-// (errors.go), and its interceptors turn a panic into Internal instead of a
-// dead server. Messages are in the client's terms: DuckDB's context lines
+// Handlers return plain errors: the interceptors of NewGRPCServer turn each
+// into its gRPC status once (toStatus, errors.go: the error's kind through
+// flightwire.Code, the one table), and turn a panic into Internal instead
+// of a dead server. Messages are in the client's terms: DuckDB's context lines
 // quote the statement as the client sent it, not the probe or a fragment
 // the planner rendered from it, and no message shows the warehouse's
 // paths (planner.ErrorText). Bound values are checked against the

@@ -1,42 +1,42 @@
 package flightserver
 
 import (
-	"context"
 	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/quiver-data/quiver/admission"
-	"github.com/quiver-data/quiver/auth"
-	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/errkind"
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/storage"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // Sentinel errors of the service.
 var (
 	// ErrTicketUnknown is a ticket that was never issued or has expired.
-	ErrTicketUnknown = errors.New("unknown or expired ticket")
+	ErrTicketUnknown = errkind.New(errkind.NotFound, "unknown or expired ticket")
 	// ErrTicketForeign is a live ticket redeemed by a principal other than
 	// the one it was issued to.
-	ErrTicketForeign = errors.New("ticket belongs to another principal")
+	ErrTicketForeign = errkind.New(errkind.PermissionDenied, "ticket belongs to another principal")
 	// ErrStatementUnknown is a prepared statement handle that is not open.
-	ErrStatementUnknown = errors.New("unknown prepared statement")
+	ErrStatementUnknown = errkind.New(errkind.NotFound, "unknown prepared statement")
 	// ErrBadParameters is a parameter batch that cannot be bound.
-	ErrBadParameters = errors.New("invalid parameters")
+	ErrBadParameters = errkind.New(errkind.Invalid, "invalid parameters")
 	// ErrTicketMisdirected is a worker's fragment ticket (direct routing)
 	// redeemed at the Quiver server instead of at its endpoint's location.
-	ErrTicketMisdirected = errors.New("this is a worker fragment ticket (direct routing)")
+	ErrTicketMisdirected = errkind.New(errkind.Invalid, "this is a worker fragment ticket (direct routing)")
 	// ErrTicketMalformed is a ticket this server could not have issued.
-	ErrTicketMalformed = errors.New("unknown ticket: it is neither a Quiver query ticket nor a Flight SQL command")
+	ErrTicketMalformed = errkind.New(errkind.Invalid, "unknown ticket: it is neither a Quiver query ticket nor a Flight SQL command")
 )
 
-// toStatus maps an error to the gRPC status a client sees. Errors that
-// already carry a status (relayed from a worker) keep its code. The
-// message is the client's to read (clientMessage).
+// toStatus maps an error to the gRPC status a client sees; the gRPC server
+// applies it to every call (NewGRPCServer), so handlers return plain
+// errors. Errors that already carry a status (relayed from a worker) keep
+// its code; every other code comes from the error's kind (errkind.Of: the
+// sentinels of every package declare theirs), DuckDB's own errors from
+// their type (engine.Classify), through flightwire.Code, the one table.
+// The message is the client's to read (clientMessage).
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -47,58 +47,8 @@ func toStatus(err error) error {
 		p.Message = msg
 		return status.FromProto(p).Err()
 	}
-	code := codes.Internal
-	switch {
-	// Identity (package auth): bad or missing credentials.
-	case errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrMalformedHeader),
-		errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrBadPassword):
-		code = codes.Unauthenticated
-	case errors.Is(err, ErrTicketForeign), errors.Is(err, ErrNotAdmin):
-		code = codes.PermissionDenied
-	// A query's own end: cancelled, timed out, over a limit, refused.
-	case errors.Is(err, ErrQueryCancelled):
-		code = codes.Canceled
-	case errors.Is(err, ErrQueryTimeout), errors.Is(err, ErrSendTimeout), errors.Is(err, ErrAbandoned):
-		code = codes.DeadlineExceeded
-	case errors.Is(err, ErrResultTooLarge):
-		code = codes.ResourceExhausted
-	case errors.Is(err, ErrDraining), errors.Is(err, admission.ErrQueueFull), errors.Is(err, admission.ErrQueueTimeout):
-		code = codes.Unavailable
-	case errors.Is(err, ErrSQLTooLong), errors.Is(err, ErrBadCompression),
-		errors.Is(err, ErrTicketMisdirected), errors.Is(err, ErrTicketMalformed):
-		code = codes.InvalidArgument
-	case errors.Is(err, ErrQueryUnknown):
-		code = codes.NotFound
-	case errors.Is(err, context.Canceled):
-		code = codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		code = codes.DeadlineExceeded
-	// Sandbox (planner): files, settings, internal catalog, non-read-only
-	// statements. Before ErrUnsupported, which refused statements also wrap.
-	case errors.Is(err, planner.ErrRefused), errors.Is(err, planner.ErrNotGranted):
-		code = codes.PermissionDenied
-	case errors.Is(err, planner.ErrSyntax), errors.Is(err, ErrBadParameters):
-		code = codes.InvalidArgument
-	case errors.Is(err, planner.ErrUnsupported):
-		code = codes.InvalidArgument
-	case errors.Is(err, planner.ErrTableNotFound), errors.Is(err, storage.ErrTableNotFound),
-		errors.Is(err, ErrTicketUnknown), errors.Is(err, ErrStatementUnknown):
-		code = codes.NotFound
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, worker.ErrNoWorkers),
-		errors.Is(err, coordinator.ErrStalled), errors.Is(err, coordinator.ErrNotResumable):
-		code = codes.Unavailable
-	case errors.Is(err, coordinator.ErrPartialsTooLarge):
-		code = codes.ResourceExhausted
-	case errors.Is(err, storage.ErrAccessDenied):
-		code = codes.PermissionDenied
-	case errors.Is(err, storage.ErrCorruptFile), errors.Is(err, storage.ErrSchemaMismatch):
-		code = codes.FailedPrecondition
-	case errors.Is(err, worker.ErrSchemaMismatch):
-		code = codes.Internal
-	default:
-		code = engine.Classify(err).Code()
-	}
-	return status.Error(code, msg)
+	// Classify gives every error its kind: errkind.Of, then DuckDB's types.
+	return status.Error(flightwire.Code(engine.Classify(err)), msg)
 }
 
 // statementError is an error of one client statement whose message is

@@ -33,13 +33,19 @@ type GRPCOptions struct {
 // NewGRPCServer returns a gRPC server with svc registered, panic recovery,
 // the standard health service and, if asked, a loopback-only guard. Flight
 // data messages go through flightwire's codec, which decodes them with at
-// most one copy.
+// most one copy. When svc is Quiver's Flight SQL service (FlightService),
+// every error any of its handlers or interceptors returns becomes its gRPC
+// status here, once (toStatus); other services (a worker's) answer with
+// the statuses they make themselves.
 func NewGRPCServer(svc flight.FlightServer, opts GRPCOptions) *grpc.Server {
 	logger := opts.Logger
 	if logger == nil {
 		logger = discardLogger()
 	}
 	g := &guard{loopbackOnly: opts.LoopbackOnly, logger: logger}
+	if _, ok := svc.(*service); ok {
+		g.status = toStatus
+	}
 	sopts := append([]grpc.ServerOption{
 		flightwire.New().ServerOption(),
 		grpc.ChainUnaryInterceptor(g.unary),
@@ -57,10 +63,20 @@ func NewGRPCServer(svc flight.FlightServer, opts GRPCOptions) *grpc.Server {
 	return gs
 }
 
-// guard recovers panics and enforces the loopback-only rule.
+// guard recovers panics, enforces the loopback-only rule and turns the
+// errors of every call into gRPC statuses.
 type guard struct {
 	loopbackOnly bool
 	logger       *slog.Logger
+	// status maps a call's error; nil leaves it as it is.
+	status func(error) error
+}
+
+func (g *guard) mapErr(err error) error {
+	if g.status == nil {
+		return err
+	}
+	return g.status(err)
 }
 
 func (g *guard) check(ctx context.Context) error {
@@ -103,7 +119,8 @@ func (g *guard) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	if err := g.check(ctx); err != nil {
 		return nil, err
 	}
-	return h(ctx, req)
+	resp, err = h(ctx, req)
+	return resp, g.mapErr(err)
 }
 
 func (g *guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
@@ -115,7 +132,7 @@ func (g *guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInf
 	if err := g.check(ss.Context()); err != nil {
 		return err
 	}
-	return h(srv, ss)
+	return g.mapErr(h(srv, ss))
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

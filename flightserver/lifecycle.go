@@ -12,31 +12,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/quiver-data/quiver/coordinator"
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/systables"
 )
 
 // Sentinel errors of a query's life.
 var (
 	// ErrDraining is a query sent while the server shuts down.
-	ErrDraining = errors.New("server is draining")
+	ErrDraining = errkind.New(errkind.Unavailable, "server is draining")
 	// ErrSQLTooLong is a statement longer than Limits.MaxSQLLength.
-	ErrSQLTooLong = errors.New("statement too long")
+	ErrSQLTooLong = errkind.New(errkind.Invalid, "statement too long")
 	// ErrResultTooLarge is a result over Limits.MaxResultRows or MaxResultBytes.
-	ErrResultTooLarge = errors.New("result too large")
+	ErrResultTooLarge = errkind.New(errkind.Exhausted, "result too large")
 	// ErrQueryTimeout is a query that ran longer than Limits.QueryTimeout.
-	ErrQueryTimeout = errors.New("query timeout")
+	ErrQueryTimeout = errkind.New(errkind.DeadlineExceeded, "query timeout")
 	// ErrQueryCancelled is a query cancelled by CancelFlightInfo, KILL QUERY
 	// or its client going away.
-	ErrQueryCancelled = errors.New("query cancelled")
+	ErrQueryCancelled = errkind.New(errkind.Canceled, "query cancelled")
 	// ErrSendTimeout is a client that did not read for Limits.SendTimeout.
-	ErrSendTimeout = errors.New("client stopped reading")
+	ErrSendTimeout = errkind.New(errkind.DeadlineExceeded, "client stopped reading")
 	// ErrAbandoned is a planned query whose endpoints nobody fetched for
 	// Limits.IdleTimeout.
-	ErrAbandoned = errors.New("query abandoned")
+	ErrAbandoned = errkind.New(errkind.DeadlineExceeded, "query abandoned")
 	// ErrQueryUnknown is a query id that is not running (or not the caller's).
-	ErrQueryUnknown = errors.New("no such running query")
+	ErrQueryUnknown = errkind.New(errkind.NotFound, "no such running query")
 	// ErrNotAdmin is an admin-only operation by someone else.
-	ErrNotAdmin = errors.New("admin only")
+	ErrNotAdmin = errkind.New(errkind.PermissionDenied, "admin only")
 )
 
 // Limits bound every query.

@@ -75,7 +75,7 @@ func (s *Server) GetFlightInfoSchemas(_ context.Context, _ flightsql.GetDBSchema
 func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	listed, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), nil, nil)
 	if err != nil {
-		return nil, nil, toStatus(err)
+		return nil, nil, err
 	}
 	b := array.NewRecordBuilder(s.mem, schema_ref.DBSchemas)
 	defer b.Release()
@@ -106,7 +106,7 @@ func (s *Server) GetFlightInfoTables(_ context.Context, cmd flightsql.GetTables,
 func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	listed, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), cmd.GetTableNameFilterPattern(), cmd.GetTableTypes())
 	if err != nil {
-		return nil, nil, toStatus(err)
+		return nil, nil, err
 	}
 	b := array.NewRecordBuilder(s.mem, tablesSchema(cmd.GetIncludeSchema()))
 	defer b.Release()
@@ -119,7 +119,7 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 			schema := l.system
 			if schema == nil {
 				if schema, err = s.tableSchema(ctx, l.name); err != nil {
-					return nil, nil, toStatus(err)
+					return nil, nil, err
 				}
 			}
 			b.Field(4).(*array.BinaryBuilder).Append(flight.SerializeSchema(schema, s.mem))

@@ -28,21 +28,21 @@ type prepared struct {
 func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
 	var res flightsql.ActionCreatePreparedStatementResult
 	if len(req.GetTransactionId()) > 0 {
-		return res, toStatus(fmt.Errorf("transactions are not supported; Quiver is read-only"))
+		return res, fmt.Errorf("transactions are not supported; Quiver is read-only")
 	}
 	sql := req.GetQuery()
 	plan, err := s.opts.Planner.Type(ctx, sql)
 	s.audit(ctx, "prepare", sql, plan, err)
 	if err != nil {
-		return res, toStatus(inStatement(sql, plan, err))
+		return res, inStatement(sql, plan, err)
 	}
 	schema, err := s.resultSchema(ctx, plan, nil)
 	if err != nil {
-		return res, toStatus(inStatement(sql, plan, err))
+		return res, inStatement(sql, plan, err)
 	}
 	params, err := s.opts.Runner.ParamTypes(ctx, plan)
 	if err != nil {
-		return res, toStatus(inStatement(sql, plan, err))
+		return res, inStatement(sql, plan, err)
 	}
 	if len(params) != len(plan.ParamNames) {
 		// The names are the planner's count, the types DuckDB's: without
@@ -51,7 +51,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	}
 	id, err := s.prepared.put(s.opts.Principal(ctx), &prepared{sql: sql, params: plan.ParamNames, types: params})
 	if err != nil {
-		return res, toStatus(err)
+		return res, err
 	}
 	if len(params) > 0 {
 		fields := make([]arrow.Field, len(params))
@@ -68,7 +68,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 // ClosePreparedStatement forgets a handle.
 func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
 	if !s.prepared.remove(s.opts.Principal(ctx), string(req.GetPreparedStatementHandle())) {
-		return toStatus(ErrStatementUnknown)
+		return ErrStatementUnknown
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.
 	principal, handle := s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle())
 	ps, ok := s.prepared.get(principal, handle)
 	if !ok {
-		return nil, toStatus(ErrStatementUnknown)
+		return nil, ErrStatementUnknown
 	}
 	var args []any
 	rows := 0
@@ -89,21 +89,21 @@ func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.
 		for i := 0; i < int(rec.NumRows()); i++ {
 			rows++
 			if rows > 1 {
-				return nil, toStatus(fmt.Errorf("%w: %d parameter rows; a query binds exactly one row", ErrBadParameters, rows))
+				return nil, fmt.Errorf("%w: %d parameter rows; a query binds exactly one row", ErrBadParameters, rows)
 			}
 			v, err := rowValues(rec, i)
 			if err != nil {
-				return nil, toStatus(err)
+				return nil, err
 			}
 			args = v
 		}
 	}
 	if err := rdr.Err(); err != nil {
-		return nil, toStatus(fmt.Errorf("%w: read parameters: %v", ErrBadParameters, err))
+		return nil, fmt.Errorf("%w: read parameters: %v", ErrBadParameters, err)
 	}
 	if rows > 0 {
 		if err := checkParams("prepared statement", ps.params, ps.types, args); err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 	}
 	s.prepared.update(principal, handle, &prepared{sql: ps.sql, params: ps.params, types: ps.types, args: args})
@@ -116,21 +116,21 @@ func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.
 func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	ps, ok := s.prepared.get(s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
 	if !ok {
-		return nil, toStatus(ErrStatementUnknown)
+		return nil, ErrStatementUnknown
 	}
 	if err := checkParams("prepared statement", ps.params, nil, ps.args); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	info, err := s.flightInfo(ctx, ps.sql, ps.args, desc, "")
-	return info, toStatus(err)
+	return info, err
 }
 
 // GetSchemaPreparedStatement returns the result schema with the bound parameters.
 func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
 	ps, ok := s.prepared.get(s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
 	if !ok {
-		return nil, toStatus(ErrStatementUnknown)
+		return nil, ErrStatementUnknown
 	}
 	res, err := s.schemaResult(ctx, ps.sql, ps.args)
-	return res, toStatus(err)
+	return res, err
 }

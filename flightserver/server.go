@@ -256,7 +256,7 @@ func sqlText(desc *flight.FlightDescriptor) (string, bool) {
 func (s *service) GetFlightInfo(ctx context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	if q, ok := sqlText(desc); ok {
 		info, err := s.srv.flightInfo(ctx, q, nil, desc, "")
-		return info, toStatus(err)
+		return info, err
 	}
 	return s.FlightServer.GetFlightInfo(ctx, desc)
 }
@@ -264,23 +264,23 @@ func (s *service) GetFlightInfo(ctx context.Context, desc *flight.FlightDescript
 func (s *service) GetSchema(ctx context.Context, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
 	if q, ok := sqlText(desc); ok {
 		res, err := s.srv.schemaResult(ctx, q, nil)
-		return res, toStatus(err)
+		return res, err
 	}
 	return s.FlightServer.GetSchema(ctx, desc)
 }
 
 func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServer) error {
 	if id, ok := decodeTicket(tkt.GetTicket()); ok {
-		return toStatus(s.srv.doGetQuery(stream.Context(), id, stream))
+		return s.srv.doGetQuery(stream.Context(), id, stream)
 	}
 	if worker.IsFragmentTicket(tkt.GetTicket()) {
-		return toStatus(fmt.Errorf("%w: redeem it at its endpoint's location, the worker the FlightInfo names (grpc://host:port), not at the Quiver server", ErrTicketMisdirected))
+		return fmt.Errorf("%w: redeem it at its endpoint's location, the worker the FlightInfo names (grpc://host:port), not at the Quiver server", ErrTicketMisdirected)
 	}
 	err := s.FlightServer.DoGet(tkt, stream)
 	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument && strings.HasPrefix(st.Message(), "unable to parse ticket") {
 		// arrow-go's message names protobuf's wire format, which tells a
 		// client nothing about what it sent.
-		return toStatus(fmt.Errorf("%w; redeem the tickets of a FlightInfo this server returned", ErrTicketMalformed))
+		return fmt.Errorf("%w; redeem the tickets of a FlightInfo this server returned", ErrTicketMalformed)
 	}
 	return err
 }
@@ -541,16 +541,16 @@ func (s *Server) stream(ctx context.Context, q *query, out flight.DataStreamWrit
 // GetFlightInfoStatement plans a Flight SQL statement query.
 func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	if len(cmd.GetTransactionId()) > 0 {
-		return nil, toStatus(fmt.Errorf("%w: transactions are not supported; Quiver is read-only", planner.ErrUnsupported))
+		return nil, fmt.Errorf("%w: transactions are not supported; Quiver is read-only", planner.ErrUnsupported)
 	}
 	info, err := s.flightInfo(ctx, cmd.GetQuery(), nil, desc, "")
-	return info, toStatus(err)
+	return info, err
 }
 
 // GetSchemaStatement returns a statement's result schema without running it.
 func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
 	res, err := s.schemaResult(ctx, cmd.GetQuery(), nil)
-	return res, toStatus(err)
+	return res, err
 }
 
 // runLocal runs a plan of system tables over the rows the caller may see.

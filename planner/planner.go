@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -28,14 +29,14 @@ const DefaultSchema = "main"
 // Sentinel errors of the planner; flightserver maps them to gRPC codes.
 var (
 	// ErrSyntax is a statement DuckDB's parser rejects.
-	ErrSyntax = errors.New("invalid SQL")
+	ErrSyntax = errkind.New(errkind.Invalid, "invalid SQL")
 	// ErrUnsupported is a statement kind Quiver does not run (only read-only queries are served).
-	ErrUnsupported = errors.New("unsupported statement")
+	ErrUnsupported = errkind.New(errkind.Invalid, "unsupported statement")
 	// ErrTableNotFound is a reference to a table the warehouse does not have.
-	ErrTableNotFound = errors.New("table not found")
+	ErrTableNotFound = errkind.New(errkind.NotFound, "table not found")
 	// ErrRefused is a statement the sandbox does not allow (files, settings,
 	// DuckDB's own catalog, statements that are not read-only queries).
-	ErrRefused = errors.New("refused")
+	ErrRefused = errkind.New(errkind.PermissionDenied, "refused")
 )
 
 // Parser is DuckDB's parser: SQL to statement tree and back.

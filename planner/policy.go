@@ -3,18 +3,18 @@ package planner
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
 
 // ErrNotGranted is a table the principal may not read (policy).
-var ErrNotGranted = errors.New("not granted")
+var ErrNotGranted = errkind.New(errkind.PermissionDenied, "not granted")
 
 // Policy decides what a principal (from the context) may see of a table.
 type Policy interface {

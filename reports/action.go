@@ -3,13 +3,9 @@ package reports
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/auth"
 )
@@ -89,37 +85,37 @@ func (s *Scheduler) Actions() map[string]func(ctx context.Context, body []byte) 
 }
 
 // HandleAction serves ActionRun. Callers may run reports that run as
-// themselves; admins any. Errors carry their gRPC status.
+// themselves; admins any. Errors carry their kind (ErrBadRequest,
+// ErrUnknownReport, or the run's own), which the server maps to a status.
 func (s *Scheduler) HandleAction(ctx context.Context, body []byte) ([]byte, error) {
 	var req RunRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "%s: body must be JSON {\"report\": NAME, \"at\": TIME}: %v", ActionRun, err)
+		return nil, fmt.Errorf("%s: %w: body must be JSON {\"report\": NAME, \"at\": TIME}: %v", ActionRun, ErrBadRequest, err)
 	}
 	if req.Report == "" {
-		return nil, status.Errorf(codes.InvalidArgument, "%s: \"report\" is required", ActionRun)
+		return nil, fmt.Errorf("%s: %w: \"report\" is required", ActionRun, ErrBadRequest)
 	}
 	st, ok := s.byName[req.Report]
 	if !ok || !s.allowed(ctx, st.r) {
 		// Reports the caller may not run are indistinguishable from
 		// missing ones.
-		return nil, status.Errorf(codes.NotFound, "%s: %v: %q", ActionRun, ErrUnknownReport, req.Report)
+		return nil, fmt.Errorf("%s: %w: %q", ActionRun, ErrUnknownReport, req.Report)
 	}
 	var at time.Time
 	if req.At != "" {
 		var err error
 		if at, err = ParseAt(req.At, st.r.Location); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "%s: \"at\": %v", ActionRun, err)
+			return nil, fmt.Errorf("%s: %w: \"at\": %v", ActionRun, ErrBadRequest, err)
 		}
 	}
 	wait := req.Wait == nil || *req.Wait
 	rec, err := s.Run(ctx, req.Report, at, req.Replace, wait)
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, status.FromContextError(err).Err()
-		}
-		return nil, status.Errorf(codes.Unavailable, "%s: %v", ActionRun, err)
+		// The run's own error keeps its kind: a wrong query is
+		// InvalidArgument to the caller, lost workers Unavailable.
+		return nil, fmt.Errorf("%s: %w", ActionRun, err)
 	}
 	return json.Marshal(runResult(rec))
 }

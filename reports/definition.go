@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/quiver-data/quiver/auth"
+	"github.com/quiver-data/quiver/errkind"
 )
 
 // Output formats.
@@ -121,7 +122,7 @@ func (e *ValidationError) Error() string {
 }
 
 // ErrInvalid is wrapped by every validation error.
-var ErrInvalid = errors.New("invalid report definition")
+var ErrInvalid = errkind.New(errkind.Invalid, "invalid report definition")
 
 // Is makes errors.Is(err, ErrInvalid) hold for a *ValidationError.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }

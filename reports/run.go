@@ -9,11 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/quiver-data/quiver/auth"
-	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/querycli"
 	"github.com/quiver-data/quiver/reports/publish"
 	"github.com/quiver-data/quiver/storage"
@@ -140,28 +137,10 @@ func renderFormat(f string) string {
 	return f
 }
 
-// permanent reports whether retrying err cannot help: the output exists,
-// the SQL is wrong or refused, a table is missing or not granted.
-func permanent(err error) bool {
-	if errors.Is(err, publish.ErrOutputExists) || errors.Is(err, planner.ErrSyntax) ||
-		errors.Is(err, planner.ErrUnsupported) || errors.Is(err, planner.ErrRefused) ||
-		errors.Is(err, planner.ErrNotGranted) || errors.Is(err, planner.ErrTableNotFound) ||
-		errors.Is(err, storage.ErrTableNotFound) || errors.Is(err, storage.ErrAccessDenied) {
-		return true
-	}
-	if st, ok := status.FromError(err); ok {
-		return permanentCode(st.Code())
-	}
-	return false
-}
-
-func permanentCode(c codes.Code) bool {
-	switch c {
-	case codes.InvalidArgument, codes.PermissionDenied, codes.NotFound, codes.Unauthenticated, codes.FailedPrecondition:
-		return true
-	}
-	return false
-}
+// permanent reports whether retrying err cannot help (errkind.Retryable):
+// the output exists, the SQL is wrong or refused, a table is missing or not
+// granted, a limit was hit.
+func permanent(err error) bool { return !errkind.Retryable(err) }
 
 // recover resolves publishes in flight under namePrefix of the journal
 // (every report with ""), and marks the attempts whose publish had in fact

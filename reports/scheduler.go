@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/reports/publish"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -27,7 +28,14 @@ type Executor interface {
 }
 
 // ErrUnknownReport is a run or action naming no valid report.
-var ErrUnknownReport = errors.New("unknown report")
+var ErrUnknownReport = errkind.New(errkind.NotFound, "unknown report")
+
+// ErrBadRequest is a report action whose body cannot be used.
+var ErrBadRequest = errkind.New(errkind.Invalid, "invalid request")
+
+// ErrStopped is a run asked of a scheduler that is not running (not
+// started yet, or stopped).
+var ErrStopped = errkind.New(errkind.Unavailable, "the report scheduler is not running")
 
 // JournalPrefix is where publishes in flight are noted in the warehouse.
 const JournalPrefix = "_system/report_staging/"
@@ -361,7 +369,7 @@ func (s *Scheduler) Run(ctx context.Context, name string, at time.Time, replace,
 	}
 	if s.ctx.Err() != nil {
 		s.mu.Unlock()
-		return Record{}, errors.New("reports: the scheduler is stopped")
+		return Record{}, fmt.Errorf("%w: it is stopped", ErrStopped)
 	}
 	if at.IsZero() {
 		at = s.now()

@@ -18,10 +18,9 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/auth"
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/reports/publish"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -550,18 +549,19 @@ func TestActions(t *testing.T) {
 	require.Contains(t, string(out), `"status":"submitted"`)
 	e.wait()
 
-	for body, code := range map[string]codes.Code{
-		`not json`:       codes.InvalidArgument,
-		`{"report": ""}`: codes.InvalidArgument,
-		`{"report": "per_device", "at": "tomorrow"}`: codes.InvalidArgument,
-		`{"report": "per_device", "bogus": 1}`:       codes.InvalidArgument,
-		`{"report": "missing"}`:                      codes.NotFound,
+	// The server maps kinds to codes (Invalid → InvalidArgument).
+	for body, kind := range map[string]errkind.Kind{
+		`not json`:       errkind.Invalid,
+		`{"report": ""}`: errkind.Invalid,
+		`{"report": "per_device", "at": "tomorrow"}`: errkind.Invalid,
+		`{"report": "per_device", "bogus": 1}`:       errkind.Invalid,
+		`{"report": "missing"}`:                      errkind.NotFound,
 	} {
 		_, err := e.sched.HandleAction(as("reporting"), []byte(body))
-		require.Equal(t, code, status.Code(err), "%s: %v", body, err)
+		require.Equal(t, kind, errkind.Of(err), "%s: %v", body, err)
 	}
 	_, err = e.sched.HandleAction(as("mallory"), []byte(`{"report": "per_device"}`))
-	require.Equal(t, codes.NotFound, status.Code(err), "another principal's report looks missing")
+	require.Equal(t, errkind.NotFound, errkind.Of(err), "another principal's report looks missing")
 
 	out, err = e.sched.HandleList(as("reporting"), nil)
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
 )
 
@@ -17,7 +17,7 @@ import (
 // query announced (GetFlightInfo, GetSchema, a signed ticket). It is a bug
 // in Quiver, never the user's: the stream is stopped before its first
 // batch rather than mislabel columns.
-var ErrSchemaMismatch = errors.New("result schema differs from the announced schema")
+var ErrSchemaMismatch = errkind.New(errkind.Internal, "result schema differs from the announced schema")
 
 // CheckSchema compares the schema a stream carries with the one announced
 // for it: field names, types (nested children included), nullability and

@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/errkind"
 )
 
 // oomAttempts bounds how often one fragment runs when it keeps running out
@@ -36,7 +37,7 @@ func (s *Server) query(ctx, qctx context.Context, r *fragmentRun, sql string, ar
 			s.track.attempt(r)
 		}
 		rdr, err := s.runOnce(ctx, qctx, n > 1, sql, args)
-		if err == nil || engine.Classify(err) != engine.KindExhausted || ctx.Err() != nil {
+		if err == nil || engine.Classify(err) != errkind.Exhausted || ctx.Err() != nil {
 			return rdr, err
 		}
 		if !s.track.hadCompany(r) {

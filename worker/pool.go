@@ -18,13 +18,14 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
 )
 
 // Sentinel errors of the pool.
 var (
 	// ErrNoWorkers means no worker is available to run a fragment.
-	ErrNoWorkers = errors.New("no worker available")
+	ErrNoWorkers = errkind.New(errkind.Unavailable, "no worker available")
 )
 
 // maxMessageSize bounds one Flight message from a worker; DuckDB batches are

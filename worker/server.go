@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -22,6 +21,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/errkind"
+	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 )
 
@@ -269,12 +270,9 @@ func (s *Server) toStatus(err error, f Fragment) error {
 		return err
 	}
 	kind := engine.Classify(err)
-	code := kind.Code()
-	if errors.Is(err, context.DeadlineExceeded) {
-		code = codes.DeadlineExceeded
-	}
+	code := flightwire.Code(kind)
 	msg := err.Error()
-	if kind == engine.KindExhausted {
+	if kind == errkind.Exhausted {
 		msg = s.outOfMemory(err)
 	}
 	if f.Statement != "" {

@@ -5,19 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
 )
 
 // Sentinel errors of fragment tickets.
 var (
 	// ErrBadTicket is a ticket that is malformed, forged or expired.
-	ErrBadTicket = errors.New("invalid fragment ticket")
+	ErrBadTicket = errkind.New(errkind.Unauthenticated, "invalid fragment ticket")
 )
 
 // Fragment is what a worker runs: SQL over pinned files and its arguments.

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
@@ -87,13 +85,13 @@ func (r *reportsFlags) open(ctx context.Context, wh *storage.Warehouse, stOpts s
 }
 
 // actions are the report Flight actions for flightserver.Options.Actions.
-// They answer Unavailable until start has run.
+// They answer reports.ErrStopped (Unavailable) until start has run.
 func (r *reportsFlags) actions() map[string]func(ctx context.Context, body []byte) ([]byte, error) {
 	out := map[string]func(ctx context.Context, body []byte) ([]byte, error){}
 	for name := range reports.ActionDescriptions {
 		out[name] = func(ctx context.Context, body []byte) ([]byte, error) {
 			if r.sched == nil {
-				return nil, status.Error(codes.Unavailable, "the report scheduler is not running")
+				return nil, fmt.Errorf("%w: it has not started", reports.ErrStopped)
 			}
 			return r.sched.Actions()[name](ctx, body)
 		}

@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -48,7 +49,7 @@ const stagingPrefix = "_staging-"
 
 // ErrOutputExists is a publish refused because the target exists (and
 // Replace was not set); it also wraps storage.ErrExists.
-var ErrOutputExists = errors.New("output already exists")
+var ErrOutputExists = errkind.New(errkind.AlreadyExists, "output already exists")
 
 // Marker is the content of _SUCCESS.
 type Marker struct {

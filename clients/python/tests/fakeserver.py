@@ -39,6 +39,7 @@ ERRORS: dict[str, Exception] = {
     "SELEC 1": pa.ArrowInvalid('Parser Error: syntax error at or near "SELEC"'),
     "SELECT secret": flight.FlightUnauthorizedError("access to table secret denied"),
     "SELECT s3": flight.FlightUnavailableError("s3 endpoint http://127.0.0.1:1 unreachable"),
+    "SELECT deadline": flight.FlightTimedOutError("query timeout: the query ran longer than 1s (--query-timeout)"),
 }
 
 PROGRESS = "quiver.progress"

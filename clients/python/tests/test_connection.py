@@ -380,6 +380,18 @@ def test_errors_are_translated(
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def test_except_timeout_error_catches_a_deadline(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        try:
+            conn.sql("SELECT deadline").to_arrow()
+        except TimeoutError as exc:
+            caught: BaseException = exc
+        else:
+            pytest.fail("DEADLINE_EXCEEDED was not raised as a TimeoutError")
+    assert isinstance(caught, quiver.Timeout) and caught.code == "DEADLINE_EXCEEDED"
+    assert "--query-timeout" in str(caught)
+
+
 def test_syntax_error_position_in_the_query(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri) as conn, pytest.raises(quiver.QueryError) as info:
         conn.sql("SELEC 1").to_arrow()

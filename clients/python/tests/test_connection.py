@@ -278,11 +278,8 @@ def test_uri_forms(fake: FakeQuiver, form: str, scheme: str) -> None:
 
 
 def test_uri_forms_resolve_the_same_for_dbapi() -> None:
-    # quiver.dbapi.connect hands ADBC the URI _settings resolved.
-    from quiver.connection import _settings
-
-    def uri(given: str) -> str:
-        return _settings(given, None, None, None, None, None, None).uri
+    # quiver.dbapi.connect hands ADBC the URI quiver.options resolved.
+    from quiver.options import resolve_uri as uri
 
     assert uri("db.example.com:8815") == "grpc://db.example.com:8815"
     assert uri("[::1]:8815") == "grpc://[::1]:8815"

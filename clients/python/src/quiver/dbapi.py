@@ -18,33 +18,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .connection import COMPRESSION_HEADER, Certificate, Compression, _settings
+from .connection import COMPRESSION_HEADER
+from .options import SERVER_KEYS, resolve
 
 if TYPE_CHECKING:
     import adbc_driver_flightsql.dbapi
+    from typing_extensions import Unpack
+
+    from .options import ServerOptions
 
 __all__ = ["connect"]
 
 # adbc_driver_flightsql.DatabaseOptions values, spelled out so importing this
 # module does not need the driver.
 _AUTHORIZATION_HEADER = "adbc.flight.sql.authorization_header"
-_TLS_ROOT_CERTS = "adbc.flight.sql.client_option.tls_root_certs"
-_MTLS_CERT_CHAIN = "adbc.flight.sql.client_option.mtls_cert_chain"
-_MTLS_PRIVATE_KEY = "adbc.flight.sql.client_option.mtls_private_key"
+# The PEM options by name.
+_PEM_OPTIONS = {
+    "tls_root_certs": "adbc.flight.sql.client_option.tls_root_certs",
+    "cert_chain": "adbc.flight.sql.client_option.mtls_cert_chain",
+    "private_key": "adbc.flight.sql.client_option.mtls_private_key",
+}
 _CALL_HEADER = "adbc.flight.sql.rpc.call_header."
 
 
 def connect(
-    uri: str | None = None,
-    *,
-    token: str | None = None,
-    username: str | None = None,
-    password: str | None = None,
-    tls_root_certs: Certificate | None = None,
-    cert_chain: Certificate | None = None,
-    private_key: Certificate | None = None,
-    autocommit: bool = True,
-    compression: Compression | None = None,
+    uri: str | None = None, *, autocommit: bool = True, **options: Unpack[ServerOptions]
 ) -> adbc_driver_flightsql.dbapi.Connection:
     """Open a DB-API connection to a Quiver server through ADBC Flight SQL.
 
@@ -54,25 +52,24 @@ def connect(
     ``grpc://127.0.0.1:8815``; the token defaults to
     ``$QUIVER_TOKEN``; ``username``/``password`` log in with Basic auth;
     certificates are PEM data or paths; ``compression`` chooses the result
-    compression. ``autocommit`` is on because Quiver is read-only and has
-    no transactions.
+    compression (all of :class:`quiver.options.ServerOptions`).
+    ``autocommit`` is on because Quiver is read-only and has no
+    transactions.
     """
     try:
         import adbc_driver_flightsql.dbapi as flightsql
     except ImportError:
         raise ImportError("quiver.dbapi needs the ADBC driver: pip install 'quiver[dbapi]'") from None
-    settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key, compression)
-    options: dict[str, str] = {}
-    if settings.token:
-        options[_AUTHORIZATION_HEADER] = f"Bearer {settings.token}"
-    if settings.username is not None and settings.password is not None:
-        options["username"] = settings.username
-        options["password"] = settings.password
-    if settings.tls_root_certs is not None:
-        options[_TLS_ROOT_CERTS] = settings.tls_root_certs.decode()
-    if settings.cert_chain is not None and settings.private_key is not None:
-        options[_MTLS_CERT_CHAIN] = settings.cert_chain.decode()
-        options[_MTLS_PRIVATE_KEY] = settings.private_key.decode()
-    if settings.compression is not None:
-        options[_CALL_HEADER + COMPRESSION_HEADER] = settings.compression
-    return flightsql.connect(settings.uri, db_kwargs=options, autocommit=autocommit)
+    settings = resolve(uri, options, accepted=SERVER_KEYS, caller="quiver.dbapi.connect")
+    opts = settings.options
+    db_kwargs: dict[str, str] = {}
+    if opts["token"]:
+        db_kwargs[_AUTHORIZATION_HEADER] = f"Bearer {opts['token']}"
+    if opts["username"] is not None and opts["password"] is not None:
+        db_kwargs["username"] = opts["username"]
+        db_kwargs["password"] = opts["password"]
+    for name, pem in settings.pems.items():
+        db_kwargs[_PEM_OPTIONS[name]] = pem.decode()
+    if opts["compression"] is not None:
+        db_kwargs[_CALL_HEADER + COMPRESSION_HEADER] = opts["compression"]
+    return flightsql.connect(settings.uri, db_kwargs=db_kwargs, autocommit=autocommit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -387,6 +388,38 @@ def test_except_timeout_error_catches_a_deadline(fake: FakeQuiver) -> None:
             pytest.fail("DEADLINE_EXCEEDED was not raised as a TimeoutError")
     assert isinstance(caught, quiver.Timeout) and caught.code == "DEADLINE_EXCEEDED"
     assert "--query-timeout" in str(caught)
+
+
+# What Connection._table_listing returns, as GetTables gives it: (schema, table, Arrow schema).
+LISTING = [
+    ("demo", "plays", pa.schema([("play_id", pa.int64()), ("day", pa.date32())])),
+    ("demo", "titles", pa.schema([("title_id", pa.int64())])),
+]
+
+
+def test_tables_is_a_dataframe_with_pandas(fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas
+
+    with quiver.connect(fake.uri) as conn:
+        monkeypatch.setattr(conn, "_table_listing", lambda schema=None: LISTING)
+        frame = conn.tables()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == ["schema", "table", "columns"]
+    assert frame.to_dict("records")[0] == {"schema": "demo", "table": "plays", "columns": ["play_id", "day"]}
+
+
+def test_tables_without_pandas_is_a_pyarrow_table(fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with quiver.connect(fake.uri) as conn:
+        monkeypatch.setattr(conn, "_table_listing", lambda schema=None: LISTING)
+        table = conn.tables()
+    assert isinstance(table, pa.Table)
+    want = pa.schema([("schema", pa.string()), ("table", pa.string()), ("columns", pa.list_(pa.string()))])
+    assert table.schema == want
+    assert table.to_pylist() == [
+        {"schema": "demo", "table": "plays", "columns": ["play_id", "day"]},
+        {"schema": "demo", "table": "titles", "columns": ["title_id"]},
+    ]
 
 
 def test_syntax_error_position_in_the_query(fake: FakeQuiver) -> None:

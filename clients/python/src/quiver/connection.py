@@ -75,6 +75,9 @@ CANCEL_FLIGHT_INFO = "CancelFlightInfo"
 
 COMPRESSION_HEADER = "x-quiver-ipc-compression"
 
+# What tables() lists (as a pyarrow.Table without pandas).
+_TABLES_SCHEMA = pa.schema([("schema", pa.string()), ("table", pa.string()), ("columns", pa.list_(pa.string()))])
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -178,22 +181,24 @@ class Connection:
             raise TypeError("params must be a sequence of positional values (for ? or $1, $2, …)")
         return Result(self, query, list(params) if params is not None else None)
 
-    def tables(self, schema: str | None = None) -> pandas.DataFrame:
-        """List the warehouse's tables as a DataFrame with columns ``schema``, ``table``, ``columns``.
+    def tables(self, schema: str | None = None) -> pandas.DataFrame | pa.Table:
+        """List the warehouse's tables, with columns ``schema``, ``table``, ``columns``.
 
         ``columns`` holds each table's column names in order. ``schema``
         restricts the listing to one schema; ``tables("system")`` lists the
         server's system tables (``system.queries``, …), which are otherwise
-        left out.
+        left out. The listing is a pandas DataFrame when pandas is installed
+        and otherwise a ``pyarrow.Table`` with the same columns (``columns``
+        a list of strings), as the ``%%quiver`` magic shows a result without
+        pandas.
         """
-        _require("pandas", "tables()")
-        import pandas
-
-        listing = self._table_listing(schema)
-        return pandas.DataFrame(
-            [(s, t, list(sch.names)) for s, t, sch in listing],
-            columns=["schema", "table", "columns"],
-        )
+        rows = [(s, t, list(sch.names)) for s, t, sch in self._table_listing(schema)]
+        try:
+            import pandas
+        except ImportError:
+            columns = {"schema": [r[0] for r in rows], "table": [r[1] for r in rows], "columns": [r[2] for r in rows]}
+            return pa.table(columns, schema=_TABLES_SCHEMA)
+        return pandas.DataFrame(rows, columns=_TABLES_SCHEMA.names)
 
     def table(self, name: str) -> Table:
         """Return the :class:`~quiver.Table` ``name`` (``"demo.plays"`` or ``"quiver.demo.plays"``).
@@ -401,13 +406,6 @@ def _like_escape(text: str | None) -> str | None:
     if text is None:
         return None
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _require(module: str, what: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        raise ImportError(f"{what} needs {module}: pip install 'quiver[{module}]'") from None
 
 
 def _location_uri(location: flight.Location | str | bytes) -> str:

@@ -128,7 +128,8 @@ class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
             locations = [self.uri] if i % 2 else []
             endpoints.append(flight.FlightEndpoint(f"{query}|{i}|{qid}".encode(), locations))
         meta = json.dumps({"query_id": qid}).encode()
-        return flight.FlightInfo(TABLE.schema, descriptor, endpoints, TABLE.num_rows, -1, ordered=True, app_metadata=meta)
+        rows = TABLE.num_rows
+        return flight.FlightInfo(TABLE.schema, descriptor, endpoints, rows, -1, ordered=True, app_metadata=meta)
 
     def do_get(self, context: flight.ServerCallContext, ticket: flight.Ticket) -> flight.RecordBatchStream:
         with self.seen.lock:

@@ -44,6 +44,7 @@ build: $(BIN)
 $(BIN): $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.venv/*') go.mod go.sum
 	$(GO) build -o $(BIN) ./cmd/quiver
 
+# Everything the tests and benchmarks use; `make demo` needs none of it.
 tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP) $(JDBC_JAR)
 
 $(MINIO):
@@ -68,13 +69,18 @@ $(VENV_STAMP): clients/python/pyproject.toml
 	$(VENV)/bin/pip download --quiet --dest $(WHEELHOUSE) 'hatchling>=1.18' './clients/python[pandas,polars,notebook,dbapi]'
 	touch $@
 
-demo: tools build
+# The demo serves a local warehouse: DuckDB reads it with no extension (httpfs
+# is only loaded for s3:// warehouses), so it needs the binary and nothing else.
+demo: build
 	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; fi
 	$(BIN) serve --warehouse ./warehouse
 
-lint:
+# ruff (pinned in clients/python's test extra) checks the client and the
+# benchmarks; `ruff format` is not enforced, the code predates it.
+lint: $(VENV_STAMP)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	$(VENV)/bin/ruff check clients/python bench
 
 test: tools build lint test-go test-python
 

@@ -28,7 +28,6 @@ from flight_bench import AGGREGATE
 from quiver_harness import find_tools
 from quiver_harness.servers import Warehouse, start_quiver
 
-
 PREPARED = "SELECT * FROM bench.items WHERE item_id = ?"
 
 
@@ -67,7 +66,7 @@ def main() -> int:
             sql = f"SELECT * FROM bench.{table}"
             times: dict[str, list[float]] = {n: [] for n in names}
             for r, n in bl.interleave(names, args.runs + 1):
-                took, t = bl.timed(lambda n=n: sources[n].table(sql))
+                took, t = bl.timed(lambda n=n, sql=sql: sources[n].table(sql))
                 assert t.num_rows == args.rows, (n, t.num_rows)
                 del t
                 if r:

@@ -22,7 +22,6 @@ other machines, whose links are usually well below it.
 from __future__ import annotations
 
 import re
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,7 @@ def run(warehouse: Path, work: Path, rows: int, runs: int, quiver_args: list[str
             arrow_bytes = 0
             for r, codec in bl.interleave(CODECS, runs + 1):
                 before = _relayed_bytes(metrics)
-                took, t = bl.timed(lambda codec=codec: sources[codec].table(sql))
+                took, t = bl.timed(lambda codec=codec, sql=sql: sources[codec].table(sql))
                 sent = _relayed_bytes(metrics) - before
                 if t.num_rows != rows:
                     raise SystemExit(f"{codec} returned {t.num_rows} rows of bench.{table}, want {rows}")
@@ -96,7 +95,7 @@ def run(warehouse: Path, work: Path, rows: int, runs: int, quiver_args: list[str
                 "wire_bytes": wire,
                 "ratio": {c: off_bytes / wire[c] for c in CODECS},
                 "seconds": {c: bl.Stat.of(v) for c, v in times.items()},
-                "throughput_vs_off": {c: bl.Stat.of([x / y for x, y in zip(times["off"], v)]) for c, v in times.items()},
+                "throughput_vs_off": {c: bl.Stat.of([x / y for x, y in zip(times["off"], v, strict=True)]) for c, v in times.items()},
                 "break_even_mb_per_s": {c: off_bytes / 1e6 / bl.Stat.of(v).median for c, v in times.items() if c != "off"},
                 "raw": times,
             }

@@ -136,7 +136,7 @@ def stream(s: Session, runs: int, rows: int) -> dict[str, Any]:
         times: dict[str, list[float]] = {n: [] for n in STREAM_SYSTEMS}
         nbytes = 0
         for r, name in bl.interleave(STREAM_SYSTEMS, runs + 1):
-            took, t = bl.timed(lambda name=name: s.sources[name].table(sql))
+            took, t = bl.timed(lambda name=name, sql=sql: s.sources[name].table(sql))
             if t.num_rows != rows:
                 raise SystemExit(f"{name} returned {t.num_rows} rows of bench.{table}, want {rows}")
             if name == "duckdb":

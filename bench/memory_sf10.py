@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 import pyarrow.flight as fl
+
 from localserve import ROOT, serve
 
 QUERY = ("SELECT o.o_orderkey, count(*) AS n, sum(l.l_extendedprice) AS revenue FROM main.lineitem l "

@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 import pyarrow.flight as fl
+
 from localserve import ROOT, serve
 
 TABLES = ("titles", "profiles", "plays", "events")

@@ -34,6 +34,7 @@ from typing import Any
 
 import duckdb
 import pyarrow.flight as fl
+
 from localserve import ROOT, serve
 
 TPCH_EXT = ROOT / ".tools/duckdb-extensions/v1.5.5/linux_amd64/tpch.duckdb_extension"

@@ -39,6 +39,7 @@ ERRORS: dict[str, Exception] = {
     "SELEC 1": pa.ArrowInvalid('Parser Error: syntax error at or near "SELEC"'),
     "SELECT secret": flight.FlightUnauthorizedError("access to table secret denied"),
     "SELECT s3": flight.FlightUnavailableError("s3 endpoint http://127.0.0.1:1 unreachable"),
+    "SELECT deadline": flight.FlightTimedOutError("query timeout: the query ran longer than 1s (--query-timeout)"),
 }
 
 PROGRESS = "quiver.progress"
@@ -127,7 +128,8 @@ class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
             locations = [self.uri] if i % 2 else []
             endpoints.append(flight.FlightEndpoint(f"{query}|{i}|{qid}".encode(), locations))
         meta = json.dumps({"query_id": qid}).encode()
-        return flight.FlightInfo(TABLE.schema, descriptor, endpoints, TABLE.num_rows, -1, ordered=True, app_metadata=meta)
+        rows = TABLE.num_rows
+        return flight.FlightInfo(TABLE.schema, descriptor, endpoints, rows, -1, ordered=True, app_metadata=meta)
 
     def do_get(self, context: flight.ServerCallContext, ticket: flight.Ticket) -> flight.RecordBatchStream:
         with self.seen.lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -278,11 +279,8 @@ def test_uri_forms(fake: FakeQuiver, form: str, scheme: str) -> None:
 
 
 def test_uri_forms_resolve_the_same_for_dbapi() -> None:
-    # quiver.dbapi.connect hands ADBC the URI _settings resolved.
-    from quiver.connection import _settings
-
-    def uri(given: str) -> str:
-        return _settings(given, None, None, None, None, None, None).uri
+    # quiver.dbapi.connect hands ADBC the URI quiver.options resolved.
+    from quiver.options import resolve_uri as uri
 
     assert uri("db.example.com:8815") == "grpc://db.example.com:8815"
     assert uri("[::1]:8815") == "grpc://[::1]:8815"
@@ -378,6 +376,50 @@ def test_errors_are_translated(
     assert info.value.transport_error is not None
     # No chained gRPC traceback.
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_except_timeout_error_catches_a_deadline(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        try:
+            conn.sql("SELECT deadline").to_arrow()
+        except TimeoutError as exc:
+            caught: BaseException = exc
+        else:
+            pytest.fail("DEADLINE_EXCEEDED was not raised as a TimeoutError")
+    assert isinstance(caught, quiver.Timeout) and caught.code == "DEADLINE_EXCEEDED"
+    assert "--query-timeout" in str(caught)
+
+
+# What Connection._table_listing returns, as GetTables gives it: (schema, table, Arrow schema).
+LISTING = [
+    ("demo", "plays", pa.schema([("play_id", pa.int64()), ("day", pa.date32())])),
+    ("demo", "titles", pa.schema([("title_id", pa.int64())])),
+]
+
+
+def test_tables_is_a_dataframe_with_pandas(fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas
+
+    with quiver.connect(fake.uri) as conn:
+        monkeypatch.setattr(conn, "_table_listing", lambda schema=None: LISTING)
+        frame = conn.tables()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == ["schema", "table", "columns"]
+    assert frame.to_dict("records")[0] == {"schema": "demo", "table": "plays", "columns": ["play_id", "day"]}
+
+
+def test_tables_without_pandas_is_a_pyarrow_table(fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with quiver.connect(fake.uri) as conn:
+        monkeypatch.setattr(conn, "_table_listing", lambda schema=None: LISTING)
+        table = conn.tables()
+    assert isinstance(table, pa.Table)
+    want = pa.schema([("schema", pa.string()), ("table", pa.string()), ("columns", pa.list_(pa.string()))])
+    assert table.schema == want
+    assert table.to_pylist() == [
+        {"schema": "demo", "table": "plays", "columns": ["play_id", "day"]},
+        {"schema": "demo", "table": "titles", "columns": ["title_id"]},
+    ]
 
 
 def test_syntax_error_position_in_the_query(fake: FakeQuiver) -> None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import types
+import warnings
+
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
@@ -90,11 +93,74 @@ def test_hierarchy_and_old_names() -> None:
     assert issubclass(quiver.NotFound, quiver.QueryError)
     assert issubclass(quiver.Timeout, quiver.Cancelled)
     assert quiver.NotFoundError is quiver.NotFound
-    assert quiver.PermissionError is quiver.PermissionDenied
     assert quiver.UnavailableError is quiver.Unavailable
-    assert quiver.CancelledError is quiver.Cancelled
     assert not issubclass(quiver.AuthenticationError, quiver.PermissionDenied)
     assert quiver.Unavailable.retriable and not quiver.QueryError.retriable
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "cls"),
+    [
+        (quiver, "PermissionError", quiver.PermissionDenied),
+        (quiver.errors, "PermissionError", quiver.PermissionDenied),
+        (quiver, "CancelledError", quiver.Cancelled),
+        (quiver.errors, "CancelledError", quiver.Cancelled),
+    ],
+)
+def test_deprecated_names_warn(module: types.ModuleType, name: str, cls: type[quiver.Error]) -> None:
+    with pytest.warns(DeprecationWarning, match=f"{module.__name__}.{name} is deprecated, use") as warned:
+        assert getattr(module, name) is cls
+    # The warning names the line that used the old name.
+    assert warned[0].filename == __file__
+
+
+def test_deprecated_names_import_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="PermissionError is deprecated"):
+        from quiver import PermissionError as OldName
+    assert OldName is quiver.PermissionDenied
+
+
+def test_star_import_keeps_the_builtins() -> None:
+    for module in ("quiver", "quiver.errors"):
+        namespace: dict[str, object] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            exec(f"from {module} import *", namespace)
+        assert "PermissionError" not in namespace and "CancelledError" not in namespace
+        assert "PermissionDenied" in namespace and "QueryError" in namespace
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        quiver.Nope  # noqa: B018
+
+
+def test_timeout_is_a_builtin_timeout_error() -> None:
+    err = translate_error(flight.FlightTimedOutError("query timeout: the query ran longer than 3s"))
+    try:
+        raise err
+    except TimeoutError as caught:
+        assert caught is err
+    assert isinstance(err, quiver.Timeout) and isinstance(err, quiver.Cancelled)
+    assert str(err) == "query timeout: the query ran longer than 3s" and err.code == "DEADLINE_EXCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("cls", "pep249"),
+    [
+        (quiver.QueryError, quiver.errors.ProgrammingError),
+        (quiver.NotFound, quiver.errors.ProgrammingError),
+        (quiver.PermissionDenied, quiver.errors.ProgrammingError),
+        (quiver.AuthenticationError, quiver.errors.OperationalError),
+        (quiver.Unavailable, quiver.errors.OperationalError),
+        (quiver.Cancelled, quiver.errors.OperationalError),
+        (quiver.Timeout, quiver.errors.OperationalError),
+        (quiver.ResourceExhausted, quiver.errors.OperationalError),
+        (quiver.errors.InternalError, quiver.errors.DatabaseError),
+        (quiver.errors.NotSupportedError, quiver.errors.DatabaseError),
+        (quiver.errors.DatabaseError, quiver.Error),
+        (quiver.errors.InterfaceError, quiver.Error),
+    ],
+)
+def test_pep249_hierarchy(cls: type[quiver.Error], pep249: type[quiver.Error]) -> None:
+    assert issubclass(cls, pep249)
 
 
 BINDER = (

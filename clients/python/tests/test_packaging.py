@@ -51,4 +51,5 @@ def test_offline_build_and_install(tmp_path: Path) -> None:
         f"{wheel}[pandas,polars,notebook,dbapi]",
     )
     installed = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
-    assert {"quiver", "pyarrow", "tqdm", "pandas", "polars", "ipython", "ipywidgets", "adbc-driver-flightsql"} <= installed
+    wanted = {"quiver", "pyarrow", "tqdm", "pandas", "polars", "ipython", "ipywidgets", "adbc-driver-flightsql"}
+    assert wanted <= installed

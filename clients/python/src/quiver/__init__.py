@@ -19,24 +19,23 @@ server. :mod:`quiver.dbapi` gives a PEP 249 connection through ADBC.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import Table
 from .connection import DEFAULT_URI, Connection, connect
 from .errors import (
     AuthenticationError,
     Cancelled,
-    CancelledError,
     Error,
     NotFound,
     NotFoundError,
     PermissionDenied,
-    PermissionError,
     QueryError,
     ResourceExhausted,
     Timeout,
     Unavailable,
     UnavailableError,
+    _deprecated_alias,
 )
 from .result import Explain, Result
 
@@ -46,14 +45,12 @@ __all__ = [
     "DEFAULT_URI",
     "AuthenticationError",
     "Cancelled",
-    "CancelledError",
     "Connection",
     "Error",
     "Explain",
     "NotFound",
     "NotFoundError",
     "PermissionDenied",
-    "PermissionError",
     "QueryError",
     "ResourceExhausted",
     "Result",
@@ -72,3 +69,14 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import load_ipython_extension as load
 
     load(ipython)
+
+
+if TYPE_CHECKING:
+    # Type checkers see the deprecated names as the aliases they are.
+    from .errors import CancelledError as CancelledError
+    from .errors import PermissionError as PermissionError
+else:
+
+    def __getattr__(name: str) -> type[Error]:
+        # PEP 562: the deprecated names of the first release (see quiver.errors).
+        return _deprecated_alias(__name__, name)

@@ -43,7 +43,8 @@ def table_html(table: pa.Table, *, max_rows: int, summary: str) -> str:
     for row in head:
         parts.append("<tr>" + "".join(f"<td>{_cell(row[name])}</td>" for name in table.schema.names) + "</tr>")
     if table.num_rows > max_rows:
-        parts.append(f'<tr><td colspan="{max(1, table.num_columns)}">… {table.num_rows - max_rows:,} more rows</td></tr>')
+        more = table.num_rows - max_rows
+        parts.append(f'<tr><td colspan="{max(1, table.num_columns)}">… {more:,} more rows</td></tr>')
     parts.append("</tbody></table></div>")
     return "".join(parts)
 

@@ -21,33 +21,49 @@ for every query; it may be shared between threads.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.flight as flight
 
 from . import _proto
 from .errors import Error, translate_error
+from .options import (
+    COMPRESSIONS,
+    DEFAULT_URI,
+    URI_FORMS,
+    URI_SCHEMES,
+    Certificate,
+    Compression,
+    Progress,
+    resolve,
+)
 
 if TYPE_CHECKING:
     import pandas
+    from typing_extensions import Unpack
 
     from .catalog import Table
+    from .options import ConnectOptions
     from .result import Result
 
-DEFAULT_URI = "grpc://127.0.0.1:8815"
-
-# The URI forms the client accepts, the same as ``quiver query --server``;
-# bare ``host:port`` means ``grpc://host:port``.
-URI_SCHEMES: tuple[str, ...] = ("grpc", "grpc+tcp", "grpc+tls")
-_URI_FORMS = "host:port, grpc://host:port or grpc+tls://host:port"
+# Declared in quiver.options; still importable from here.
+__all__ = [
+    "COMPRESSIONS",
+    "COMPRESSION_HEADER",
+    "DEFAULT_URI",
+    "URI_SCHEMES",
+    "Certificate",
+    "Compression",
+    "Connection",
+    "Progress",
+    "connect",
+    "params_batch",
+]
 
 # Arrow's well-known URI meaning "fetch from the server that sent this endpoint".
 _REUSE_CONNECTION = "arrow-flight-reuse-connection://?"
@@ -57,16 +73,10 @@ PROGRESS_ACTION = "quiver.progress"
 CANCEL_ACTION = "quiver.cancel"
 CANCEL_FLIGHT_INFO = "CancelFlightInfo"
 
-Progress = bool | Literal["auto"]
-"""Whether to show a progress bar: ``True``, ``False`` or ``"auto"`` (in a notebook or on a TTY)."""
-
-Certificate = str | bytes | os.PathLike[str]
-"""PEM data as ``bytes`` or ``str``, or the path of a PEM file."""
-
-Compression = Literal["auto", "off", "zstd", "lz4"]
-"""How the server compresses result batches; see :func:`connect`."""
-COMPRESSIONS: tuple[str, ...] = ("auto", "off", "zstd", "lz4")
 COMPRESSION_HEADER = "x-quiver-ipc-compression"
+
+# What tables() lists (as a pyarrow.Table without pandas).
+_TABLES_SCHEMA = pa.schema([("schema", pa.string()), ("table", pa.string()), ("columns", pa.list_(pa.string()))])
 
 
 @dataclass(frozen=True)
@@ -86,36 +96,16 @@ class Connection:
     every query reuses, and may be shared between threads.
     """
 
-    def __init__(
-        self,
-        uri: str | None = None,
-        *,
-        token: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        tls_root_certs: Certificate | None = None,
-        cert_chain: Certificate | None = None,
-        private_key: Certificate | None = None,
-        progress: Progress = "auto",
-        max_streams: int = 8,
-        compression: Compression | None = None,
-    ) -> None:
-        settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key, compression)
+    def __init__(self, uri: str | None = None, **options: Unpack[ConnectOptions]) -> None:
+        settings = resolve(uri, options)
+        opts = settings.options
         self._uri = settings.uri
-        if max_streams < 1:
-            raise ValueError(f"max_streams must be at least 1, got {max_streams}")
-        if progress not in (True, False, "auto"):
-            raise ValueError(f"progress must be True, False or 'auto', got {progress!r}")
-        self.progress: Progress = progress
+        self.progress: Progress = opts["progress"]
         #: Seconds a fetch runs before its progress bar appears.
         self.progress_delay = 0.5
-        self.max_streams = max_streams
-        self._client_kwargs: dict[str, Any] = {}
-        if settings.tls_root_certs is not None:
-            self._client_kwargs["tls_root_certs"] = settings.tls_root_certs
-        if settings.cert_chain is not None and settings.private_key is not None:
-            self._client_kwargs["cert_chain"] = settings.cert_chain
-            self._client_kwargs["private_key"] = settings.private_key
+        self.max_streams = opts["max_streams"]
+        # The PEM options are named as FlightClient's arguments.
+        self._client_kwargs: dict[str, Any] = dict(settings.pems)
         self._lock = threading.Lock()
         self._closed = False
         self._actions: frozenset[str] | None = None
@@ -124,18 +114,20 @@ class Connection:
         try:
             self._client = flight.FlightClient(self._uri, **self._client_kwargs)
         except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
-            raise ValueError(f"uri {self._uri!r}: want {_URI_FORMS} ({exc})") from None
+            raise ValueError(f"uri {self._uri!r}: want {URI_FORMS} ({exc})") from None
         except Exception as exc:  # noqa: BLE001 - translated and re-raised.
             raise _translated(exc) from None
         self._headers: list[tuple[bytes, bytes]] = []
-        if settings.compression is not None:
-            self._headers.append((COMPRESSION_HEADER.encode(), settings.compression.encode()))
-        if settings.token:
-            self._headers.append((b"authorization", f"Bearer {settings.token}".encode()))
-        elif settings.username is not None and settings.password is not None:
+        compression, token = opts["compression"], opts["token"]
+        username, password = opts["username"], opts["password"]
+        if compression is not None:
+            self._headers.append((COMPRESSION_HEADER.encode(), compression.encode()))
+        if token:
+            self._headers.append((b"authorization", f"Bearer {token}".encode()))
+        elif username is not None and password is not None:
             try:
                 # Basic credentials on the handshake; the server answers with a bearer token.
-                key, value = self._client.authenticate_basic_token(settings.username, settings.password)
+                key, value = self._client.authenticate_basic_token(username, password)
             except Exception as exc:  # noqa: BLE001 - translated and re-raised.
                 self._client.close()
                 raise _translated(exc) from None
@@ -189,22 +181,24 @@ class Connection:
             raise TypeError("params must be a sequence of positional values (for ? or $1, $2, …)")
         return Result(self, query, list(params) if params is not None else None)
 
-    def tables(self, schema: str | None = None) -> pandas.DataFrame:
-        """List the warehouse's tables as a DataFrame with columns ``schema``, ``table``, ``columns``.
+    def tables(self, schema: str | None = None) -> pandas.DataFrame | pa.Table:
+        """List the warehouse's tables, with columns ``schema``, ``table``, ``columns``.
 
         ``columns`` holds each table's column names in order. ``schema``
         restricts the listing to one schema; ``tables("system")`` lists the
         server's system tables (``system.queries``, …), which are otherwise
-        left out.
+        left out. The listing is a pandas DataFrame when pandas is installed
+        and otherwise a ``pyarrow.Table`` with the same columns (``columns``
+        a list of strings), as the ``%%quiver`` magic shows a result without
+        pandas.
         """
-        _require("pandas", "tables()")
-        import pandas
-
-        listing = self._table_listing(schema)
-        return pandas.DataFrame(
-            [(s, t, list(sch.names)) for s, t, sch in listing],
-            columns=["schema", "table", "columns"],
-        )
+        rows = [(s, t, list(sch.names)) for s, t, sch in self._table_listing(schema)]
+        try:
+            import pandas
+        except ImportError:
+            columns = {"schema": [r[0] for r in rows], "table": [r[1] for r in rows], "columns": [r[2] for r in rows]}
+            return pa.table(columns, schema=_TABLES_SCHEMA)
+        return pandas.DataFrame(rows, columns=_TABLES_SCHEMA.names)
 
     def table(self, name: str) -> Table:
         """Return the :class:`~quiver.Table` ``name`` (``"demo.plays"`` or ``"quiver.demo.plays"``).
@@ -350,7 +344,8 @@ class Connection:
         if self._supports(CANCEL_FLIGHT_INFO):
             body = _proto.cancel_flight_info_request(info.serialize())
             try:
-                results = list(self._client.do_action(flight.Action(CANCEL_FLIGHT_INFO, body), self._options(timeout=5)))
+                action = flight.Action(CANCEL_FLIGHT_INFO, body)
+                results = list(self._client.do_action(action, self._options(timeout=5)))
                 # CancelStatus: 1 CANCELLED, 2 CANCELLING, 3 NOT_CANCELLABLE.
                 if results and _proto.cancel_status(results[0].body.to_pybytes()) in (1, 2):
                     return True
@@ -358,7 +353,8 @@ class Connection:
                 pass
         if query_id and self._supports(CANCEL_ACTION):
             try:
-                results = list(self._client.do_action(flight.Action(CANCEL_ACTION, query_id.encode()), self._options(timeout=5)))
+                action = flight.Action(CANCEL_ACTION, query_id.encode())
+                results = list(self._client.do_action(action, self._options(timeout=5)))
                 if results:
                     status = json.loads(results[0].body.to_pybytes()).get("status")
                     return status in ("cancelled", "cancelling")
@@ -399,90 +395,6 @@ def _as_bytes(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """Where and as whom to connect, checked and resolved: shared by
-    :func:`connect` and :func:`quiver.dbapi.connect`."""
-
-    uri: str
-    token: str | None
-    username: str | None
-    password: str | None
-    tls_root_certs: bytes | None
-    cert_chain: bytes | None
-    private_key: bytes | None
-    compression: Compression | None
-
-
-def _settings(
-    uri: str | None,
-    token: str | None,
-    username: str | None,
-    password: str | None,
-    tls_root_certs: Certificate | None,
-    cert_chain: Certificate | None,
-    private_key: Certificate | None,
-    compression: Compression | None = None,
-) -> _Settings:
-    """Checks the connection arguments and fills in the defaults: the URI
-    from ``$QUIVER_URI`` (see :func:`_resolve_uri`), the token from
-    ``$QUIVER_TOKEN``, certificates read from their files."""
-    if (username is None) != (password is None):
-        raise ValueError("username and password go together: pass both or neither")
-    if token is None and username is None:
-        token = os.environ.get("QUIVER_TOKEN") or None
-    if token is not None and username is not None:
-        raise ValueError("pass either token or username/password, not both")
-    if (cert_chain is None) != (private_key is None):
-        raise ValueError("cert_chain and private_key go together: pass both or neither")
-    if compression is not None and compression not in COMPRESSIONS:
-        raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)} or None, got {compression!r}")
-    return _Settings(
-        uri=_resolve_uri(uri),
-        token=token,
-        username=username,
-        password=password,
-        tls_root_certs=None if tls_root_certs is None else _pem(tls_root_certs, "tls_root_certs"),
-        cert_chain=None if cert_chain is None else _pem(cert_chain, "cert_chain"),
-        private_key=None if private_key is None else _pem(private_key, "private_key"),
-        compression=compression,
-    )
-
-
-def _resolve_uri(uri: str | None) -> str:
-    """The URI to dial: ``uri``, else ``$QUIVER_URI``, else ``$QUIVER_SERVER``
-    (the command line's old name; an empty variable counts as unset), else
-    :data:`DEFAULT_URI`. Bare ``host:port`` becomes ``grpc://host:port``;
-    any other form than those in :data:`URI_SCHEMES` with a host and a port
-    is a ``ValueError``, as ``quiver query --server`` refuses it."""
-    given = uri or os.environ.get("QUIVER_URI") or os.environ.get("QUIVER_SERVER") or DEFAULT_URI
-    scheme, sep, rest = given.partition("://")
-    if not sep:
-        scheme, rest = "grpc", given
-    if scheme not in URI_SCHEMES:
-        raise ValueError(f"uri {given!r}: unsupported scheme {scheme!r}; want {_URI_FORMS}")
-    netloc = urlsplit("//" + rest)
-    try:
-        port = netloc.port
-    except ValueError:
-        port = None
-    if not netloc.hostname or port is None:
-        raise ValueError(f"uri {given!r}: want {_URI_FORMS}")
-    return f"{scheme}://{rest}"
-
-
-def _pem(value: Certificate, name: str) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str) and "-----BEGIN" in value:
-        return value.encode()
-    path = Path(value)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{name}: cannot read PEM file {path}: {exc.strerror}") from None
-
-
 def _read_schema(data: bytes | None) -> pa.Schema | None:
     if not data:
         return None
@@ -494,13 +406,6 @@ def _like_escape(text: str | None) -> str | None:
     if text is None:
         return None
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _require(module: str, what: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        raise ImportError(f"{what} needs {module}: pip install 'quiver[{module}]'") from None
 
 
 def _location_uri(location: flight.Location | str | bytes) -> str:
@@ -521,19 +426,7 @@ def params_batch(params: Sequence[object]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=[f"${i}" for i in range(1, len(arrays) + 1)])
 
 
-def connect(
-    uri: str | None = None,
-    *,
-    token: str | None = None,
-    username: str | None = None,
-    password: str | None = None,
-    tls_root_certs: Certificate | None = None,
-    cert_chain: Certificate | None = None,
-    private_key: Certificate | None = None,
-    progress: Progress = "auto",
-    max_streams: int = 8,
-    compression: Compression | None = None,
-) -> Connection:
+def connect(uri: str | None = None, **options: Unpack[ConnectOptions]) -> Connection:
     """Open a :class:`Connection` to the Quiver server at ``uri``.
 
     ``uri`` is ``host:port`` (plaintext, the same as ``grpc://host:port``),
@@ -563,16 +456,8 @@ def connect(
     them as they are, ``"auto"`` or ``None`` leave it to the server (by
     default Zstd for clients on another machine, none on the same one).
     pyarrow decompresses on its own.
+
+    The keyword arguments are declared once, in
+    :class:`quiver.options.ConnectOptions`, for every way of connecting.
     """
-    return Connection(
-        uri,
-        token=token,
-        username=username,
-        password=password,
-        tls_root_certs=tls_root_certs,
-        cert_chain=cert_chain,
-        private_key=private_key,
-        progress=progress,
-        max_streams=max_streams,
-        compression=compression,
-    )
+    return Connection(uri, **options)

@@ -2,7 +2,8 @@
 
 For tools that want a DB-API connection (SQLAlchemy-free reporting tools,
 ``polars.read_database``, ``pandas.read_sql``), :func:`connect` returns an
-``adbc_driver_flightsql.dbapi.Connection`` configured with the same URI,
+ADBC Flight SQL connection (a subclass of
+``adbc_driver_manager.dbapi.Connection``) configured with the same URI,
 credentials and TLS settings as :func:`quiver.connect`::
 
     import polars as pl
@@ -11,6 +12,24 @@ credentials and TLS settings as :func:`quiver.connect`::
     with quiver.dbapi.connect("grpc://127.0.0.1:8815") as conn:
         df = pl.read_database("SELECT * FROM demo.titles", conn)
 
+Errors are quiver's: every exception the connection and its cursors raise
+for the driver, the transport or the server is a :class:`quiver.Error`, and
+this module's PEP 249 classes are quiver's own (``quiver.dbapi.Error`` is
+``quiver.Error``; see :mod:`quiver.errors`). A server error is the quiver
+class of its gRPC status, as for :func:`quiver.connect`:
+:class:`~quiver.QueryError` (a ``ProgrammingError``) for bad SQL,
+:class:`~quiver.NotFound` for an unknown table, :class:`~quiver.Unavailable`
+(an ``OperationalError``) for unreachable servers or workers,
+:class:`~quiver.Timeout` (an ``OperationalError`` and a ``TimeoutError``)
+past the query timeout; ``INTERNAL`` is an ``InternalError``,
+``UNIMPLEMENTED`` a ``NotSupportedError``, any other code a
+``DatabaseError``. ``.code`` and ``.message`` are set as for the quiver
+client. Errors the ADBC driver raises itself (a fetch before ``execute``) are
+the PEP 249 class of the same name, with ``.code`` None; the ADBC or pyarrow
+exception is kept in ``.transport_error``. :func:`connect` raises
+:class:`InvalidArgument` (also a ``ValueError``) for arguments it refuses and
+:class:`DriverMissing` (also an ``ImportError``) without the driver.
+
 Needs ``pip install 'quiver[dbapi]'`` (the ADBC driver).
 """
 
@@ -18,34 +37,65 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .connection import COMPRESSION_HEADER, Certificate, Compression, _settings
+from .errors import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+)
+from .options import SERVER_KEYS, resolve
 
 if TYPE_CHECKING:
-    import adbc_driver_flightsql.dbapi
+    from typing_extensions import Unpack
 
-__all__ = ["connect"]
+    from ._adbc import Connection as Connection
+    from ._adbc import Cursor as Cursor
+    from .options import ServerOptions
 
-# adbc_driver_flightsql.DatabaseOptions values, spelled out so importing this
-# module does not need the driver.
-_AUTHORIZATION_HEADER = "adbc.flight.sql.authorization_header"
-_TLS_ROOT_CERTS = "adbc.flight.sql.client_option.tls_root_certs"
-_MTLS_CERT_CHAIN = "adbc.flight.sql.client_option.mtls_cert_chain"
-_MTLS_PRIVATE_KEY = "adbc.flight.sql.client_option.mtls_private_key"
-_CALL_HEADER = "adbc.flight.sql.rpc.call_header."
+# Left out of __all__: Warning, which a star import would let hide the builtin
+# Warning, and Connection and Cursor, which need the driver.
+__all__ = [
+    "DataError",
+    "DatabaseError",
+    "DriverMissing",
+    "Error",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "InvalidArgument",
+    "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "apilevel",
+    "connect",
+    "paramstyle",
+    "threadsafety",
+]
+
+#: PEP 249 globals: DB-API 2.0; threads may share the module, not connections; ``?`` parameters.
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "qmark"
 
 
-def connect(
-    uri: str | None = None,
-    *,
-    token: str | None = None,
-    username: str | None = None,
-    password: str | None = None,
-    tls_root_certs: Certificate | None = None,
-    cert_chain: Certificate | None = None,
-    private_key: Certificate | None = None,
-    autocommit: bool = True,
-    compression: Compression | None = None,
-) -> adbc_driver_flightsql.dbapi.Connection:
+class Warning(Exception):  # noqa: A001 - the name PEP 249 gives it.
+    """Warning is PEP 249's warning class (not an :class:`~quiver.Error`); the driver raises none."""
+
+
+class InvalidArgument(ProgrammingError, ValueError):
+    """InvalidArgument means :func:`connect` refused its arguments (a bad URI, a password without a username)."""
+
+
+class DriverMissing(InterfaceError, ImportError):
+    """DriverMissing means the ADBC Flight SQL driver is not installed: ``pip install 'quiver[dbapi]'``."""
+
+
+def connect(uri: str | None = None, *, autocommit: bool = True, **options: Unpack[ServerOptions]) -> Connection:
     """Open a DB-API connection to a Quiver server through ADBC Flight SQL.
 
     Arguments mean what they mean for :func:`quiver.connect`: the URI is
@@ -54,25 +104,28 @@ def connect(
     ``grpc://127.0.0.1:8815``; the token defaults to
     ``$QUIVER_TOKEN``; ``username``/``password`` log in with Basic auth;
     certificates are PEM data or paths; ``compression`` chooses the result
-    compression. ``autocommit`` is on because Quiver is read-only and has
-    no transactions.
+    compression (all of :class:`quiver.options.ServerOptions`).
+    ``autocommit`` is on because Quiver is read-only and has no
+    transactions.
     """
     try:
-        import adbc_driver_flightsql.dbapi as flightsql
+        settings = resolve(uri, options, accepted=SERVER_KEYS, caller="quiver.dbapi.connect")
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+    try:
+        from . import _adbc
     except ImportError:
-        raise ImportError("quiver.dbapi needs the ADBC driver: pip install 'quiver[dbapi]'") from None
-    settings = _settings(uri, token, username, password, tls_root_certs, cert_chain, private_key, compression)
-    options: dict[str, str] = {}
-    if settings.token:
-        options[_AUTHORIZATION_HEADER] = f"Bearer {settings.token}"
-    if settings.username is not None and settings.password is not None:
-        options["username"] = settings.username
-        options["password"] = settings.password
-    if settings.tls_root_certs is not None:
-        options[_TLS_ROOT_CERTS] = settings.tls_root_certs.decode()
-    if settings.cert_chain is not None and settings.private_key is not None:
-        options[_MTLS_CERT_CHAIN] = settings.cert_chain.decode()
-        options[_MTLS_PRIVATE_KEY] = settings.private_key.decode()
-    if settings.compression is not None:
-        options[_CALL_HEADER + COMPRESSION_HEADER] = settings.compression
-    return flightsql.connect(settings.uri, db_kwargs=options, autocommit=autocommit)
+        raise DriverMissing("quiver.dbapi needs the ADBC driver: pip install 'quiver[dbapi]'") from None
+    return _adbc.connect(settings, autocommit=autocommit)
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> type:
+        # Connection and Cursor subclass the driver's classes: imported when
+        # named, so that this module imports without the driver.
+        if name in ("Connection", "Cursor"):
+            from . import _adbc
+
+            return getattr(_adbc, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

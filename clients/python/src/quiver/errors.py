@@ -27,13 +27,37 @@ wrapper) in ``message`` and the status name in ``code``. The pyarrow exception
 is kept in ``transport_error`` but not chained, so a failed query shows one
 short traceback instead of a gRPC one.
 
-The names of the first client release (``NotFoundError``, ``PermissionError``,
-``UnavailableError``, ``CancelledError``) remain as aliases.
+The classes also take their place in the PEP 249 (DB-API) hierarchy, so
+:mod:`quiver.dbapi` raises these same classes and ``except
+quiver.errors.OperationalError`` means the same for both clients:
+
+==========================  =============================================
+PEP 249 class               quiver classes under it
+==========================  =============================================
+:class:`ProgrammingError`   :class:`QueryError` (so :class:`NotFound`),
+                            :class:`PermissionDenied`
+:class:`OperationalError`   :class:`AuthenticationError`,
+                            :class:`Unavailable`, :class:`Cancelled` (so
+                            :class:`Timeout`), :class:`ResourceExhausted`
+==========================  =============================================
+
+:class:`InterfaceError`, :class:`DatabaseError`, :class:`DataError`,
+:class:`IntegrityError`, :class:`InternalError` and
+:class:`NotSupportedError` complete the hierarchy; all are :class:`Error`.
+:class:`Timeout` is also the builtin ``TimeoutError``.
+
+Of the names of the first client release, ``NotFoundError`` and
+``UnavailableError`` remain as aliases. ``PermissionError`` and
+``CancelledError`` still work but warn (``DeprecationWarning``) and are not
+exported by ``from quiver import *``: they hid the builtin ``PermissionError``
+and asyncio's ``CancelledError``.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -48,10 +72,17 @@ __all__ = [
     "Cancelled",
     "Timeout",
     "ResourceExhausted",
+    "InterfaceError",
+    "DatabaseError",
+    "DataError",
+    "OperationalError",
+    "IntegrityError",
+    "InternalError",
+    "ProgrammingError",
+    "NotSupportedError",
     "NotFoundError",
-    "PermissionError",
     "UnavailableError",
-    "CancelledError",
+    "error_for",
     "translate_error",
 ]
 
@@ -73,7 +104,42 @@ class Error(Exception):
         self.transport_error: BaseException | None = None
 
 
-class QueryError(Error):
+# The PEP 249 hierarchy (https://peps.python.org/pep-0249/#exceptions), under Error.
+
+
+class InterfaceError(Error):
+    """InterfaceError means the client or its driver failed, not the database (PEP 249)."""
+
+
+class DatabaseError(Error):
+    """DatabaseError is the base of the errors the database reports (PEP 249)."""
+
+
+class DataError(DatabaseError):
+    """DataError means the data could not be processed (PEP 249)."""
+
+
+class OperationalError(DatabaseError):
+    """OperationalError means the database could not do its work, not that the request was wrong (PEP 249)."""
+
+
+class IntegrityError(DatabaseError):
+    """IntegrityError means a constraint was violated (PEP 249; Quiver is read-only and has none)."""
+
+
+class InternalError(DatabaseError):
+    """InternalError means the database failed internally (PEP 249)."""
+
+
+class ProgrammingError(DatabaseError):
+    """ProgrammingError means the request was wrong: the SQL, the table, the permission (PEP 249)."""
+
+
+class NotSupportedError(DatabaseError):
+    """NotSupportedError means the database does not support the operation (PEP 249)."""
+
+
+class QueryError(ProgrammingError):
     """QueryError means the server rejected the SQL: syntax, types, unsupported statements.
 
     When the server's message points at a token (``syntax error at or near
@@ -117,37 +183,75 @@ class NotFound(QueryError):
     """NotFound means the query names a table, or uses a handle, that does not exist."""
 
 
-class AuthenticationError(Error):
+class AuthenticationError(OperationalError):
     """AuthenticationError means the credentials are missing, expired or invalid."""
 
 
-class PermissionDenied(Error):
+class PermissionDenied(ProgrammingError):
     """PermissionDenied means the principal may not run this query or read this table."""
 
 
-class Unavailable(Error):
+class Unavailable(OperationalError):
     """Unavailable means the server, its workers or its storage are unreachable or busy; retry later."""
 
     retriable = True
 
 
-class Cancelled(Error):
+class Cancelled(OperationalError):
     """Cancelled means the query was cancelled (by the user, or the server stopping)."""
 
 
-class Timeout(Cancelled):
-    """Timeout means the query ran past its deadline and was stopped."""
+class Timeout(Cancelled, TimeoutError):
+    """Timeout means the query ran past its deadline and was stopped.
+
+    It is also the builtin ``TimeoutError``, so ``except TimeoutError`` catches
+    it (and, as for every ``TimeoutError``, so does ``except OSError``).
+    """
 
 
-class ResourceExhausted(Error):
+class ResourceExhausted(OperationalError):
     """ResourceExhausted means the query hit a limit: result size, memory, partial results."""
 
 
 # Names of the first release.
 NotFoundError = NotFound
-PermissionError = PermissionDenied  # noqa: A001 - deliberately mirrors the builtin name inside quiver.
 UnavailableError = Unavailable
-CancelledError = Cancelled
+
+# Names of the first release that hid another class of the same name where
+# they were imported: reached through the module __getattr__, with a warning.
+_DEPRECATED: dict[str, tuple[type[Error], str]] = {
+    "PermissionError": (PermissionDenied, "the builtin PermissionError"),
+    "CancelledError": (Cancelled, "asyncio.CancelledError"),
+}
+
+
+def _deprecated_alias(module: str, name: str) -> type[Error]:
+    """The class a deprecated name of ``module`` stands for, with a DeprecationWarning.
+
+    The module ``__getattr__`` (PEP 562) of ``quiver`` and of ``quiver.errors``
+    answers with it; any other name is an AttributeError.
+    """
+    if name not in _DEPRECATED:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    cls, hidden = _DEPRECATED[name]
+    warnings.warn(
+        f"{module}.{name} is deprecated, use {module}.{cls.__name__} ({name} hides {hidden})",
+        DeprecationWarning,
+        # Past this function and the module __getattr__: the line that named it.
+        stacklevel=3,
+    )
+    return cls
+
+
+if TYPE_CHECKING:
+    # Type checkers see the old names as the aliases they are; at run time they warn.
+    PermissionError = PermissionDenied  # noqa: A001
+    CancelledError = Cancelled
+else:
+
+    def __getattr__(name: str) -> type[Error]:
+        return _deprecated_alias(__name__, name)
+
 
 # pyarrow prefixes the server's message with a description of the status code
 # ("gRPC returned not found error, with message: " or "Flight returned
@@ -274,10 +378,19 @@ def translate_error(exc: BaseException, query: str | None = None) -> BaseExcepti
     if code is None:
         return exc
     _, message = _split(exc)
-    cls = _CLASSES.get(code, Error)
-    err: Error = cls(message, code, query) if issubclass(cls, QueryError) else cls(message, code)
+    err = error_for(code, message, query)
     err.transport_error = exc
     return err
+
+
+def error_for(code: str, message: str, query: str | None = None, other: type[Error] = Error) -> Error:
+    """The quiver exception for a gRPC status ``code`` (a name, ``"NOT_FOUND"``) and the server's message.
+
+    ``query`` locates a syntax error; ``other`` is the class of the codes
+    that have none of their own (:class:`Error` itself by default).
+    """
+    cls = _CLASSES.get(code, other)
+    return cls(message, code, query) if issubclass(cls, QueryError) else cls(message, code)
 
 
 # Where the server's message points at a token.
@@ -345,7 +458,7 @@ def _quoted_position(query: str, line: int, context: str, caret: int) -> int | N
     column = caret - shift
     if not 0 <= column <= len(core):
         return None
-    return sum(len(l) + 1 for l in lines[: line - 1]) + start + column
+    return sum(len(earlier) + 1 for earlier in lines[: line - 1]) + start + column
 
 
 def _find_token(token: str, query: str) -> tuple[str, int] | None:

@@ -4,7 +4,7 @@
 
     %load_ext quiver
     %quiver connect grpc://127.0.0.1:8815 --token $TOKEN
-    %quiver tables                          # the warehouse's tables
+    %quiver tables                          # the warehouse's tables (pyarrow without pandas)
     %quiver SELECT count(*) FROM demo.plays  # one line of SQL
 
     %%quiver -o top
@@ -17,7 +17,11 @@ DataFrame (a :class:`quiver.Result` without pandas); ``-o NAME`` also keeps it
 in the variable ``NAME``. Without ``%quiver connect`` the magics connect to
 ``$QUIVER_URI`` (or ``$QUIVER_SERVER``; default ``grpc://127.0.0.1:8815``)
 with ``$QUIVER_TOKEN``. A URI is ``host:port``, ``grpc://host:port`` or
-``grpc+tls://host:port``, as for ``quiver query --server``.
+``grpc+tls://host:port``, as for ``quiver query --server``. ``%quiver
+connect`` has a flag for each keyword argument of :func:`quiver.connect`
+(``--username``, ``--max-streams``, ``--compression``, …; see
+:class:`quiver.options.ConnectOptions`), and asks for the password when
+``--username`` comes without ``--password``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import shlex
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
@@ -32,6 +37,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from .connection import Connection, connect
 from .errors import Error
+from .options import URI_FORMS, declared
 
 __all__ = ["QuiverMagics", "load_ipython_extension"]
 
@@ -44,15 +50,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _connect_parser() -> _Parser:
+    """``%quiver connect [URI] [--option VALUE …]``: a flag for each of :func:`quiver.options.declared`."""
     p = _Parser(prog="%quiver connect", add_help=False)
-    p.add_argument("uri", nargs="?", default=None, help="host:port, grpc://host:port or grpc+tls://host:port")
-    p.add_argument("--token", default=None)
-    p.add_argument("--username", "-u", default=None)
-    p.add_argument("--password", "-p", default=None, help="asked for when --username is given without it")
-    p.add_argument("--tls-root-certs", default=None, help="PEM file of the CA that signed the server")
-    p.add_argument("--cert-chain", default=None, help="PEM client certificate (mTLS)")
-    p.add_argument("--private-key", default=None, help="PEM key of --cert-chain")
+    p.add_argument("uri", nargs="?", default=None, help=URI_FORMS)
+    for name, option in declared().items():
+        flag = "--" + name.replace("_", "-")
+        # None: not given, so connect() applies the option's default.
+        p.add_argument(flag, *option.flags, dest=name, default=None, type=_flag_value(option.parse), help=option.help)
     return p
+
+
+def _flag_value(parse: Callable[[str], object] | None) -> Callable[[str], object]:
+    """The value of a flag's text, by the option's ``parse``; a parse error is a usage error."""
+
+    def value(text: str) -> object:
+        if parse is None:
+            return text
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+    return value
 
 
 def _cell_parser() -> _Parser:
@@ -97,22 +116,15 @@ class QuiverMagics(Magics):
         return self._run(line, None, "pandas")
 
     def _connect(self, argv: list[str]) -> Connection:
-        args = _connect_parser().parse_args(argv)
-        password = args.password
-        if args.username is not None and password is None:
-            password = getpass.getpass(f"password for {args.username}: ")
+        args = vars(_connect_parser().parse_args(argv))
+        uri = args.pop("uri")
+        options: dict[str, Any] = {name: value for name, value in args.items() if value is not None}
+        if "username" in options and "password" not in options:
+            options["password"] = getpass.getpass(f"password for {options['username']}: ")
         if self.connection is not None:
             self.connection.close()
         try:
-            self.connection = connect(
-                args.uri,
-                token=args.token,
-                username=args.username,
-                password=password,
-                tls_root_certs=args.tls_root_certs,
-                cert_chain=args.cert_chain,
-                private_key=args.private_key,
-            )
+            self.connection = connect(uri, **options)
         except ValueError as exc:
             raise UsageError(f"%quiver connect: {exc}") from None
         return self.connection

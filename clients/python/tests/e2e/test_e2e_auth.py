@@ -151,10 +151,12 @@ def test_resource_exhausted(auth_server: AuthServer) -> None:
 def test_query_timeout(auth_server: AuthServer) -> None:
     with quiver.connect(auth_server.uri, token=auth_server.token, progress=False) as conn:
         started = time.monotonic()
-        with pytest.raises(quiver.Timeout) as info:
+        # quiver.Timeout is the builtin TimeoutError too.
+        with pytest.raises(TimeoutError) as info:
             conn.sql(SLOW).to_arrow()
         assert time.monotonic() - started < QUERY_TIMEOUT + 5
-        assert info.value.code == "DEADLINE_EXCEEDED" and isinstance(info.value, quiver.Cancelled)
+        assert isinstance(info.value, quiver.Timeout) and isinstance(info.value, quiver.Cancelled)
+        assert info.value.code == "DEADLINE_EXCEEDED" and "--query-timeout" in info.value.message
         assert _count(conn) > 0
 
 
@@ -180,19 +182,34 @@ def test_dbapi_with_token(auth_server: AuthServer, local_oracle: Oracle) -> None
 
 
 def test_dbapi_with_password_and_polars(auth_server: AuthServer, local_oracle: Oracle) -> None:
-    sql = "SELECT title_id, name FROM demo.titles ORDER BY title_id"
+    sql = "SELECT title_id, name, runtime_minutes, price FROM demo.titles ORDER BY title_id"
     with quiver.dbapi.connect(auth_server.uri, username="bob", password=PASSWORD) as conn:
         frame = pl.read_database(sql, conn)
     expected = pl.from_arrow(local_oracle.query(sql))
     assert isinstance(expected, pl.DataFrame)
     assert frame.equals(expected)
+    # polars read it as Arrow (as from any ADBC connection), not as rows whose types it guesses.
+    assert frame.schema == expected.schema
 
 
 def test_dbapi_without_credentials_is_refused(auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import adbc_driver_manager
-
     monkeypatch.delenv("QUIVER_TOKEN", raising=False)
-    with pytest.raises(adbc_driver_manager.Error, match="no credentials"):
+    with pytest.raises(quiver.AuthenticationError, match="no credentials") as info:
         with quiver.dbapi.connect(auth_server.uri) as conn, conn.cursor() as cur:
             cur.execute(COUNT)
             cur.fetchall()
+    assert info.value.code == "UNAUTHENTICATED" and isinstance(info.value, quiver.dbapi.OperationalError)
+    assert not info.value.message.startswith(("UNAUTHENTICATED", "[FlightSQL]"))
+
+
+def test_dbapi_query_timeout(auth_server: AuthServer) -> None:
+    with quiver.dbapi.connect(auth_server.uri, token=auth_server.token) as conn:
+        with conn.cursor() as cur, pytest.raises(TimeoutError) as info:
+            cur.execute(SLOW)
+            cur.fetch_arrow_table()
+        assert isinstance(info.value, quiver.Timeout) and isinstance(info.value, quiver.dbapi.OperationalError)
+        assert info.value.code == "DEADLINE_EXCEEDED" and "--query-timeout" in info.value.message
+        # The same from a streaming reader, which ADBC hands over from pyarrow.
+        with conn.cursor() as cur, pytest.raises(quiver.Timeout):
+            cur.execute(SLOW)
+            cur.fetch_record_batch().read_all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import pandas as pd
 import polars as pl
@@ -171,6 +172,16 @@ def test_tables_lists_the_warehouse(deployment: Deployment) -> None:
     got = {(r.schema, r.table): list(r.columns) for r in frame.itertuples()}
     assert got == deployment.oracle.tables
     assert len(only_demo) == len(frame)
+
+
+def test_tables_without_pandas_is_a_pyarrow_table(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with quiver.connect(deployment.uri) as conn:
+        table = conn.tables()
+    assert isinstance(table, pa.Table)
+    assert table.column_names == ["schema", "table", "columns"]
+    got = {(r["schema"], r["table"]): r["columns"] for r in table.to_pylist()}
+    assert got == deployment.oracle.tables
 
 
 def test_table_schema_head_count(deployment: Deployment) -> None:

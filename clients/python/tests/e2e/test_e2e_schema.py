@@ -17,10 +17,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from quiver_harness.servers import QuiverServer, Warehouse, start_quiver
-from quiver_harness.tools import Tools
 
 import quiver
+from quiver_harness.servers import QuiverServer, Warehouse, start_quiver
+from quiver_harness.tools import Tools
 
 COLUMNS = ["id", "label", "region", "bucket", "day"]
 

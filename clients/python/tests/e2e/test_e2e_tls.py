@@ -15,7 +15,6 @@ import pytest
 
 import quiver
 import quiver.dbapi
-
 from quiver_harness.processes import ManagedProcess, free_port, wait_until
 from quiver_harness.servers import Tools, Warehouse
 
@@ -34,7 +33,8 @@ def _pki(dir: Path) -> dict[str, Path]:
     for who, subj, ext in [("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1"),
                            ("client", "/CN=carol", "extendedKeyUsage=clientAuth")]:
         csr = dir / f"{who}.csr"
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(p[f"{who}.key"]), "-out", str(csr), "-subj", subj)
+        key = str(p[f"{who}.key"])
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", str(csr), "-subj", subj)
         extfile = dir / f"{who}.ext"
         extfile.write_text(ext + "\n")
         _openssl("x509", "-req", "-in", str(csr), "-CA", str(p["ca.pem"]), "-CAkey", str(p["ca.key"]),
@@ -60,8 +60,8 @@ def _count(client: flight.FlightClient) -> int:
 
 def test_tls_round_trip(quiver_tools: Tools, local_warehouse: Warehouse, tmp_path: Path) -> None:
     pki = _pki(tmp_path)
-    proc, uri = _serve_tls(quiver_tools, local_warehouse, tmp_path,
-                           "--tls-cert", str(pki["server.pem"]), "--tls-key", str(pki["server.key"]), "--insecure-no-auth")
+    tls = ["--tls-cert", str(pki["server.pem"]), "--tls-key", str(pki["server.key"])]
+    proc, uri = _serve_tls(quiver_tools, local_warehouse, tmp_path, *tls, "--insecure-no-auth")
     try:
         client = flight.FlightClient(uri, tls_root_certs=pki["ca.pem"].read_bytes())
         assert wait_until(lambda: _try(lambda: _count(client)), 60), proc.describe()

@@ -169,8 +169,17 @@ func (k jwk) public() (crypto.PublicKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-		if !pub.Curve.IsOnCurve(x, y) { //nolint:staticcheck // validation only
+		// The uncompressed SEC 1 encoding, 0x04 || X || Y, each 32 bytes;
+		// parsing it checks that the point is on the curve.
+		point := make([]byte, 65)
+		point[0] = 4
+		if x.BitLen() > 256 || y.BitLen() > 256 {
+			return nil, errors.New("point is not on P-256")
+		}
+		x.FillBytes(point[1:33])
+		y.FillBytes(point[33:])
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
+		if err != nil {
 			return nil, errors.New("point is not on P-256")
 		}
 		return pub, nil

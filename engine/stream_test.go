@@ -53,8 +53,13 @@ func TestStreamingPathIsTaken(t *testing.T) {
 
 	t.Run("an unknown layout is refused", func(t *testing.T) {
 		type conn struct{ conn uintptr }
-		type stmt struct{ preparedStmt *mapping.PreparedStatement }
-		type renamed struct{ prepared *mapping.PreparedStatement }
+		// Only the layouts of these types matter: layoutOf reads them by reflection.
+		type stmt struct {
+			preparedStmt *mapping.PreparedStatement //lint:ignore U1000 read by reflection
+		}
+		type renamed struct {
+			prepared *mapping.PreparedStatement //lint:ignore U1000 read by reflection
+		}
 		_, err := layoutOf(reflect.TypeFor[conn](), reflect.TypeFor[stmt]())
 		require.ErrorContains(t, err, "conn is a uintptr")
 		_, err = layoutOf(reflect.TypeFor[duckdb.Conn](), reflect.TypeFor[renamed]())

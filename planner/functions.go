@@ -3,7 +3,6 @@ package planner
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/quiver-data/quiver/planner/ast"
@@ -86,13 +85,4 @@ func (p *Planner) loadKinds(ctx context.Context) (map[string]string, error) {
 	}
 	p.kinds = k
 	return k, nil
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

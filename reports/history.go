@@ -230,7 +230,7 @@ func (h *History) Schema() *arrow.Schema { return historySchema }
 
 // Rows returns the records v may see: every one for admins, else the runs
 // of reports that run as v's principal.
-func (h *History) Rows(ctx context.Context, v systables.Viewer) (arrow.Record, error) {
+func (h *History) Rows(ctx context.Context, v systables.Viewer) (arrow.RecordBatch, error) {
 	var recs []Record
 	for _, r := range h.Records() {
 		if v.Admin || r.Principal == v.Principal {
@@ -242,7 +242,7 @@ func (h *History) Rows(ctx context.Context, v systables.Viewer) (arrow.Record, e
 
 var _ systables.Table = (*History)(nil)
 
-func buildRecord(mem memory.Allocator, recs []Record) arrow.Record {
+func buildRecord(mem memory.Allocator, recs []Record) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, historySchema)
 	defer b.Release()
 	ts := func(t time.Time) arrow.Timestamp { return arrow.Timestamp(t.UnixMicro()) }
@@ -272,7 +272,7 @@ func buildRecord(mem memory.Allocator, recs []Record) arrow.Record {
 		b.Field(11).(*array.StringBuilder).Append(r.Principal)
 		b.Field(12).(*array.StringBuilder).Append(r.Trigger)
 	}
-	return b.NewRecord()
+	return b.NewRecordBatch()
 }
 
 // encodeRecords writes records as one Parquet file.

@@ -30,5 +30,5 @@ type Table interface {
 	Schema() *arrow.Schema
 	// Rows returns the rows v may see, as one record of Schema (the caller
 	// releases it).
-	Rows(ctx context.Context, v Viewer) (arrow.Record, error)
+	Rows(ctx context.Context, v Viewer) (arrow.RecordBatch, error)
 }

@@ -195,7 +195,12 @@ func TestFaults(t *testing.T) {
 			{faultQuery{name: "window", sql: `SELECT play_id, profile_id, row_number() OVER (PARTITION BY profile_id ORDER BY play_id) AS rn,
 				sum(duration_seconds) OVER (PARTITION BY profile_id ORDER BY play_id) AS running FROM demo.plays`}, "window", "repartition demo.plays on profile_id"},
 		}
-		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers})
+		// A staged plan has one endpoint, which the server would fetch
+		// ahead as planning ends (--prefetch-messages): the small
+		// remainder of union_all is then done before the client could
+		// kill anything, and "after producing, before DoGet" would test
+		// nothing. Without the fetch-ahead it runs at DoGet.
+		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers, Args: []string{"--prefetch-messages", "0"}})
 		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 		cl := dialFlightSQL(t, srv.Addr(), mem)
 		for _, s := range shapes {
@@ -295,9 +300,11 @@ func killOnDispatch(t *testing.T, srv *harness.Server, offset int, when string, 
 // is killed reads their parts, the dead worker's too, from the spool.
 //
 // A plan of one endpoint is fetched ahead (its fragments are dispatched
-// as planning ends, before GetFlightInfo returns), so its victim may have
-// finished in the moment before the freeze: then nothing was retried, and
-// the set-up runs again, up to three times.
+// as planning ends, before GetFlightInfo returns) unless the server runs
+// with --prefetch-messages 0, so its victim may have finished in the
+// moment before the freeze: then nothing was retried, and the set-up runs
+// again, up to three times. (The fault queries' fragments take far longer
+// than that moment; worker_killed_shapes turns the fetch-ahead off.)
 func killBeforeDoGet(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
 	n := len(srv.LocalWorkers())
 	for attempt := 1; ; attempt++ {
@@ -480,7 +487,7 @@ func waitLocalWorkers(t *testing.T, srv *harness.Server, cl *flightsql.Client, n
 		workers := srv.LocalWorkers()
 		alive := 0
 		for _, pid := range workers {
-			if syscall.Kill(pid, 0) == nil {
+			if harness.Alive(pid) {
 				alive++
 			}
 		}

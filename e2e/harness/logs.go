@@ -74,8 +74,8 @@ func (s *Server) LogsSince(offset int) []LogRecord {
 }
 
 // WaitLog polls the server's output after offset until a record satisfies
-// match, and returns it; it gives up when ctx ends.
-// The tick is short because tests kill a worker the moment it is named.
+// match, and returns it; it gives up when ctx ends. The tick is short:
+// tests kill a worker the moment a record names it.
 func (s *Server) WaitLog(ctx context.Context, offset int, match func(LogRecord) bool) (LogRecord, error) {
 	var found LogRecord
 	err := Poll(ctx, 2*time.Millisecond, func() error {

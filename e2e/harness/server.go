@@ -42,9 +42,9 @@ type Server struct {
 
 // StartServer starts `quiver serve` on a free loopback port in its own
 // process group and waits until the port accepts connections and `SELECT 1`
-// (or opts.Ready) succeeds through Flight SQL. It fails fast, with the server's output, when
-// the process exits first. The group is stopped in t.Cleanup and the output
-// is logged when the test failed.
+// (or opts.Ready) succeeds through Flight SQL. It fails fast, with the
+// server's output, when the process exits first. The group is stopped in
+// t.Cleanup and the output is logged when the test failed.
 func StartServer(t testing.TB, opts ServerOptions) *Server {
 	t.Helper()
 	bin := QuiverBin(t)

@@ -149,7 +149,10 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) coordinator(opts Options) *Coordinator {
 	e.reg = prometheus.NewRegistry()
-	opts.DB, opts.Workers, opts.Signer, opts.Registerer, opts.Allocator = e.db, e.pool, e.signer, e.reg, e.mem
+	opts.DB, opts.Signer, opts.Registerer, opts.Allocator = e.db, e.signer, e.reg, e.mem
+	if opts.Workers == nil {
+		opts.Workers = e.pool
+	}
 	if opts.Grace == 0 {
 		opts.Grace = 200 * time.Millisecond
 	}

@@ -2,6 +2,8 @@ package coordinator
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,14 +59,22 @@ func TestNoHealthyWorker(t *testing.T) {
 
 	t.Run("a worker that appears within the grace period runs it", func(t *testing.T) {
 		e := newEnv(t)
-		c := e.coordinator(Options{Grace: 10 * time.Second})
+		workers := &emptyPoolSignal{Workers: e.pool, empty: make(chan struct{})}
+		c := e.coordinator(Options{Grace: 10 * time.Second, Workers: workers})
 		w := startWorker(t, e.signer, 0, nil)
-		go func() {
-			time.Sleep(200 * time.Millisecond)
-			_ = e.pool.Set([]string{w.addr})
-		}()
+		done := make(chan error, 1)
 		var out clientStream
-		require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 7::BIGINT AS x"}, nil, flightwire.Uncompressed, out.Send))
+		go func() {
+			done <- c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 7::BIGINT AS x"}, nil, flightwire.Uncompressed, out.Send)
+		}()
+		// The worker joins once the fragment has found none and waits.
+		select {
+		case <-workers.empty:
+		case err := <-done:
+			t.Fatalf("Stream returned before it waited for a worker: %v", err)
+		}
+		require.NoError(t, e.pool.Set([]string{w.addr}))
+		require.NoError(t, <-done)
 		require.Equal(t, []int64{7}, out.int64s(t))
 	})
 
@@ -76,6 +86,21 @@ func TestNoHealthyWorker(t *testing.T) {
 		err := c.Stream(ctx, "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
+}
+
+// emptyPoolSignal closes empty the first time Pick finds no worker.
+type emptyPoolSignal struct {
+	Workers
+	empty chan struct{}
+	once  sync.Once
+}
+
+func (p *emptyPoolSignal) Pick(prefer string, exclude map[string]bool) (*worker.Conn, error) {
+	w, err := p.Workers.Pick(prefer, exclude)
+	if errors.Is(err, worker.ErrNoWorkers) {
+		p.once.Do(func() { close(p.empty) })
+	}
+	return w, err
 }
 
 func TestUnhealthyWorkerIsSkipped(t *testing.T) {

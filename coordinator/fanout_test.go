@@ -3,6 +3,8 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +29,15 @@ func TestFanOut(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var running, peak atomic.Int32
+			// The first calls wait until as many run at once as the limit
+			// allows (all n without one): the peak must reach the limit,
+			// not just stay under it.
+			want := int32(tc.n)
+			if tc.limit > 0 {
+				want = int32(min(tc.limit, tc.n))
+			}
+			full := make(chan struct{})
+			var fullOnce sync.Once
 			res, err := fanOut(context.Background(), tc.limit, tc.n, func(ctx context.Context, i int) (int, error) {
 				cur := running.Add(1)
 				defer running.Add(-1)
@@ -35,6 +46,14 @@ func TestFanOut(t *testing.T) {
 					if cur <= p || peak.CompareAndSwap(p, cur) {
 						break
 					}
+				}
+				if cur >= want {
+					fullOnce.Do(func() { close(full) })
+				}
+				select {
+				case <-full:
+				case <-time.After(5 * time.Second):
+					return 0, fmt.Errorf("only %d of %d calls ran at once", peak.Load(), want)
 				}
 				if i == tc.failAt {
 					return 0, boom
@@ -48,7 +67,6 @@ func TestFanOut(t *testing.T) {
 						return 0, errors.New("not canceled")
 					}
 				}
-				time.Sleep(time.Millisecond)
 				return i * i, nil
 			})
 			require.Len(t, res, tc.n)
@@ -60,8 +78,8 @@ func TestFanOut(t *testing.T) {
 			for i, r := range res {
 				require.Equal(t, i*i, r)
 			}
-			if tc.limit > 0 {
-				require.LessOrEqual(t, int(peak.Load()), tc.limit)
+			if tc.n > 0 {
+				require.Equal(t, want, peak.Load(), "calls at once")
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,12 +12,8 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,67 +31,14 @@ import (
 	"github.com/quiver-data/quiver/e2e/harness"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startAuthServer runs `quiver serve` with auth flags. The harness's
-// StartServer probes readiness without credentials, which an authenticated
-// server refuses, so this starts the process itself and probes with ready.
+// startAuthServer runs `quiver serve` with auth flags (a later
+// --warehouse in args wins over the empty one). The harness's default
+// readiness probe has no credentials, which an authenticated server
+// refuses: ready probes instead.
 func startAuthServer(t *testing.T, ready func(addr string) error, args ...string) string {
 	t.Helper()
-	bin := harness.QuiverBin(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(harness.FreePort(t)))
-	args = append([]string{"serve", "--listen", addr, "--warehouse", t.TempDir(), "--local-workers", "1",
-		"--extension-dir", harness.ExtensionDir(t)}, args...)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("quiver serve output:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			t.Fatalf("quiver serve exited:\n%s", logs.String())
-		default:
-		}
-		if last = ready(addr); last == nil {
-			return addr
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
-	t.Fatalf("quiver serve not ready: %v\n%s", last, logs.String())
-	return ""
+	srv := harness.StartServer(t, harness.ServerOptions{Warehouse: t.TempDir(), LocalWorkers: 1, Args: args, Ready: ready})
+	return srv.Addr()
 }
 
 // selectOne runs SELECT 1 and returns the ticket it redeemed.

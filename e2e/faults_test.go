@@ -59,10 +59,13 @@ func faultQueries() []faultQuery {
 }
 
 // TestFaults kills workers while queries run: (a) right after planning,
-// before DoGet; (b) while a fragment streams, after the client has a batch
-// of it; both must return exactly the oracle's rows and count a retry. (c)
-// with every worker gone (remote workers nothing restarts) the query must
-// fail with Unavailable within lostWorkersBound.
+// before DoGet (a local worker frozen first, so its supervisor and the
+// pool do not know yet); (b) while a fragment streams, after the client
+// has a batch of it; both must return exactly the oracle's rows and count
+// a retry. (c) with every worker gone (remote workers nothing restarts)
+// the query must fail with Unavailable within lostWorkersBound. Every
+// precondition (a plan split over the workers, a fragment dispatched to
+// the victim) is required, not hoped for.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault injection is not a short test")
@@ -192,13 +195,20 @@ func TestFaults(t *testing.T) {
 			{faultQuery{name: "window", sql: `SELECT play_id, profile_id, row_number() OVER (PARTITION BY profile_id ORDER BY play_id) AS rn,
 				sum(duration_seconds) OVER (PARTITION BY profile_id ORDER BY play_id) AS running FROM demo.plays`}, "window", "repartition demo.plays on profile_id"},
 		}
-		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers})
+		// A staged plan has one endpoint, which the server would fetch
+		// ahead as planning ends (--prefetch-messages): the small
+		// remainder of union_all is then done before the client could
+		// kill anything, and "after producing, before DoGet" would test
+		// nothing. Without the fetch-ahead it runs at DoGet.
+		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers, Args: []string{"--prefetch-messages", "0"}})
 		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 		cl := dialFlightSQL(t, srv.Addr(), mem)
 		for _, s := range shapes {
 			want, err := oracle.Query(context.Background(), s.q.sql)
 			require.NoError(t, err, "oracle %s", s.q.name)
 			defer want.Release()
+			// The plan depends on the workers: a killed one must be back.
+			waitLocalWorkers(t, srv, cl, workers)
 			plan := formatExplain(explain(t, cl, s.q.sql))
 			require.Contains(t, plan, "strategy | "+s.plan)
 			require.Contains(t, plan, s.explain)
@@ -237,18 +247,21 @@ func TestFaults(t *testing.T) {
 func killWhileProducing(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
 	ctx := queryCtx(t)
 	before := fragmentRetries(t, srv, 0)
-	got := killOnDispatch(t, srv, srv.LogOffset(), "while producing", q, func() (*harness.Result, error) {
+	got := killOnDispatch(t, srv, srv.LogOffset(), "while producing", q, anyDispatch, func() (*harness.Result, error) {
 		return harness.RunFlightSQL(ctx, cl, q.sql)
-	})
+	}, nil)
 	defer got.Release()
 	harness.CompareDigest(t, q.name, want, got)
 	requireRetried(t, srv, before)
 }
 
 // killOnDispatch runs fetch in the background, kills the worker of the
-// first fragment dispatched after offset as soon as that is logged, and
-// returns what fetch returned, which must be no error.
-func killOnDispatch(t *testing.T, srv *harness.Server, offset int, when string, q faultQuery, fetch func() (*harness.Result, error)) *harness.Result {
+// first fragment dispatched after offset (a record dispatch matches) as
+// soon as that is logged, calls
+// afterKill (when not nil), and returns what fetch returned, which must be
+// no error.
+func killOnDispatch(t *testing.T, srv *harness.Server, offset int, when string, q faultQuery, dispatch func(harness.LogRecord) bool,
+	fetch func() (*harness.Result, error), afterKill func()) *harness.Result {
 	t.Helper()
 	type result struct {
 		res *harness.Result
@@ -259,57 +272,86 @@ func killOnDispatch(t *testing.T, srv *harness.Server, offset int, when string, 
 		res, err := fetch()
 		done <- result{res, err}
 	}()
-	rec, err := srv.WaitLog(logCtx(t), offset, func(r harness.LogRecord) bool { return r.Msg() == "fragment dispatched" })
+	rec, err := srv.WaitLog(logCtx(t), offset, dispatch)
 	require.NoError(t, err, "no `fragment dispatched` log record")
 	addr, pid := dispatchedWorker(t, srv, rec)
 	require.NoError(t, harness.KillPID(pid))
+	if afterKill != nil {
+		afterKill()
+	}
 	t.Logf("killed worker %s (pid %d) as fragment %s was dispatched to it", addr, pid, rec.Str("fragment"))
 	r := <-done
 	require.NoError(t, r.err, "%s with worker %s killed %s: %s", q.name, addr, when, describe(r.err))
 	return r.res
 }
 
-// killBeforeDoGet plans q, kills one local worker with SIGKILL before any
-// fragment was fetched, then reads every endpoint: the rows must be
-// exactly the oracle's. The victim is the worker EXPLAIN names for the
-// first fragment (its file group's worker). The supervisor notices a local
-// worker's death at once and the pool drops it, so the coordinator may
-// never dispatch to it; a retry is required when it did.
-// (remoteWorkerKilled covers the case where nothing notices in time.)
+// killBeforeDoGet plans q and then makes a local worker dead before the
+// client fetched anything, the way a remote one dies: unnoticed until the
+// coordinator dispatches to it. A worker killed outright is noticed at
+// once by its supervisor, which drops it from the pool, so whether a
+// fragment still went to it was a race (and a victim picked from EXPLAIN
+// was not always a worker anything was dispatched to). Instead every
+// local worker is frozen right after planning (SIGSTOP is not an exit: the
+// supervisor sees nothing and the pool still offers the worker), the
+// endpoints are read, and the worker of the first fragment that reads the
+// query's result is killed and the others thawed. That fragment must be
+// retried elsewhere and the rows must be exactly the oracle's. A
+// repartitioned or staged plan's producers ran inside GetFlightInfo: what
+// is killed reads their parts, the dead worker's too, from the spool.
+//
+// A plan of one endpoint is fetched ahead (its fragments are dispatched
+// as planning ends, before GetFlightInfo returns) unless the server runs
+// with --prefetch-messages 0, so its victim may have finished in the
+// moment before the freeze: then nothing was retried, and the set-up runs
+// again, up to three times. (The fault queries' fragments take far longer
+// than that moment; worker_killed_shapes turns the fetch-ahead off.)
 func killBeforeDoGet(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
+	n := len(srv.LocalWorkers())
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			waitLocalWorkers(t, srv, cl, n)
+		}
+		before := fragmentRetries(t, srv, 0)
+		freezeAndKill(t, srv, cl, q, want)
+		if fragmentRetries(t, srv, 0) > before {
+			requireRetried(t, srv, before)
+			return
+		}
+		require.Less(t, attempt, 3, "%d times the killed worker's fragment had finished before the kill", attempt)
+		t.Logf("attempt %d: the killed worker's fragment had finished before the kill, nothing to retry; again", attempt)
+	}
+}
+
+// freezeAndKill is one try of killBeforeDoGet.
+func freezeAndKill(t *testing.T, srv *harness.Server, cl *flightsql.Client, q faultQuery, want *harness.Result) {
 	ctx := queryCtx(t)
-	before := fragmentRetries(t, srv, 0)
-	addr, grouped := explainedWorker(t, cl, q.sql, srv.LocalWorkers())
-	pid := srv.LocalWorkers()[addr]
 	offset := srv.LogOffset()
 	info, err := cl.Execute(ctx, q.sql)
 	require.NoError(t, err, describe(err))
-	require.NoError(t, harness.KillPID(pid))
-	t.Logf("%d endpoints; killed worker %s (pid %d, named by EXPLAIN: %v) before DoGet", len(info.GetEndpoint()), addr, pid, grouped)
-
-	got, err := harness.FetchAll(ctx, cl, info)
-	require.NoError(t, err, "%s with worker %s killed before DoGet: %s", q.name, addr, describe(err))
-	defer got.Release()
-	harness.CompareDigest(t, q.name, want, got)
-	if dispatchedTo(srv, offset, addr) {
-		requireRetried(t, srv, before)
-	} else {
-		t.Logf("the pool dropped the killed worker before any fragment was dispatched to it: nothing to retry")
-	}
-}
-
-// dispatchedTo reports whether a fragment that reads the query's result
-// was dispatched to addr after offset. A repartitioned plan's producers
-// ran to completion inside GetFlightInfo, before the kill: they need no
-// retry.
-func dispatchedTo(srv *harness.Server, offset int, addr string) bool {
-	for _, r := range srv.LogsSince(offset) {
-		if r.Msg() == "fragment dispatched" && r.Str("worker") == addr && r["producer"] != true {
-			return true
+	workers := srv.LocalWorkers()
+	thaw := func() {
+		for _, pid := range workers {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
 		}
 	}
-	return false
+	defer thaw() // when the test fails while they are frozen
+	for _, pid := range workers {
+		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	}
+	t.Logf("%d endpoints; froze local workers %v before DoGet", len(info.GetEndpoint()), workers)
+	got := killOnDispatch(t, srv, offset, "before DoGet", q, resultDispatch, func() (*harness.Result, error) {
+		return harness.FetchAll(ctx, cl, info)
+	}, thaw)
+	defer got.Release()
+	harness.CompareDigest(t, q.name, want, got)
 }
+
+// anyDispatch matches every `fragment dispatched` record.
+func anyDispatch(r harness.LogRecord) bool { return r.Msg() == "fragment dispatched" }
+
+// resultDispatch matches the dispatch of a fragment that reads the
+// query's result, not an exchange producer's.
+func resultDispatch(r harness.LogRecord) bool { return anyDispatch(r) && r["producer"] != true }
 
 // explainWorkerRe finds the worker of a fragment in EXPLAIN's detail.
 var explainWorkerRe = regexp.MustCompile(`worker=(\S+)`)
@@ -333,14 +375,11 @@ func explainedWorker(t *testing.T, cl *flightsql.Client, q string, workers map[s
 }
 
 // explainWorkers lists the worker of every fragment row of EXPLAIN q, in
-// order (nil when EXPLAIN fails).
+// order.
 func explainWorkers(t *testing.T, cl *flightsql.Client, q string) []string {
 	t.Helper()
 	res, err := harness.RunFlightSQL(queryCtx(t), cl, "EXPLAIN "+q)
-	if err != nil {
-		t.Logf("EXPLAIN %s: %s", q, describe(err))
-		return nil
-	}
+	require.NoError(t, err, "EXPLAIN %s: %s", q, describe(err))
 	defer res.Release()
 	var out []string
 	for _, r := range harness.TextRows(res).Rows {
@@ -368,7 +407,6 @@ func killWhileStreaming(t *testing.T, srv *harness.Server, cl *flightsql.Client,
 	info, err := cl.Execute(ctx, q.sql)
 	require.NoError(t, err, describe(err))
 	eps := info.GetEndpoint()
-	isDispatch := func(r harness.LogRecord) bool { return r.Msg() == "fragment dispatched" }
 
 	var got *harness.Result
 	if len(eps) > 1 {
@@ -385,15 +423,17 @@ func killWhileStreaming(t *testing.T, srv *harness.Server, cl *flightsql.Client,
 		keep(got, rdr.RecordBatch())
 
 		rec, err := srv.WaitLog(logCtx(t), offset, func(r harness.LogRecord) bool {
-			return isDispatch(r) && (r.Str("fragment") == "0" || r.Str("fragment") == "")
+			return anyDispatch(r) && (r.Str("fragment") == "0" || r.Str("fragment") == "")
 		})
 		require.NoError(t, err, "no `fragment dispatched` log record for fragment 0")
 		addr, pid := dispatchedWorker(t, srv, rec)
 		require.NoError(t, harness.KillPID(pid))
 		t.Logf("%d endpoints; killed worker %s (pid %d) after the first batch of endpoint 0", len(eps), addr, pid)
+		// The kill lands mid-stream: each fragment streams several times
+		// what the buffers between worker and client hold (faultScale),
+		// and requireRetried below fails if it did not.
 		for rdr.Next() {
 			keep(got, rdr.RecordBatch())
-			time.Sleep(2 * time.Millisecond) // a slow reader
 		}
 		require.True(t, rdr.Err() == nil || errors.Is(rdr.Err(), io.EOF),
 			"%s: endpoint 0 after worker %s was killed: %s", q.name, addr, describe(rdr.Err()))
@@ -404,9 +444,9 @@ func killWhileStreaming(t *testing.T, srv *harness.Server, cl *flightsql.Client,
 			keep(got, r)
 		}
 	} else {
-		got = killOnDispatch(t, srv, offset, "while its fragment ran", q, func() (*harness.Result, error) {
+		got = killOnDispatch(t, srv, offset, "while its fragment ran", q, anyDispatch, func() (*harness.Result, error) {
 			return harness.FetchAll(ctx, cl, info)
-		})
+		}, nil)
 		defer got.Release()
 	}
 	harness.CompareDigest(t, q.name, want, got)
@@ -437,41 +477,43 @@ func dispatchedWorker(t *testing.T, srv *harness.Server, rec harness.LogRecord) 
 }
 
 // waitLocalWorkers waits until n local workers run (a killed one has been
-// restarted) and the server answers queries again, then gives the pool's
-// health checks a moment to see the new worker: it plans a scan of
-// demo.plays until it is split n ways (or 5s pass, for planners that do
-// not split).
+// restarted) and the server answers queries again, then until the pool
+// uses them all: a scan of demo.plays is planned n ways. A scan that is
+// never split fails the test: a fault would then hit a one-fragment plan
+// and test nothing of moving work between workers.
 func waitLocalWorkers(t *testing.T, srv *harness.Server, cl *flightsql.Client, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	err := harness.PollFor(30*time.Second, 100*time.Millisecond, func() error {
 		workers := srv.LocalWorkers()
 		alive := 0
 		for _, pid := range workers {
-			if syscall.Kill(pid, 0) == nil {
+			if harness.Alive(pid) {
 				alive++
 			}
 		}
-		if alive == n {
-			break
+		if alive != n {
+			return fmt.Errorf("%d of %d local workers running: %v", alive, n, workers)
 		}
-		require.True(t, time.Now().Before(deadline), "%d of %d local workers running after 30s: %v", alive, n, workers)
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	require.NoError(t, err)
 	requireServes(t, cl)
-	split := time.Now().Add(5 * time.Second)
-	for time.Now().Before(split) {
+	err = harness.PollFor(15*time.Second, 100*time.Millisecond, func() error {
 		info, err := cl.Execute(queryCtx(t), "SELECT play_id FROM demo.plays WHERE play_id + 0 < 0")
-		require.NoError(t, err, describe(err))
-		got, err := harness.FetchAll(queryCtx(t), cl, info)
-		require.NoError(t, err, describe(err))
-		got.Release()
-		if len(info.GetEndpoint()) >= n {
-			return
+		if err != nil {
+			return harness.Permanent(fmt.Errorf("plan: %s", describe(err)))
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Logf("a scan of demo.plays is not split %d ways; continuing", n)
+		got, err := harness.FetchAll(queryCtx(t), cl, info)
+		if err != nil {
+			return harness.Permanent(fmt.Errorf("fetch: %s", describe(err)))
+		}
+		got.Release()
+		if eps := len(info.GetEndpoint()); eps < n {
+			return fmt.Errorf("%d endpoints", eps)
+		}
+		return nil
+	})
+	require.NoError(t, err, "a scan of demo.plays is not split %d ways", n)
 }
 
 // fragmentRetries is quiver_fragment_retries_total from the server's
@@ -543,36 +585,34 @@ func testRemoteWorkers(t *testing.T, wh string, wants map[string]*harness.Result
 		}
 	}
 	// revive restarts dead workers and waits until the coordinator uses
-	// both again: a scan of demo.plays is split over two workers (or 15s
-	// pass, for planners that do not split).
+	// both again: a scan of demo.plays is split over both. One that is not
+	// within 15s fails the test, for the reason waitLocalWorkers gives.
 	revive := func(t *testing.T) {
 		for i, w := range workers {
 			if w.Exited() {
 				workers[i] = startWorker(w.Addr())
 			}
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		err := harness.PollFor(30*time.Second, 200*time.Millisecond, func() error {
 			res, err := harness.RunFlightSQL(queryCtx(t), cl, "SELECT count(*) AS n FROM demo.titles")
-			if err == nil {
-				res.Release()
-				break
+			if err != nil {
+				return errors.New(describe(err))
 			}
-			require.True(t, time.Now().Before(deadline), "workers back, but the server does not serve: %s", describe(err))
-			time.Sleep(200 * time.Millisecond)
-		}
-		split := time.Now().Add(15 * time.Second)
-		for time.Now().Before(split) {
+			res.Release()
+			return nil
+		})
+		require.NoError(t, err, "workers back, but the server does not serve")
+		err = harness.PollFor(15*time.Second, 100*time.Millisecond, func() error {
 			seen := map[string]bool{}
 			for _, w := range explainWorkers(t, cl, "SELECT * FROM demo.plays") {
 				seen[w] = true
 			}
-			if len(seen) >= len(workers) {
-				return
+			if len(seen) < len(workers) {
+				return fmt.Errorf("fragments on %v", seen)
 			}
-			time.Sleep(250 * time.Millisecond)
-		}
-		t.Logf("a scan of demo.plays is not split over %d workers; continuing", len(workers))
+			return nil
+		})
+		require.NoError(t, err, "a scan of demo.plays is not split over %d workers", len(workers))
 	}
 
 	for _, q := range faultQueries() {

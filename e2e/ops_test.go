@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -159,6 +160,11 @@ func TestOpsCancelReleasesWorkers(t *testing.T) {
 			// DoGet returns once the schema arrives, which for an aggregate
 			// is when DuckDB has finished: read in the background.
 			done := make(chan error, 1)
+			// The streaming reader stops after its first batch until the
+			// cancel was sent, so the stream is still open when it lands.
+			canceled := make(chan struct{})
+			release := sync.OnceFunc(func() { close(canceled) })
+			defer release()
 			go func() {
 				rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
 				if err != nil {
@@ -168,7 +174,7 @@ func TestOpsCancelReleasesWorkers(t *testing.T) {
 				defer rdr.Release()
 				for rdr.Next() {
 					if c.read {
-						time.Sleep(50 * time.Millisecond) // a slow reader keeps the stream open
+						<-canceled
 					}
 				}
 				done <- rdr.Err()
@@ -184,6 +190,7 @@ func TestOpsCancelReleasesWorkers(t *testing.T) {
 			res, err := cl.CancelFlightInfo(ctx, &flight.CancelFlightInfoRequest{Info: info})
 			require.NoError(t, err)
 			require.Equal(t, flight.CancelStatusCancelled, res.Status)
+			release()
 			select {
 			case err := <-done:
 				require.Equal(t, codes.Canceled, status.Code(err), describe(err))
@@ -212,19 +219,29 @@ func TestOpsStalledClientHoldsNoMemoryAndIsCut(t *testing.T) {
 	rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
 	require.NoError(t, err)
 	defer rdr.Release()
-	// A slow reader: one batch a second.
+	// A slow reader: a batch, then nothing until the stream has filled
+	// whatever the coordinator holds for it, three times. The stream is
+	// full when the rows the coordinator has relayed stop growing (a
+	// coordinator that buffered would relay all 30M first); the RSS is
+	// measured then, well within --send-timeout of the last read.
+	id := infoQueryID(t, info)
+	relayed := func() (int64, bool) {
+		n, err := strconv.ParseInt(scalar(t, cl, "SELECT coalesce(max(rows), 0) FROM system.queries WHERE query_id = '"+id+"'"), 10, 64)
+		require.NoError(t, err)
+		return n, n > 0
+	}
 	var peak int64
 	for range 3 {
 		require.True(t, rdr.Next(), describe(rdr.Err()))
-		time.Sleep(time.Second)
+		rows := harness.WaitSteady(t, 3*time.Second, 100*time.Millisecond, 3, relayed)
 		rss, err := harness.RSS(srv.PID())
 		require.NoError(t, err)
 		peak = max(peak, rss)
+		t.Logf("stream stopped after %d rows relayed; coordinator RSS %d MiB", rows, rss>>20)
 	}
 	t.Logf("coordinator RSS %d MiB before, %d MiB peak while the client reads slowly", base>>20, peak>>20)
 	require.Less(t, peak-base, int64(150<<20), "the coordinator buffers the result of a slow client")
 	// Then a reader that stops: the stream is cut after --send-timeout.
-	id := infoQueryID(t, info)
 	require.Eventually(t, func() bool {
 		return scalar(t, cl, "SELECT count(*) FROM system.queries WHERE query_id = '"+id+"' AND state = 'failed' AND error LIKE '%client stopped reading%'") == "1"
 	}, 30*time.Second, 200*time.Millisecond)
@@ -258,9 +275,12 @@ func TestOpsSIGTERMDrainsRunningQueries(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.False(t, srv.Exited(), "the server exited with a query running")
 
+	// The client has been the slow side all along: the server waited on
+	// it, draining, through every check above, and stays up while the
+	// rest is read.
 	for rdr.Next() {
 		n += rdr.RecordBatch().NumRows()
-		time.Sleep(time.Millisecond) // a client slower than the server
+		require.False(t, srv.Exited(), "the server exited with %d of %d rows sent", n, total)
 	}
 	require.NoError(t, rdr.Err(), describe(rdr.Err()))
 	require.EqualValues(t, total, n, "the running query completes whole")

@@ -359,8 +359,18 @@ func TestStreamCanceledDuringFetch(t *testing.T) {
 	}()
 	require.Eventually(t, func() bool { return rows.Load() >= 500000 }, time.Minute, 10*time.Millisecond)
 	// The reader soon waits in DuckDB for a chunk that only minutes of
-	// work could produce; give it a moment to get there.
-	time.Sleep(200 * time.Millisecond)
+	// work could produce. Nothing announces that it got there: the row
+	// count stops moving, which five polls in a row tell from a pause.
+	last, same := int64(-1), 0
+	require.Eventually(t, func() bool {
+		n := rows.Load()
+		if n == last {
+			same++
+		} else {
+			last, same = n, 1
+		}
+		return same >= 5
+	}, time.Minute, 40*time.Millisecond, "the reader never stopped receiving rows")
 	cancel()
 	select {
 	case <-done:

@@ -237,11 +237,18 @@ func TestCancelDuringStreaming(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rdr.Next(), "one batch read, then the client stalls")
 	// The worker streams until flow control stops it, and says how far it got.
+	// Nothing announces the block: the row count stops moving, over
+	// three polls in a row.
 	var f FragmentStatus
+	last, same := int64(-1), 0
 	require.Eventually(t, func() bool {
 		f = w.waitRunning(t, "q-stream")
-		time.Sleep(100 * time.Millisecond)
-		return w.waitRunning(t, "q-stream").Rows == f.Rows && f.Rows > 0
+		if f.Rows == last {
+			same++
+		} else {
+			last, same = f.Rows, 1
+		}
+		return f.Rows > 0 && same >= 3
 	}, 10*time.Second, 50*time.Millisecond, "the worker blocks in the streaming phase")
 	require.Less(t, f.Rows, int64(3000000), "blocked before the end of the result")
 	cancel()

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -73,22 +74,23 @@ func (s *Server) LogsSince(offset int) []LogRecord {
 }
 
 // WaitLog polls the server's output after offset until a record satisfies
-// match, and returns it; it gives up when ctx ends.
+// match, and returns it; it gives up when ctx ends. The tick is short:
+// tests kill a worker the moment a record names it.
 func (s *Server) WaitLog(ctx context.Context, offset int, match func(LogRecord) bool) (LogRecord, error) {
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var found LogRecord
+	err := Poll(ctx, 2*time.Millisecond, func() error {
 		for _, r := range s.LogsSince(offset) {
 			if match(r) {
-				return r, nil
+				found = r
+				return nil
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for log record: %w", ctx.Err())
-		case <-tick.C:
-		}
+		return errors.New("no matching record")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wait for log record: %w", err)
 	}
+	return found, nil
 }
 
 // LocalWorkers maps the address of each current local worker to its

@@ -62,21 +62,22 @@ func StartMinIO(t testing.TB) *MinIO {
 
 	start := time.Now()
 	client := &http.Client{Timeout: time.Second}
-	for {
+	err = PollFor(30*time.Second, 100*time.Millisecond, func() error {
 		if proc.exited() {
-			t.Fatalf("minio exited before it was ready: %v\n%s", proc.exitError(), proc.logs.String())
+			return Permanent(fmt.Errorf("exited before it was ready: %v", proc.exitError()))
 		}
 		resp, err := client.Get(m.Endpoint() + "/minio/health/ready")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		if err != nil {
+			return err
 		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("minio not ready after 30s (last error %v)\n%s", err, proc.logs.String())
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("health: %s", resp.Status)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("minio not ready within 30s: %v\n%s", err, proc.logs.String())
 	}
 	t.Logf("minio ready at %s in %s", m.Endpoint(), time.Since(start).Round(time.Millisecond))
 	return m

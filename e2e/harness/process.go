@@ -90,16 +90,16 @@ func (p *process) stop(grace time.Duration) error {
 			<-p.done
 		}
 	}
-	if groupAlive(pgid) {
-		// Give children a moment to follow their parent out.
-		deadline := time.Now().Add(2 * time.Second)
-		for groupAlive(pgid) && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
+	// Give children a moment to follow their parent out.
+	gone := PollFor(2*time.Second, 50*time.Millisecond, func() error {
 		if groupAlive(pgid) {
-			errs = append(errs, fmt.Errorf("%s left processes behind in group %d", p.name, pgid))
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return fmt.Errorf("group %d still has processes", pgid)
 		}
+		return nil
+	})
+	if gone != nil {
+		errs = append(errs, fmt.Errorf("%s left processes behind in group %d", p.name, pgid))
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 	return errors.Join(errs...)
 }

@@ -27,6 +27,10 @@ type ServerOptions struct {
 	Args []string
 	// ReadyTimeout defaults to 60s.
 	ReadyTimeout time.Duration
+	// Ready says whether the server at addr serves (e.g. refuses a
+	// request without a token, for a server with auth); default: SELECT 1
+	// returns one row.
+	Ready func(addr string) error
 }
 
 // Server is a running `quiver serve` coordinator and its local workers.
@@ -38,9 +42,9 @@ type Server struct {
 
 // StartServer starts `quiver serve` on a free loopback port in its own
 // process group and waits until the port accepts connections and `SELECT 1`
-// succeeds through Flight SQL. It fails fast, with the server's output, when
-// the process exits first. The group is stopped in t.Cleanup and the output
-// is logged when the test failed.
+// (or opts.Ready) succeeds through Flight SQL. It fails fast, with the
+// server's output, when the process exits first. The group is stopped in
+// t.Cleanup and the output is logged when the test failed.
 func StartServer(t testing.TB, opts ServerOptions) *Server {
 	t.Helper()
 	bin := QuiverBin(t)
@@ -87,40 +91,41 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 	})
 
 	start := time.Now()
-	if err := s.waitReady(opts.ReadyTimeout); err != nil {
+	if err := s.waitReady(opts.ReadyTimeout, opts.Ready); err != nil {
 		t.Fatalf("quiver serve %v: %v\noutput:\n%s", args, err, proc.logs.String())
 	}
 	t.Logf("quiver serve ready at %s in %s", addr, time.Since(start).Round(time.Millisecond))
 	return s
 }
 
-// waitReady polls until the port accepts and SELECT 1 returns one row.
-func (s *Server) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		if s.proc.exited() {
-			return fmt.Errorf("exited before it was ready: %v", s.proc.exitError())
-		}
-		last = s.ping()
-		if last == nil {
-			return nil
-		}
-		time.Sleep(150 * time.Millisecond)
+// waitReady polls until the port accepts and ready (SELECT 1 returns one
+// row, by default) succeeds.
+func (s *Server) waitReady(timeout time.Duration, ready func(addr string) error) error {
+	if ready == nil {
+		ready = selectOne
 	}
-	return fmt.Errorf("not ready after %s: %w", timeout, last)
+	err := PollFor(timeout, 150*time.Millisecond, func() error {
+		if s.proc.exited() {
+			return Permanent(fmt.Errorf("exited before it was ready: %v", s.proc.exitError()))
+		}
+		conn, err := net.DialTimeout("tcp", s.addr, time.Second)
+		if err != nil {
+			return fmt.Errorf("dial: %w", err)
+		}
+		_ = conn.Close()
+		return ready(s.addr)
+	})
+	if err != nil {
+		return fmt.Errorf("not ready within %s: %w", timeout, err)
+	}
+	return nil
 }
 
-// ping dials the port and runs SELECT 1.
-func (s *Server) ping() error {
-	conn, err := net.DialTimeout("tcp", s.addr, time.Second)
-	if err != nil {
-		return fmt.Errorf("dial: %w", err)
-	}
-	_ = conn.Close()
+// selectOne runs SELECT 1 on the server at addr.
+func selectOne(addr string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cl, err := DialFlightSQL(s.addr, memory.DefaultAllocator)
+	cl, err := DialFlightSQL(addr, memory.DefaultAllocator)
 	if err != nil {
 		return err
 	}

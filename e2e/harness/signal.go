@@ -15,6 +15,17 @@ func (s *Server) PID() int { return s.proc.cmd.Process.Pid }
 // Signal sends sig to the coordinator process only (not its workers).
 func (s *Server) Signal(sig syscall.Signal) error { return s.proc.cmd.Process.Signal(sig) }
 
+// Kill SIGKILLs the server's process group (the coordinator and its local
+// workers, with no chance to clean up) and waits for the coordinator to
+// exit.
+func (s *Server) Kill() error {
+	if err := syscall.Kill(-s.PID(), syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill -9 group %d: %w", s.PID(), err)
+	}
+	<-s.proc.done
+	return nil
+}
+
 // WaitExit waits up to timeout for the coordinator to exit and returns how
 // it ended (nil for exit status 0).
 func (s *Server) WaitExit(timeout time.Duration) error {

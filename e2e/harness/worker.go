@@ -68,21 +68,20 @@ func StartWorker(t testing.TB, opts WorkerOptions) *Worker {
 			t.Logf("quiver worker %s output:\n%s", addr, proc.logs.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	err = PollFor(30*time.Second, 50*time.Millisecond, func() error {
 		if proc.exited() {
-			t.Fatalf("quiver worker exited before it listened: %v\n%s", proc.exitError(), proc.logs.String())
+			return Permanent(fmt.Errorf("exited before it listened: %v", proc.exitError()))
 		}
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = conn.Close()
-			return w
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("quiver worker not listening on %s after 30s: %v\n%s", addr, err, proc.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+		return conn.Close()
+	})
+	if err != nil {
+		t.Fatalf("quiver worker not listening on %s within 30s: %v\n%s", addr, err, proc.logs.String())
 	}
+	return w
 }
 
 // Addr is the worker's host:port.

@@ -42,6 +42,20 @@ func (w *Worker) WaitExit(timeout time.Duration) (int, error) {
 	return 0, w.proc.err
 }
 
+// Alive reports whether process pid runs: it exists and is not a zombie
+// (a killed child stays one until its parent reaps it, and kill -0
+// succeeds on it meanwhile).
+func Alive(pid int) bool {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(raw)
+	// The state is the first field after the command name's ')'.
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
+}
+
 // CPUTime is the CPU time (user + system) a process has used so far, from
 // /proc/<pid>/stat; it is how tests see that a canceled query stopped
 // burning CPU.

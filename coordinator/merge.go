@@ -207,17 +207,17 @@ func (c *Coordinator) write(ctx context.Context, rdr array.RecordReader, codec f
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
 		if err := traceOf(ctx).rows(rec.NumRows()); err != nil {
-			w.Close()
+			_ = w.Close() // the error above is the one to report
 			return err
 		}
 		if err := w.Write(rec); err != nil {
-			w.Close()
+			_ = w.Close() // the error above is the one to report
 			return fmt.Errorf("send batch: %w", err)
 		}
 		c.bytes.Add(float64(arrowSize(rec)))
 	}
 	if err := rdr.Err(); err != nil {
-		w.Close()
+		_ = w.Close() // the error above is the one to report
 		return err
 	}
 	if err := w.Close(); err != nil {

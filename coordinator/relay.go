@@ -206,7 +206,7 @@ func (c *Coordinator) sendTail(held []*flight.FlightData, batch *flight.FlightDa
 	defer tail.Release()
 	w := flight.NewRecordWriter(noSchema{send}, ipc.WithSchema(rdr.Schema()), ipc.WithAllocator(c.mem))
 	if err := w.Write(tail); err != nil {
-		w.Close()
+		_ = w.Close() // the error above is the one to report
 		return permanent(fmt.Errorf("re-encode batch to resume: %w", err))
 	}
 	return w.Close()

@@ -129,19 +129,19 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	for _, stmt := range setup {
 		if _, err := db.sql.ExecContext(ctx, stmt); err != nil {
-			db.Close()
+			_ = db.Close() // the configuration error is the one to report
 			return nil, fmt.Errorf("configure duckdb (%s): %w", stmt, err)
 		}
 	}
 	if opts.S3 != nil && httpfs != "" {
 		if err := db.SetS3(ctx, *opts.S3); err != nil {
-			db.Close()
+			_ = db.Close() // the configuration error is the one to report
 			return nil, err
 		}
 	}
 	if opts.Sandbox != nil {
 		if err := db.ApplySandbox(ctx, *opts.Sandbox); err != nil {
-			db.Close()
+			_ = db.Close() // the configuration error is the one to report
 			return nil, err
 		}
 	}

@@ -222,7 +222,7 @@ func readCgroups(file string) (cgroupMemberships, error) {
 	if err != nil {
 		return cgroupMemberships{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	var c cgroupMemberships
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -253,7 +253,7 @@ func readCgroupMounts(file string) ([]cgroupMount, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	var out []cgroupMount
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -317,7 +317,7 @@ func hostMemory(root string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("host memory: %w (set the memory limit explicitly)", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:")

@@ -27,7 +27,7 @@ func (db *DB) ParamTypes(ctx context.Context, query string) ([]arrow.DataType, e
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		ds, ok := st.(*duckdb.Stmt)
 		if !ok {
 			return fmt.Errorf("not a duckdb statement")

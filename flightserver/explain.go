@@ -143,7 +143,7 @@ func (s *Server) writeRows(schema *arrow.Schema, rows []explainRow, out flight.D
 	defer rec.Release()
 	w := flight.NewRecordWriter(out, ipc.WithSchema(schema), ipc.WithAllocator(s.mem))
 	if err := w.Write(rec); err != nil {
-		w.Close()
+		_ = w.Close() // the error above is the one to report
 		return fmt.Errorf("send rows: %w", err)
 	}
 	return w.Close()

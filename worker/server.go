@@ -217,13 +217,13 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 		}
 		if err != nil {
 			co.release()
-			w.Close()
+			_ = w.Close() // the error above is the one to report
 			return rows, err
 		}
 	}
 	if err := rdr.Err(); err != nil {
 		co.release()
-		w.Close()
+		_ = w.Close() // the error above is the one to report
 		return rows, err
 	}
 	if rec, err := co.flush(); err != nil || rec != nil {
@@ -231,7 +231,7 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 			err = send(rec)
 		}
 		if err != nil {
-			w.Close()
+			_ = w.Close() // the error above is the one to report
 			return rows, err
 		}
 	}

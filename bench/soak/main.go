@@ -100,7 +100,7 @@ func run() error {
 			baseline[c.Name] = append(baseline[c.Name], s.latency)
 		}
 	}
-	base.Close()
+	_ = base.Close()
 	logger.Info("baseline done")
 
 	// Memory sampling.
@@ -146,7 +146,7 @@ func run() error {
 				logger.Error("dial", "err", err)
 				return
 			}
-			defer cl.Close()
+			defer func() { _ = cl.Close() }()
 			r := rand.New(rand.NewPCG(uint64(i), 7))
 			total := 0
 			for _, c := range classes {

@@ -32,7 +32,7 @@ func LoadQueries(path string) ([]Query, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open corpus: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	queries, err := parseQueries(bufio.NewScanner(f))
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)

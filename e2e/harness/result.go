@@ -127,7 +127,7 @@ func fetchEndpoint(ctx context.Context, cl *flightsql.Client, ep *flight.FlightE
 		if err != nil {
 			return err
 		}
-		defer other.Close()
+		defer func() { _ = other.Close() }()
 		target = other
 	}
 	rdr, err := target.DoGet(ctx, ep.GetTicket())

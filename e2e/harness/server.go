@@ -129,7 +129,7 @@ func selectOne(addr string) error {
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	res, err := RunFlightSQL(ctx, cl, "SELECT 1")
 	if err != nil {
 		return fmt.Errorf("select 1: %w", err)

@@ -30,7 +30,7 @@ func (m *MinIO) UploadDir(ctx context.Context, bucket, prefix, dir string) (int,
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only
 		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: f}); err != nil {
 			return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
 		}

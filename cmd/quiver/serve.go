@@ -20,11 +20,11 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/policy"
 	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -181,15 +181,15 @@ func runServe(ctx context.Context, args []string) error {
 	go func() { defer close(swept); coord.RunSpoolSweeper(sweepCtx, dist.spoolTTL) }()
 	defer func() { stopSweep(); <-swept }()
 	var (
-		policy  planner.Policy
-		visible func(context.Context, storage.TableName) bool
+		planPolicy planner.Policy
+		visible    func(context.Context, storage.TableName) bool
 	)
 	if *policyFile != "" {
-		store, err := auth.OpenPolicyStore(*policyFile)
+		store, err := policy.OpenStore(*policyFile)
 		if err != nil {
 			return err
 		}
-		policy = store
+		planPolicy = store
 		visible = func(ctx context.Context, n storage.TableName) bool {
 			_, err := store.Restrict(ctx, n)
 			return err == nil
@@ -239,7 +239,7 @@ func runServe(ctx context.Context, args []string) error {
 	logger.Info("joins repartitioned from", "rows", dist.broadcastRows, "bytes", broadcastBytes, "bytesFromWorkers", fromWorkers,
 		"finalAggregateGroups", dist.finalGroups)
 	plan := planner.New(planner.Options{
-		Policy: policy,
+		Policy: planPolicy,
 		Parser: db, Catalog: systables.Catalog{Warehouse: warehouse, System: system}, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
 		BroadcastRows: dist.broadcastRows, BroadcastBytes: broadcastBytes, BroadcastBytesFor: broadcastBytesFor, FinalGroups: dist.finalGroups, NoCoLocation: !dist.coLocate, Logger: logger, Registerer: reg,

@@ -1,4 +1,4 @@
-package auth
+package policy
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -30,13 +31,13 @@ func writePolicy(t *testing.T, text string) string {
 }
 
 func TestPolicyRestrict(t *testing.T) {
-	pol, err := LoadPolicy(writePolicy(t, testPolicy))
+	pol, err := Load(writePolicy(t, testPolicy))
 	require.NoError(t, err)
 	plays := storage.TableName{Schema: "demo", Name: "plays"}
 	profiles := storage.TableName{Schema: "demo", Name: "profiles"}
 	other := storage.TableName{Schema: "sales", Name: "orders"}
-	as := func(p Principal) context.Context { return WithPrincipal(context.Background(), p) }
-	analyst := as(Principal{Subject: "alice", Roles: []string{"analyst"}, Claims: map[string]any{"device": "tv"}})
+	as := func(p auth.Principal) context.Context { return auth.WithPrincipal(context.Background(), p) }
+	analyst := as(auth.Principal{Subject: "alice", Roles: []string{"analyst"}, Claims: map[string]any{"device": "tv"}})
 
 	r, err := pol.Restrict(analyst, plays)
 	require.NoError(t, err)
@@ -51,12 +52,12 @@ func TestPolicyRestrict(t *testing.T) {
 	_, err = pol.Restrict(analyst, other)
 	require.ErrorIs(t, err, planner.ErrNotGranted, "deny by default")
 
-	noClaim := as(Principal{Subject: "bob", Roles: []string{"analyst"}})
+	noClaim := as(auth.Principal{Subject: "bob", Roles: []string{"analyst"}})
 	_, err = pol.Restrict(noClaim, plays)
 	require.ErrorIs(t, err, planner.ErrNotGranted)
 	require.ErrorContains(t, err, `claim "device"`)
 
-	auditor := as(Principal{Subject: "auditor"})
+	auditor := as(auth.Principal{Subject: "auditor"})
 	r, err = pol.Restrict(auditor, plays)
 	require.NoError(t, err)
 	require.Empty(t, r.Filters)
@@ -68,7 +69,7 @@ func TestPolicyRestrict(t *testing.T) {
 	require.ErrorContains(t, err, `"anonymous"`, "without authentication the caller is anonymous")
 }
 
-func TestLoadPolicyRejects(t *testing.T) {
+func TestLoadRejects(t *testing.T) {
 	for name, text := range map[string]string{
 		"unknown key": "rules:\n  - tables: [a.b]\n    grants: [x]\n",
 		"no tables":   "rules:\n  - match: {sub: a}\n",
@@ -76,24 +77,24 @@ func TestLoadPolicyRejects(t *testing.T) {
 		"not yaml":    "rules: [",
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := LoadPolicy(writePolicy(t, text))
-			require.ErrorIs(t, err, ErrBadPolicy)
+			_, err := Load(writePolicy(t, text))
+			require.ErrorIs(t, err, ErrInvalid)
 		})
 	}
 }
 
-func TestPolicyStoreKeepsPolicyOnBadReload(t *testing.T) {
+func TestStoreKeepsPolicyOnBadReload(t *testing.T) {
 	file := writePolicy(t, testPolicy)
-	store, err := OpenPolicyStore(file)
+	store, err := OpenStore(file)
 	require.NoError(t, err)
-	auditor := WithPrincipal(context.Background(), Principal{Subject: "auditor"})
+	auditor := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "auditor"})
 	plays := storage.TableName{Schema: "demo", Name: "plays"}
 	_, err = store.Restrict(auditor, plays)
 	require.NoError(t, err)
 
 	require.NoError(t, os.WriteFile(file, []byte("rules: ["), 0o600))
 	_, err = store.Reload()
-	require.ErrorIs(t, err, ErrBadPolicy)
+	require.ErrorIs(t, err, ErrInvalid)
 	_, err = store.Restrict(auditor, plays)
 	require.NoError(t, err, "the old policy stays in force")
 

@@ -1,4 +1,4 @@
-package auth
+package policy
 
 import (
 	"context"
@@ -8,28 +8,28 @@ import (
 	"github.com/quiver-data/quiver/storage"
 )
 
-// PolicyStore holds the current policy and swaps it on reload. A reload
+// Store holds the current policy and swaps it on reload. A reload
 // that fails keeps the policy in force: a typo never opens the warehouse.
-type PolicyStore struct {
+type Store struct {
 	file    string
 	current atomic.Pointer[Policy]
 }
 
-// OpenPolicyStore loads file; an invalid file is an error (the server does
+// OpenStore loads file; an invalid file is an error (the server does
 // not start with it).
-func OpenPolicyStore(file string) (*PolicyStore, error) {
-	p, err := LoadPolicy(file)
+func OpenStore(file string) (*Store, error) {
+	p, err := Load(file)
 	if err != nil {
 		return nil, err
 	}
-	s := &PolicyStore{file: file}
+	s := &Store{file: file}
 	s.current.Store(p)
 	return s, nil
 }
 
 // Reload reads the file again and uses it if it is valid.
-func (s *PolicyStore) Reload() (*Policy, error) {
-	p, err := LoadPolicy(s.file)
+func (s *Store) Reload() (*Policy, error) {
+	p, err := Load(s.file)
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +38,9 @@ func (s *PolicyStore) Reload() (*Policy, error) {
 }
 
 // Policy is the policy in force.
-func (s *PolicyStore) Policy() *Policy { return s.current.Load() }
+func (s *Store) Policy() *Policy { return s.current.Load() }
 
 // Restrict is planner.Policy over the policy in force.
-func (s *PolicyStore) Restrict(ctx context.Context, name storage.TableName) (*planner.Restriction, error) {
+func (s *Store) Restrict(ctx context.Context, name storage.TableName) (*planner.Restriction, error) {
 	return s.current.Load().Restrict(ctx, name)
 }

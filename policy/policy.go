@@ -1,4 +1,4 @@
-package auth
+package policy
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 )
 
-// ErrBadPolicy is a policy file that cannot be used.
-var ErrBadPolicy = errors.New("invalid policy")
+// ErrInvalid is a policy file that cannot be used.
+var ErrInvalid = errors.New("invalid policy")
 
 // Policy maps principals to table grants, column denials and masks, and row
 // filters. Once a policy is loaded everything not granted is denied.
@@ -33,20 +34,20 @@ var ErrBadPolicy = errors.New("invalid policy")
 // denied column, every mask, every row filter): the conservative reading,
 // so adding a rule can never widen what another rule restricts.
 type Policy struct {
-	Rules []PolicyRule `yaml:"rules"`
+	Rules []Rule `yaml:"rules"`
 }
 
-// PolicyRule is one entry of a policy file.
-type PolicyRule struct {
-	Match       PolicyMatch                  `yaml:"match"`
+// Rule is one entry of a policy file.
+type Rule struct {
+	Match       Match                        `yaml:"match"`
 	Tables      []string                     `yaml:"tables"`
 	DenyColumns map[string][]string          `yaml:"deny_columns"`
 	Masks       map[string]map[string]string `yaml:"masks"`
 	RowFilters  map[string]string            `yaml:"row_filters"`
 }
 
-// PolicyMatch selects principals; every field given must match.
-type PolicyMatch struct {
+// Match selects principals; every field given must match.
+type Match struct {
 	Sub    string         `yaml:"sub"`
 	Roles  []string       `yaml:"roles"`
 	Claims map[string]any `yaml:"claims"`
@@ -54,8 +55,8 @@ type PolicyMatch struct {
 
 var claimRef = regexp.MustCompile(`\$claims\.([A-Za-z_][A-Za-z0-9_]*)`)
 
-// LoadPolicy reads and checks a policy file.
-func LoadPolicy(file string) (*Policy, error) {
+// Load reads and checks a policy file.
+func Load(file string) (*Policy, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
@@ -64,22 +65,22 @@ func LoadPolicy(file string) (*Policy, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadPolicy, file, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, file, err)
 	}
 	for i, r := range p.Rules {
 		if len(r.Tables) == 0 {
-			return nil, fmt.Errorf("%w: %s: rule %d grants no tables", ErrBadPolicy, file, i+1)
+			return nil, fmt.Errorf("%w: %s: rule %d grants no tables", ErrInvalid, file, i+1)
 		}
 		for _, g := range r.Tables {
 			if _, err := path.Match(g, "x.y"); err != nil {
-				return nil, fmt.Errorf("%w: %s: rule %d: table pattern %q: %v", ErrBadPolicy, file, i+1, g, err)
+				return nil, fmt.Errorf("%w: %s: rule %d: table pattern %q: %v", ErrInvalid, file, i+1, g, err)
 			}
 		}
 	}
 	return &p, nil
 }
 
-func (m PolicyMatch) matches(p Principal) bool {
+func (m Match) matches(p auth.Principal) bool {
 	if m.Sub != "" && m.Sub != p.Subject {
 		return false
 	}
@@ -97,11 +98,11 @@ func (m PolicyMatch) matches(p Principal) bool {
 // Restrict is planner.Policy: the restriction of the context's principal
 // on a table, or planner.ErrNotGranted.
 func (p *Policy) Restrict(ctx context.Context, name storage.TableName) (*planner.Restriction, error) {
-	pr, ok := FromContext(ctx)
+	pr, ok := auth.FromContext(ctx)
 	if !ok {
 		// No authentication configured: the caller is "anonymous", as
 		// everywhere else.
-		pr = Principal{Subject: "anonymous"}
+		pr = auth.Principal{Subject: "anonymous"}
 	}
 	table := name.String()
 	var out *planner.Restriction

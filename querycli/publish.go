@@ -6,9 +6,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/reports/publish"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -73,8 +73,8 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 		return publish.Result{}, fmt.Errorf("create result file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	counted := &CountingReader{RecordReader: rdr}
-	err = render(ctx, tmp, opts.Format, counted, 0, opts.Allocator)
+	counted := &output.CountingReader{RecordReader: rdr}
+	err = output.RenderWith(ctx, tmp, opts.Format, counted, 0, opts.Allocator)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -86,19 +86,4 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 	}
 	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{Rows: counted.Rows, Format: opts.Format},
 		publish.Options{Replace: p.Replace})
-}
-
-// CountingReader counts the rows that pass through it.
-type CountingReader struct {
-	array.RecordReader
-	Rows int64
-}
-
-// Next implements array.RecordReader.
-func (c *CountingReader) Next() bool {
-	if !c.RecordReader.Next() {
-		return false
-	}
-	c.Rows += c.RecordReader.RecordBatch().NumRows()
-	return true
 }

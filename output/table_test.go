@@ -1,4 +1,4 @@
-package querycli
+package output
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ func renderInts(t *testing.T, batches []int, maxRows int) string {
 	}
 	defer rdr.Release()
 	var out bytes.Buffer
-	require.NoError(t, render(t.Context(), &out, FormatTable, rdr, maxRows, mem))
+	require.NoError(t, RenderWith(t.Context(), &out, FormatTable, rdr, maxRows, mem))
 	return out.String()
 }
 
@@ -136,7 +136,7 @@ func renderStrings(t *testing.T, cols map[string][]string, order []string) strin
 	rec.Release()
 	defer rdr.Release()
 	var out bytes.Buffer
-	require.NoError(t, render(t.Context(), &out, FormatTable, rdr, 0, mem))
+	require.NoError(t, RenderWith(t.Context(), &out, FormatTable, rdr, 0, mem))
 	return out.String()
 }
 

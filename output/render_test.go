@@ -1,4 +1,4 @@
-package querycli
+package output
 
 import (
 	"bytes"
@@ -127,7 +127,7 @@ func renderSample(t *testing.T, format string) string {
 	}
 	defer rdr.Release()
 	var out bytes.Buffer
-	require.NoError(t, render(t.Context(), &out, format, rdr, 0, mem))
+	require.NoError(t, RenderWith(t.Context(), &out, format, rdr, 0, mem))
 	return out.String()
 }
 
@@ -193,7 +193,7 @@ func TestRenderParquetRoundTrips(t *testing.T) {
 	defer rdr.Release()
 
 	var out bytes.Buffer
-	require.NoError(t, render(t.Context(), &out, FormatParquet, rdr, 0, mem))
+	require.NoError(t, RenderWith(t.Context(), &out, FormatParquet, rdr, 0, mem))
 
 	pf, err := file.NewParquetReader(bytes.NewReader(out.Bytes()), file.WithReadProps(nil))
 	require.NoError(t, err)
@@ -206,8 +206,10 @@ func TestRenderParquetRoundTrips(t *testing.T) {
 
 	want := array.NewTableFromRecords(sampleSchema, recs)
 	defer want.Release()
-	require.True(t, sameColumns(want.Schema(), got.Schema()), "schema: got %s", got.Schema())
+	require.Equal(t, sampleSchema.NumFields(), got.Schema().NumFields(), "schema: got %s", got.Schema())
 	for i, f := range got.Schema().Fields() {
+		require.Equal(t, sampleSchema.Field(i).Name, f.Name)
+		require.True(t, arrow.TypeEqual(sampleSchema.Field(i).Type, f.Type), "%s: got %s", f.Name, f.Type)
 		require.Equal(t, sampleSchema.Field(i).Nullable, f.Nullable, f.Name)
 		require.True(t, array.ChunkedEqual(want.Column(i).Data(), got.Column(i).Data()), f.Name)
 	}
@@ -279,7 +281,7 @@ func TestRenderAfterStreamFailure(t *testing.T) {
 			defer inner.Release()
 			lost := errors.New("worker lost")
 			var out bytes.Buffer
-			err = render(t.Context(), &out, tc.format, &failingReader{RecordReader: inner, err: lost}, 0, mem)
+			err = RenderWith(t.Context(), &out, tc.format, &failingReader{RecordReader: inner, err: lost}, 0, mem)
 			require.ErrorIs(t, err, lost)
 			tc.check(t, out.Bytes())
 		})

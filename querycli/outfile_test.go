@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/output"
 )
 
 func TestOutputFormat(t *testing.T) {
@@ -20,37 +22,37 @@ func TestOutputFormat(t *testing.T) {
 		err               error // or errText, for errors without a sentinel
 		errText           string
 	}{
-		{"stdout", "", "", FormatTable, nil, ""},
-		{"stdout csv", "", FormatCSV, FormatCSV, nil, ""},
-		{"stdout parquet", "", FormatParquet, "", nil, "needs --out FILE"},
-		{"unknown format", "x.csv", "xml", "", ErrUnknownFormat, ""},
+		{"stdout", "", "", output.FormatTable, nil, ""},
+		{"stdout csv", "", output.FormatCSV, output.FormatCSV, nil, ""},
+		{"stdout parquet", "", output.FormatParquet, "", nil, "needs --out FILE"},
+		{"unknown format", "x.csv", "xml", "", output.ErrUnknownFormat, ""},
 
-		{"path .parquet", "plays.parquet", "", FormatParquet, nil, ""},
-		{"path .PARQUET", "dir/PLAYS.PARQUET", "", FormatParquet, nil, ""},
-		{"path .csv", "plays.csv", "", FormatCSV, nil, ""},
-		{"path .json", "plays.json", "", FormatJSON, nil, ""},
-		{"path .jsonl", "plays.jsonl", "", FormatJSON, nil, ""},
-		{"path .ndjson", "/tmp/plays.ndjson", "", FormatJSON, nil, ""},
-		{"path agrees", "plays.parquet", FormatParquet, FormatParquet, nil, ""},
-		{"path .jsonl agrees with json", "plays.jsonl", FormatJSON, FormatJSON, nil, ""},
-		{"path contradicts", "plays.parquet", FormatCSV, "", ErrFormatConflict, ""},
-		{"table contradicts", "plays.csv", FormatTable, "", ErrFormatConflict, ""},
-		{"path no extension", "plays", "", "", ErrUnknownFormat, ""},
-		{"path other extension", "plays.txt", "", "", ErrUnknownFormat, ""},
-		{"path no extension, format given", "plays", FormatCSV, FormatCSV, nil, ""},
-		{"path other extension, table", "plays.txt", FormatTable, FormatTable, nil, ""},
+		{"path .parquet", "plays.parquet", "", output.FormatParquet, nil, ""},
+		{"path .PARQUET", "dir/PLAYS.PARQUET", "", output.FormatParquet, nil, ""},
+		{"path .csv", "plays.csv", "", output.FormatCSV, nil, ""},
+		{"path .json", "plays.json", "", output.FormatJSON, nil, ""},
+		{"path .jsonl", "plays.jsonl", "", output.FormatJSON, nil, ""},
+		{"path .ndjson", "/tmp/plays.ndjson", "", output.FormatJSON, nil, ""},
+		{"path agrees", "plays.parquet", output.FormatParquet, output.FormatParquet, nil, ""},
+		{"path .jsonl agrees with json", "plays.jsonl", output.FormatJSON, output.FormatJSON, nil, ""},
+		{"path contradicts", "plays.parquet", output.FormatCSV, "", ErrFormatConflict, ""},
+		{"table contradicts", "plays.csv", output.FormatTable, "", ErrFormatConflict, ""},
+		{"path no extension", "plays", "", "", output.ErrUnknownFormat, ""},
+		{"path other extension", "plays.txt", "", "", output.ErrUnknownFormat, ""},
+		{"path no extension, format given", "plays", output.FormatCSV, output.FormatCSV, nil, ""},
+		{"path other extension, table", "plays.txt", output.FormatTable, output.FormatTable, nil, ""},
 
-		{"file:// .csv", "file:///tmp/x/result.csv", "", FormatCSV, nil, ""},
-		{"file:// contradicts", "file:///tmp/x/result.csv", FormatJSON, "", ErrFormatConflict, ""},
-		{"file:// no extension", "file:///tmp/x/result", "", "", ErrUnknownFormat, ""},
-		{"file:// no extension, format given", "file:///tmp/x/result", FormatParquet, FormatParquet, nil, ""},
-		{"file:// table", "file:///tmp/x/result.txt", FormatTable, "", ErrUnknownFormat, ""},
+		{"file:// .csv", "file:///tmp/x/result.csv", "", output.FormatCSV, nil, ""},
+		{"file:// contradicts", "file:///tmp/x/result.csv", output.FormatJSON, "", ErrFormatConflict, ""},
+		{"file:// no extension", "file:///tmp/x/result", "", "", output.ErrUnknownFormat, ""},
+		{"file:// no extension, format given", "file:///tmp/x/result", output.FormatParquet, output.FormatParquet, nil, ""},
+		{"file:// table", "file:///tmp/x/result.txt", output.FormatTable, "", output.ErrUnknownFormat, ""},
 
-		{"s3:// .parquet", "s3://bucket/daily/result.parquet", "", FormatParquet, nil, ""},
-		{"s3:// .ndjson", "s3://bucket/daily/result.ndjson", "", FormatJSON, nil, ""},
-		{"s3:// contradicts", "s3://bucket/daily/result.parquet", FormatJSON, "", ErrFormatConflict, ""},
-		{"s3:// no extension", "s3://bucket/daily/result", "", "", ErrUnknownFormat, ""},
-		{"s3:// table", "s3://bucket/daily/result.parquet", FormatTable, "", ErrFormatConflict, ""},
+		{"s3:// .parquet", "s3://bucket/daily/result.parquet", "", output.FormatParquet, nil, ""},
+		{"s3:// .ndjson", "s3://bucket/daily/result.ndjson", "", output.FormatJSON, nil, ""},
+		{"s3:// contradicts", "s3://bucket/daily/result.parquet", output.FormatJSON, "", ErrFormatConflict, ""},
+		{"s3:// no extension", "s3://bucket/daily/result", "", "", output.ErrUnknownFormat, ""},
+		{"s3:// table", "s3://bucket/daily/result.parquet", output.FormatTable, "", ErrFormatConflict, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,7 +71,7 @@ func TestOutputFormat(t *testing.T) {
 }
 
 func TestOutputFormatNamesBoth(t *testing.T) {
-	_, err := OutputFormat("plays.parquet", FormatCSV)
+	_, err := OutputFormat("plays.parquet", output.FormatCSV)
 	require.EqualError(t, err, "output format contradicts the file extension: --format csv, but --out plays.parquet "+
 		"is named like parquet; drop --format or change the extension")
 	_, err = OutputFormat("plays", "")
@@ -93,14 +95,14 @@ func TestWriteFile(t *testing.T) {
 		want               string // the file's text; "" for parquet
 		shown              int64
 	}{
-		{"parquet from the extension", "plays.parquet", "", FormatParquet, "", 5},
-		{"csv from the extension", "plays.csv", "", FormatCSV, allRows, 5},
-		{"json from the extension", "plays.json", "", FormatJSON, jsonRows, 5},
-		{"jsonl from the extension", "plays.jsonl", "", FormatJSON, jsonRows, 5},
-		{"ndjson from the extension", "plays.ndjson", "", FormatJSON, jsonRows, 5},
-		{"explicit format that agrees", "plays.csv", FormatCSV, FormatCSV, allRows, 5},
-		{"no extension, explicit csv", "plays", FormatCSV, FormatCSV, allRows, 5},
-		{"table on request", "plays.txt", FormatTable, FormatTable, "", 2},
+		{"parquet from the extension", "plays.parquet", "", output.FormatParquet, "", 5},
+		{"csv from the extension", "plays.csv", "", output.FormatCSV, allRows, 5},
+		{"json from the extension", "plays.json", "", output.FormatJSON, jsonRows, 5},
+		{"jsonl from the extension", "plays.jsonl", "", output.FormatJSON, jsonRows, 5},
+		{"ndjson from the extension", "plays.ndjson", "", output.FormatJSON, jsonRows, 5},
+		{"explicit format that agrees", "plays.csv", output.FormatCSV, output.FormatCSV, allRows, 5},
+		{"no extension, explicit csv", "plays", output.FormatCSV, output.FormatCSV, allRows, 5},
+		{"table on request", "plays.txt", output.FormatTable, output.FormatTable, "", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,12 +115,12 @@ func TestWriteFile(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, Written{Path: path, Format: tc.wantFormat, Rows: 5, Shown: tc.shown, Bytes: int64(len(got))}, w)
 			switch tc.wantFormat {
-			case FormatParquet:
+			case output.FormatParquet:
 				pf, err := file.NewParquetReader(strings.NewReader(string(got)))
 				require.NoError(t, err)
 				defer pf.Close()
 				require.Equal(t, int64(5), pf.NumRows())
-			case FormatTable:
+			case output.FormatTable:
 				require.True(t, strings.HasSuffix(string(got), "5 rows (2 shown)  2 columns\n"), string(got))
 			default:
 				require.Equal(t, tc.want, string(got))
@@ -134,9 +136,9 @@ func TestWriteFileRefuses(t *testing.T) {
 		name, file, format string
 		err                error
 	}{
-		{"extension contradicts --format", "plays.parquet", FormatCSV, ErrFormatConflict},
-		{"no extension and no --format", "plays", "", ErrUnknownFormat},
-		{"unknown extension and no --format", "plays.txt", "", ErrUnknownFormat},
+		{"extension contradicts --format", "plays.parquet", output.FormatCSV, ErrFormatConflict},
+		{"no extension and no --format", "plays", "", output.ErrUnknownFormat},
+		{"unknown extension and no --format", "plays.txt", "", output.ErrUnknownFormat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,14 +182,14 @@ func TestWrittenString(t *testing.T) {
 		w    Written
 		want string
 	}{
-		{Written{Path: "plays.parquet", Format: FormatParquet, Rows: 1234, Shown: 1234, Bytes: 56 << 10},
+		{Written{Path: "plays.parquet", Format: output.FormatParquet, Rows: 1234, Shown: 1234, Bytes: 56 << 10},
 			"wrote 1,234 rows (56 KiB, parquet) to plays.parquet"},
-		{Written{Path: "one.csv", Format: FormatCSV, Rows: 1, Shown: 1, Bytes: 12},
+		{Written{Path: "one.csv", Format: output.FormatCSV, Rows: 1, Shown: 1, Bytes: 12},
 			"wrote 1 row (12 B, csv) to one.csv"},
-		{Written{Path: "none.json", Format: FormatJSON}, "wrote 0 rows (0 B, json) to none.json"},
-		{Written{Path: "big.parquet", Format: FormatParquet, Rows: 1234567890, Shown: 1234567890, Bytes: 3 << 29},
+		{Written{Path: "none.json", Format: output.FormatJSON}, "wrote 0 rows (0 B, json) to none.json"},
+		{Written{Path: "big.parquet", Format: output.FormatParquet, Rows: 1234567890, Shown: 1234567890, Bytes: 3 << 29},
 			"wrote 1,234,567,890 rows (1.5 GiB, parquet) to big.parquet"},
-		{Written{Path: "t.txt", Format: FormatTable, Rows: 100000, Shown: 40, Bytes: 4000},
+		{Written{Path: "t.txt", Format: output.FormatTable, Rows: 100000, Shown: 40, Bytes: 4000},
 			"wrote 40 of 100,000 rows (3.9 KiB, table) to t.txt"},
 	}
 	for _, tc := range tests {

@@ -1,4 +1,4 @@
-package querycli
+package output
 
 import (
 	"bufio"

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/quiver-data/quiver/output"
 )
 
 // OutputFormat is the format a result sent to out is written in, the one
@@ -20,17 +22,17 @@ import (
 // .json, .jsonl, .ndjson), else ErrFormatConflict; without a format the
 // extension decides. Only standard output defaults to the table, which
 // cannot be Parquet; a file whose extension names no format needs an
-// explicit format (ErrUnknownFormat), and a published object (s3://,
+// explicit format (output.ErrUnknownFormat), and a published object (s3://,
 // file://) is csv, json or parquet, never a table.
 func OutputFormat(out, format string) (string, error) {
-	if err := checkFormat(format); err != nil {
+	if err := output.CheckFormat(format); err != nil {
 		return "", err
 	}
 	if out == "" {
 		switch format {
 		case "":
-			return FormatTable, nil
-		case FormatParquet:
+			return output.FormatTable, nil
+		case output.FormatParquet:
 			return "", errors.New("--format parquet needs --out FILE: Parquet is not for a terminal")
 		}
 		return format, nil
@@ -39,15 +41,15 @@ func OutputFormat(out, format string) (string, error) {
 	switch {
 	case format == "" && implied == "":
 		return "", fmt.Errorf("%w: cannot tell the format of --out %s from its extension: name it .parquet, .csv or .json, or give --format %s",
-			ErrUnknownFormat, out, formatChoices(out))
+			output.ErrUnknownFormat, out, formatChoices(out))
 	case format == "":
 		format = implied
 	case implied != "" && implied != format:
 		return "", fmt.Errorf("%w: --format %s, but --out %s is named like %s; drop --format or change the extension",
 			ErrFormatConflict, format, out, implied)
 	}
-	if format == FormatTable && IsPublishURI(out) {
-		return "", fmt.Errorf("%w: table for %s (a published object is csv, json or parquet)", ErrUnknownFormat, out)
+	if format == output.FormatTable && IsPublishURI(out) {
+		return "", fmt.Errorf("%w: table for %s (a published object is csv, json or parquet)", output.ErrUnknownFormat, out)
 	}
 	return format, nil
 }
@@ -64,11 +66,11 @@ func formatChoices(out string) string {
 func formatOfExtension(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".parquet":
-		return FormatParquet
+		return output.FormatParquet
 	case ".csv":
-		return FormatCSV
+		return output.FormatCSV
 	case ".json", ".jsonl", ".ndjson":
-		return FormatJSON
+		return output.FormatJSON
 	}
 	return ""
 }
@@ -115,7 +117,7 @@ func WriteFile(ctx context.Context, opts Options, path string) (Written, error) 
 		opts.Allocator = memory.DefaultAllocator
 	}
 	if opts.MaxRows <= 0 {
-		opts.MaxRows = DefaultMaxRows
+		opts.MaxRows = output.DefaultMaxRows
 	}
 	if strings.TrimSpace(opts.SQL) == "" {
 		return Written{}, ErrNoSQL
@@ -137,9 +139,9 @@ func WriteFile(ctx context.Context, opts Options, path string) (Written, error) 
 	if err != nil {
 		return Written{}, fmt.Errorf("create %s: %w", path, err)
 	}
-	counted := &CountingReader{RecordReader: rdr}
+	counted := &output.CountingReader{RecordReader: rdr}
 	out := &countingWriter{w: f}
-	err = render(ctx, out, format, counted, opts.MaxRows, opts.Allocator)
+	err = output.RenderWith(ctx, out, format, counted, opts.MaxRows, opts.Allocator)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", path, cerr)
 	}
@@ -147,7 +149,7 @@ func WriteFile(ctx context.Context, opts Options, path string) (Written, error) 
 		return Written{}, removePartial(path, err)
 	}
 	w := Written{Path: path, Format: format, Rows: counted.Rows, Shown: counted.Rows, Bytes: out.n}
-	if format == FormatTable {
+	if format == output.FormatTable {
 		w.Shown = min(w.Rows, int64(opts.MaxRows))
 	}
 	return w, nil

@@ -1,4 +1,4 @@
-package querycli
+package output
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
+
+// ErrUnknownFormat means a format is not one Render knows.
+var ErrUnknownFormat = errors.New("unknown output format")
 
 // Output formats.
 const (
@@ -36,10 +39,11 @@ type sink interface {
 // shows (0 means DefaultMaxRows); the other formats write every row. Render
 // does not release rdr.
 func Render(ctx context.Context, w io.Writer, format string, rdr array.RecordReader, maxRows int) error {
-	return render(ctx, w, format, rdr, maxRows, memory.DefaultAllocator)
+	return RenderWith(ctx, w, format, rdr, maxRows, memory.DefaultAllocator)
 }
 
-func render(ctx context.Context, w io.Writer, format string, rdr array.RecordReader, maxRows int, mem memory.Allocator) (err error) {
+// RenderWith is Render with the allocator the Parquet writer buffers in.
+func RenderWith(ctx context.Context, w io.Writer, format string, rdr array.RecordReader, maxRows int, mem memory.Allocator) (err error) {
 	if maxRows <= 0 {
 		maxRows = DefaultMaxRows
 	}
@@ -77,13 +81,13 @@ func newSink(w io.Writer, format string, schema *arrow.Schema, maxRows int, mem 
 	case FormatParquet:
 		return newParquetSink(w, schema, mem)
 	default:
-		return nil, checkFormat(format)
+		return nil, CheckFormat(format)
 	}
 }
 
-// checkFormat returns ErrUnknownFormat, explained, for a format Render does
+// CheckFormat returns ErrUnknownFormat, explained, for a format Render does
 // not know.
-func checkFormat(format string) error {
+func CheckFormat(format string) error {
 	switch format {
 	case "", FormatTable, FormatCSV, FormatJSON, FormatParquet:
 		return nil

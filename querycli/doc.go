@@ -8,6 +8,6 @@
 // presenting them as a single array.RecordReader, which package output
 // renders (table, csv, json or parquet). OutputFormat is the one rule that
 // picks the format for every --out form; WriteFile writes a local file and
-// RunPublish publishes an object through package reports/publish, the way report
+// RunPublish publishes an object through package publish, the way report
 // jobs do. Server errors come back wrapped with their gRPC status intact.
 package querycli

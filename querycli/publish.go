@@ -9,7 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/quiver-data/quiver/output"
-	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -35,7 +35,7 @@ func IsPublishURI(out string) bool {
 // RunPublish runs opts.SQL like Run, writes the whole result in
 // opts.Format or the format the URI's extension implies (csv, json or
 // parquet; see OutputFormat) to a temporary file, and publishes it at p.URI the way report
-// jobs do (package reports/publish): a hidden staging object, a
+// jobs do (package publish): a hidden staging object, a
 // conditional publish, then a _SUCCESS marker with the row count, size
 // and SHA-256. Readers never see a partial object, and a failed or killed
 // command leaves nothing at p.URI; its staging object is removed by the

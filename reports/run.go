@@ -15,7 +15,7 @@ import (
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
 )
 

@@ -1,4 +1,4 @@
-package storage
+package objstore
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func TestLocalList(t *testing.T) {
 	require.NoError(t, os.Symlink(filepath.Join(outside, "s"), filepath.Join(dir, "linked")))                       // dir link: skipped
 	require.NoError(t, os.Symlink(filepath.Join(outside, "s/t/x.parquet"), filepath.Join(dir, "a/t/link.parquet"))) // file link: listed
 	require.NoError(t, os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "a/t/dangling.parquet")))
-	b := newLocalBackend(dir)
+	b := NewLocal(dir)
 
 	tests := []struct {
 		prefix string
@@ -57,7 +57,7 @@ func TestLocalList(t *testing.T) {
 func TestLocalETagChangesOnRewrite(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "s/t/a.parquet", []byte("one"))
-	b := newLocalBackend(dir)
+	b := NewLocal(dir)
 	etag := func() string {
 		objs, err := b.List(context.Background(), "")
 		require.NoError(t, err)
@@ -85,7 +85,7 @@ func TestLocalETagChangesOnRewrite(t *testing.T) {
 func TestLocalReadRange(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "s/t/a.bin", []byte("0123456789"))
-	b := newLocalBackend(dir)
+	b := NewLocal(dir)
 	tests := []struct {
 		name    string
 		key     string
@@ -117,45 +117,15 @@ func TestLocalReadRange(t *testing.T) {
 	}
 }
 
-func TestOpenLocal(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "file", []byte("x"))
-	tests := []struct {
-		name    string
-		uri     string
-		wantErr string
-	}{
-		{name: "dir", uri: dir},
-		{name: "file uri", uri: "file://" + dir},
-		{name: "missing dir names it", uri: filepath.Join(dir, "missing"), wantErr: filepath.Join(dir, "missing")},
-		{name: "not a dir", uri: filepath.Join(dir, "file"), wantErr: "not a directory"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			w, err := Open(context.Background(), tc.uri, Options{S3Endpoint: "http://ignored:9000"})
-			if tc.wantErr != "" {
-				require.ErrorContains(t, err, tc.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, dir, w.String())
-			require.Equal(t, Location{Scheme: "file", Dir: dir}, w.Location())
-			require.Equal(t, "", w.Endpoint())
-			require.Equal(t, filepath.Join(dir, "demo", "t", "a.parquet"), w.URI("demo/t/a.parquet"))
-		})
-	}
+func TestLocalKeyCannotLeave(t *testing.T) {
+	_, err := NewLocal(t.TempDir()).path("../outside")
+	require.ErrorContains(t, err, "leaves the warehouse")
 }
 
-func TestOpenRelativeDirIsAbsolute(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "wh"), 0o755))
-	t.Chdir(dir)
-	w, err := Open(context.Background(), "./wh", Options{})
-	require.NoError(t, err)
-	require.True(t, filepath.IsAbs(w.Location().Dir))
-	real, err := filepath.EvalSymlinks(filepath.Join(dir, "wh"))
-	require.NoError(t, err)
-	got, err := filepath.EvalSymlinks(w.Location().Dir)
-	require.NoError(t, err)
-	require.Equal(t, real, got)
+// writeFile writes data at dir/key, creating directories.
+func writeFile(t *testing.T, dir, key string, data []byte) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(key))
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, data, 0o644))
 }

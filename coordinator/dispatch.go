@@ -11,8 +11,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // fragmentRef names one fragment of one query.
@@ -20,7 +21,7 @@ type fragmentRef struct {
 	queryID string
 	index   int
 	frag    planner.Fragment
-	args    []worker.Arg
+	args    []fragwire.Arg
 	// codec compresses the batches of a stream that goes to the client
 	// as the worker writes it (relayed or fetched directly).
 	codec flightwire.Compression
@@ -72,7 +73,7 @@ func retriable(err error) bool {
 // pick returns a worker for the fragment: its group's worker when that is
 // healthy, another healthy one otherwise. With no healthy worker it waits
 // up to Grace for one to appear.
-func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[string]bool) (*worker.Conn, error) {
+func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[string]bool) (*workerpool.Conn, error) {
 	var deadline <-chan time.Time
 	for {
 		changed := c.opts.Workers.Changed()
@@ -80,7 +81,7 @@ func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[strin
 		if err == nil {
 			return w, nil
 		}
-		if !errors.Is(err, worker.ErrNoWorkers) {
+		if !errors.Is(err, workerpool.ErrNoWorkers) {
 			return nil, err
 		}
 		if deadline == nil {
@@ -100,7 +101,7 @@ func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[strin
 
 // sign makes the worker ticket of a fragment.
 func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Duration) ([]byte, error) {
-	return c.opts.Signer.Sign(worker.Fragment{
+	return c.opts.Signer.Sign(fragwire.Fragment{
 		QueryID: ref.queryID, SQL: ref.frag.SQL, Args: ref.args,
 		Expires:     time.Now().Add(ttl).UnixMilli(),
 		Heartbeat:   heartbeat.Milliseconds(),
@@ -114,7 +115,7 @@ func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Du
 // another worker would not fix, or Attempts are used up. A worker that
 // failed is health-checked at once, so a dead one is skipped by every
 // query from then on.
-func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx context.Context, w *worker.Conn, ticket []byte) error) (err error) {
+func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx context.Context, w *workerpool.Conn, ticket []byte) error) (err error) {
 	defer func() {
 		switch {
 		case err == nil:
@@ -184,5 +185,5 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 				"workerHealthy", healthy, "attempt", n, "err", err.Error())
 		}
 	}
-	return fmt.Errorf("%w: fragment %d failed %d times: %w", worker.ErrNoWorkers, ref.index, c.opts.Attempts, lastErr)
+	return fmt.Errorf("%w: fragment %d failed %d times: %w", workerpool.ErrNoWorkers, ref.index, c.opts.Attempts, lastErr)
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 var _ planner.Partitioner = Partitioner{}
@@ -44,7 +44,7 @@ func TestNoHealthyWorker(t *testing.T) {
 		c := e.coordinator(Options{Grace: 300 * time.Millisecond})
 		start := time.Now()
 		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
-		require.ErrorIs(t, err, worker.ErrNoWorkers)
+		require.ErrorIs(t, err, workerpool.ErrNoWorkers)
 		require.ErrorContains(t, err, "--worker-grace")
 		require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
 		require.Less(t, time.Since(start), 3*time.Second)

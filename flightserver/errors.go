@@ -11,9 +11,10 @@ import (
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // Sentinel errors of the service.
@@ -78,7 +79,7 @@ func toStatus(err error) error {
 	case errors.Is(err, planner.ErrTableNotFound), errors.Is(err, storage.ErrTableNotFound),
 		errors.Is(err, ErrTicketUnknown), errors.Is(err, ErrStatementUnknown):
 		code = codes.NotFound
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, worker.ErrNoWorkers),
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, workerpool.ErrNoWorkers),
 		errors.Is(err, coordinator.ErrStalled), errors.Is(err, coordinator.ErrNotResumable):
 		code = codes.Unavailable
 	case errors.Is(err, coordinator.ErrPartialsTooLarge):
@@ -87,7 +88,7 @@ func toStatus(err error) error {
 		code = codes.PermissionDenied
 	case errors.Is(err, storage.ErrCorruptFile), errors.Is(err, storage.ErrSchemaMismatch):
 		code = codes.FailedPrecondition
-	case errors.Is(err, worker.ErrSchemaMismatch):
+	case errors.Is(err, fragwire.ErrSchemaMismatch):
 		code = codes.Internal
 	default:
 		code = engine.Classify(err).Code()

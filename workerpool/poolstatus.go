@@ -1,4 +1,4 @@
-package worker
+package workerpool
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
 )
 
 // WorkerStatus is one pool member as the coordinator sees it: its health
@@ -23,7 +24,7 @@ type WorkerStatus struct {
 	Healthy   bool
 	LastCheck time.Time // zero before the first health check
 	// Status is the worker's report; zero when Err is set.
-	Status
+	fragwire.Status
 	// Err says why the worker could not be asked (unreachable,
 	// refused the token, …).
 	Err error
@@ -49,7 +50,7 @@ func (p *Pool) Status(ctx context.Context) []WorkerStatus {
 	if p.opts.Signer == nil {
 		tokenErr = errors.New("the pool has no signer for status tokens")
 	} else {
-		token, tokenErr = p.opts.Signer.SignAction(StatusAction, statusTTL)
+		token, tokenErr = p.opts.Signer.SignAction(fragwire.StatusAction, statusTTL)
 	}
 	timeout := max(p.opts.HealthTimeout, 2*time.Second)
 	g := new(errgroup.Group)
@@ -73,27 +74,27 @@ func (p *Pool) Status(ctx context.Context) []WorkerStatus {
 }
 
 // Status runs StatusAction on the worker with a signed token.
-func (c *Conn) Status(ctx context.Context, token []byte) (Status, error) {
-	stream, err := c.client.DoAction(ctx, &flight.Action{Type: StatusAction, Body: token})
+func (c *Conn) Status(ctx context.Context, token []byte) (fragwire.Status, error) {
+	stream, err := c.client.DoAction(ctx, &flight.Action{Type: fragwire.StatusAction, Body: token})
 	if err != nil {
-		return Status{}, fmt.Errorf("worker %s status: %w", c.Addr, err)
+		return fragwire.Status{}, fmt.Errorf("worker %s status: %w", c.Addr, err)
 	}
 	res, err := stream.Recv()
 	if err != nil {
-		return Status{}, fmt.Errorf("worker %s status: %w", c.Addr, err)
+		return fragwire.Status{}, fmt.Errorf("worker %s status: %w", c.Addr, err)
 	}
 	// Drain the stream so the call ends cleanly.
 	for {
 		if _, err := stream.Recv(); err != nil {
 			if !errors.Is(err, io.EOF) {
-				return Status{}, fmt.Errorf("worker %s status: %w", c.Addr, err)
+				return fragwire.Status{}, fmt.Errorf("worker %s status: %w", c.Addr, err)
 			}
 			break
 		}
 	}
-	var st Status
+	var st fragwire.Status
 	if err := json.Unmarshal(res.GetBody(), &st); err != nil {
-		return Status{}, fmt.Errorf("worker %s status: decode %q: %w", c.Addr, res.GetBody(), err)
+		return fragwire.Status{}, fmt.Errorf("worker %s status: decode %q: %w", c.Addr, res.GetBody(), err)
 	}
 	return st, nil
 }

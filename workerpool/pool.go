@@ -1,4 +1,4 @@
-package worker
+package workerpool
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 )
 
 // Sentinel errors of the pool.
@@ -44,8 +45,8 @@ func (c *Conn) DoGet(ctx context.Context, ticket []byte) (flight.FlightService_D
 	return c.client.DoGet(ctx, &flight.Ticket{Ticket: ticket})
 }
 
-// PoolOptions configure a Pool.
-type PoolOptions struct {
+// Options configure a Pool.
+type Options struct {
 	// HealthInterval is how often every member's gRPC health service is
 	// asked; default 2s, negative disables checking (members stay healthy).
 	HealthInterval time.Duration
@@ -53,7 +54,7 @@ type PoolOptions struct {
 	HealthTimeout time.Duration
 	// Signer signs the tokens Status sends with StatusAction; nil makes
 	// Status report an error for every worker.
-	Signer     *Signer
+	Signer     *fragwire.Signer
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -71,7 +72,7 @@ type member struct {
 // Pick and by Healthy until they pass again. New members start healthy and
 // are checked at once.
 type Pool struct {
-	opts    PoolOptions
+	opts    Options
 	logger  *slog.Logger
 	workers *prometheus.GaugeVec
 
@@ -86,8 +87,8 @@ type Pool struct {
 	done chan struct{}
 }
 
-// NewPool returns an empty pool and starts its health checks; Close stops them.
-func NewPool(opts PoolOptions) *Pool {
+// New returns an empty pool and starts its health checks; Close stops them.
+func New(opts Options) *Pool {
 	if opts.HealthInterval == 0 {
 		opts.HealthInterval = 2 * time.Second
 	}

@@ -1,4 +1,4 @@
-package worker
+package workerpool
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func healthServer(t *testing.T) (string, *health.Server) {
 }
 
 func TestPoolPick(t *testing.T) {
-	p := NewPool(PoolOptions{HealthInterval: -1})
+	p := New(Options{HealthInterval: -1})
 	defer p.Close()
 	_, err := p.Pick("", nil)
 	require.ErrorIs(t, err, ErrNoWorkers)
@@ -64,7 +64,7 @@ func TestPoolPick(t *testing.T) {
 
 func TestPoolHealth(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	p := NewPool(PoolOptions{HealthInterval: 20 * time.Millisecond, HealthTimeout: 500 * time.Millisecond, Registerer: reg})
+	p := New(Options{HealthInterval: 20 * time.Millisecond, HealthTimeout: 500 * time.Millisecond, Registerer: reg})
 	defer p.Close()
 	good, hs := healthServer(t)
 	dead := "127.0.0.1:1"
@@ -101,7 +101,7 @@ func TestPoolHealth(t *testing.T) {
 }
 
 func TestRemovedWorkerFailsInsteadOfPanicking(t *testing.T) {
-	p := NewPool(PoolOptions{HealthInterval: -1})
+	p := New(Options{HealthInterval: -1})
 	defer p.Close()
 	require.NoError(t, p.Set([]string{"127.0.0.1:1"}))
 	c, err := p.Pick("", nil)

@@ -1,7 +1,6 @@
-package worker
+package fragwire
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -22,10 +21,10 @@ type BatchMeta struct {
 // batchMetaLen is the encoded size: two little-endian int64.
 const batchMetaLen = 16
 
-// heartbeat is the app_metadata of a message that carries nothing but proof
-// that the worker is alive (sent while DuckDB computes, so a long aggregate
-// is not mistaken for a stalled worker).
-var heartbeat = []byte("quiver:hb")
+// heartbeatTag is the app_metadata of a message that carries nothing but
+// proof that the worker is alive (sent while DuckDB computes, so a long
+// aggregate is not mistaken for a stalled worker).
+const heartbeatTag = "quiver:hb"
 
 // Encode returns the 16-byte app_metadata form of m.
 func (m BatchMeta) Encode() []byte {
@@ -49,8 +48,12 @@ func DecodeBatchMeta(b []byte) (m BatchMeta, ok bool) {
 // IsHeartbeat reports whether fd is a worker heartbeat, which is never
 // relayed.
 func IsHeartbeat(fd *flight.FlightData) bool {
-	return len(fd.DataHeader) == 0 && len(fd.DataBody) == 0 && bytes.Equal(fd.AppMetadata, heartbeat)
+	return len(fd.DataHeader) == 0 && len(fd.DataBody) == 0 && string(fd.AppMetadata) == heartbeatTag
 }
+
+// Heartbeat returns a new heartbeat message, the one IsHeartbeat
+// recognizes.
+func Heartbeat() *flight.FlightData { return &flight.FlightData{AppMetadata: []byte(heartbeatTag)} }
 
 // MessageType returns the IPC message type of a Flight message (schema,
 // dictionary batch or record batch) by reading its header, without decoding

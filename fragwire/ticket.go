@@ -1,4 +1,4 @@
-package worker
+package fragwire
 
 import (
 	"crypto/hmac"

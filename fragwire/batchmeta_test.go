@@ -1,4 +1,4 @@
-package worker
+package fragwire
 
 import (
 	"testing"
@@ -34,7 +34,7 @@ func TestBatchMeta(t *testing.T) {
 		{"round trip", BatchMeta{Offset: 1 << 40, Rows: 65536}.Encode(), BatchMeta{Offset: 1 << 40, Rows: 65536}, true},
 		{"zero", BatchMeta{}.Encode(), BatchMeta{}, true},
 		{"absent", nil, BatchMeta{}, false},
-		{"heartbeat is not a batch", heartbeat, BatchMeta{}, false},
+		{"heartbeat is not a batch", []byte(heartbeatTag), BatchMeta{}, false},
 		{"negative", BatchMeta{Offset: -1}.Encode(), BatchMeta{Offset: -1}, false},
 	}
 	for _, tc := range cases {
@@ -67,7 +67,7 @@ func TestMessageType(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, got)
 	}
-	hb := &flight.FlightData{AppMetadata: heartbeat}
+	hb := Heartbeat()
 	require.True(t, IsHeartbeat(hb))
 	require.False(t, IsHeartbeat(out[1]))
 	got, err := MessageType(hb)

@@ -56,12 +56,8 @@ func TestS3MinIOPartsAndBatches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MinIO")
 	}
-	minio := harness.StartMinIO(t)
+	minio := harness.StartMinIOBucket(t, "lake")
 	ctx := context.Background()
-	require.NoError(t, minio.CreateBucket(ctx, "lake"))
-	harness.IsolateAWS(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", harness.MinIOUser)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", harness.MinIOPassword)
 	b, err := NewS3(ctx, S3Options{Bucket: "lake", Prefix: "wh", Endpoint: minio.Endpoint()})
 	require.NoError(t, err)
 

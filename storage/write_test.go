@@ -326,12 +326,8 @@ func TestWriteMinIO(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MinIO")
 	}
-	minio := harness.StartMinIO(t)
+	minio := harness.StartMinIOBucket(t, "lake")
 	ctx := context.Background()
-	require.NoError(t, minio.CreateBucket(ctx, "lake"))
-	harness.IsolateAWS(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", harness.MinIOUser)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", harness.MinIOPassword)
 	w, err := Open(ctx, "s3://lake/wh", Options{S3Endpoint: minio.Endpoint()})
 	require.NoError(t, err)
 	writeContract(t, w)

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 )
@@ -26,4 +27,19 @@ func IsolateAWS(t testing.TB) {
 	} {
 		t.Setenv(k, v)
 	}
+}
+
+// StartMinIOBucket starts MinIO (StartMinIO), creates bucket in it, and
+// points the AWS SDK's default chain at MinIO's credentials (IsolateAWS
+// otherwise), for tests whose in-process S3 client writes to that bucket.
+func StartMinIOBucket(t testing.TB, bucket string) *MinIO {
+	t.Helper()
+	m := StartMinIO(t)
+	if err := m.CreateBucket(context.Background(), bucket); err != nil {
+		t.Fatalf("%v", err)
+	}
+	IsolateAWS(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", MinIOUser)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", MinIOPassword)
+	return m
 }

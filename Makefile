@@ -99,7 +99,7 @@ test-python:
 
 # Each fuzz target runs for FUZZTIME; seed corpora live in testdata/fuzz/.
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./auth:FuzzParseAuthorization ./auth:FuzzVerify ./planner:FuzzSandbox ./worker:FuzzVerify ./flightserver:FuzzDecodeTicket
+FUZZ_TARGETS := ./auth:FuzzParseAuthorization ./auth:FuzzVerify ./planner:FuzzSandbox ./fragwire:FuzzVerify ./flightserver:FuzzDecodeTicket
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \

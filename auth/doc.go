@@ -14,5 +14,6 @@
 // The result of every successful check is a Principal {Subject, Roles,
 // Claims} that callers carry in the context (WithPrincipal/FromContext).
 // Failures wrap the package's sentinels, which flightserver maps to
-// Unauthenticated.
+// Unauthenticated. What a principal may read is package policy's job, not
+// this one's: auth only says who is calling.
 package auth

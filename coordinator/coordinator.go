@@ -13,9 +13,10 @@ import (
 
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/errkind"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // Sentinel errors of the coordinator.
@@ -35,11 +36,11 @@ var (
 	ErrNoSpool = errkind.New(errkind.Internal, "no spool for exchanges: the coordinator was built without Options.Spool")
 )
 
-// Workers hands out workers for fragments; *worker.Pool is one.
+// Workers hands out workers for fragments; *workerpool.Pool is one.
 type Workers interface {
 	// Pick returns a healthy worker, prefer if possible, avoiding exclude
-	// if possible; worker.ErrNoWorkers when none is healthy.
-	Pick(prefer string, exclude map[string]bool) (*worker.Conn, error)
+	// if possible; workerpool.ErrNoWorkers when none is healthy.
+	Pick(prefer string, exclude map[string]bool) (*workerpool.Conn, error)
 	// Changed is closed at the next change of membership or health.
 	Changed() <-chan struct{}
 	// Check re-checks a worker's health now (after a fragment failed there).
@@ -51,7 +52,7 @@ type Options struct {
 	// DB is the coordinator's embedded DuckDB (shadow catalog, merge step).
 	DB      *engine.DB
 	Workers Workers
-	Signer  *worker.Signer
+	Signer  *fragwire.Signer
 	// FragmentTTL is how long a signed fragment ticket stays valid; default 1 minute.
 	FragmentTTL time.Duration
 	// Attempts is how many times a fragment may be tried; default 3.

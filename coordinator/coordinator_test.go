@@ -22,7 +22,9 @@ import (
 
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // fault makes a test worker misbehave after it sent some record batches.
@@ -78,7 +80,7 @@ func (s *faultyStream) Send(fd *flight.FlightData) error {
 	if s.tripped {
 		return status.Error(codes.Unavailable, "injected")
 	}
-	if t, _ := worker.MessageType(fd); t == ipc.MessageRecordBatch {
+	if t, _ := fragwire.MessageType(fd); t == ipc.MessageRecordBatch {
 		if s.batches == s.f.after {
 			s.tripped = true
 			switch s.f.mode {
@@ -97,7 +99,7 @@ func (s *faultyStream) Send(fd *flight.FlightData) error {
 
 // startWorker serves a real DuckDB behind the worker service, with the
 // gRPC health service, and an optional fault.
-func startWorker(t *testing.T, signer *worker.Signer, batchRows int64, f *fault) *testWorker {
+func startWorker(t *testing.T, signer *fragwire.Signer, batchRows int64, f *fault) *testWorker {
 	t.Helper()
 	db, err := engine.Open(context.Background(), engine.Options{Threads: 1})
 	require.NoError(t, err)
@@ -126,8 +128,8 @@ func deadAddr(t *testing.T) string {
 }
 
 type env struct {
-	signer *worker.Signer
-	pool   *worker.Pool
+	signer *fragwire.Signer
+	pool   *workerpool.Pool
 	db     *engine.DB
 	reg    *prometheus.Registry
 	mem    *memory.CheckedAllocator
@@ -135,12 +137,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	signer, err := worker.NewSigner([]byte("coordinator-test-secret"))
+	signer, err := fragwire.NewSigner([]byte("coordinator-test-secret"))
 	require.NoError(t, err)
 	db, err := engine.Open(context.Background(), engine.Options{Threads: 1})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	pool := worker.NewPool(worker.PoolOptions{HealthInterval: 50 * time.Millisecond, HealthTimeout: 500 * time.Millisecond})
+	pool := workerpool.New(workerpool.Options{HealthInterval: 50 * time.Millisecond, HealthTimeout: 500 * time.Millisecond})
 	t.Cleanup(func() { pool.Close() })
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
@@ -182,7 +184,7 @@ func (c *clientStream) int64s(t *testing.T) []int64 {
 	t.Helper()
 	schemas := 0
 	for _, m := range c.msgs {
-		if typ, _ := worker.MessageType(m); typ == ipc.MessageSchema {
+		if typ, _ := fragwire.MessageType(m); typ == ipc.MessageSchema {
 			schemas++
 		}
 	}

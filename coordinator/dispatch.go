@@ -8,8 +8,9 @@ import (
 
 	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // fragmentRef names one fragment of one query.
@@ -17,7 +18,7 @@ type fragmentRef struct {
 	queryID string
 	index   int
 	frag    planner.Fragment
-	args    []worker.Arg
+	args    []fragwire.Arg
 	// codec compresses the batches of a stream that goes to the client
 	// as the worker writes it (relayed or fetched directly).
 	codec flightwire.Compression
@@ -49,7 +50,7 @@ func retriable(err error) bool { return errkind.Retryable(err) }
 // pick returns a worker for the fragment: its group's worker when that is
 // healthy, another healthy one otherwise. With no healthy worker it waits
 // up to Grace for one to appear.
-func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[string]bool) (*worker.Conn, error) {
+func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[string]bool) (*workerpool.Conn, error) {
 	var deadline <-chan time.Time
 	for {
 		changed := c.opts.Workers.Changed()
@@ -57,7 +58,7 @@ func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[strin
 		if err == nil {
 			return w, nil
 		}
-		if !errors.Is(err, worker.ErrNoWorkers) {
+		if !errors.Is(err, workerpool.ErrNoWorkers) {
 			return nil, err
 		}
 		if deadline == nil {
@@ -77,7 +78,7 @@ func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[strin
 
 // sign makes the worker ticket of a fragment.
 func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Duration) ([]byte, error) {
-	return c.opts.Signer.Sign(worker.Fragment{
+	return c.opts.Signer.Sign(fragwire.Fragment{
 		QueryID: ref.queryID, SQL: ref.frag.SQL, Args: ref.args,
 		Expires:     time.Now().Add(ttl).UnixMilli(),
 		Heartbeat:   heartbeat.Milliseconds(),
@@ -91,7 +92,7 @@ func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Du
 // another worker would not fix, or Attempts are used up. A worker that
 // failed is health-checked at once, so a dead one is skipped by every
 // query from then on.
-func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx context.Context, w *worker.Conn, ticket []byte) error) (err error) {
+func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx context.Context, w *workerpool.Conn, ticket []byte) error) (err error) {
 	defer func() {
 		switch {
 		case err == nil:
@@ -161,5 +162,5 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 				"workerHealthy", healthy, "attempt", n, "err", err.Error())
 		}
 	}
-	return fmt.Errorf("%w: fragment %d failed %d times: %w", worker.ErrNoWorkers, ref.index, c.opts.Attempts, lastErr)
+	return fmt.Errorf("%w: fragment %d failed %d times: %w", workerpool.ErrNoWorkers, ref.index, c.opts.Attempts, lastErr)
 }

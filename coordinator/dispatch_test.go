@@ -13,7 +13,7 @@ import (
 
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 var _ planner.Partitioner = Partitioner{}
@@ -51,7 +51,7 @@ func TestNoHealthyWorker(t *testing.T) {
 		c := e.coordinator(Options{Grace: 300 * time.Millisecond})
 		start := time.Now()
 		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
-		require.ErrorIs(t, err, worker.ErrNoWorkers)
+		require.ErrorIs(t, err, workerpool.ErrNoWorkers)
 		require.ErrorContains(t, err, "--worker-grace")
 		require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
 		require.Less(t, time.Since(start), 3*time.Second)
@@ -95,9 +95,9 @@ type emptyPoolSignal struct {
 	once  sync.Once
 }
 
-func (p *emptyPoolSignal) Pick(prefer string, exclude map[string]bool) (*worker.Conn, error) {
+func (p *emptyPoolSignal) Pick(prefer string, exclude map[string]bool) (*workerpool.Conn, error) {
 	w, err := p.Workers.Pick(prefer, exclude)
-	if errors.Is(err, worker.ErrNoWorkers) {
+	if errors.Is(err, workerpool.ErrNoWorkers) {
 		p.once.Do(func() { close(p.empty) })
 	}
 	return w, err

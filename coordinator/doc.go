@@ -8,7 +8,7 @@
 // query and a worker joining or leaving moves only about 1/N of the files.
 // A fragment goes to its group's worker when that one is healthy, to
 // another healthy worker otherwise; with none healthy it waits up to a
-// grace period, then fails with worker.ErrNoWorkers (Unavailable).
+// grace period, then fails with workerpool.ErrNoWorkers (Unavailable).
 //
 // Scan plans (no merge) are relayed: the Flight messages a worker sends are
 // forwarded to the client without decoding, so memory is one message deep

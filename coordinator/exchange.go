@@ -16,8 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // exchangeMetrics count what exchanges wrote into the spool.
@@ -64,7 +65,7 @@ func newExchangeMetrics(reg prometheus.Registerer) *exchangeMetrics {
 // however Exchange ended; the first error cancels the other producers.
 // A query's later rounds (round.First > 0) add to the spool its first
 // round created.
-func (c *Coordinator) Exchange(ctx context.Context, queryID string, round *planner.Round, args []worker.Arg) ([][][]string, error) {
+func (c *Coordinator) Exchange(ctx context.Context, queryID string, round *planner.Round, args []fragwire.Arg) ([][][]string, error) {
 	if round == nil || len(round.Exchanges) == 0 {
 		return nil, nil
 	}
@@ -143,7 +144,7 @@ func (c *Coordinator) Exchange(ctx context.Context, queryID string, round *plann
 // produce runs producer p of exchange x until one attempt wrote its parts
 // and returns that attempt's files, each checked to lie in the attempt's
 // directory and to belong to a part 0 … parts-1.
-func (c *Coordinator) produce(ctx context.Context, queryID string, x, p int, frag planner.Fragment, args []worker.Arg, parts int, codec engine.ParquetCodec) (files []engine.CopiedFile, err error) {
+func (c *Coordinator) produce(ctx context.Context, queryID string, x, p int, frag planner.Fragment, args []fragwire.Arg, parts int, codec engine.ParquetCodec) (files []engine.CopiedFile, err error) {
 	defer func() {
 		switch {
 		case err == nil:
@@ -161,7 +162,7 @@ func (c *Coordinator) produce(ctx context.Context, queryID string, x, p int, fra
 		target = c.opts.Spool.URI(attemptKey(queryID, x, p, n))
 		return engine.CopyPartitioned(frag.SQL, target, planner.PartitionColumn, codec)
 	}}
-	err = c.run(ctx, ref, func(ctx context.Context, w *worker.Conn, ticket []byte) error {
+	err = c.run(ctx, ref, func(ctx context.Context, w *workerpool.Conn, ticket []byte) error {
 		got, err := c.copied(ctx, w, ticket)
 		if err != nil {
 			return err
@@ -192,7 +193,7 @@ func (c *Coordinator) produce(ctx context.Context, queryID string, x, p int, fra
 }
 
 // copied reads one attempt's result: the files its COPY wrote.
-func (c *Coordinator) copied(ctx context.Context, w *worker.Conn, ticket []byte) ([]engine.CopiedFile, error) {
+func (c *Coordinator) copied(ctx context.Context, w *workerpool.Conn, ticket []byte) ([]engine.CopiedFile, error) {
 	ws, stop, err := c.open(ctx, w, ticket)
 	if err != nil {
 		return nil, err

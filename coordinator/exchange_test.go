@@ -21,6 +21,7 @@ import (
 
 	"github.com/quiver-data/quiver/e2e/harness"
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/worker"
@@ -106,10 +107,10 @@ func TestExchange(t *testing.T) {
 	for i := range odd {
 		odd[i].SQL += " WHERE i < ?"
 	}
-	limit, err := worker.EncodeArg(int64(500))
+	limit, err := fragwire.EncodeArg(int64(500))
 	require.NoError(t, err)
 	plan := exchangePlan(4, rangeProducers(1000, 2, "hash(i) % 4", a.addr, b.addr), odd)
-	parts, err := c.Exchange(ctx, "q1", plan.Next(), []worker.Arg{limit})
+	parts, err := c.Exchange(ctx, "q1", plan.Next(), []fragwire.Arg{limit})
 	require.NoError(t, err)
 	require.Len(t, parts, 2)
 
@@ -158,7 +159,7 @@ func TestExchange(t *testing.T) {
 	require.WithinDuration(t, time.Now(), at, time.Minute)
 
 	t.Run("once per query until released", func(t *testing.T) {
-		_, err := c.Exchange(ctx, "q1", plan.Next(), []worker.Arg{limit})
+		_, err := c.Exchange(ctx, "q1", plan.Next(), []fragwire.Arg{limit})
 		require.ErrorContains(t, err, "Release it first")
 	})
 	t.Run("release removes everything", func(t *testing.T) {
@@ -171,7 +172,7 @@ func TestExchange(t *testing.T) {
 		require.NoError(t, c.Release(ctx, "q1"), "again")
 		require.NoError(t, c.Release(ctx, "never-ran"))
 		// Released, the query id may be used again.
-		_, err = c.Exchange(ctx, "q1", plan.Next(), []worker.Arg{limit})
+		_, err = c.Exchange(ctx, "q1", plan.Next(), []fragwire.Arg{limit})
 		require.NoError(t, err)
 		require.NoError(t, c.Release(ctx, "q1"))
 	})
@@ -350,7 +351,7 @@ func TestSweepSpool(t *testing.T) {
 
 // startSandboxedWorker serves a worker whose DuckDB is opened with opts
 // (a sandbox, S3), as `quiver worker` opens it; it returns the database too.
-func startSandboxedWorker(t *testing.T, signer *worker.Signer, opts engine.Options) (*testWorker, *engine.DB) {
+func startSandboxedWorker(t *testing.T, signer *fragwire.Signer, opts engine.Options) (*testWorker, *engine.DB) {
 	t.Helper()
 	db, err := engine.Open(context.Background(), opts)
 	require.NoError(t, err)

@@ -12,8 +12,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // partial is one fragment's whole result.
@@ -55,7 +56,7 @@ func (b *budget) take(n int64) error {
 // messages, batches compressed with codec (the partials come uncompressed:
 // the coordinator decodes them). The merge statement takes no bind
 // parameters: the fragments carry them.
-func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error {
+func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.Plan, args []fragwire.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error {
 	if plan.Merge == nil {
 		return errors.New("merge: plan has no merge step")
 	}
@@ -66,7 +67,7 @@ func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.P
 	parts, err := fanOut(ctx, c.opts.Parallelism, len(plan.Fragments), func(ctx context.Context, i int) (*partial, error) {
 		var p *partial
 		ref := fragmentRef{queryID: queryID, index: i, frag: plan.Fragments[i], args: args}
-		err := c.run(ctx, ref, func(ctx context.Context, w *worker.Conn, ticket []byte) error {
+		err := c.run(ctx, ref, func(ctx context.Context, w *workerpool.Conn, ticket []byte) error {
 			var err error
 			p, err = c.collect(ctx, w, ticket, b)
 			return err
@@ -108,7 +109,7 @@ func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.P
 
 // collect reads one attempt's whole result, charging its bytes to b; a
 // failed attempt gives its bytes back.
-func (c *Coordinator) collect(ctx context.Context, w *worker.Conn, ticket []byte, b *budget) (p *partial, err error) {
+func (c *Coordinator) collect(ctx context.Context, w *workerpool.Conn, ticket []byte, b *budget) (p *partial, err error) {
 	ws, stop, err := c.open(ctx, w, ticket)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,7 @@ import (
 	"github.com/quiver-data/quiver/storage"
 )
 
-// Members lists the healthy workers; *worker.Pool is one.
+// Members lists the healthy workers; *workerpool.Pool is one.
 type Members interface {
 	Healthy() []string
 }

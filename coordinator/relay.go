@@ -13,8 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // relayState is what the client has received of one fragment, across
@@ -50,7 +51,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // would drop some rows and repeat others. The check is a strong hint, not
 // a proof: reordered rows with the same null counts and string lengths
 // pass it.
-func (st *relayState) verify(meta worker.BatchMeta, header []byte) bool {
+func (st *relayState) verify(meta fragwire.BatchMeta, header []byte) bool {
 	i := sort.Search(len(st.sent), func(i int) bool { return st.sent[i].offset >= meta.Offset })
 	if i == len(st.sent) || st.sent[i].offset != meta.Offset || st.sent[i].rows != meta.Rows {
 		return true // boundaries differ: nothing to compare with
@@ -65,10 +66,10 @@ func (st *relayState) verify(meta worker.BatchMeta, header []byte) bool {
 // the row offsets workers attach to batches: the client sees every row
 // exactly once and one schema message. Each message send gets is its own
 // (send may keep it). The worker compresses batches with codec.
-func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
+func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
 	ref := fragmentRef{queryID: queryID, index: index, frag: frag, args: args, codec: codec}
 	st := &relayState{}
-	return c.run(ctx, ref, func(ctx context.Context, w *worker.Conn, ticket []byte) error {
+	return c.run(ctx, ref, func(ctx context.Context, w *workerpool.Conn, ticket []byte) error {
 		return c.relay(ctx, w, ticket, st, send)
 	})
 }
@@ -77,7 +78,7 @@ func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, fra
 // row the client does not have: the schema always, dictionaries and whole
 // batches before that row, and a batch straddling it is decoded, sliced
 // and re-encoded. After that it is a plain relay again.
-func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, st *relayState, send func(*flight.FlightData) error) error {
+func (c *Coordinator) relay(ctx context.Context, w *workerpool.Conn, ticket []byte, st *relayState, send func(*flight.FlightData) error) error {
 	if st.blind {
 		return permanent(fmt.Errorf("%w: rows were sent without offsets", ErrNotResumable))
 	}
@@ -114,7 +115,7 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 			}
 			return err
 		}
-		typ, err := worker.MessageType(fd)
+		typ, err := fragwire.MessageType(fd)
 		if err != nil {
 			return permanent(fmt.Errorf("worker %s: %w", w.Addr, err))
 		}
@@ -138,7 +139,7 @@ func (c *Coordinator) relay(ctx context.Context, w *worker.Conn, ticket []byte, 
 				return err
 			}
 		case ipc.MessageRecordBatch:
-			meta, ok := worker.DecodeBatchMeta(fd.AppMetadata)
+			meta, ok := fragwire.DecodeBatchMeta(fd.AppMetadata)
 			fd.AppMetadata = nil // for the coordinator only
 			if skipping {
 				if !ok {
@@ -219,7 +220,7 @@ type noSchema struct {
 }
 
 func (n noSchema) Send(fd *flight.FlightData) error {
-	if t, err := worker.MessageType(fd); err == nil && t == ipc.MessageSchema {
+	if t, err := fragwire.MessageType(fd); err == nil && t == ipc.MessageSchema {
 		return nil
 	}
 	// The record writer reuses its message and body buffer once Send

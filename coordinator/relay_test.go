@@ -13,7 +13,7 @@ import (
 
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 const rangeSQL = "SELECT i AS x FROM range(0, 20000) t(i)"
@@ -95,7 +95,7 @@ func TestStreamFailures(t *testing.T) {
 		require.NoError(t, e.pool.Set([]string{bad.addr}))
 		c := e.coordinator(Options{Attempts: 3})
 		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: rangeSQL}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
-		require.ErrorIs(t, err, worker.ErrNoWorkers)
+		require.ErrorIs(t, err, workerpool.ErrNoWorkers)
 		require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 		require.EqualValues(t, 3, bad.dogets.Load(), "the only worker is healthy: tried again")
 		require.Equal(t, 2.0, testutil.ToFloat64(c.retries))

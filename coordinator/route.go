@@ -8,8 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // Route picks the worker a client should fetch fragment index from itself
@@ -19,7 +19,7 @@ import (
 // worker compresses batches with codec, refuses to stream any schema but
 // the announced one (the coordinator does not see the stream to check it)
 // and words its errors in terms of the client's statement.
-func (c *Coordinator) Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error) {
+func (c *Coordinator) Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error) {
 	w, err := c.pick(ctx, frag.Group, nil)
 	if err != nil {
 		return "", nil, err

@@ -37,7 +37,7 @@ func newShadow(db *engine.DB) *shadow {
 // argTypesKey identifies what typing a statement depends on in its
 // arguments: their Go types (a statement's result type follows its
 // parameters' types, not their values; every argument is one of the
-// primitive types worker.Arg carries).
+// primitive types fragwire.Arg carries).
 func argTypesKey(args []any) string {
 	var b strings.Builder
 	for _, a := range args {

@@ -38,7 +38,7 @@ type FragmentStats struct {
 	// Wall is the successful attempt's time from dispatch to its end.
 	Wall time.Duration
 	// CPU is the worker process's CPU time during that attempt, as the
-	// worker reports it (worker.CPUTrailer): other fragments it ran
+	// worker reports it (fragwire.CPUTrailer): other fragments it ran
 	// meanwhile count too. CPUStart and CPUEnd are the process's CPU time
 	// at the attempt's start and end: a worker's fragments of one stage
 	// kept it busy for max(CPUEnd) - min(CPUStart).
@@ -48,7 +48,7 @@ type FragmentStats struct {
 	// bytes it wrote).
 	Rows, Bytes int64
 	// Spill is the largest size the worker's DuckDB temp directory
-	// reached while the attempt ran (worker.SpillTrailer).
+	// reached while the attempt ran (fragwire.SpillTrailer).
 	Spill int64
 }
 

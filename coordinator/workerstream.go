@@ -11,7 +11,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/flightwire"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // workerStream is a worker's DoGet stream with heartbeats filtered out and
@@ -30,7 +31,7 @@ type workerStream struct {
 }
 
 // open starts a fragment's stream on w; the returned cancel ends it.
-func (c *Coordinator) open(ctx context.Context, w *worker.Conn, ticket []byte) (*workerStream, func(), error) {
+func (c *Coordinator) open(ctx context.Context, w *workerpool.Conn, ticket []byte) (*workerStream, func(), error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	stall := c.opts.StallTimeout
 	ws := &workerStream{addr: w.Addr, ctx: ctx, stall: stall, counts: countsOf(ctx)}
@@ -57,16 +58,16 @@ func (s *workerStream) Recv() (*flight.FlightData, error) {
 		s.timer.Stop()
 		if errors.Is(err, io.EOF) {
 			md := s.stream.Trailer()
-			if start, end, ok := worker.TrailerCPU(md); ok {
+			if start, end, ok := fragwire.TrailerCPU(md); ok {
 				s.counts.cpuStart.Store(int64(start))
 				s.counts.cpuEnd.Store(int64(end))
 			}
-			s.counts.spill.Store(worker.TrailerSpill(md))
+			s.counts.spill.Store(fragwire.TrailerSpill(md))
 		}
 		if err != nil {
 			return nil, s.wrap(err)
 		}
-		if !worker.IsHeartbeat(fd) {
+		if !fragwire.IsHeartbeat(fd) {
 			s.counts.bytes.Add(int64(len(fd.DataHeader) + len(fd.DataBody)))
 			return fd, nil
 		}

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/e2e/harness"
+	"github.com/quiver-data/quiver/policy"
 )
 
 // binaryFlags lists the flags `quiver <cmd> -h` prints.
@@ -54,9 +54,9 @@ func TestDeploymentManifestsMatchTheBinary(t *testing.T) {
 			for key := range cfg {
 				require.True(t, either(key), "ConfigMap quiver.yaml key %q is no flag of serve or worker", key)
 			}
-			policy := filepath.Join(t.TempDir(), "policy.yaml")
-			require.NoError(t, os.WriteFile(policy, []byte(data["policy.yaml"].(string)), 0o600))
-			_, err := auth.OpenPolicyStore(policy)
+			policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+			require.NoError(t, os.WriteFile(policyFile, []byte(data["policy.yaml"].(string)), 0o600))
+			_, err := policy.OpenStore(policyFile)
 			require.NoError(t, err, "the ConfigMap's policy does not load")
 		}
 		spec, _ := doc["spec"].(map[string]any)

@@ -14,8 +14,7 @@
 // flightsql.Client and its database/sql driver, prepared statements with
 // bound parameters, the metadata calls, bad input that must fail with the
 // right gRPC code while the server keeps serving, plain Flight with a SQL
-// descriptor, and the `quiver query` CLI. Nothing here is built with the
-// server's own packages: the tests see Quiver only from the outside.
+// descriptor, and the `quiver query` CLI.
 //
 // Distributed execution has four more: TestTPCH (the 22 TPC-H queries at
 // scale 0.1 in MinIO with 1, 2 and 3 workers, against the oracle and
@@ -25,6 +24,17 @@
 // a scan, an aggregate and a join: exact rows or UNAVAILABLE within the
 // grace period, and the retries counted) and TestSplitAndPruning (fragments
 // per worker and pruned Hive partitions seen through EXPLAIN and metrics).
+//
+// What e2e may import: the harness, public libraries (arrow-go's Flight,
+// Flight SQL, database/sql driver and Parquet reader, gRPC, the AWS SDK,
+// jwt, bcrypt, Prometheus' text format, yaml), and of Quiver's own packages
+// only the wire-level ones a client or a worker's peer speaks — flightwire
+// (to read each batch's IPC compression off the raw stream), fragwire and
+// workerpool (to sign fragment tickets and talk to workers the way a
+// coordinator, or a forger, would) — plus policy, to check that the
+// deployment example's policy file loads. Nothing that runs the server
+// (flightserver, coordinator, planner, engine, storage, worker) is imported:
+// the tests see Quiver from the outside.
 //
 // Run with `make test` (which builds bin/quiver and installs MinIO and the
 // httpfs extension), or `go test -tags duckdb_arrow ./e2e/...` once those

@@ -24,7 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/e2e/harness"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/fragwire"
 )
 
 // hostileSQL is the sandbox catalogue run against a live server: every case
@@ -103,7 +103,7 @@ func TestSandboxCatalogue(t *testing.T) {
 
 // sandboxServer starts a server whose local workers share a secret the
 // test knows, so it can sign tickets like the coordinator does.
-func sandboxServer(t *testing.T, wh string, opts harness.ServerOptions) (*harness.Server, *worker.Signer, string) {
+func sandboxServer(t *testing.T, wh string, opts harness.ServerOptions) (*harness.Server, *fragwire.Signer, string) {
 	t.Helper()
 	key := make([]byte, 32)
 	_, err := rand.Read(key)
@@ -113,7 +113,7 @@ func sandboxServer(t *testing.T, wh string, opts harness.ServerOptions) (*harnes
 	opts.LocalWorkers = 1
 	opts.Env = append(opts.Env, "QUIVER_WORKER_SECRET="+secret)
 	srv := harness.StartServer(t, opts)
-	signer, err := worker.NewSigner([]byte(secret))
+	signer, err := fragwire.NewSigner([]byte(secret))
 	require.NoError(t, err)
 	workers := srv.LocalWorkers()
 	require.Len(t, workers, 1, "serve log names its local worker")
@@ -149,9 +149,9 @@ func doGetWorker(t *testing.T, addr string, ticket []byte) (int64, error) {
 	return rows, nil
 }
 
-func sign(t *testing.T, s *worker.Signer, sql string, expires time.Time) []byte {
+func sign(t *testing.T, s *fragwire.Signer, sql string, expires time.Time) []byte {
 	t.Helper()
-	tk, err := s.Sign(worker.Fragment{QueryID: "sandbox-e2e", SQL: sql, Expires: expires.UnixMilli()})
+	tk, err := s.Sign(fragwire.Fragment{QueryID: "sandbox-e2e", SQL: sql, Expires: expires.UnixMilli()})
 	require.NoError(t, err)
 	return tk
 }
@@ -183,7 +183,7 @@ func TestSandboxWorkerLocal(t *testing.T) {
 	require.NoError(t, os.WriteFile(sibling, b, 0o644))
 
 	forged := func(sql string) []byte {
-		other, err := worker.NewSigner([]byte("not the coordinator's secret"))
+		other, err := fragwire.NewSigner([]byte("not the coordinator's secret"))
 		require.NoError(t, err)
 		return sign(t, other, sql, time.Now().Add(time.Minute))
 	}

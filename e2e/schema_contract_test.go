@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quiver-data/quiver/e2e/harness"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/fragwire"
 )
 
 // contractQuery is one statement of a corpus, named by corpus and entry.
@@ -215,7 +215,7 @@ func requireContract(t *testing.T, ctx context.Context, cl *flightsql.Client, sq
 		prep, err := cl.Prepare(ctx, sql)
 		require.NoError(t, err, "prepare: %s", describe(err))
 		defer prep.Close(ctx)
-		require.NoError(t, worker.CheckSchema(typed, prep.DatasetSchema()), "prepared dataset schema of %s", sql)
+		require.NoError(t, fragwire.CheckSchema(typed, prep.DatasetSchema()), "prepared dataset schema of %s", sql)
 		return
 	}
 	info, err := cl.Execute(ctx, sql)
@@ -228,19 +228,19 @@ func requireContract(t *testing.T, ctx context.Context, cl *flightsql.Client, sq
 	require.NoError(t, err, "GetSchema: %s", describe(err))
 	typed, err := flight.DeserializeSchema(res.Schema, cl.Alloc)
 	require.NoError(t, err)
-	require.NoError(t, worker.CheckSchema(announced, typed), "GetSchema of %s", sql)
+	require.NoError(t, fragwire.CheckSchema(announced, typed), "GetSchema of %s", sql)
 
 	prep, err := cl.Prepare(ctx, sql)
 	require.NoError(t, err, "prepare: %s", describe(err))
 	defer prep.Close(ctx)
 	if !strings.HasPrefix(strings.ToUpper(sql), "EXPLAIN") {
-		require.NoError(t, worker.CheckSchema(announced, prep.DatasetSchema()), "prepared dataset schema of %s", sql)
+		require.NoError(t, fragwire.CheckSchema(announced, prep.DatasetSchema()), "prepared dataset schema of %s", sql)
 	}
 	pinfo, err := prep.Execute(ctx)
 	require.NoError(t, err, "execute prepared: %s", describe(err))
 	pannounced, err := flight.DeserializeSchema(pinfo.Schema, cl.Alloc)
 	require.NoError(t, err)
-	require.NoError(t, worker.CheckSchema(announced, pannounced), "prepared FlightInfo of %s", sql)
+	require.NoError(t, fragwire.CheckSchema(announced, pannounced), "prepared FlightInfo of %s", sql)
 	requireStreams(t, ctx, cl, pinfo, announced)
 }
 
@@ -263,7 +263,7 @@ func requireStreams(t *testing.T, ctx context.Context, cl *flightsql.Client, inf
 	for i, ep := range info.Endpoint {
 		res, err := harness.FetchAll(ctx, cl, &flight.FlightInfo{Schema: info.Schema, Endpoint: []*flight.FlightEndpoint{ep}})
 		require.NoError(t, err, "endpoint %d: %s", i, describe(err))
-		err = worker.CheckSchema(want, res.Schema)
+		err = fragwire.CheckSchema(want, res.Schema)
 		res.Release()
 		require.NoError(t, err, "endpoint %d of %d", i+1, len(info.Endpoint))
 	}
@@ -292,7 +292,7 @@ func requireTablesContract(t *testing.T, ctx context.Context, cl *flightsql.Clie
 			require.NoError(t, err, "%s: %s", sql, describe(err))
 			announced, err := flight.DeserializeSchema(qi.Schema, cl.Alloc)
 			require.NoError(t, err)
-			require.NoError(t, worker.CheckSchema(listed, announced), "GetTables and %s", sql)
+			require.NoError(t, fragwire.CheckSchema(listed, announced), "GetTables and %s", sql)
 			requireStreams(t, ctx, cl, qi, listed)
 			n++
 		}

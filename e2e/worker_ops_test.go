@@ -24,7 +24,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/e2e/harness"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // Fragments for the worker operations tests. md5 over range(n) runs at a
@@ -44,9 +45,9 @@ const (
 // it: a signer with the shared secret and a pool for status calls.
 type opsWorker struct {
 	*harness.Worker
-	signer *worker.Signer
-	pool   *worker.Pool
-	conn   *worker.Conn
+	signer *fragwire.Signer
+	pool   *workerpool.Pool
+	conn   *workerpool.Conn
 }
 
 func opsSecret(t *testing.T) string {
@@ -65,9 +66,9 @@ func startOpsWorker(t *testing.T, env []string, args ...string) *opsWorker {
 	w := harness.StartWorker(t, harness.WorkerOptions{
 		Warehouse: wh, Secret: secret, Env: env, Args: append([]string{"--threads", "2"}, args...),
 	})
-	signer, err := worker.NewSigner([]byte(secret))
+	signer, err := fragwire.NewSigner([]byte(secret))
 	require.NoError(t, err)
-	pool := worker.NewPool(worker.PoolOptions{HealthInterval: 100 * time.Millisecond, Signer: signer})
+	pool := workerpool.New(workerpool.Options{HealthInterval: 100 * time.Millisecond, Signer: signer})
 	t.Cleanup(func() { pool.Close() })
 	require.NoError(t, pool.Set([]string{w.Addr()}))
 	ow := &opsWorker{Worker: w, signer: signer, pool: pool}
@@ -82,7 +83,7 @@ func startOpsWorker(t *testing.T, env []string, args ...string) *opsWorker {
 
 func (w *opsWorker) ticket(t *testing.T, queryID, sql string) []byte {
 	t.Helper()
-	tk, err := w.signer.Sign(worker.Fragment{QueryID: queryID, SQL: sql, Expires: time.Now().Add(time.Minute).UnixMilli()})
+	tk, err := w.signer.Sign(fragwire.Fragment{QueryID: queryID, SQL: sql, Expires: time.Now().Add(time.Minute).UnixMilli()})
 	require.NoError(t, err)
 	return tk
 }
@@ -112,7 +113,7 @@ func (w *opsWorker) run(ctx context.Context, t *testing.T, queryID, sql string) 
 }
 
 // status is the worker's own report.
-func (w *opsWorker) status(t *testing.T) worker.Status {
+func (w *opsWorker) status(t *testing.T) fragwire.Status {
 	t.Helper()
 	all := w.pool.Status(context.Background())
 	require.Len(t, all, 1)
@@ -121,13 +122,13 @@ func (w *opsWorker) status(t *testing.T) worker.Status {
 }
 
 // fragment returns queryID's entry in the worker's report.
-func (w *opsWorker) fragment(t *testing.T, queryID string) (worker.FragmentStatus, bool) {
+func (w *opsWorker) fragment(t *testing.T, queryID string) (fragwire.FragmentStatus, bool) {
 	for _, f := range w.status(t).Fragments {
 		if f.QueryID == queryID {
 			return f, true
 		}
 	}
-	return worker.FragmentStatus{}, false
+	return fragwire.FragmentStatus{}, false
 }
 
 // fragmentResult is how a fragment run in the background ended: n is
@@ -342,12 +343,12 @@ func TestWorkerRecycledWhenInterruptDoesNotTake(t *testing.T) {
 		wh := filepath.Join(t.TempDir(), "warehouse")
 		require.NoError(t, os.MkdirAll(wh, 0o755))
 		secret := opsSecret(t)
-		signer, err := worker.NewSigner([]byte(secret))
+		signer, err := fragwire.NewSigner([]byte(secret))
 		require.NoError(t, err)
-		pool := worker.NewPool(worker.PoolOptions{HealthInterval: 100 * time.Millisecond, Signer: signer})
+		pool := workerpool.New(workerpool.Options{HealthInterval: 100 * time.Millisecond, Signer: signer})
 		defer pool.Close()
 		ctx, stop := context.WithCancel(context.Background())
-		local, err := worker.StartLocal(ctx, worker.LocalOptions{
+		local, err := workerpool.StartLocal(ctx, workerpool.LocalOptions{
 			N: 1,
 			Command: []string{harness.QuiverBin(t), "worker", "--listen", "127.0.0.1:0", "--warehouse", wh,
 				"--extension-dir", harness.ExtensionDir(t), "--threads", "2", "--interrupt-grace", "1s"},
@@ -453,13 +454,13 @@ func TestLocalWorkersDrainWhenCoordinatorStops(t *testing.T) {
 	wh := filepath.Join(t.TempDir(), "warehouse")
 	require.NoError(t, os.MkdirAll(wh, 0o755))
 	secret := opsSecret(t)
-	signer, err := worker.NewSigner([]byte(secret))
+	signer, err := fragwire.NewSigner([]byte(secret))
 	require.NoError(t, err)
-	pool := worker.NewPool(worker.PoolOptions{HealthInterval: -1, Signer: signer})
+	pool := workerpool.New(workerpool.Options{HealthInterval: -1, Signer: signer})
 	defer pool.Close()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	local, err := worker.StartLocal(ctx, worker.LocalOptions{
+	local, err := workerpool.StartLocal(ctx, workerpool.LocalOptions{
 		N: 1,
 		Command: []string{harness.QuiverBin(t), "worker", "--listen", "127.0.0.1:0", "--warehouse", wh,
 			"--extension-dir", harness.ExtensionDir(t), "--threads", "2"},

@@ -13,8 +13,8 @@ import (
 
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // analysis is what EXPLAIN ANALYZE collects while its query runs: every
@@ -41,7 +41,7 @@ func (c *countingSink) Send(fd *flight.FlightData) error {
 // endpoints would (a merge on the coordinator, or every fragment relayed),
 // into a sink that drops the rows, and returns EXPLAIN's rows followed by
 // what each stage and fragment did.
-func (s *Server) analyze(ctx context.Context, lq *liveQuery, plan *planner.Plan, args []worker.Arg) ([]explainRow, error) {
+func (s *Server) analyze(ctx context.Context, lq *liveQuery, plan *planner.Plan, args []fragwire.Arg) ([]explainRow, error) {
 	rows := explain(plan)
 	if plan.Local {
 		return append(rows, explainRow{"analyze", "system tables are read on the coordinator: there are no fragments to measure"}), nil

@@ -9,8 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // checkParams holds the values bound to a statement (what: "statement",
@@ -148,13 +148,13 @@ func describeValue(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-func encodeArgs(args []any) ([]worker.Arg, error) {
+func encodeArgs(args []any) ([]fragwire.Arg, error) {
 	if args == nil {
 		return nil, nil
 	}
-	out := make([]worker.Arg, len(args))
+	out := make([]fragwire.Arg, len(args))
 	for i, a := range args {
-		e, err := worker.EncodeArg(a)
+		e, err := fragwire.EncodeArg(a)
 		if err != nil {
 			return nil, fmt.Errorf("%w: parameter %d: %v", ErrBadParameters, i+1, err)
 		}

@@ -14,10 +14,11 @@ import (
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // TestToStatus pins what every package's sentinels mean to a client: a
@@ -53,8 +54,8 @@ func TestToStatus(t *testing.T) {
 		{storage.ErrAccessDenied, codes.PermissionDenied},
 		{storage.ErrCorruptFile, codes.FailedPrecondition},
 		{storage.ErrSchemaMismatch, codes.FailedPrecondition},
-		{worker.ErrNoWorkers, codes.Unavailable},
-		{worker.ErrSchemaMismatch, codes.Internal},
+		{workerpool.ErrNoWorkers, codes.Unavailable},
+		{fragwire.ErrSchemaMismatch, codes.Internal},
 		{coordinator.ErrStalled, codes.Unavailable},
 		{coordinator.ErrPartialsTooLarge, codes.ResourceExhausted},
 		{reports.ErrUnknownReport, codes.NotFound},

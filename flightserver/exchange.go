@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/quiver-data/quiver/coordinator"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // releaseTimeout bounds removing a query's spool when it ends.
@@ -19,7 +19,7 @@ const releaseTimeout = 30 * time.Second
 // producers run under the query's context (a cancel, the query timeout or
 // the client giving up on GetFlightInfo stops them); the query's end
 // removes what they wrote.
-func (s *Server) exchange(ctx context.Context, lq *liveQuery, plan *planner.Plan, args []worker.Arg) (int, error) {
+func (s *Server) exchange(ctx context.Context, lq *liveQuery, plan *planner.Plan, args []fragwire.Arg) (int, error) {
 	lq.mu.Lock()
 	lq.spooled = true
 	lq.mu.Unlock()

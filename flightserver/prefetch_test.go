@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/systables"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // streamSpy records the fragment streams and merges a Runner starts, and
@@ -25,7 +25,7 @@ type streamSpy struct {
 	ended   []error
 }
 
-func (s *streamSpy) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
+func (s *streamSpy) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
 	s.mu.Lock()
 	s.started++
 	s.mu.Unlock()

@@ -7,15 +7,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // schemaGuard holds every stream a query ticket redeems to the schema its
 // FlightInfo announced: the stream's schema message is decoded and
 // compared (names, types, nullability, order) before it or any batch
 // reaches the client. A stream that differs is stopped with
-// worker.ErrSchemaMismatch (Internal) instead of handing the client
+// fragwire.ErrSchemaMismatch (Internal) instead of handing the client
 // columns under the wrong labels. One schema decode per endpoint.
 type schemaGuard struct {
 	next    flight.DataStreamWriter
@@ -40,7 +40,7 @@ func (g *schemaGuard) Send(fd *flight.FlightData) error {
 }
 
 func (g *schemaGuard) check(fd *flight.FlightData) error {
-	typ, err := worker.MessageType(fd)
+	typ, err := fragwire.MessageType(fd)
 	if err != nil {
 		return err
 	}
@@ -49,16 +49,16 @@ func (g *schemaGuard) check(fd *flight.FlightData) error {
 	case ipc.MessageNone:
 		return nil // metadata only
 	default:
-		return fmt.Errorf("%w: a %s message came before the schema", worker.ErrSchemaMismatch, typ)
+		return fmt.Errorf("%w: a %s message came before the schema", fragwire.ErrSchemaMismatch, typ)
 	}
 	if g.q.announced == nil {
-		return fmt.Errorf("%w: the query announced no schema", worker.ErrSchemaMismatch)
+		return fmt.Errorf("%w: the query announced no schema", fragwire.ErrSchemaMismatch)
 	}
-	got, err := worker.DecodeSchema(fd, g.srv.mem)
+	got, err := fragwire.DecodeSchema(fd, g.srv.mem)
 	if err != nil {
 		return err
 	}
-	if err := worker.CheckSchema(g.q.announced, got); err != nil {
+	if err := fragwire.CheckSchema(g.q.announced, got); err != nil {
 		g.srv.mismatch(g.q, err)
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/worker"
 )
 
@@ -161,17 +162,17 @@ func (e *testEnv) requireSchemaContract(t *testing.T, ctx context.Context, sql s
 	require.NoError(t, err)
 	typed, err := flight.DeserializeSchema(res.Schema, e.mem)
 	require.NoError(t, err)
-	require.NoError(t, worker.CheckSchema(announced, typed), "GetSchema")
+	require.NoError(t, fragwire.CheckSchema(announced, typed), "GetSchema")
 
 	prep, err := e.client.Prepare(ctx, sql)
 	require.NoError(t, err)
 	defer prep.Close(ctx)
-	require.NoError(t, worker.CheckSchema(announced, prep.DatasetSchema()), "prepared statement dataset schema")
+	require.NoError(t, fragwire.CheckSchema(announced, prep.DatasetSchema()), "prepared statement dataset schema")
 	pinfo, err := prep.Execute(ctx)
 	require.NoError(t, err)
 	pannounced, err := flight.DeserializeSchema(pinfo.Schema, e.mem)
 	require.NoError(t, err)
-	require.NoError(t, worker.CheckSchema(announced, pannounced), "prepared statement FlightInfo")
+	require.NoError(t, fragwire.CheckSchema(announced, pannounced), "prepared statement FlightInfo")
 	e.requireEndpointsStream(t, ctx, pinfo, announced)
 	return announced
 }
@@ -182,7 +183,7 @@ func (e *testEnv) requireEndpointsStream(t *testing.T, ctx context.Context, info
 	t.Helper()
 	for i, ep := range info.Endpoint {
 		rdr, closeFn := e.doGet(t, ctx, ep)
-		require.NoError(t, worker.CheckSchema(want, rdr.Schema()), "endpoint %d", i)
+		require.NoError(t, fragwire.CheckSchema(want, rdr.Schema()), "endpoint %d", i)
 		for rdr.Next() {
 		}
 		require.NoError(t, rdr.Err())
@@ -281,7 +282,7 @@ func TestSchemaGuard(t *testing.T) {
 				require.Len(t, passed, 2, "schema and batch")
 				return
 			}
-			require.ErrorIs(t, err, worker.ErrSchemaMismatch)
+			require.ErrorIs(t, err, fragwire.ErrSchemaMismatch)
 			require.ErrorContains(t, err, tc.err)
 			require.Empty(t, passed, "nothing reaches the client")
 			require.Equal(t, 1.0, testutil.ToFloat64(srv.mismatches))

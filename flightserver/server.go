@@ -25,10 +25,10 @@ import (
 
 	"github.com/quiver-data/quiver/admission"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
-	"github.com/quiver-data/quiver/worker"
 )
 
 // Planner plans SQL; *planner.Planner is one.
@@ -49,14 +49,14 @@ type Runner interface {
 	// message it gives send is its own: Stream does not touch it again,
 	// so send may keep it (a prefetch buffers them). Batches come
 	// compressed with codec.
-	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error
+	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error
 	// Merge runs every fragment of a merge plan and writes the merged
 	// result, batches compressed with codec.
-	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []worker.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error
+	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []fragwire.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error
 	// Exchange runs a round of a plan's exchanges (their producers write
 	// the spool) and returns the files of each part, parts[x][p], for
 	// Plan.Bind.
-	Exchange(ctx context.Context, queryID string, round *planner.Round, args []worker.Arg) ([][][]string, error)
+	Exchange(ctx context.Context, queryID string, round *planner.Round, args []fragwire.Arg) ([][][]string, error)
 	// Release removes what a query left in the spool; nothing is fine.
 	Release(ctx context.Context, queryID string) error
 	// Local runs a local plan's statement on the coordinator over tables.
@@ -65,7 +65,7 @@ type Runner interface {
 	// and returns its address and a ticket valid for ttl; the worker
 	// compresses batches with codec and streams nothing but the announced
 	// schema.
-	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []worker.Arg, codec flightwire.Compression, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error)
+	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error)
 }
 
 // Result routing modes (Options.Routing).
@@ -154,7 +154,7 @@ type query struct {
 	id     string
 	index  int
 	plan   *planner.Plan
-	args   []worker.Arg
+	args   []fragwire.Arg
 	codec  flightwire.Compression // of the batches sent to the client
 	rows   []explainRow
 	schema *arrow.Schema // of rows
@@ -273,7 +273,7 @@ func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetSer
 	if id, ok := decodeTicket(tkt.GetTicket()); ok {
 		return s.srv.doGetQuery(stream.Context(), id, stream)
 	}
-	if worker.IsFragmentTicket(tkt.GetTicket()) {
+	if fragwire.IsFragmentTicket(tkt.GetTicket()) {
 		return fmt.Errorf("%w: redeem it at its endpoint's location, the worker the FlightInfo names (grpc://host:port), not at the Quiver server", ErrTicketMisdirected)
 	}
 	err := s.FlightServer.DoGet(tkt, stream)

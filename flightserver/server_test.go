@@ -24,10 +24,12 @@ import (
 
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // testEnv is a whole Quiver in one process: a local warehouse written by
@@ -102,7 +104,7 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 
 	wh, err := storage.Open(ctx, dir, storage.Options{})
 	require.NoError(t, err)
-	signer, err := worker.NewSigner([]byte("test-secret-0123456789"))
+	signer, err := fragwire.NewSigner([]byte("test-secret-0123456789"))
 	require.NoError(t, err)
 
 	var addrs []string
@@ -125,7 +127,7 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 		addrs = append(addrs, wlis.Addr().String())
 	}
 
-	pool := worker.NewPool(worker.PoolOptions{})
+	pool := workerpool.New(workerpool.Options{})
 	require.NoError(t, pool.Set(addrs))
 	t.Cleanup(func() { pool.Close() })
 

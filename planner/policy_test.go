@@ -16,7 +16,7 @@ import (
 )
 
 // rolePolicy is a fixed policy per role (fakes are fine in unit tests; the
-// YAML policy is tested in package auth).
+// YAML policy is tested in package policy).
 type rolePolicy map[string]*planner.Restriction
 
 func (p rolePolicy) Restrict(_ context.Context, n storage.TableName) (*planner.Restriction, error) {

@@ -6,10 +6,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/output"
+	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -35,7 +35,7 @@ func IsPublishURI(out string) bool {
 // RunPublish runs opts.SQL like Run, writes the whole result in
 // opts.Format or the format the URI's extension implies (csv, json or
 // parquet; see OutputFormat) to a temporary file, and publishes it at p.URI the way report
-// jobs do (package reports/publish): a hidden staging object, a
+// jobs do (package publish): a hidden staging object, a
 // conditional publish, then a _SUCCESS marker with the row count, size
 // and SHA-256. Readers never see a partial object, and a failed or killed
 // command leaves nothing at p.URI; its staging object is removed by the
@@ -73,8 +73,8 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 		return publish.Result{}, fmt.Errorf("create result file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	counted := &CountingReader{RecordReader: rdr}
-	err = render(ctx, tmp, opts.Format, counted, 0, opts.Allocator)
+	counted := &output.CountingReader{RecordReader: rdr}
+	err = output.RenderWith(ctx, tmp, opts.Format, counted, 0, opts.Allocator)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -86,19 +86,4 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 	}
 	return publish.File(ctx, store, key, tmp.Name(), publish.Marker{Rows: counted.Rows, Format: opts.Format},
 		publish.Options{Replace: p.Replace})
-}
-
-// CountingReader counts the rows that pass through it.
-type CountingReader struct {
-	array.RecordReader
-	Rows int64
-}
-
-// Next implements array.RecordReader.
-func (c *CountingReader) Next() bool {
-	if !c.RecordReader.Next() {
-		return false
-	}
-	c.Rows += c.RecordReader.RecordBatch().NumRows()
-	return true
 }

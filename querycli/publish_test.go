@@ -12,7 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/output"
+	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -48,7 +49,7 @@ func TestRunPublishLocal(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, allRows, string(got))
 	// Unless told to replace.
-	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty", Format: FormatCSV}, PublishOptions{URI: uri, Replace: true})
+	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty", Format: output.FormatCSV}, PublishOptions{URI: uri, Replace: true})
 	require.NoError(t, err)
 	got, err = os.ReadFile(out)
 	require.NoError(t, err)
@@ -74,8 +75,8 @@ func TestRunPublishFailureLeavesNothing(t *testing.T) {
 		_, err := RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok"}, p)
 		require.Error(t, err, name)
 	}
-	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: FormatTable + "x"}, PublishOptions{URI: "file://" + out})
-	require.ErrorIs(t, err, ErrUnknownFormat)
+	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: output.FormatTable + "x"}, PublishOptions{URI: "file://" + out})
+	require.ErrorIs(t, err, output.ErrUnknownFormat)
 }
 
 // TestRunPublishChecksTheFormatFirst: a --format that contradicts the
@@ -87,10 +88,10 @@ func TestRunPublishChecksTheFormatFirst(t *testing.T) {
 		name, uri, format string
 		err               error
 	}{
-		{"file:// contradicts", "file://" + out, FormatCSV, ErrFormatConflict},
-		{"s3:// contradicts", "s3://bucket/x/result.parquet", FormatJSON, ErrFormatConflict},
-		{"s3:// table", "s3://bucket/x/result.txt", FormatTable, ErrUnknownFormat},
-		{"s3:// no extension", "s3://bucket/x/result", "", ErrUnknownFormat},
+		{"file:// contradicts", "file://" + out, output.FormatCSV, ErrFormatConflict},
+		{"s3:// contradicts", "s3://bucket/x/result.parquet", output.FormatJSON, ErrFormatConflict},
+		{"s3:// table", "s3://bucket/x/result.txt", output.FormatTable, output.ErrUnknownFormat},
+		{"s3:// no extension", "s3://bucket/x/result", "", output.ErrUnknownFormat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

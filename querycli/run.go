@@ -16,14 +16,14 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/quiver-data/quiver/output"
 )
 
 // Errors of the query command. Errors from the server are not among them:
 // they are returned wrapped, with their gRPC status intact
 // (status.Code(err) still works).
 var (
-	// ErrUnknownFormat means Options.Format is not one Render knows.
-	ErrUnknownFormat = errors.New("unknown output format")
 	// ErrFormatConflict means Options.Format contradicts the format the
 	// extension of --out names (--format csv --out plays.parquet).
 	ErrFormatConflict = errors.New("output format contradicts the file extension")
@@ -53,7 +53,7 @@ type Options struct {
 	Out io.Writer
 	// Token, when set, is sent as "authorization: Bearer <token>".
 	Token string
-	// MaxRows is how many rows the table format shows; 0 is DefaultMaxRows.
+	// MaxRows is how many rows the table format shows; 0 is output.DefaultMaxRows.
 	MaxRows int
 	// Allocator holds the received batches; nil is memory.DefaultAllocator.
 	Allocator memory.Allocator
@@ -67,7 +67,7 @@ func Run(ctx context.Context, opts Options) error {
 		opts.Server = DefaultServer
 	}
 	if opts.Format == "" {
-		opts.Format = FormatTable
+		opts.Format = output.FormatTable
 	}
 	if opts.Out == nil {
 		opts.Out = os.Stdout
@@ -78,7 +78,7 @@ func Run(ctx context.Context, opts Options) error {
 	if strings.TrimSpace(opts.SQL) == "" {
 		return ErrNoSQL
 	}
-	if err := checkFormat(opts.Format); err != nil {
+	if err := output.CheckFormat(opts.Format); err != nil {
 		return err
 	}
 	rdr, release, err := query(ctx, opts)
@@ -86,7 +86,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer release()
-	return render(ctx, opts.Out, opts.Format, rdr, opts.MaxRows, opts.Allocator)
+	return output.RenderWith(ctx, opts.Out, opts.Format, rdr, opts.MaxRows, opts.Allocator)
 }
 
 // execute runs opts.SQL on target and returns a reader over every

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/output"
 )
 
 func TestMain(m *testing.M) {
@@ -167,11 +169,11 @@ func TestRunFetchesEveryEndpoint(t *testing.T) {
 		name, server, sql, format string
 		want                      string
 	}{
-		{"endpoint on a worker", addr, "SELECT ok", FormatCSV, allRows},
-		{"reuse connection", "grpc://" + addr, "SELECT reuse", FormatCSV, allRows},
-		{"schema from the stream", "grpc+tcp://" + addr, "SELECT no schema", FormatCSV, allRows},
-		{"no endpoints", addr, "SELECT empty", FormatCSV, "id,name\n"},
-		{"json", addr, "SELECT ok", FormatJSON, `{"id":1,"name":"one"}
+		{"endpoint on a worker", addr, "SELECT ok", output.FormatCSV, allRows},
+		{"reuse connection", "grpc://" + addr, "SELECT reuse", output.FormatCSV, allRows},
+		{"schema from the stream", "grpc+tcp://" + addr, "SELECT no schema", output.FormatCSV, allRows},
+		{"no endpoints", addr, "SELECT empty", output.FormatCSV, "id,name\n"},
+		{"json", addr, "SELECT ok", output.FormatJSON, `{"id":1,"name":"one"}
 {"id":2,"name":null}
 {"id":3,"name":"three"}
 {"id":4,"name":"四"}
@@ -210,10 +212,14 @@ func TestRunTableTruncates(t *testing.T) {
 	require.True(t, strings.HasSuffix(out.String(), "5 rows (2 shown)  2 columns\n"), out.String())
 }
 
+// trimmedBody returns the body rows of a table (the lines between the
+// header's ├…┤ and the closing └…┘), cells joined by single spaces.
 func trimmedBody(out string) []string {
+	_, body, _ := strings.Cut(out, "┤\n")
+	body, _, _ = strings.Cut(body, "└")
 	var rows []string
-	for _, v := range bodyValues(out) {
-		rows = append(rows, strings.Join(strings.Fields(v), " "))
+	for _, l := range strings.Split(strings.TrimSpace(body), "\n") {
+		rows = append(rows, strings.Join(strings.Fields(strings.Trim(l, "│")), " "))
 	}
 	return rows
 }
@@ -223,7 +229,7 @@ func TestRunWritesParquet(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	var out bytes.Buffer
-	require.NoError(t, Run(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: FormatParquet, Out: &out, Allocator: mem}))
+	require.NoError(t, Run(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: output.FormatParquet, Out: &out, Allocator: mem}))
 	pf, err := file.NewParquetReader(bytes.NewReader(out.Bytes()))
 	require.NoError(t, err)
 	defer pf.Close()
@@ -264,7 +270,7 @@ func TestRunKeepsServerErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			err := Run(t.Context(), Options{Server: tc.server, SQL: tc.sql, Format: FormatCSV, Out: &bytes.Buffer{}, Allocator: mem})
+			err := Run(t.Context(), Options{Server: tc.server, SQL: tc.sql, Format: output.FormatCSV, Out: &bytes.Buffer{}, Allocator: mem})
 			require.Error(t, err)
 			require.Equal(t, tc.code, status.Code(err), err.Error())
 			require.Contains(t, err.Error(), tc.message)
@@ -279,11 +285,11 @@ func TestRunRejectsBadInput(t *testing.T) {
 		opts Options
 		want error
 	}{
-		{"unknown format", Options{Server: addr, SQL: "SELECT ok", Format: "xml"}, ErrUnknownFormat},
+		{"unknown format", Options{Server: addr, SQL: "SELECT ok", Format: "xml"}, output.ErrUnknownFormat},
 		{"no sql", Options{Server: addr, SQL: "  "}, ErrNoSQL},
 		{"bad server", Options{Server: "http://" + addr, SQL: "SELECT ok"}, ErrBadServer},
 		{"bad location", Options{Server: addr, SQL: "SELECT bad location"}, ErrBadServer},
-		{"endpoints disagree", Options{Server: addr, SQL: "SELECT other schema", Format: FormatCSV}, ErrSchemaMismatch},
+		{"endpoints disagree", Options{Server: addr, SQL: "SELECT other schema", Format: output.FormatCSV}, ErrSchemaMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,7 +20,7 @@
 // attempts with exponential backoff; each attempt runs the query through
 // an Executor as the report's principal (so admission control and policy
 // apply as for interactive queries), writes the result to a temporary file
-// in Parquet, CSV or JSON lines (querycli's writers, so values print as
+// in Parquet, CSV or JSON lines (package output's writers, so values print as
 // `quiver query` prints them), and publishes it with package publish:
 // staging key, conditional publish, _SUCCESS marker. On Start, publishes
 // that died with the previous process are cleaned up from a journal in the

@@ -11,8 +11,8 @@ import (
 
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/errkind"
-	"github.com/quiver-data/quiver/querycli"
-	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/output"
+	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -108,8 +108,8 @@ func (s *Scheduler) attemptIn(ctx context.Context, r *Report, j *job, rec Record
 		return publish.Result{}, fmt.Errorf("create result file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	counted := &querycli.CountingReader{RecordReader: rdr}
-	err = querycli.Render(ctx, tmp, renderFormat(r.Format), counted, 0)
+	counted := &output.CountingReader{RecordReader: rdr}
+	err = output.Render(ctx, tmp, renderFormat(r.Format), counted, 0)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -129,10 +129,10 @@ func (s *Scheduler) attemptIn(ctx context.Context, r *Report, j *job, rec Record
 	})
 }
 
-// renderFormat is querycli's name of a report format.
+// renderFormat is package output's name of a report format.
 func renderFormat(f string) string {
 	if f == FormatJSONL {
-		return querycli.FormatJSON
+		return output.FormatJSON
 	}
 	return f
 }

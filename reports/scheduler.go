@@ -15,7 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/quiver-data/quiver/errkind"
-	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
 )
 

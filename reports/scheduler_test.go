@@ -21,7 +21,7 @@ import (
 
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/errkind"
-	"github.com/quiver-data/quiver/reports/publish"
+	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 )

@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
+
+	"github.com/quiver-data/quiver/objstore"
 )
 
 // footerTail is how much of a file's end the first read fetches: enough for
@@ -57,7 +59,7 @@ type ColumnStats struct {
 // readFooter fetches and parses obj's footer: the last min(size, 64 KiB)
 // bytes in one request, and the rest of the footer in a second request only
 // when it is longer than that.
-func readFooter(ctx context.Context, b Backend, obj Object) (*Footer, int64, error) {
+func readFooter(ctx context.Context, b objstore.Backend, obj Object) (*Footer, int64, error) {
 	if obj.Size < 12 {
 		return nil, 0, fmt.Errorf("%s: %d bytes is too short for a parquet file: %w", obj.Key, obj.Size, ErrCorruptFile)
 	}

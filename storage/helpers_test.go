@@ -19,6 +19,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/objstore"
 )
 
 // parquetBytes encodes JSON rows (one object per row, in a JSON array) with
@@ -54,7 +56,7 @@ var (
 	playsRows = `[{"play_id": 1, "device": "tv"}, {"play_id": 2, "device": null}, {"play_id": 3, "device": "web"}]`
 )
 
-// memBackend is an in-memory Backend that counts ReadRange calls.
+// memBackend is an in-memory objstore.Backend that counts ReadRange calls.
 type memBackend struct {
 	mu    sync.Mutex
 	objs  map[string]memObject
@@ -101,7 +103,7 @@ func (b *memBackend) ReadRange(ctx context.Context, key string, off, n int64) ([
 	return append([]byte{}, o.data[off:end]...), nil
 }
 
-func memWarehouse(b Backend, opts Options) *Warehouse {
+func memWarehouse(b objstore.Backend, opts Options) *Warehouse {
 	return NewWarehouse(b, Location{Scheme: "s3", Bucket: "bucket", Prefix: "wh"}, opts)
 }
 

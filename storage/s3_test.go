@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/e2e/harness"
 )
 
 // fakeS3 serves path-style ListObjectsV2 (pageSize keys per page) and
@@ -146,29 +147,8 @@ func (f *fakeS3) get(w http.ResponseWriter, r *http.Request, key string) {
 	_, _ = w.Write(data[lo : hi+1])
 }
 
-// isolateAWS gives the SDK static test credentials and nothing else from
-// the machine it runs on.
-func isolateAWS(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "testsecret",
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_PROFILE":                 "",
-		"AWS_REGION":                  "",
-		"AWS_DEFAULT_REGION":          "",
-		"AWS_ENDPOINT_URL":            "",
-		"AWS_ENDPOINT_URL_S3":         "",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-	} {
-		t.Setenv(k, v)
-	}
-}
-
 func TestS3Table(t *testing.T) {
-	isolateAWS(t)
+	harness.IsolateAWS(t)
 	pq := parquetBytes(t, playsSchema, playsRows, 10)
 	fake := &fakeS3{bucket: "lake", pageSize: 2, objects: map[string][]byte{
 		"wh/demo/plays/day=2025-01-01/data_0.parquet": pq,
@@ -222,7 +202,7 @@ func TestS3Table(t *testing.T) {
 }
 
 func TestS3Errors(t *testing.T) {
-	isolateAWS(t)
+	harness.IsolateAWS(t)
 	ctx := context.Background()
 
 	t.Run("access denied", func(t *testing.T) {
@@ -282,38 +262,4 @@ func TestS3Errors(t *testing.T) {
 		_, err := Open(ctx, "s3://lake/wh", Options{S3Endpoint: "127.0.0.1:9000"})
 		require.ErrorContains(t, err, "127.0.0.1:9000")
 	})
-}
-
-func TestS3PathStyle(t *testing.T) {
-	isolateAWS(t)
-	yes, no := true, false
-	tests := []struct {
-		name      string
-		endpoint  bool
-		pathStyle *bool
-		want      bool
-	}{
-		{name: "custom endpoint defaults to path style", endpoint: true, want: true},
-		{name: "custom endpoint forced virtual host", endpoint: true, pathStyle: &no, want: false},
-		{name: "aws defaults to virtual host", want: false},
-		{name: "aws forced path style", pathStyle: &yes, want: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			opts := Options{S3PathStyle: tc.pathStyle, S3Region: "eu-west-1"}
-			if tc.endpoint {
-				opts.S3Endpoint = "http://127.0.0.1:9000"
-			}
-			b, err := newS3Backend(context.Background(), Location{Scheme: "s3", Bucket: "lake"}, opts)
-			require.NoError(t, err)
-			require.Equal(t, tc.want, b.client.Options().UsePathStyle)
-			require.Equal(t, "eu-west-1", b.client.Options().Region)
-			if !tc.endpoint {
-				require.Equal(t, "s3.eu-west-1.amazonaws.com", b.endpoint)
-			}
-		})
-	}
-	b, err := newS3Backend(context.Background(), Location{Scheme: "s3", Bucket: "lake"}, Options{})
-	require.NoError(t, err)
-	require.Equal(t, defaultS3Region, b.client.Options().Region)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/quiver-data/quiver/objstore"
 )
 
 // DefaultFooterCacheSize is the number of footers a warehouse keeps when
@@ -33,10 +35,14 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// Object is one file of the warehouse as listed: an objstore.Object, named
+// here so that the warehouse's callers need not import the layer below.
+type Object = objstore.Object
+
 // Warehouse is a set of Parquet tables under one root, with a cache of the
 // footers it has read.
 type Warehouse struct {
-	backend  Backend
+	backend  objstore.Backend
 	root     Location
 	endpoint string
 	logger   *slog.Logger
@@ -56,7 +62,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Warehouse, error) {
 	}
 	switch loc.Scheme {
 	case "s3":
-		b, err := newS3Backend(ctx, loc, opts)
+		b, err := newS3(ctx, loc, opts)
 		if err != nil {
 			return nil, fmt.Errorf("open warehouse %s: %w", loc, err)
 		}
@@ -69,13 +75,24 @@ func Open(ctx context.Context, uri string, opts Options) (*Warehouse, error) {
 		if !info.IsDir() {
 			return nil, fmt.Errorf("open warehouse %s: not a directory", loc.Dir)
 		}
-		return NewWarehouse(newLocalBackend(loc.Dir), loc, opts), nil
+		return NewWarehouse(objstore.NewLocal(loc.Dir), loc, opts), nil
 	}
 }
 
-// NewWarehouse builds a Warehouse over any Backend; root says how its keys
-// become URIs. Unit tests use it with fake backends.
-func NewWarehouse(b Backend, root Location, opts Options) *Warehouse {
+// newS3 is the S3 store at loc.
+func newS3(ctx context.Context, loc Location, opts Options) (*objstore.S3, error) {
+	return objstore.NewS3(ctx, objstore.S3Options{
+		Bucket: loc.Bucket, Prefix: loc.Prefix,
+		Endpoint: opts.S3Endpoint, Region: opts.S3Region, PathStyle: opts.S3PathStyle,
+		// Two connections per footer read a Table call makes at once.
+		MaxIdleConnsPerHost: 2 * footerConcurrency,
+	})
+}
+
+// NewWarehouse builds a Warehouse over any objstore.Backend; root says how
+// its keys become URIs. Unit tests use it with fake backends; a backend that
+// is no objstore.WriteBackend makes the write methods fail with ErrReadOnly.
+func NewWarehouse(b objstore.Backend, root Location, opts Options) *Warehouse {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
 )
 
 func TestCPUTrailer(t *testing.T) {
@@ -17,12 +18,12 @@ func TestCPUTrailer(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Millisecond)
 	for time.Now().Before(deadline) { // burn some CPU
 	}
-	s, e, ok := TrailerCPU(cpuTrailer(start))
+	s, e, ok := fragwire.TrailerCPU(cpuTrailer(start))
 	if !ok || s != start || e <= s {
 		t.Fatalf("TrailerCPU(cpuTrailer(%v)) = %v, %v, %v; want start %v and a later end", start, s, e, ok, start)
 	}
-	for _, bad := range []metadata.MD{nil, metadata.Pairs(CPUTrailer, "12"), metadata.Pairs(CPUTrailer, "5,3"), metadata.Pairs(CPUTrailer, "a,b")} {
-		if _, _, ok := TrailerCPU(bad); ok {
+	for _, bad := range []metadata.MD{nil, metadata.Pairs(fragwire.CPUTrailer, "12"), metadata.Pairs(fragwire.CPUTrailer, "5,3"), metadata.Pairs(fragwire.CPUTrailer, "a,b")} {
+		if _, _, ok := fragwire.TrailerCPU(bad); ok {
 			t.Errorf("TrailerCPU(%v) ok, want not", bad)
 		}
 	}
@@ -46,7 +47,7 @@ func TestSpillTrailer(t *testing.T) {
 				break
 			}
 		}
-		return TrailerSpill(stream.Trailer())
+		return fragwire.TrailerSpill(stream.Trailer())
 	}
 	require.Zero(t, spillOf("SELECT 42 AS x"))
 	require.Greater(t, spillOf("SELECT i, md5(CAST(i AS VARCHAR)) AS h FROM range(3000000) t(i) ORDER BY h"), int64(1<<20))

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
+
+	"github.com/quiver-data/quiver/fragwire"
 )
 
 // lockedStream serializes the sends of a fragment's batches and of its
@@ -53,7 +55,7 @@ func (l *lockedStream) heartbeat(interval time.Duration) (stop func()) {
 			var err error
 			if time.Since(l.last) >= interval {
 				l.last = time.Now()
-				err = l.stream.Send(&flight.FlightData{AppMetadata: heartbeat})
+				err = l.stream.Send(fragwire.Heartbeat())
 			}
 			l.mu.Unlock()
 			if err != nil {

@@ -23,6 +23,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // Queries whose running time is set by md5 over range(n): about 6 million
@@ -42,9 +44,9 @@ const (
 type opsWorker struct {
 	addr   string
 	srv    *Server
-	signer *Signer
+	signer *fragwire.Signer
 	reg    *prometheus.Registry
-	pool   *Pool
+	pool   *workerpool.Pool
 }
 
 func startOpsWorker(t *testing.T, opts ServerOptions, eopts engine.Options) *opsWorker {
@@ -72,7 +74,7 @@ func startOpsWorker(t *testing.T, opts ServerOptions, eopts engine.Options) *ops
 	// Stop the server before closing the database: Close waits for queries.
 	t.Cleanup(func() { db.Close() })
 	t.Cleanup(gs.Stop)
-	pool := NewPool(PoolOptions{HealthInterval: 50 * time.Millisecond, Signer: opts.Signer})
+	pool := workerpool.New(workerpool.Options{HealthInterval: 50 * time.Millisecond, Signer: opts.Signer})
 	t.Cleanup(func() { pool.Close() })
 	require.NoError(t, pool.Set([]string{lis.Addr().String()}))
 	return &opsWorker{addr: lis.Addr().String(), srv: srv, signer: opts.Signer, reg: reg, pool: pool}
@@ -88,12 +90,12 @@ func testCtx(t *testing.T) context.Context {
 
 func (w *opsWorker) ticket(t *testing.T, queryID, sql string) []byte {
 	t.Helper()
-	tk, err := w.signer.Sign(Fragment{QueryID: queryID, SQL: sql, Expires: time.Now().Add(time.Minute).UnixMilli()})
+	tk, err := w.signer.Sign(fragwire.Fragment{QueryID: queryID, SQL: sql, Expires: time.Now().Add(time.Minute).UnixMilli()})
 	require.NoError(t, err)
 	return tk
 }
 
-func (w *opsWorker) conn(t *testing.T) *Conn {
+func (w *opsWorker) conn(t *testing.T) *workerpool.Conn {
 	t.Helper()
 	c, err := w.pool.Pick("", nil)
 	require.NoError(t, err)
@@ -101,7 +103,7 @@ func (w *opsWorker) conn(t *testing.T) *Conn {
 }
 
 // status is the worker's report as the coordinator gets it.
-func (w *opsWorker) status(t *testing.T) Status {
+func (w *opsWorker) status(t *testing.T) fragwire.Status {
 	t.Helper()
 	all := w.pool.Status(context.Background())
 	require.Len(t, all, 1)
@@ -110,9 +112,9 @@ func (w *opsWorker) status(t *testing.T) Status {
 }
 
 // waitRunning waits until the worker reports queryID running.
-func (w *opsWorker) waitRunning(t *testing.T, queryID string) FragmentStatus {
+func (w *opsWorker) waitRunning(t *testing.T, queryID string) fragwire.FragmentStatus {
 	t.Helper()
-	var got FragmentStatus
+	var got fragwire.FragmentStatus
 	require.Eventually(t, func() bool {
 		for _, f := range w.status(t).Fragments {
 			if f.QueryID == queryID {
@@ -149,12 +151,12 @@ func TestStatusAction(t *testing.T) {
 	all := w.pool.Status(ctx)
 	require.Equal(t, w.addr, all[0].Addr)
 	require.NoError(t, all[0].Err)
-	require.Equal(t, Status{Running: 0, Fragments: []FragmentStatus{}, Served: 1, MemoryLimit: "1.0 GiB", MaxTempSize: "0 bytes",
+	require.Equal(t, fragwire.Status{Running: 0, Fragments: []fragwire.FragmentStatus{}, Served: 1, MemoryLimit: "1.0 GiB", MaxTempSize: "0 bytes",
 		Threads: 2, Version: "v9"}, all[0].Status)
 
-	other, err := NewSigner([]byte("another-secret-entirely"))
+	other, err := fragwire.NewSigner([]byte("another-secret-entirely"))
 	require.NoError(t, err)
-	forged, err := other.SignAction(StatusAction, time.Minute)
+	forged, err := other.SignAction(fragwire.StatusAction, time.Minute)
 	require.NoError(t, err)
 	refusals := []struct {
 		name string
@@ -172,14 +174,17 @@ func TestStatusAction(t *testing.T) {
 		})
 	}
 	t.Run("unknown action", func(t *testing.T) {
-		stream, err := c.client.DoAction(ctx, &flight.Action{Type: "quiver.worker.nope"})
+		client, err := flight.NewClientWithMiddleware(w.addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		require.NoError(t, err)
+		defer client.Close()
+		stream, err := client.DoAction(ctx, &flight.Action{Type: "quiver.worker.nope"})
 		if err == nil {
 			_, err = stream.Recv()
 		}
 		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 	})
 	t.Run("pool without a signer", func(t *testing.T) {
-		p := NewPool(PoolOptions{HealthInterval: -1})
+		p := workerpool.New(workerpool.Options{HealthInterval: -1})
 		defer p.Close()
 		require.NoError(t, p.Set([]string{w.addr}))
 		all := p.Status(ctx)
@@ -187,7 +192,7 @@ func TestStatusAction(t *testing.T) {
 		require.ErrorContains(t, all[0].Err, "no signer")
 	})
 	t.Run("unreachable worker", func(t *testing.T) {
-		p := NewPool(PoolOptions{HealthInterval: -1, Signer: w.signer})
+		p := workerpool.New(workerpool.Options{HealthInterval: -1, Signer: w.signer})
 		defer p.Close()
 		require.NoError(t, p.Set([]string{"127.0.0.1:1", w.addr}))
 		all := p.Status(ctx)
@@ -239,7 +244,7 @@ func TestCancelDuringStreaming(t *testing.T) {
 	// The worker streams until flow control stops it, and says how far it got.
 	// Nothing announces the block: the row count stops moving, over
 	// three polls in a row.
-	var f FragmentStatus
+	var f fragwire.FragmentStatus
 	last, same := int64(-1), 0
 	require.Eventually(t, func() bool {
 		f = w.waitRunning(t, "q-stream")
@@ -352,7 +357,7 @@ func TestDrain(t *testing.T) {
 	require.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, res.GetStatus())
 	require.False(t, w.pool.Check(ctx, w.addr))
 	_, err = w.pool.Pick("", nil)
-	require.ErrorIs(t, err, ErrNoWorkers)
+	require.ErrorIs(t, err, workerpool.ErrNoWorkers)
 	watch, err := hc.Watch(ctx, &healthpb.HealthCheckRequest{})
 	require.NoError(t, err)
 	wr, err := watch.Recv()
@@ -489,16 +494,16 @@ func TestSmallestMemory(t *testing.T) {
 	signer := newSigner(t)
 	small := startOpsWorker(t, ServerOptions{Signer: signer, Info: Info{MemoryLimit: "64.0 MiB"}}, engine.Options{})
 	big := startOpsWorker(t, ServerOptions{Signer: signer, Info: Info{MemoryLimit: "1.0 GiB"}}, engine.Options{})
-	pool := NewPool(PoolOptions{HealthInterval: 50 * time.Millisecond, Signer: signer})
+	pool := workerpool.New(workerpool.Options{HealthInterval: 50 * time.Millisecond, Signer: signer})
 	t.Cleanup(func() { pool.Close() })
 	require.NoError(t, pool.Set([]string{big.addr}))
 	ctx := testCtx(t)
 	require.Eventually(t, func() bool { return len(pool.Healthy()) == 1 }, 5*time.Second, 20*time.Millisecond)
-	m := &SmallestMemory{Pool: pool, TTL: time.Hour}
+	m := &workerpool.SmallestMemory{Pool: pool, TTL: time.Hour}
 	require.Equal(t, int64(1<<30), m.Bytes(ctx))
 	require.NoError(t, pool.Set([]string{big.addr, small.addr}))
 	require.Eventually(t, func() bool { return len(pool.Healthy()) == 2 }, 5*time.Second, 20*time.Millisecond)
 	require.Equal(t, int64(1<<30), m.Bytes(ctx), "cached until the TTL passes")
-	m = &SmallestMemory{Pool: pool}
+	m = &workerpool.SmallestMemory{Pool: pool}
 	require.Equal(t, int64(64<<20), m.Bytes(ctx))
 }

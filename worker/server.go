@@ -23,6 +23,7 @@ import (
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 )
 
@@ -34,7 +35,7 @@ type Querier interface {
 // ServerOptions configure a worker's Flight service.
 type ServerOptions struct {
 	DB     Querier
-	Signer *Signer
+	Signer *fragwire.Signer
 	// BatchRows is how many rows a streamed batch holds at least (DuckDB
 	// produces 2048-row chunks; fewer, larger messages stream faster);
 	// default 65536, 1 disables coalescing.
@@ -156,12 +157,12 @@ func (s *Server) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServ
 		return s.toStatus(err, f)
 	}
 	s.fragments.WithLabelValues("ok").Inc()
-	stream.SetTrailer(metadata.Join(cpuTrailer(cpu), metadata.Pairs(SpillTrailer, strconv.FormatInt(spilled, 10))))
+	stream.SetTrailer(metadata.Join(cpuTrailer(cpu), metadata.Pairs(fragwire.SpillTrailer, strconv.FormatInt(spilled, 10))))
 	s.logger.Debug("fragment served", "queryID", f.QueryID, "rows", rows, "duration", time.Since(start))
 	return nil
 }
 
-func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightService_DoGetServer, r *fragmentRun) (int64, error) {
+func (s *Server) run(ctx context.Context, f fragwire.Fragment, stream flight.FlightService_DoGetServer, r *fragmentRun) (int64, error) {
 	args := make([]any, len(f.Args))
 	for i, a := range f.Args {
 		v, err := a.Decode()
@@ -200,7 +201,7 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 		defer rec.Release()
 		// The offset lets the coordinator resume a re-run of this fragment
 		// on another worker exactly where this stream broke off.
-		meta := BatchMeta{Offset: rows, Rows: rec.NumRows()}
+		meta := fragwire.BatchMeta{Offset: rows, Rows: rec.NumRows()}
 		if err := w.WriteWithAppMetadata(rec, meta.Encode()); err != nil {
 			return fmt.Errorf("send batch: %w", err)
 		}
@@ -245,7 +246,7 @@ func (s *Server) run(ctx context.Context, f Fragment, stream flight.FlightServic
 
 // checkSchema holds a directly fetched fragment to the schema its client
 // was announced, carried in the signed ticket.
-func (s *Server) checkSchema(f Fragment, got *arrow.Schema) error {
+func (s *Server) checkSchema(f fragwire.Fragment, got *arrow.Schema) error {
 	if len(f.Schema) == 0 {
 		return nil
 	}
@@ -253,7 +254,7 @@ func (s *Server) checkSchema(f Fragment, got *arrow.Schema) error {
 	if err != nil {
 		return fmt.Errorf("fragment ticket schema: %w", err)
 	}
-	if err := CheckSchema(want, got); err != nil {
+	if err := fragwire.CheckSchema(want, got); err != nil {
 		s.mismatches.Inc()
 		s.logger.Error("fragment schema differs from the announced schema", "queryID", f.QueryID, "sql", f.SQL, "err", err)
 		return status.Error(codes.Internal, err.Error())
@@ -265,7 +266,7 @@ func (s *Server) checkSchema(f Fragment, got *arrow.Schema) error {
 // or, for a ticket the client redeems directly, the client reads: then
 // the message quotes the client's statement (planner.ErrorText), as the
 // coordinator's would.
-func (s *Server) toStatus(err error, f Fragment) error {
+func (s *Server) toStatus(err error, f fragwire.Fragment) error {
 	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
 		return err
 	}

@@ -17,10 +17,12 @@ import (
 
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // startWorker serves a real DuckDB behind the worker service on 127.0.0.1:0.
-func startWorker(t *testing.T, signer *Signer) string {
+func startWorker(t *testing.T, signer *fragwire.Signer) string {
 	return startWorkerWith(t, ServerOptions{Signer: signer})
 }
 
@@ -39,14 +41,14 @@ func startWorkerWith(t *testing.T, opts ServerOptions) string {
 	return lis.Addr().String()
 }
 
-func newSigner(t *testing.T) *Signer {
-	s, err := NewSigner([]byte("worker-test-secret-123"))
+func newSigner(t *testing.T) *fragwire.Signer {
+	s, err := fragwire.NewSigner([]byte("worker-test-secret-123"))
 	require.NoError(t, err)
 	return s
 }
 
 // doGet runs a ticket and returns the rows it streamed.
-func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
+func doGet(ctx context.Context, c *workerpool.Conn, ticket []byte) (int64, error) {
 	stream, err := c.DoGet(ctx, ticket)
 	if err != nil {
 		return 0, err
@@ -58,7 +60,7 @@ func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
 	defer rdr.Release()
 	var n int64
 	for rdr.Next() {
-		meta, ok := DecodeBatchMeta(rdr.LatestAppMetadata())
+		meta, ok := fragwire.DecodeBatchMeta(rdr.LatestAppMetadata())
 		if !ok || meta.Offset != n || meta.Rows != rdr.RecordBatch().NumRows() {
 			return n, fmt.Errorf("batch metadata %+v (ok=%v) after %d rows, batch of %d", meta, ok, n, rdr.RecordBatch().NumRows())
 		}
@@ -69,12 +71,12 @@ func doGet(ctx context.Context, c *Conn, ticket []byte) (int64, error) {
 
 // connectedWorker starts a worker and returns its signer and a pool
 // connection to it.
-func connectedWorker(t *testing.T) (*Signer, *Conn) {
+func connectedWorker(t *testing.T) (*fragwire.Signer, *workerpool.Conn) {
 	t.Helper()
 	signer := newSigner(t)
 	addr := startWorker(t, signer)
 	// These servers have no health service: no health checks.
-	pool := NewPool(PoolOptions{HealthInterval: -1})
+	pool := workerpool.New(workerpool.Options{HealthInterval: -1})
 	require.NoError(t, pool.Set([]string{addr}))
 	t.Cleanup(func() { pool.Close() })
 	c, err := pool.Pick("", nil)
@@ -87,9 +89,9 @@ func TestServerRunsSignedFragments(t *testing.T) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Minute).UnixMilli()
 
-	arg, err := EncodeArg(int64(5000))
+	arg, err := fragwire.EncodeArg(int64(5000))
 	require.NoError(t, err)
-	tk, err := signer.Sign(Fragment{SQL: "SELECT i FROM range(?) t(i)", Args: []Arg{arg}, Expires: exp})
+	tk, err := signer.Sign(fragwire.Fragment{SQL: "SELECT i FROM range(?) t(i)", Args: []fragwire.Arg{arg}, Expires: exp})
 	require.NoError(t, err)
 	n, err := doGet(ctx, c, tk)
 	require.NoError(t, err)
@@ -98,12 +100,12 @@ func TestServerRunsSignedFragments(t *testing.T) {
 	t.Run("row offsets in app metadata", func(t *testing.T) {
 		// Small batches: many offsets to check.
 		addr := startWorkerWith(t, ServerOptions{Signer: signer, BatchRows: 1})
-		pool := NewPool(PoolOptions{HealthInterval: -1})
+		pool := workerpool.New(workerpool.Options{HealthInterval: -1})
 		defer pool.Close()
 		require.NoError(t, pool.Set([]string{addr}))
 		c, err := pool.Pick("", nil)
 		require.NoError(t, err)
-		tk, err := signer.Sign(Fragment{SQL: "SELECT i FROM range(10000) t(i)", Expires: exp})
+		tk, err := signer.Sign(fragwire.Fragment{SQL: "SELECT i FROM range(10000) t(i)", Expires: exp})
 		require.NoError(t, err)
 		n, err := doGet(ctx, c, tk)
 		require.NoError(t, err)
@@ -112,7 +114,7 @@ func TestServerRunsSignedFragments(t *testing.T) {
 
 	t.Run("heartbeats while the query runs", func(t *testing.T) {
 		// A query that sleeps before its only batch: heartbeats come first.
-		tk, err := signer.Sign(Fragment{SQL: "SELECT count(*) AS n FROM range(30000000) t(i) WHERE i % 7 = 3", Expires: exp, Heartbeat: 5})
+		tk, err := signer.Sign(fragwire.Fragment{SQL: "SELECT count(*) AS n FROM range(30000000) t(i) WHERE i % 7 = 3", Expires: exp, Heartbeat: 5})
 		require.NoError(t, err)
 		stream, err := c.DoGet(ctx, tk)
 		require.NoError(t, err)
@@ -123,7 +125,7 @@ func TestServerRunsSignedFragments(t *testing.T) {
 				require.ErrorIs(t, err, io.EOF)
 				break
 			}
-			if IsHeartbeat(fd) {
+			if fragwire.IsHeartbeat(fd) {
 				beats++
 			} else {
 				other++
@@ -135,7 +137,7 @@ func TestServerRunsSignedFragments(t *testing.T) {
 
 	t.Run("compressed as the ticket says", func(t *testing.T) {
 		for _, c2 := range []flightwire.Compression{flightwire.Uncompressed, flightwire.Zstd, flightwire.LZ4} {
-			tk, err := signer.Sign(Fragment{SQL: "SELECT i, i % 10 AS d FROM range(100000) t(i)", Expires: exp, Compression: c2})
+			tk, err := signer.Sign(fragwire.Fragment{SQL: "SELECT i, i % 10 AS d FROM range(100000) t(i)", Expires: exp, Compression: c2})
 			require.NoError(t, err)
 			stream, err := c.DoGet(ctx, tk)
 			require.NoError(t, err)
@@ -174,7 +176,7 @@ func TestServerRunsSignedFragments(t *testing.T) {
 	})
 
 	t.Run("empty result carries its schema", func(t *testing.T) {
-		tk, err := signer.Sign(Fragment{SQL: "SELECT 1 AS a WHERE false", Expires: exp})
+		tk, err := signer.Sign(fragwire.Fragment{SQL: "SELECT 1 AS a WHERE false", Expires: exp})
 		require.NoError(t, err)
 		stream, err := c.DoGet(ctx, tk)
 		require.NoError(t, err)
@@ -191,20 +193,20 @@ func TestServerRunsSignedFragments(t *testing.T) {
 		code   codes.Code
 	}{
 		{"forged ticket", func() []byte {
-			other, _ := NewSigner([]byte("another-secret-entirely"))
-			tk, _ := other.Sign(Fragment{SQL: "SELECT 1", Expires: exp})
+			other, _ := fragwire.NewSigner([]byte("another-secret-entirely"))
+			tk, _ := other.Sign(fragwire.Fragment{SQL: "SELECT 1", Expires: exp})
 			return tk
 		}, codes.Unauthenticated},
 		{"expired ticket", func() []byte {
-			tk, _ := signer.Sign(Fragment{SQL: "SELECT 1", Expires: 1})
+			tk, _ := signer.Sign(fragwire.Fragment{SQL: "SELECT 1", Expires: 1})
 			return tk
 		}, codes.Unauthenticated},
 		{"bad sql", func() []byte {
-			tk, _ := signer.Sign(Fragment{SQL: "SELECT nope", Expires: exp})
+			tk, _ := signer.Sign(fragwire.Fragment{SQL: "SELECT nope", Expires: exp})
 			return tk
 		}, codes.InvalidArgument},
 		{"missing file", func() []byte {
-			tk, _ := signer.Sign(Fragment{SQL: "SELECT * FROM read_parquet('/nonexistent/x.parquet')", Expires: exp})
+			tk, _ := signer.Sign(fragwire.Fragment{SQL: "SELECT * FROM read_parquet('/nonexistent/x.parquet')", Expires: exp})
 			return tk
 		}, codes.Unavailable},
 	}
@@ -221,7 +223,7 @@ func TestServerRunsSignedFragments(t *testing.T) {
 // stream's status, with DuckDB's message and code, after those rows.
 func TestServerErrorMidStream(t *testing.T) {
 	signer, c := connectedWorker(t)
-	tk, err := signer.Sign(Fragment{
+	tk, err := signer.Sign(fragwire.Fragment{
 		SQL:     "SELECT (CASE WHEN i < 8000000 THEN i::VARCHAR ELSE 'not a number' END)::BIGINT AS n FROM range(10000000) t(i)",
 		Expires: time.Now().Add(time.Minute).UnixMilli(),
 	})

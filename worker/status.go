@@ -13,12 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-)
 
-// StatusAction is the Flight action that reports what a worker is doing.
-// Its body must be a token from Signer.SignAction(StatusAction, ttl): only
-// the coordinator holding the shared secret may ask.
-const StatusAction = "quiver.worker.status"
+	"github.com/quiver-data/quiver/fragwire"
+)
 
 // Info is what a worker reports about itself besides its fragments.
 type Info struct {
@@ -28,34 +25,6 @@ type Info struct {
 	MaxTempSize string
 	Threads     int
 	Version     string
-}
-
-// Status is a worker's report: the JSON body of StatusAction's one result.
-type Status struct {
-	// Running is how many fragments the worker is executing or streaming.
-	Running   int              `json:"running"`
-	Fragments []FragmentStatus `json:"fragments"`
-	// Served counts the fragments this process has finished, whatever
-	// their outcome (refused tickets are not counted).
-	Served      int64  `json:"served"`
-	MemoryLimit string `json:"memory_limit"`
-	MaxTempSize string `json:"max_temp_size"`
-	Threads     int    `json:"threads"`
-	// Draining is set once the worker was asked to stop: it finishes
-	// what runs and takes nothing new.
-	Draining bool   `json:"draining"`
-	Version  string `json:"version"`
-}
-
-// FragmentStatus is one running fragment.
-type FragmentStatus struct {
-	QueryID string    `json:"query_id"`
-	Started time.Time `json:"started"`
-	// Rows is how many rows were streamed so far.
-	Rows int64 `json:"rows"`
-	// Canceled is set once the fragment's caller has gone (cancel,
-	// disconnect, deadline) and DuckDB is being interrupted.
-	Canceled bool `json:"canceled,omitempty"`
 }
 
 // errDraining refuses fragments once the worker drains.
@@ -230,12 +199,12 @@ func (t *tracker) count() int {
 }
 
 // snapshot returns the running fragments, oldest first.
-func (t *tracker) snapshot() (frags []FragmentStatus, served int64, draining bool) {
+func (t *tracker) snapshot() (frags []fragwire.FragmentStatus, served int64, draining bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	frags = make([]FragmentStatus, 0, len(t.running))
+	frags = make([]fragwire.FragmentStatus, 0, len(t.running))
 	for r := range t.running {
-		frags = append(frags, FragmentStatus{
+		frags = append(frags, fragwire.FragmentStatus{
 			QueryID: r.queryID, Started: r.started, Rows: r.rows.Load(), Canceled: r.canceled.Load(),
 		})
 	}
@@ -244,9 +213,9 @@ func (t *tracker) snapshot() (frags []FragmentStatus, served int64, draining boo
 }
 
 // Status reports what the worker is doing now.
-func (s *Server) Status() Status {
+func (s *Server) Status() fragwire.Status {
 	frags, served, draining := s.track.snapshot()
-	return Status{
+	return fragwire.Status{
 		Running: len(frags), Fragments: frags, Served: served,
 		MemoryLimit: s.opts.Info.MemoryLimit, MaxTempSize: s.opts.Info.MaxTempSize,
 		Threads: s.opts.Info.Threads, Draining: draining, Version: s.opts.Info.Version,
@@ -255,11 +224,11 @@ func (s *Server) Status() Status {
 
 // DoAction serves StatusAction to callers holding a signed token.
 func (s *Server) DoAction(a *flight.Action, stream flight.FlightService_DoActionServer) error {
-	if a.GetType() != StatusAction {
-		return status.Errorf(codes.InvalidArgument, "unknown action %q: a worker serves only %q", a.GetType(), StatusAction)
+	if a.GetType() != fragwire.StatusAction {
+		return status.Errorf(codes.InvalidArgument, "unknown action %q: a worker serves only %q", a.GetType(), fragwire.StatusAction)
 	}
-	if err := s.opts.Signer.VerifyAction(a.GetBody(), StatusAction); err != nil {
-		return status.Errorf(codes.Unauthenticated, "%s needs a token signed by the coordinator: %v", StatusAction, err)
+	if err := s.opts.Signer.VerifyAction(a.GetBody(), fragwire.StatusAction); err != nil {
+		return status.Errorf(codes.Unauthenticated, "%s needs a token signed by the coordinator: %v", fragwire.StatusAction, err)
 	}
 	body, err := json.Marshal(s.Status())
 	if err != nil {
@@ -271,7 +240,7 @@ func (s *Server) DoAction(a *flight.Action, stream flight.FlightService_DoAction
 // ListActions lists StatusAction.
 func (s *Server) ListActions(_ *flight.Empty, stream flight.FlightService_ListActionsServer) error {
 	return stream.Send(&flight.ActionType{
-		Type:        StatusAction,
+		Type:        fragwire.StatusAction,
 		Description: "running fragments, rows streamed, memory limit and drain state as JSON; the body is a coordinator-signed token",
 	})
 }

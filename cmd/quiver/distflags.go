@@ -97,7 +97,7 @@ func (d *distFlags) broadcastBytesFor(local bool, workerMemory string) (bytes in
 		return int64(b), false, nil
 	}
 	if !local {
-		return 0, true, nil // an eighth of what the workers report (worker.SmallestMemory)
+		return 0, true, nil // an eighth of what the workers report (workerpool.SmallestMemory)
 	}
 	limit, err := engine.ResolveMemoryLimit(workerMemory, "")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/querycli"
 )
 
@@ -28,7 +29,7 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		format  = fs.String("format", "", "output: table, csv, json (one object per line) or parquet; default: the --out file's extension (.parquet, .csv, .json/.jsonl/.ndjson), table on standard output")
 		out     = fs.String("out", "", "write to this file instead of standard output; s3://bucket/key or file:///path publishes atomically with a _SUCCESS marker")
 		token   = fs.String("token", "", "bearer token")
-		maxRows = fs.Int("max-rows", querycli.DefaultMaxRows, "rows the table format shows")
+		maxRows = fs.Int("max-rows", output.DefaultMaxRows, "rows the table format shows")
 		pub     publishFlags // --out s3://… publishes atomically: publishflags.go
 	)
 	pub.register(fs)

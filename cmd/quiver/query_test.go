@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/querycli"
 )
 
@@ -80,7 +81,7 @@ func TestQueryCommandChecksTheOutputFirst(t *testing.T) {
 		text string
 	}{
 		{"contradicts", []string{"--format", "csv", "--out", filepath.Join(dir, "plays.parquet")}, querycli.ErrFormatConflict, "--format csv"},
-		{"no extension", []string{"--out", filepath.Join(dir, "plays")}, querycli.ErrUnknownFormat, "give --format"},
+		{"no extension", []string{"--out", filepath.Join(dir, "plays")}, output.ErrUnknownFormat, "give --format"},
 		{"publish contradicts", []string{"--format", "json", "--out", "s3://bucket/plays.parquet"}, querycli.ErrFormatConflict, "s3://bucket/plays.parquet"},
 		{"parquet to stdout", []string{"--format", "parquet"}, nil, "needs --out FILE"},
 	}

@@ -20,15 +20,16 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/policy"
 	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
-	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 func runServe(ctx context.Context, args []string) error {
@@ -125,21 +126,21 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	signer, err := worker.NewSigner(secret)
+	signer, err := fragwire.NewSigner(secret)
 	if err != nil {
 		return err
 	}
-	pool := worker.NewPool(worker.PoolOptions{HealthInterval: dist.healthInterval, Signer: signer, Logger: logger, Registerer: reg})
+	pool := workerpool.New(workerpool.Options{HealthInterval: dist.healthInterval, Signer: signer, Logger: logger, Registerer: reg})
 	defer pool.Close()
 
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
-	var local *worker.Local
+	var local *workerpool.Local
 	discovery := make(chan struct{}) // closed when DNS discovery (if any) has stopped
 	defer func() { stopWorkers(); <-discovery }()
 	switch {
 	case len(dist.workerDNS) > 0:
-		d := worker.NewDNS(worker.DNSOptions{
+		d := workerpool.NewDNS(workerpool.DNSOptions{
 			Names: dist.workerDNS, Static: workers, Interval: dist.dnsInterval, Members: pool, Logger: logger,
 		})
 		if err := d.Resolve(ctx); err != nil {
@@ -181,15 +182,15 @@ func runServe(ctx context.Context, args []string) error {
 	go func() { defer close(swept); coord.RunSpoolSweeper(sweepCtx, dist.spoolTTL) }()
 	defer func() { stopSweep(); <-swept }()
 	var (
-		policy  planner.Policy
-		visible func(context.Context, storage.TableName) bool
+		planPolicy planner.Policy
+		visible    func(context.Context, storage.TableName) bool
 	)
 	if *policyFile != "" {
-		store, err := auth.OpenPolicyStore(*policyFile)
+		store, err := policy.OpenStore(*policyFile)
 		if err != nil {
 			return err
 		}
-		policy = store
+		planPolicy = store
 		visible = func(ctx context.Context, n storage.TableName) bool {
 			_, err := store.Restrict(ctx, n)
 			return err == nil
@@ -233,13 +234,13 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	var broadcastBytesFor func(context.Context) int64
 	if fromWorkers {
-		smallest := &worker.SmallestMemory{Pool: pool}
+		smallest := &workerpool.SmallestMemory{Pool: pool}
 		broadcastBytesFor = func(ctx context.Context) int64 { return smallest.Bytes(ctx) / 8 }
 	}
 	logger.Info("joins repartitioned from", "rows", dist.broadcastRows, "bytes", broadcastBytes, "bytesFromWorkers", fromWorkers,
 		"finalAggregateGroups", dist.finalGroups)
 	plan := planner.New(planner.Options{
-		Policy: policy,
+		Policy: planPolicy,
 		Parser: db, Catalog: systables.Catalog{Warehouse: warehouse, System: system}, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: warehouse,
 		BroadcastRows: dist.broadcastRows, BroadcastBytes: broadcastBytes, BroadcastBytesFor: broadcastBytesFor, FinalGroups: dist.finalGroups, NoCoLocation: !dist.coLocate, Logger: logger, Registerer: reg,
@@ -341,7 +342,7 @@ func runServe(ctx context.Context, args []string) error {
 }
 
 // workerRows is system.workers: the pool's members and their own reports.
-func workerRows(ctx context.Context, pool *worker.Pool) []systables.WorkerRow {
+func workerRows(ctx context.Context, pool *workerpool.Pool) []systables.WorkerRow {
 	var rows []systables.WorkerRow
 	for _, st := range pool.Status(ctx) {
 		r := systables.WorkerRow{
@@ -407,12 +408,12 @@ type localWorkerConfig struct {
 	tempDir string
 	maxTemp string
 	drain   time.Duration
-	pool    *worker.Pool
+	pool    *workerpool.Pool
 	logger  *slog.Logger
 }
 
 // startLocalWorkers runs `quiver worker` processes of this same binary.
-func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local, error) {
+func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*workerpool.Local, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
@@ -446,7 +447,7 @@ func startLocalWorkers(ctx context.Context, c localWorkerConfig) (*worker.Local,
 		}
 	}
 	env = append(env, "QUIVER_WORKER_SECRET="+string(c.secret))
-	return worker.StartLocal(ctx, worker.LocalOptions{
+	return workerpool.StartLocal(ctx, workerpool.LocalOptions{
 		N: c.n, Command: command, Env: env, Logger: c.logger, StopTimeout: c.drain + 10*time.Second,
 		OnChange: func(addrs []string) {
 			if err := c.pool.Set(addrs); err != nil {

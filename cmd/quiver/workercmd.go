@@ -15,7 +15,9 @@ import (
 
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
+	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/worker"
+	"github.com/quiver-data/quiver/workerpool"
 )
 
 // ignoreInterruptsEnv is a test hook, not configuration: the worker ignores
@@ -59,7 +61,7 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	signer, err := worker.NewSigner(secret)
+	signer, err := fragwire.NewSigner(secret)
 	if err != nil {
 		return err
 	}
@@ -130,7 +132,7 @@ func runWorker(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	// The coordinator that started this process reads its address here.
-	fmt.Fprintln(os.Stdout, worker.ListeningPrefix+lis.Addr().String())
+	fmt.Fprintln(os.Stdout, workerpool.ListeningPrefix+lis.Addr().String())
 	logger.Info("worker serving", "addr", lis.Addr().String(), "warehouse", wh.warehouse, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(lis) }()

@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"time"
 
 	rungroup "github.com/oklog/run"
+	"google.golang.org/grpc"
 )
 
 // addInOrder adds an actor to g whose interrupt calls stop and then waits
@@ -32,6 +36,26 @@ func untilDone(ctx context.Context) (execute func() error, stop func()) {
 		<-ctx.Done()
 		return nil
 	}, cancel
+}
+
+// serveGRPC serves gs on lis until gs is stopped, which is no error.
+func serveGRPC(gs *grpc.Server, lis net.Listener) error {
+	if err := gs.Serve(lis); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// stopGRPCWithin stops gs gracefully, letting running calls end, and at
+// once when that takes longer than timeout.
+func stopGRPCWithin(gs *grpc.Server, timeout time.Duration) {
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(timeout):
+		gs.Stop()
+	}
 }
 
 // closers undoes what a build step set up, last first. Build steps add to

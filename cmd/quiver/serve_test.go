@@ -41,21 +41,16 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// TestServeRunsUntilCanceled runs the whole of serve in process, with a
-// remote worker that is not there: it serves Flight SQL and /readyz (not
-// ready: no healthy worker) until its context ends, then drains, stops
-// and releases its ports and the audit log, returning nil.
-func TestServeRunsUntilCanceled(t *testing.T) {
-	t.Setenv("QUIVER_WORKER_SECRET", "0123456789abcdef0123")
-	addr, ops, gone := freeAddr(t), freeAddr(t), freeAddr(t)
-	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+// runUntilCanceled runs command (runServe, runWorker) in process with
+// args until its /readyz on ops answers and addr accepts connections,
+// then cancels it and requires it to return nil. It returns the status
+// /readyz answered.
+func runUntilCanceled(t *testing.T, command func(context.Context, []string) error, args []string, addr, ops string) int {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--listen", addr, "--http-listen", ops, "--warehouse", t.TempDir(),
-			"--worker", gone, "--audit-log", audit, "--drain-timeout", "1s", "--log-level", "error"})
-	}()
+	go func() { done <- command(ctx, args) }()
 	var status int
 	require.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + ops + "/readyz")
@@ -65,9 +60,8 @@ func TestServeRunsUntilCanceled(t *testing.T) {
 		status = resp.StatusCode
 		return resp.Body.Close() == nil
 	}, 30*time.Second, 20*time.Millisecond)
-	require.Equal(t, http.StatusServiceUnavailable, status, "no healthy worker")
 	conn, err := net.Dial("tcp", addr)
-	require.NoError(t, err, "Flight SQL is served")
+	require.NoError(t, err, "%s is served", addr)
 	require.NoError(t, conn.Close())
 
 	cancel()
@@ -75,48 +69,36 @@ func TestServeRunsUntilCanceled(t *testing.T) {
 	case err := <-done:
 		require.NoError(t, err)
 	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
+		t.Fatal("did not stop")
 	}
-	require.FileExists(t, audit)
 	for _, a := range []string{addr, ops} {
 		l, err := net.Listen("tcp", a)
 		require.NoError(t, err, "%s is released", a)
 		require.NoError(t, l.Close())
 	}
+	return status
 }
 
-// TestWorkerRunsUntilCanceled runs the whole of worker in process: it
-// serves fragments and /healthz until its context ends, then drains and
-// stops, returning nil.
+// TestServeRunsUntilCanceled runs the whole of serve, with a remote worker
+// that is not there: it serves Flight SQL and /readyz (not ready: no
+// healthy worker) until its context ends, then drains, stops and releases
+// its ports and the audit log.
+func TestServeRunsUntilCanceled(t *testing.T) {
+	t.Setenv("QUIVER_WORKER_SECRET", "0123456789abcdef0123")
+	addr, ops, gone := freeAddr(t), freeAddr(t), freeAddr(t)
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	status := runUntilCanceled(t, runServe, []string{"--listen", addr, "--http-listen", ops, "--warehouse", t.TempDir(),
+		"--worker", gone, "--audit-log", audit, "--drain-timeout", "1s", "--log-level", "error"}, addr, ops)
+	require.Equal(t, http.StatusServiceUnavailable, status, "no healthy worker")
+	require.FileExists(t, audit)
+}
+
+// TestWorkerRunsUntilCanceled runs the whole of worker: it serves
+// fragments and /readyz until its context ends, then drains and stops.
 func TestWorkerRunsUntilCanceled(t *testing.T) {
 	t.Setenv("QUIVER_WORKER_SECRET", "0123456789abcdef0123")
 	addr, ops := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- runWorker(ctx, []string{"--listen", addr, "--http-listen", ops, "--warehouse", t.TempDir(),
-			"--temp-dir", t.TempDir(), "--memory-limit", "256MB", "--threads", "1", "--log-level", "error"})
-	}()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + ops + "/readyz")
-		if err != nil {
-			return false
-		}
-		return resp.Body.Close() == nil && resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 20*time.Millisecond)
-	conn, err := net.Dial("tcp", addr)
-	require.NoError(t, err, "fragments are served")
-	require.NoError(t, conn.Close())
-
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("worker did not stop")
-	}
-	l, err := net.Listen("tcp", addr)
-	require.NoError(t, err, "the port is released")
-	require.NoError(t, l.Close())
+	status := runUntilCanceled(t, runWorker, []string{"--listen", addr, "--http-listen", ops, "--warehouse", t.TempDir(),
+		"--temp-dir", t.TempDir(), "--memory-limit", "256MB", "--threads", "1", "--log-level", "error"}, addr, ops)
+	require.Equal(t, http.StatusOK, status)
 }

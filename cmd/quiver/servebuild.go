@@ -65,6 +65,13 @@ func buildServe(ctx context.Context, cfg *serveConfig) (_ *serveApp, cleanup fun
 	if err != nil {
 		return nil, nil, err
 	}
+	// An S3 warehouse needs the httpfs extension on disk: say so before
+	// taking any port.
+	if cfg.wh.isS3() {
+		if _, err := engine.FindHTTPFS(cfg.wh.extDir()); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := a.bind(&cl); err != nil {
 		return nil, nil, err
 	}
@@ -120,11 +127,6 @@ func (a *serveApp) bind(cl *closers) error {
 // all, so its sandbox allows only the temp directory.
 func (a *serveApp) openStorage(ctx context.Context, cl *closers) error {
 	wh := &a.cfg.wh
-	if wh.isS3() {
-		if _, err := engine.FindHTTPFS(wh.extDir()); err != nil {
-			return err
-		}
-	}
 	var err error
 	if a.warehouse, err = storage.Open(ctx, wh.warehouse, withLogger(wh.storageOptions(), a.logger, a.reg)); err != nil {
 		return fmt.Errorf("open warehouse: %w", err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	rungroup "github.com/oklog/run"
@@ -27,7 +26,7 @@ func (a *serveApp) run(ctx context.Context) error {
 	reportsRunning, stopReports := untilDone(context.Background())
 	addInOrder(&g, reportsRunning, func() { a.cfg.reps.stop(); stopReports() })
 	served := make(chan struct{})
-	addInOrder(&g, func() error { defer close(served); return a.serveFlight() }, func() { a.stopFlight(served) })
+	addInOrder(&g, func() error { defer close(served); return serveGRPC(a.grpc, a.lis) }, func() { a.stopFlight(served) })
 	historyCtx, stopHistory := context.WithCancel(context.Background())
 	addInOrder(&g, func() error { return a.runHistory(historyCtx) }, stopHistory)
 	addInOrder(&g, a.workers.run, a.workers.stop)
@@ -60,14 +59,6 @@ func (a *serveApp) ready() error {
 	return nil
 }
 
-// serveFlight serves Flight SQL until stopFlight.
-func (a *serveApp) serveFlight() error {
-	if err := a.grpc.Serve(a.lis); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
-}
-
 // stopFlight drains the Flight server and stops it. Readiness and gRPC
 // health turn false so load balancers stop sending queries, new queries
 // get UNAVAILABLE, running ones get --drain-timeout to finish. served is
@@ -89,13 +80,7 @@ func (a *serveApp) stopFlight(served <-chan struct{}) {
 	}
 	cancelDrain()
 	a.logger.Info("shutting down")
-	stopped := make(chan struct{})
-	go func() { a.grpc.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		a.grpc.Stop()
-	}
+	stopGRPCWithin(a.grpc, 10*time.Second)
 }
 
 // runHistory appends new query history to the warehouse every

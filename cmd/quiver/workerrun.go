@@ -156,7 +156,7 @@ func (a *workerApp) run(ctx context.Context) error {
 	lifeCtx, stopLife := context.WithCancel(context.Background())
 	addInOrder(&g, func() error { return a.lifecycle(ctx, lifeCtx) }, stopLife)
 	served := make(chan struct{})
-	addInOrder(&g, func() error { defer close(served); return a.serveGRPC() }, func() { a.stopGRPC(served) })
+	addInOrder(&g, func() error { defer close(served); return serveGRPC(a.grpc, a.lis) }, func() { a.stopGRPC(served) })
 	if a.ops != nil {
 		addInOrder(&g, a.ops.serve, a.ops.stop)
 	}
@@ -204,14 +204,6 @@ func (a *workerApp) recycle(queryID string) error {
 	return fmt.Errorf("worker recycled: a canceled fragment of query %s was still running %s after DuckDB was interrupted", queryID, a.cfg.interruptGrace)
 }
 
-// serveGRPC serves fragments until stopGRPC.
-func (a *workerApp) serveGRPC() error {
-	if err := a.grpc.Serve(a.lis); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
-}
-
 // stopGRPC stops the gRPC server: at once after a recycle, a missed drain
 // deadline or a failed Serve (served closed), else gracefully.
 func (a *workerApp) stopGRPC(served <-chan struct{}) {
@@ -224,12 +216,6 @@ func (a *workerApp) stopGRPC(served <-chan struct{}) {
 		a.grpc.Stop()
 		return
 	}
-	stopped := make(chan struct{})
-	go func() { a.grpc.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		a.grpc.Stop()
-	}
+	stopGRPCWithin(a.grpc, 5*time.Second)
 	a.logger.Info("worker stopped")
 }

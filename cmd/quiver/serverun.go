@@ -22,7 +22,7 @@ func (a *serveApp) run(ctx context.Context) error {
 		hupCtx, stopHUP := context.WithCancel(context.Background())
 		addInOrder(&g, func() error { return a.reloadPolicyOnHUP(hupCtx) }, stopHUP)
 	}
-	// The scheduler runs since buildServe; this actor only stops it.
+	// buildServe started the scheduler; this actor only stops it.
 	reportsRunning, stopReports := untilDone(context.Background())
 	addInOrder(&g, reportsRunning, func() { a.cfg.reps.stop(); stopReports() })
 	served := make(chan struct{})

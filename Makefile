@@ -12,6 +12,11 @@ export GOFLAGS := -tags=$(GOTAGS)
 TOOLS := $(CURDIR)/.tools
 VENV := $(CURDIR)/.venv
 BIN := $(CURDIR)/bin/quiver
+# The test binary: the release one plus the QUIVER_TEST_* hooks
+# (cmd/quiver/testhooks_on.go), which the release binary never has. The
+# end-to-end tests run it; the Python tests and the demo run the release one.
+TEST_BIN := $(CURDIR)/bin/quiver-test
+GO_SOURCES := $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.venv/*') go.mod go.sum
 
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 DUCKDB_VERSION := 1.5.5
@@ -29,20 +34,26 @@ JDBC_JAR := $(TOOLS)/jdbc/flight-sql-jdbc-driver-18.3.0.jar
 export QUIVER_EXTENSION_DIR := $(EXT_DIR)
 export QUIVER_MINIO_BIN := $(MINIO)
 export QUIVER_BIN := $(BIN)
+export QUIVER_TEST_BIN := $(TEST_BIN)
 export QUIVER_PYTHON := $(VENV)/bin/python
 export QUIVER_WHEELHOUSE := $(WHEELHOUSE)
 export QUIVER_JDBC_JAR = $(JDBC_JAR)
 
 COMMA := ,
 
-.PHONY: all build demo test test-go test-python tools lint bench fuzz clean
+.PHONY: all build build-test demo test test-go test-python tools lint bench fuzz clean
 
 all: build
 
 build: $(BIN)
 
-$(BIN): $(shell find . -name '*.go' -not -path './.tools/*' -not -path './.venv/*') go.mod go.sum
+build-test: $(TEST_BIN)
+
+$(BIN): $(GO_SOURCES)
 	$(GO) build -o $(BIN) ./cmd/quiver
+
+$(TEST_BIN): $(GO_SOURCES)
+	$(GO) build -tags=$(GOTAGS),quivertest -o $(TEST_BIN) ./cmd/quiver
 
 # Everything the tests and benchmarks use; `make demo` needs none of it.
 tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP) $(JDBC_JAR)
@@ -80,17 +91,21 @@ demo: build
 lint: $(VENV_STAMP)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	$(GO) vet -tags=$(GOTAGS),quivertest ./cmd/quiver/
 	$(VENV)/bin/ruff check clients/python bench
 
-test: tools build lint test-go test-python
+test: tools build build-test lint test-go test-python
 
 # The end-to-end package runs without -race: it drives real processes, and
 # arrow-go's database/sql Flight SQL driver (v18.8.0) has a data race of its
 # own when a result has several endpoints (Rows.streamRecordset writes
 # Rows.schema for every endpoint while Rows.Columns reads it). Everything
-# else, including the e2e harness, runs with -race.
-test-go:
+# else, including the e2e harness, runs with -race. cmd/quiver runs twice:
+# as the release build (its test hooks must be no-ops) and with the hooks.
+# The e2e tests run bin/quiver-test and check bin/quiver has no hooks.
+test-go: $(BIN) $(TEST_BIN)
 	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -race -count=1 -tags=$(GOTAGS),quivertest ./cmd/quiver/
 	$(GO) test -count=1 -timeout 30m ./e2e/
 
 test-python:

@@ -413,7 +413,7 @@ func (e *reportEnv) checkPlays(t *testing.T, format, ext string, at time.Time) {
 // and the oracle; each has its own warehouse, output bucket, reports,
 // clock and server, so any one runs alone.
 func TestReports(t *testing.T) {
-	harness.QuiverBin(t)
+	harness.RequireTestHooks(t) // the test clock and the publish pause
 	ctx := context.Background()
 	fx := newReportsFixture(t)
 

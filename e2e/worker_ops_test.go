@@ -318,6 +318,7 @@ func TestWorkerCancel(t *testing.T) {
 // exits non-zero --interrupt-grace after the cancel; under the supervisor
 // `quiver serve` uses for local workers it is restarted and serves again.
 func TestWorkerRecycledWhenInterruptDoesNotTake(t *testing.T) {
+	harness.RequireTestHooks(t)
 	hook := []string{"QUIVER_TEST_IGNORE_INTERRUPTS=1"}
 
 	t.Run("exits non-zero", func(t *testing.T) {

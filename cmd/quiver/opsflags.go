@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -80,11 +82,28 @@ func (o *opsFlags) isAdmin(ctx context.Context) bool {
 	return ok && o.adminRole != "" && slices.Contains(p.Roles, o.adminRole)
 }
 
-// serveHTTP serves /metrics, /healthz and /readyz on lis until the
-// returned function closes it.
-func serveHTTP(lis net.Listener, reg *prometheus.Registry, ready func() error, logger *slog.Logger) func() {
-	web := &http.Server{Handler: flightserver.OpsHandler(reg, ready), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = web.Serve(lis) }()
-	logger.Info("operations endpoint", "addr", lis.Addr().String(), "paths", "/metrics /healthz /readyz")
-	return func() { _ = web.Close() }
+// opsHTTP serves /metrics, /healthz and /readyz over HTTP: an actor of
+// the run group, serving until stop closes it.
+type opsHTTP struct {
+	lis    net.Listener
+	web    *http.Server
+	logger *slog.Logger
 }
+
+// newOpsHTTP builds the server for lis; ready answers /readyz.
+func newOpsHTTP(lis net.Listener, reg *prometheus.Registry, ready func() error, logger *slog.Logger) *opsHTTP {
+	web := &http.Server{Handler: flightserver.OpsHandler(reg, ready), ReadHeaderTimeout: 10 * time.Second}
+	return &opsHTTP{lis: lis, web: web, logger: logger}
+}
+
+// serve serves until stop; it returns nil once stopped.
+func (o *opsHTTP) serve() error {
+	o.logger.Info("operations endpoint", "addr", o.lis.Addr().String(), "paths", "/metrics /healthz /readyz")
+	if err := o.web.Serve(o.lis); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", o.lis.Addr(), err)
+	}
+	return nil
+}
+
+// stop closes the listener and every connection.
+func (o *opsHTTP) stop() { _ = o.web.Close() }

@@ -5,11 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,21 +12,6 @@ import (
 	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
-)
-
-// Test-only hooks of the report scheduler, read from the environment of
-// `quiver serve`. They exist so end-to-end tests can drive a live server
-// deterministically; do not set them in production.
-const (
-	// envTestClock names a file holding an RFC 3339 time: the scheduler's
-	// clock reads it on every call instead of the real time.
-	envTestClock = "QUIVER_TEST_CLOCK_FILE"
-	// envTestPublishPause names a directory: after report R's staging
-	// write, while <dir>/R.pause exists, the server writes its PID to
-	// <dir>/R.paused and waits (until the .pause file is removed or the
-	// server stops), so a test can hold a run mid-publish or SIGKILL it
-	// there.
-	envTestPublishPause = "QUIVER_TEST_PUBLISH_PAUSE"
 )
 
 // reportsFlags are serve's scheduled-report settings and, once serve has
@@ -106,16 +86,7 @@ func (r *reportsFlags) start(ctx context.Context, exec reports.Executor, isAdmin
 		History: r.history, CatchUp: r.catchUp, Poll: r.poll, IsAdmin: isAdmin,
 		Logger: r.logger, Registerer: reg,
 	}
-	if file := os.Getenv(envTestClock); file != "" {
-		r.logger.Warn("report scheduler uses a test clock", "file", file)
-		opts.Now = fileClock(file, r.logger)
-	}
-	if dir := os.Getenv(envTestPublishPause); dir != "" {
-		r.logger.Warn("report publishes may pause after staging (test hook)", "dir", dir)
-		opts.AfterStaging = func(ctx context.Context, report string) error {
-			return pausePoint(ctx, dir, report)
-		}
-	}
+	reportTestHooks(&opts, r.logger) // testhooks_on.go; none in the release binary
 	s, err := reports.New(opts)
 	if err != nil {
 		return err
@@ -132,59 +103,5 @@ func (r *reportsFlags) start(ctx context.Context, exec reports.Executor, isAdmin
 func (r *reportsFlags) stop() {
 	if r.sched != nil {
 		r.sched.Close()
-	}
-}
-
-// pausePoint is the QUIVER_TEST_PUBLISH_PAUSE hook for one report.
-func pausePoint(ctx context.Context, dir, report string) error {
-	arm := filepath.Join(dir, report+".pause")
-	if _, err := os.Stat(arm); err != nil {
-		return nil
-	}
-	paused := filepath.Join(dir, report+".paused")
-	if err := os.WriteFile(paused, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(paused)
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if _, err := os.Stat(arm); err != nil {
-				return nil
-			}
-		}
-	}
-}
-
-// fileClock reads the time from file on every call (test hook). A file
-// that cannot be read or parsed keeps the last time read, or the real time
-// before the first, logged: falling back to the real time mid-test would
-// make the scheduler catch up on months of runs.
-func fileClock(file string, logger *slog.Logger) func() time.Time {
-	var (
-		mu   sync.Mutex
-		last time.Time
-	)
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		raw, err := os.ReadFile(file)
-		if err == nil {
-			var t time.Time
-			if t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(raw))); err == nil {
-				last = t
-				return t
-			}
-		}
-		if last.IsZero() {
-			logger.Error("test clock unreadable; using the real time", "file", file, "err", err)
-			return time.Now()
-		}
-		logger.Warn("test clock unreadable; keeping its last time", "file", file, "err", err, "time", last)
-		return last
 	}
 }

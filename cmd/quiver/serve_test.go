@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -25,4 +29,76 @@ func TestIsLoopback(t *testing.T) {
 func TestServeNeedsHTTPFSForS3(t *testing.T) {
 	err := runServe(context.Background(), []string{"--warehouse", "s3://b/p", "--extension-dir", t.TempDir()})
 	require.ErrorContains(t, err, "duckdb-extension-httpfs==1.5.5")
+}
+
+// freeAddr is a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// runUntilCanceled runs command (runServe, runWorker) in process with
+// args until its /readyz on ops answers and addr accepts connections,
+// then cancels it and requires it to return nil. It returns the status
+// /readyz answered.
+func runUntilCanceled(t *testing.T, command func(context.Context, []string) error, args []string, addr, ops string) int {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- command(ctx, args) }()
+	var status int
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + ops + "/readyz")
+		if err != nil {
+			return false
+		}
+		status = resp.StatusCode
+		return resp.Body.Close() == nil
+	}, 30*time.Second, 20*time.Millisecond)
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err, "%s is served", addr)
+	require.NoError(t, conn.Close())
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop")
+	}
+	for _, a := range []string{addr, ops} {
+		l, err := net.Listen("tcp", a)
+		require.NoError(t, err, "%s is released", a)
+		require.NoError(t, l.Close())
+	}
+	return status
+}
+
+// TestServeRunsUntilCanceled runs the whole of serve, with a remote worker
+// that is not there: it serves Flight SQL and /readyz (not ready: no
+// healthy worker) until its context ends, then drains, stops and releases
+// its ports and the audit log.
+func TestServeRunsUntilCanceled(t *testing.T) {
+	t.Setenv("QUIVER_WORKER_SECRET", "0123456789abcdef0123")
+	addr, ops, gone := freeAddr(t), freeAddr(t), freeAddr(t)
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	status := runUntilCanceled(t, runServe, []string{"--listen", addr, "--http-listen", ops, "--warehouse", t.TempDir(),
+		"--worker", gone, "--audit-log", audit, "--drain-timeout", "1s", "--log-level", "error"}, addr, ops)
+	require.Equal(t, http.StatusServiceUnavailable, status, "no healthy worker")
+	require.FileExists(t, audit)
+}
+
+// TestWorkerRunsUntilCanceled runs the whole of worker: it serves
+// fragments and /readyz until its context ends, then drains and stops.
+func TestWorkerRunsUntilCanceled(t *testing.T) {
+	t.Setenv("QUIVER_WORKER_SECRET", "0123456789abcdef0123")
+	addr, ops := freeAddr(t), freeAddr(t)
+	status := runUntilCanceled(t, runWorker, []string{"--listen", addr, "--http-listen", ops, "--warehouse", t.TempDir(),
+		"--temp-dir", t.TempDir(), "--memory-limit", "256MB", "--threads", "1", "--log-level", "error"}, addr, ops)
+	require.Equal(t, http.StatusOK, status)
 }

@@ -6,176 +6,71 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/quiver-data/quiver/engine"
-	"github.com/quiver-data/quiver/flightserver"
-	"github.com/quiver-data/quiver/fragwire"
-	"github.com/quiver-data/quiver/worker"
-	"github.com/quiver-data/quiver/workerpool"
 )
 
-// ignoreInterruptsEnv is a test hook, not configuration: the worker ignores
-// the cancel of its first N fragments, so tests can see a worker whose
-// interrupt does not take recycle itself. Never set it in production.
-const ignoreInterruptsEnv = "QUIVER_TEST_IGNORE_INTERRUPTS"
-
-func runWorker(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	var (
-		wh             warehouseFlags
-		logs           logFlags
-		res            resourceFlags
-		listen         = fs.String("listen", "127.0.0.1:8816", "address to serve fragments on")
-		threads        = fs.Int("threads", 0, "DuckDB threads (0 = DuckDB's default)")
-		secretFile     = fs.String("secret-file", "", "file with the secret shared with the coordinator (env QUIVER_WORKER_SECRET holds it directly)")
-		interruptGrace = fs.Duration("interrupt-grace", 10*time.Second, "a canceled fragment still running this long after DuckDB was interrupted makes the worker exit non-zero, to be restarted")
-		httpListen     = fs.String("http-listen", "", "address for the worker's /metrics, /healthz and /readyz over HTTP (off when empty)")
-		drainTimeout   = fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long running fragments may take to finish (new ones are refused) before the worker stops")
-	)
-	wh.register(fs)
-	logs.register(fs)
-	res.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	logger, err := logs.logger()
+// runWorker is `quiver worker`: configuration, then the components built
+// from it, then the run group that serves fragments until a signal, a
+// drain, or a fragment whose interrupt did not take (workerrun.go).
+func runWorker(ctx context.Context, args []string) (err error) {
+	cfg, err := parseWorkerConfig(args)
 	if err != nil {
 		return err
 	}
-	if *interruptGrace <= 0 || *drainTimeout < 0 {
-		return errors.New("--interrupt-grace must be positive and --drain-timeout not negative")
-	}
-	ignoreInterrupts := 0
-	if v := os.Getenv(ignoreInterruptsEnv); v != "" {
-		if ignoreInterrupts, err = strconv.Atoi(v); err != nil {
-			return fmt.Errorf("%s=%q: want a number of fragments", ignoreInterruptsEnv, v)
-		}
-	}
-	secret, err := workerSecret(*secretFile, true)
+	app, cleanup, err := buildWorker(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	signer, err := fragwire.NewSigner(secret)
-	if err != nil {
-		return err
-	}
-	eopts, cleanup, err := res.engineOptions("worker", logger)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	eopts.Threads, eopts.Logger, eopts.Sandbox = *threads, logger, wh.sandbox()
-	db, s3, err := wh.openEngine(ctx, eopts)
-	if err != nil {
-		return fmt.Errorf("open worker duckdb: %w", err)
-	}
-	// Closing waits for running queries; one whose interrupt did not
-	// take would hold the exit forever, so closing is bounded, and skipped
-	// when recycling.
-	closeDB := true
 	defer func() {
-		if closeDB {
-			closeWithin(db, *interruptGrace, logger)
+		if cerr := cleanup(); err == nil {
+			err = cerr
 		}
 	}()
-	settings, err := db.Resources(ctx)
-	if err != nil {
-		return err
-	}
-	logger.Info("worker resources", "memoryLimit", settings.MemoryLimit, "memoryLimitReason", res.reason,
-		"tempDirectory", settings.TempDirectory, "maxTempSize", settings.MaxTempSize, "threads", settings.Threads)
+	return app.run(ctx)
+}
 
-	stuck := make(chan string, 1)
-	reg := prometheus.NewRegistry()
-	opts := worker.ServerOptions{
-		DB: db, Signer: signer, Logger: logger, Registerer: reg, TempDir: settings.TempDirectory,
-		Info: worker.Info{
-			MemoryLimit: settings.MemoryLimit, MaxTempSize: settings.MaxTempSize,
-			Threads: settings.Threads, Version: version,
-		},
-		InterruptGrace:   *interruptGrace,
-		IgnoreInterrupts: ignoreInterrupts,
-		OnStuck: func(queryID string) {
-			select {
-			case stuck <- queryID:
-			default:
-			}
-		},
-	}
-	if s3 != nil {
-		opts.Prepare = s3.Ensure
-	}
-	srv := worker.NewServer(opts)
-	if *httpListen != "" {
-		opsLis, err := net.Listen("tcp", *httpListen)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", *httpListen, err)
-		}
-		closeHTTP := serveHTTP(opsLis, reg, func() error {
-			if srv.Draining() {
-				return errors.New("draining")
-			}
-			return nil
-		}, logger)
-		defer closeHTTP()
-	}
+// workerConfig is the configuration of `quiver worker`: its flags, filled
+// from the command line, the QUIVER_* environment and the --config file.
+type workerConfig struct {
+	wh             warehouseFlags
+	logs           logFlags
+	res            resourceFlags
+	listen         string
+	threads        int
+	secretFile     string
+	interruptGrace time.Duration
+	httpListen     string
+	drainTimeout   time.Duration
+}
 
-	gs := flightserver.NewGRPCServer(srv, flightserver.GRPCOptions{Logger: logger, ServerOptions: srv.GRPCOptions()})
-	lis, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", *listen, err)
-	}
-	// The coordinator that started this process reads its address here.
-	fmt.Fprintln(os.Stdout, workerpool.ListeningPrefix+lis.Addr().String())
-	logger.Info("worker serving", "addr", lis.Addr().String(), "warehouse", wh.warehouse, "version", version)
-	errc := make(chan error, 1)
-	go func() { errc <- gs.Serve(lis) }()
-	recycle := func(queryID string) error {
-		closeDB = false
-		gs.Stop()
-		return fmt.Errorf("worker recycled: a canceled fragment of query %s was still running %s after DuckDB was interrupted", queryID, *interruptGrace)
-	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case q := <-stuck:
-		return recycle(q)
-	case <-ctx.Done():
-	}
+func (c *workerConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8816", "address to serve fragments on")
+	fs.IntVar(&c.threads, "threads", 0, "DuckDB threads (0 = DuckDB's default)")
+	fs.StringVar(&c.secretFile, "secret-file", "", "file with the secret shared with the coordinator (env QUIVER_WORKER_SECRET holds it directly)")
+	fs.DurationVar(&c.interruptGrace, "interrupt-grace", 10*time.Second, "a canceled fragment still running this long after DuckDB was interrupted makes the worker exit non-zero, to be restarted")
+	fs.StringVar(&c.httpListen, "http-listen", "", "address for the worker's /metrics, /healthz and /readyz over HTTP (off when empty)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long running fragments may take to finish (new ones are refused) before the worker stops")
+	c.wh.register(fs)
+	c.logs.register(fs)
+	c.res.register(fs)
+}
 
-	// Drain: refuse new fragments and report NOT_SERVING, so coordinators
-	// move on; let the running ones finish.
-	srv.Drain()
-	logger.Info("worker draining", "running", srv.Running(), "drainTimeout", *drainTimeout)
-	dctx, cancel := context.WithTimeout(context.Background(), *drainTimeout)
-	defer cancel()
-	idle := make(chan error, 1)
-	go func() { idle <- srv.WaitIdle(dctx) }()
-	select {
-	case err := <-idle:
-		if err != nil {
-			logger.Warn("drain deadline passed; canceling the fragments still running", "err", err)
-			gs.Stop()
-			return nil
-		}
-	case q := <-stuck:
-		return recycle(q)
+// parseWorkerConfig parses worker's arguments and checks the durations.
+func parseWorkerConfig(args []string) (*workerConfig, error) {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	c := &workerConfig{}
+	c.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
-	stopped := make(chan struct{})
-	go func() { gs.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		gs.Stop()
+	if c.interruptGrace <= 0 || c.drainTimeout < 0 {
+		return nil, errors.New("--interrupt-grace must be positive and --drain-timeout not negative")
 	}
-	logger.Info("worker stopped")
-	return nil
+	return c, nil
 }
 
 // closeWithin closes db, giving up after timeout (the process is exiting

@@ -8,9 +8,13 @@
 // process group and registers a t.Cleanup that kills the whole group (so the
 // coordinator's worker processes die with it) and dumps the captured output
 // when the test failed. Nothing here is global; helpers look tools up through
-// the QUIVER_BIN, QUIVER_MINIO_BIN and QUIVER_EXTENSION_DIR environment
-// variables the Makefile exports, fall back to the repository's bin/ and
-// .tools/ folders, and skip with a hint only when a tool is genuinely absent.
+// the QUIVER_TEST_BIN, QUIVER_BIN, QUIVER_MINIO_BIN and QUIVER_EXTENSION_DIR
+// environment variables the Makefile exports, fall back to the repository's
+// bin/ and .tools/ folders, and skip with a hint only when a tool is
+// genuinely absent. The quiver processes are the test binary
+// (bin/quiver-test, built with the quivertest tag) when there is one: only
+// it has the QUIVER_TEST_* hooks, and tests that need one call
+// RequireTestHooks.
 //
 // Results are compared as data, not text: Compare checks column names and
 // exact Arrow types and then the rows as a multiset (or in order), with

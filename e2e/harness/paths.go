@@ -1,10 +1,13 @@
 package harness
 
 import (
+	"debug/buildinfo"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,10 +45,56 @@ func toolPath(t testing.TB, envVar, fallback, hint string) string {
 	return p
 }
 
-// QuiverBin returns the quiver binary: $QUIVER_BIN or <repo>/bin/quiver.
+// QuiverBin returns the quiver binary the tests run: the test binary
+// (built with the quivertest tag, which adds the QUIVER_TEST_* hooks) when
+// there is one, $QUIVER_TEST_BIN or <repo>/bin/quiver-test; else the
+// release binary, $QUIVER_BIN or <repo>/bin/quiver. Tests that use a hook
+// call RequireTestHooks.
 func QuiverBin(t testing.TB) string {
 	t.Helper()
+	if os.Getenv("QUIVER_TEST_BIN") != "" {
+		return toolPath(t, "QUIVER_TEST_BIN", "bin/quiver-test", "make build-test")
+	}
+	if p := filepath.Join(RepoRoot(t), "bin", "quiver-test"); fileExists(p) {
+		return p
+	}
+	return ReleaseBin(t)
+}
+
+// ReleaseBin returns the release quiver binary, the one users run:
+// $QUIVER_BIN or <repo>/bin/quiver.
+func ReleaseBin(t testing.TB) string {
+	t.Helper()
 	return toolPath(t, "QUIVER_BIN", "bin/quiver", "make build")
+}
+
+// RequireTestHooks skips the test unless QuiverBin was built with the
+// quivertest tag: the release binary ignores every QUIVER_TEST_* variable.
+func RequireTestHooks(t testing.TB) {
+	t.Helper()
+	bin := QuiverBin(t)
+	if !HasTestHooks(t, bin) {
+		t.Skipf("%s has no test hooks (build it with `make build-test` and set QUIVER_TEST_BIN)", bin)
+	}
+}
+
+// HasTestHooks reports whether the Go binary bin was built with the
+// quivertest tag, from the build settings the Go toolchain records in it.
+func HasTestHooks(t testing.TB, bin string) bool {
+	t.Helper()
+	info, err := buildinfo.ReadFile(bin)
+	require.NoError(t, err, "read build info of %s", bin)
+	for _, s := range info.Settings {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), "quivertest") {
+			return true
+		}
+	}
+	return false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // MinIOBin returns the MinIO binary: $QUIVER_MINIO_BIN or <repo>/.tools/bin/minio.

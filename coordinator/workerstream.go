@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
-	"google.golang.org/grpc/status"
 
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/fragwire"
@@ -83,8 +82,8 @@ func (s *workerStream) wrap(err error) error {
 	if errors.Is(err, io.EOF) {
 		return err // the end of the stream, not a failure
 	}
-	if _, ok := status.FromError(err); ok {
-		return flightwire.Remote("worker "+s.addr, err)
+	if remote := flightwire.Remote("worker "+s.addr, err); remote != err {
+		return remote // the worker's status, code and kind kept
 	}
 	return fmt.Errorf("worker %s: %w", s.addr, err)
 }

@@ -21,6 +21,11 @@ GO_SOURCES := $(shell find . -name '*.go' -not -path './.tools/*' -not -path './
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 DUCKDB_VERSION := 1.5.5
 MINIO := $(TOOLS)/bin/minio
+# Go linters beyond vet, pinned (see lint).
+STATICCHECK_VERSION := v0.8.2
+ERRCHECK_VERSION := v1.30.0
+STATICCHECK := $(TOOLS)/bin/staticcheck-$(STATICCHECK_VERSION)
+ERRCHECK := $(TOOLS)/bin/errcheck-$(ERRCHECK_VERSION)
 EXT_DIR := $(TOOLS)/duckdb-extensions
 HTTPFS := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/httpfs.duckdb_extension
 # tpch generates TPC-H data and answers for the distributed-execution tests and benchmark.
@@ -56,7 +61,18 @@ $(TEST_BIN): $(GO_SOURCES)
 	$(GO) build -tags=$(GOTAGS),quivertest -o $(TEST_BIN) ./cmd/quiver
 
 # Everything the tests and benchmarks use; `make demo` needs none of it.
-tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP) $(JDBC_JAR)
+tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP) $(JDBC_JAR) $(STATICCHECK) $(ERRCHECK)
+
+# Installed under a versioned name, so changing a pin installs the new one.
+$(STATICCHECK):
+	mkdir -p $(TOOLS)/gobin-staticcheck
+	GOBIN=$(TOOLS)/gobin-staticcheck GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mkdir -p $(dir $@) && mv $(TOOLS)/gobin-staticcheck/staticcheck $@
+
+$(ERRCHECK):
+	mkdir -p $(TOOLS)/gobin-errcheck
+	GOBIN=$(TOOLS)/gobin-errcheck GOFLAGS= $(GO) install github.com/kisielk/errcheck@$(ERRCHECK_VERSION)
+	mkdir -p $(dir $@) && mv $(TOOLS)/gobin-errcheck/errcheck $@
 
 $(MINIO):
 	GOBIN=$(TOOLS)/bin GOFLAGS= $(GO) install github.com/minio/minio@$(MINIO_VERSION)
@@ -86,12 +102,18 @@ demo: build
 	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; fi
 	$(BIN) serve --warehouse ./warehouse
 
-# ruff (pinned in clients/python's test extra) checks the client and the
+# gofmt, go vet (with and without the test hooks), staticcheck, errcheck
+# on non-test code (.errcheck-excludes lists what it need not ask for:
+# terminal prints, buffered writers, read-only closers, temp-file removal;
+# a deliberately dropped error is written `_ = f.Close()`), and ruff
+# (pinned in clients/python's test extra) on the client and the
 # benchmarks; `ruff format` is not enforced, the code predates it.
-lint: $(VENV_STAMP)
+lint: $(VENV_STAMP) $(STATICCHECK) $(ERRCHECK)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	$(GO) vet -tags=$(GOTAGS),quivertest ./cmd/quiver/
+	$(STATICCHECK) ./...
+	$(ERRCHECK) -tags $(GOTAGS) -ignoretests -exclude .errcheck-excludes ./...
 	$(VENV)/bin/ruff check clients/python bench
 
 test: tools build build-test lint test-go test-python

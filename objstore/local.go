@@ -105,7 +105,7 @@ func (b *Local) ReadRange(ctx context.Context, key string, off, n int64) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, localErr(err))
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	buf := make([]byte, n)
 	got, err := f.ReadAt(buf, off)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -136,7 +136,7 @@ func (b *Local) PutFile(ctx context.Context, key, src string, ifAbsent bool) err
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	return b.put(ctx, key, f, ifAbsent)
 }
 
@@ -160,15 +160,15 @@ func (b *Local) put(ctx context.Context, key string, r io.Reader, ifAbsent bool)
 	tmpName := tmp.Name()
 	defer os.Remove(tmpName) // after a rename or link this is a no-op or drops the extra name
 	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the error above is the one to report
 		return fmt.Errorf("put %s: %w", key, localErr(err))
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the error above is the one to report
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the error above is the one to report
 		return fmt.Errorf("put %s: sync: %w", key, err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -349,7 +349,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }() // a directory opened to sync it
 	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}

@@ -72,7 +72,7 @@ func PutBytes(ctx context.Context, b WriteBackend, key string, data []byte, ifAb
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the error above is the one to report
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if err := tmp.Close(); err != nil {

@@ -250,7 +250,7 @@ func (b *S3) PutFile(ctx context.Context, key, src string, ifAbsent bool) error 
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	info, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)

@@ -149,7 +149,7 @@ func (p *Pool) Set(addrs []string) error {
 			// client.Close nils its stub, and a fragment that picked this
 			// worker a moment ago would then panic in DoGet instead of
 			// failing with a retriable error.
-			m.conn.cc.Close()
+			_ = m.conn.cc.Close() // a connection being dropped
 			delete(p.members, a)
 			removed = true
 		}

@@ -43,7 +43,7 @@ func runDemoData(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // the data is written and synced by then
 	start := time.Now()
 	stats, err := demodata.Generate(ctx, db.SQL(), demodata.Options{Warehouse: root, Scale: *scale, Logger: logger})
 	if err != nil {

@@ -166,7 +166,7 @@ func reportCheck(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // only parsed SQL
 	valid, invalid, err := reports.LoadFile(args[0], reports.ParserCheck(db))
 	if err != nil {
 		return err

@@ -96,14 +96,14 @@ func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*
 	}
 	if !w.isS3() {
 		if err := applySandbox(); err != nil {
-			db.Close()
+			_ = db.Close() // the error above is the one to report
 			return nil, nil, err
 		}
 		return db, nil, nil
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(w.region()))
 	if err != nil {
-		db.Close()
+		_ = db.Close() // the error above is the one to report
 		return nil, nil, err
 	}
 	style := w.pathStyle()
@@ -114,11 +114,11 @@ func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*
 		PathStyle: (style == nil && w.s3Endpoint != "") || (style != nil && *style),
 	}, awsCfg.Credentials)
 	if err := secret.Ensure(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the error above is the one to report
 		return nil, nil, err
 	}
 	if err := applySandbox(); err != nil {
-		db.Close()
+		_ = db.Close() // the error above is the one to report
 		return nil, nil, err
 	}
 	return db, secret, nil

@@ -77,7 +77,7 @@ func parseWorkerConfig(args []string) (*workerConfig, error) {
 // and the OS reclaims what DuckDB holds).
 func closeWithin(db *engine.DB, timeout time.Duration, logger *slog.Logger) {
 	done := make(chan struct{})
-	go func() { db.Close(); close(done) }()
+	go func() { _ = db.Close(); close(done) }() // exiting either way
 	select {
 	case <-done:
 	case <-time.After(timeout):

@@ -7,29 +7,21 @@ import (
 	"time"
 
 	"github.com/quiver-data/quiver/errkind"
-	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/fragwire"
-	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/workerpool"
 )
 
-// fragmentRef names one fragment of one query.
+// fragmentRef names one fragment of one query and how to run it.
 type fragmentRef struct {
-	queryID string
-	index   int
-	frag    planner.Fragment
-	args    []fragwire.Arg
-	// codec compresses the batches of a stream that goes to the client
-	// as the worker writes it (relayed or fetched directly).
-	codec flightwire.Compression
+	FragmentJob
 	// schema, for a stream the client fetches directly, is the announced
 	// schema (IPC-serialized) the worker must stream.
 	schema []byte
 	// statement is the client's SQL, for a stream it fetches directly.
 	statement string
 	// render, when set, makes the statement of attempt n (1, 2, …) in
-	// place of frag.SQL: an exchange producer writes each attempt into a
-	// directory of its own.
+	// place of Fragment.SQL: an exchange producer writes each attempt
+	// into a directory of its own.
 	render func(attempt int) string
 	// producer is set for an exchange producer, of exchange exchange.
 	producer bool
@@ -79,10 +71,10 @@ func (c *Coordinator) pick(ctx context.Context, prefer string, exclude map[strin
 // sign makes the worker ticket of a fragment.
 func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Duration) ([]byte, error) {
 	return c.opts.Signer.Sign(fragwire.Fragment{
-		QueryID: ref.queryID, SQL: ref.frag.SQL, Args: ref.args,
+		QueryID: ref.QueryID, SQL: ref.Fragment.SQL, Args: ref.Args,
 		Expires:     time.Now().Add(ttl).UnixMilli(),
 		Heartbeat:   heartbeat.Milliseconds(),
-		Compression: ref.codec,
+		Compression: ref.Codec,
 		Schema:      ref.schema,
 		Statement:   ref.statement,
 	})
@@ -107,7 +99,7 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 	failed := map[string]bool{}
 	var lastErr error
 	for n := 1; n <= c.opts.Attempts; n++ {
-		w, err := c.pick(ctx, ref.frag.Group, failed)
+		w, err := c.pick(ctx, ref.Fragment.Group, failed)
 		if err != nil {
 			if lastErr != nil {
 				return fmt.Errorf("%w (last worker error: %v)", err, lastErr)
@@ -115,7 +107,7 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 			return err
 		}
 		if ref.render != nil {
-			ref.frag.SQL = ref.render(n)
+			ref.Fragment.SQL = ref.render(n)
 		}
 		// Heartbeats a third of the stall timeout apart leave room for two
 		// to be late.
@@ -123,7 +115,7 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 		if err != nil {
 			return err
 		}
-		c.logger.Info("fragment dispatched", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr, "attempt", n, "producer", ref.producer)
+		c.logger.Info("fragment dispatched", "queryID", ref.QueryID, "fragment", ref.Index, "worker", w.Addr, "attempt", n, "producer", ref.producer)
 		trace.worker(w.Addr)
 		counts := &fragmentCounts{}
 		start := time.Now()
@@ -139,7 +131,7 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 				exchange = ref.exchange
 			}
 			trace.fragment(FragmentStats{
-				Exchange: exchange, Index: ref.index, Worker: w.Addr, Attempts: n, Wall: time.Since(start),
+				Exchange: exchange, Index: ref.Index, Worker: w.Addr, Attempts: n, Wall: time.Since(start),
 				CPUStart: time.Duration(counts.cpuStart.Load()), CPUEnd: time.Duration(counts.cpuEnd.Load()),
 				CPU:  time.Duration(counts.cpuEnd.Load() - counts.cpuStart.Load()),
 				Rows: counts.rows.Load(), Bytes: counts.bytes.Load(), Spill: counts.spill.Load(),
@@ -158,9 +150,9 @@ func (c *Coordinator) run(ctx context.Context, ref fragmentRef, attempt func(ctx
 		if n < c.opts.Attempts {
 			c.retries.Inc()
 			trace.retry()
-			c.logger.Info("fragment retried", "queryID", ref.queryID, "fragment", ref.index, "worker", w.Addr,
+			c.logger.Info("fragment retried", "queryID", ref.QueryID, "fragment", ref.Index, "worker", w.Addr,
 				"workerHealthy", healthy, "attempt", n, "err", err.Error())
 		}
 	}
-	return fmt.Errorf("%w: fragment %d failed %d times: %w", workerpool.ErrNoWorkers, ref.index, c.opts.Attempts, lastErr)
+	return fmt.Errorf("%w: fragment %d failed %d times: %w", workerpool.ErrNoWorkers, ref.Index, c.opts.Attempts, lastErr)
 }

@@ -50,7 +50,7 @@ func TestNoHealthyWorker(t *testing.T) {
 		e := newEnv(t)
 		c := e.coordinator(Options{Grace: 300 * time.Millisecond})
 		start := time.Now()
-		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
+		err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: "SELECT 1"}}, (&clientStream{}).Send)
 		require.ErrorIs(t, err, workerpool.ErrNoWorkers)
 		require.ErrorContains(t, err, "--worker-grace")
 		require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
@@ -65,7 +65,7 @@ func TestNoHealthyWorker(t *testing.T) {
 		done := make(chan error, 1)
 		var out clientStream
 		go func() {
-			done <- c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 7::BIGINT AS x"}, nil, flightwire.Uncompressed, out.Send)
+			done <- c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: "SELECT 7::BIGINT AS x"}}, out.Send)
 		}()
 		// The worker joins once the fragment has found none and waits.
 		select {
@@ -83,7 +83,7 @@ func TestNoHealthyWorker(t *testing.T) {
 		c := e.coordinator(Options{Grace: time.Minute})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		err := c.Stream(ctx, "q", 0, planner.Fragment{SQL: "SELECT 1"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
+		err := c.Stream(ctx, FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: "SELECT 1"}}, (&clientStream{}).Send)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 }
@@ -113,7 +113,7 @@ func TestUnhealthyWorkerIsSkipped(t *testing.T) {
 	c := e.coordinator(Options{})
 	for range 4 {
 		var out clientStream
-		require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 1::BIGINT AS x", Group: a.addr}, nil, flightwire.Uncompressed, out.Send))
+		require.NoError(t, c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: "SELECT 1::BIGINT AS x", Group: a.addr}}, out.Send))
 	}
 	require.EqualValues(t, 4, b.dogets.Load(), "the preferred worker is down: the other one runs everything")
 	require.Zero(t, a.dogets.Load())

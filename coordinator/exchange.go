@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/quiver-data/quiver/engine"
-	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/workerpool"
 )
@@ -64,8 +63,11 @@ func newExchangeMetrics(reg prometheus.Registerer) *exchangeMetrics {
 // is read. The files stay until Release, which the caller owes the query
 // however Exchange ended; the first error cancels the other producers.
 // A query's later rounds (round.First > 0) add to the spool its first
-// round created.
-func (c *Coordinator) Exchange(ctx context.Context, queryID string, round *planner.Round, args []fragwire.Arg) ([][][]string, error) {
+// round created. job.Codec is not used: producers send the coordinator
+// lists of files, not the client's batches.
+func (c *Coordinator) Exchange(ctx context.Context, job Job, round *planner.Round) ([][][]string, error) {
+	queryID := job.QueryID
+	producerJob := Job{QueryID: queryID, Args: job.Args}
 	if round == nil || len(round.Exchanges) == 0 {
 		return nil, nil
 	}
@@ -102,7 +104,7 @@ func (c *Coordinator) Exchange(ctx context.Context, queryID string, round *plann
 	start := time.Now()
 	written, err := fanOut(ctx, c.opts.Parallelism, len(producers), func(ctx context.Context, i int) ([]engine.CopiedFile, error) {
 		pr := producers[i]
-		return c.produce(ctx, queryID, round.First+pr.x, pr.p, round.Exchanges[pr.x].Producers[pr.p], args, parts, codec)
+		return c.produce(ctx, FragmentJob{Job: producerJob, Index: pr.p, Fragment: round.Exchanges[pr.x].Producers[pr.p]}, round.First+pr.x, parts, codec)
 	})
 	if err != nil {
 		return nil, err
@@ -141,10 +143,11 @@ func (c *Coordinator) Exchange(ctx context.Context, queryID string, round *plann
 	return out, nil
 }
 
-// produce runs producer p of exchange x until one attempt wrote its parts
-// and returns that attempt's files, each checked to lie in the attempt's
-// directory and to belong to a part 0 … parts-1.
-func (c *Coordinator) produce(ctx context.Context, queryID string, x, p int, frag planner.Fragment, args []fragwire.Arg, parts int, codec engine.ParquetCodec) (files []engine.CopiedFile, err error) {
+// produce runs producer job.Index of exchange x until one attempt wrote
+// its parts and returns that attempt's files, each checked to lie in the
+// attempt's directory and to belong to a part 0 … parts-1.
+func (c *Coordinator) produce(ctx context.Context, job FragmentJob, x, parts int, codec engine.ParquetCodec) (files []engine.CopiedFile, err error) {
+	queryID, p, frag := job.QueryID, job.Index, job.Fragment
 	defer func() {
 		switch {
 		case err == nil:
@@ -158,7 +161,7 @@ func (c *Coordinator) produce(ctx context.Context, queryID string, x, p int, fra
 	// target is the directory of the attempt running now: run renders an
 	// attempt's statement and then runs it, one attempt after the other.
 	var target string
-	ref := fragmentRef{queryID: queryID, index: p, frag: frag, args: args, producer: true, exchange: x, render: func(n int) string {
+	ref := fragmentRef{FragmentJob: job, producer: true, exchange: x, render: func(n int) string {
 		target = c.opts.Spool.URI(attemptKey(queryID, x, p, n))
 		return engine.CopyPartitioned(frag.SQL, target, planner.PartitionColumn, codec)
 	}}

@@ -110,7 +110,7 @@ func TestExchange(t *testing.T) {
 	limit, err := fragwire.EncodeArg(int64(500))
 	require.NoError(t, err)
 	plan := exchangePlan(4, rangeProducers(1000, 2, "hash(i) % 4", a.addr, b.addr), odd)
-	parts, err := c.Exchange(ctx, "q1", plan.Next(), []fragwire.Arg{limit})
+	parts, err := c.Exchange(ctx, Job{QueryID: "q1", Args: []fragwire.Arg{limit}}, plan.Next())
 	require.NoError(t, err)
 	require.Len(t, parts, 2)
 
@@ -159,7 +159,7 @@ func TestExchange(t *testing.T) {
 	require.WithinDuration(t, time.Now(), at, time.Minute)
 
 	t.Run("once per query until released", func(t *testing.T) {
-		_, err := c.Exchange(ctx, "q1", plan.Next(), []fragwire.Arg{limit})
+		_, err := c.Exchange(ctx, Job{QueryID: "q1", Args: []fragwire.Arg{limit}}, plan.Next())
 		require.ErrorContains(t, err, "Release it first")
 	})
 	t.Run("release removes everything", func(t *testing.T) {
@@ -172,12 +172,12 @@ func TestExchange(t *testing.T) {
 		require.NoError(t, c.Release(ctx, "q1"), "again")
 		require.NoError(t, c.Release(ctx, "never-ran"))
 		// Released, the query id may be used again.
-		_, err = c.Exchange(ctx, "q1", plan.Next(), []fragwire.Arg{limit})
+		_, err = c.Exchange(ctx, Job{QueryID: "q1", Args: []fragwire.Arg{limit}}, plan.Next())
 		require.NoError(t, err)
 		require.NoError(t, c.Release(ctx, "q1"))
 	})
 	t.Run("a plan without exchanges", func(t *testing.T) {
-		parts, err := c.Exchange(ctx, "q2", (&planner.Plan{Fragments: make([]planner.Fragment, 2)}).Next(), nil)
+		parts, err := c.Exchange(ctx, Job{QueryID: "q2"}, (&planner.Plan{Fragments: make([]planner.Fragment, 2)}).Next())
 		require.NoError(t, err)
 		require.Nil(t, parts)
 		left, err := wh.List(ctx, "_spool/")
@@ -201,7 +201,7 @@ func TestExchangeRetry(t *testing.T) {
 			wh, dir := localSpool(t)
 			c := e.coordinator(Options{Spool: wh, Parallelism: 1})
 			plan := exchangePlan(3, rangeProducers(1000, 2, "hash(i) % 3", bad.addr, good.addr))
-			parts, err := c.Exchange(context.Background(), "q", plan.Next(), nil)
+			parts, err := c.Exchange(context.Background(), Job{QueryID: "q"}, plan.Next())
 			require.NoError(t, err)
 
 			failed, err := filepath.Glob(filepath.Join(dir, "_spool", "q", "x0-f0-a1", "quiver_part=*", "*.parquet"))
@@ -236,7 +236,7 @@ func TestExchangeErrors(t *testing.T) {
 
 	t.Run("no spool", func(t *testing.T) {
 		c := e.coordinator(Options{})
-		_, err := c.Exchange(ctx, "q", exchangePlan(2, rangeProducers(10, 1, "0")).Next(), nil)
+		_, err := c.Exchange(ctx, Job{QueryID: "q"}, exchangePlan(2, rangeProducers(10, 1, "0")).Next())
 		require.ErrorIs(t, err, ErrNoSpool)
 	})
 	t.Run("cancel stops the producers", func(t *testing.T) {
@@ -245,7 +245,7 @@ func TestExchangeErrors(t *testing.T) {
 		defer cancel()
 		time.AfterFunc(300*time.Millisecond, cancel)
 		start := time.Now()
-		_, err := c.Exchange(ctx, "q-cancel", exchangePlan(2, []planner.Fragment{endless, endless}).Next(), nil)
+		_, err := c.Exchange(ctx, Job{QueryID: "q-cancel"}, exchangePlan(2, []planner.Fragment{endless, endless}).Next())
 		require.ErrorIs(t, err, context.Canceled)
 		require.Less(t, time.Since(start), 10*time.Second)
 		require.Equal(t, 2.0, testutil.ToFloat64(c.exchange.producers.WithLabelValues("canceled")))
@@ -254,7 +254,7 @@ func TestExchangeErrors(t *testing.T) {
 	t.Run("a failing producer cancels the others", func(t *testing.T) {
 		c := e.coordinator(Options{Spool: wh, Parallelism: 4})
 		start := time.Now()
-		_, err := c.Exchange(ctx, "q-fail", exchangePlan(2, []planner.Fragment{endless}, []planner.Fragment{{SQL: "SELECT nope AS k, 0 AS quiver_part"}}).Next(), nil)
+		_, err := c.Exchange(ctx, Job{QueryID: "q-fail"}, exchangePlan(2, []planner.Fragment{endless}, []planner.Fragment{{SQL: "SELECT nope AS k, 0 AS quiver_part"}}).Next())
 		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 		require.ErrorContains(t, err, "exchange 1 producer 0")
 		require.Less(t, time.Since(start), 10*time.Second, "the endless producer was canceled")
@@ -263,10 +263,10 @@ func TestExchangeErrors(t *testing.T) {
 	t.Run("a part out of range", func(t *testing.T) {
 		c := e.coordinator(Options{Spool: wh})
 		before := w.dogets.Load()
-		_, err := c.Exchange(ctx, "q-range", exchangePlan(4, rangeProducers(10, 1, "7")).Next(), nil)
+		_, err := c.Exchange(ctx, Job{QueryID: "q-range"}, exchangePlan(4, rangeProducers(10, 1, "7")).Next())
 		require.ErrorContains(t, err, `quiver_part = "7", want 0 to 3`)
 		require.Equal(t, before+1, w.dogets.Load(), "not retried")
-		_, err = c.Exchange(ctx, "q-null", exchangePlan(4, rangeProducers(10, 1, "NULL::BIGINT")).Next(), nil)
+		_, err = c.Exchange(ctx, Job{QueryID: "q-null"}, exchangePlan(4, rangeProducers(10, 1, "NULL::BIGINT")).Next())
 		require.ErrorContains(t, err, "want 0 to 3")
 		require.NoError(t, c.Release(ctx, "q-range"))
 		require.NoError(t, c.Release(ctx, "q-null"))
@@ -274,7 +274,7 @@ func TestExchangeErrors(t *testing.T) {
 	t.Run("a query id that is no directory name", func(t *testing.T) {
 		c := e.coordinator(Options{Spool: wh})
 		for _, id := range []string{"", "..", "a/b", ".hidden"} {
-			_, err := c.Exchange(ctx, id, exchangePlan(2, rangeProducers(10, 1, "0")).Next(), nil)
+			_, err := c.Exchange(ctx, Job{QueryID: id}, exchangePlan(2, rangeProducers(10, 1, "0")).Next())
 			require.ErrorContains(t, err, "cannot name a spool directory", id)
 		}
 	})
@@ -293,7 +293,7 @@ func TestSweepSpool(t *testing.T) {
 	old := time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339Nano)
 
 	// A live query of this coordinator, whose marker looks old.
-	_, err := c.Exchange(ctx, "live", exchangePlan(2, rangeProducers(10, 1, "i % 2")).Next(), nil)
+	_, err := c.Exchange(ctx, Job{QueryID: "live"}, exchangePlan(2, rangeProducers(10, 1, "i % 2")).Next())
 	require.NoError(t, err)
 	require.NoError(t, wh.Put(ctx, "_spool/live/.created", []byte(old)))
 	// What crashed coordinators left, and a young query of another one.
@@ -399,7 +399,7 @@ func TestExchangeS3(t *testing.T) {
 	require.NoError(t, e.pool.Set([]string{w.addr}))
 	c := e.coordinator(Options{Spool: wh})
 
-	parts, err := c.Exchange(ctx, "q", exchangePlan(3, rangeProducers(1000, 2, "hash(i) % 3")).Next(), nil)
+	parts, err := c.Exchange(ctx, Job{QueryID: "q"}, exchangePlan(3, rangeProducers(1000, 2, "hash(i) % 3")).Next())
 	require.NoError(t, err)
 	total := 0
 	for p, files := range parts[0] {

@@ -12,7 +12,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/quiver-data/quiver/flightwire"
-	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/workerpool"
 )
@@ -53,10 +52,10 @@ func (b *budget) take(n int64) error {
 // another worker starts over, so no row is counted twice), then
 // plan.Merge.SQL over their union, registered as planner.PartialsTable in
 // the coordinator's DuckDB. The merge result is written to out as Flight
-// messages, batches compressed with codec (the partials come uncompressed:
-// the coordinator decodes them). The merge statement takes no bind
-// parameters: the fragments carry them.
-func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.Plan, args []fragwire.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error {
+// messages, batches compressed with job.Codec (the partials come
+// uncompressed: the coordinator decodes them). The merge statement takes
+// no bind parameters: the fragments carry them.
+func (c *Coordinator) Merge(ctx context.Context, job Job, plan *planner.Plan, out flight.DataStreamWriter) error {
 	if plan.Merge == nil {
 		return errors.New("merge: plan has no merge step")
 	}
@@ -64,9 +63,10 @@ func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.P
 		return errors.New("merge: plan has no fragments")
 	}
 	b := &budget{limit: c.opts.MaxPartialsBytes}
+	partials := Job{QueryID: job.QueryID, Args: job.Args} // uncompressed
 	parts, err := fanOut(ctx, c.opts.Parallelism, len(plan.Fragments), func(ctx context.Context, i int) (*partial, error) {
 		var p *partial
-		ref := fragmentRef{queryID: queryID, index: i, frag: plan.Fragments[i], args: args}
+		ref := fragmentRef{FragmentJob: FragmentJob{Job: partials, Index: i, Fragment: plan.Fragments[i]}}
 		err := c.run(ctx, ref, func(ctx context.Context, w *workerpool.Conn, ticket []byte) error {
 			var err error
 			p, err = c.collect(ctx, w, ticket, b)
@@ -100,10 +100,10 @@ func (c *Coordinator) Merge(ctx context.Context, queryID string, plan *planner.P
 		return fmt.Errorf("merge: %w", err)
 	}
 	defer rdr.Release()
-	if err := c.write(ctx, rdr, codec, out); err != nil {
+	if err := c.write(ctx, rdr, job.Codec, out); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	c.logger.Debug("merge done", "queryID", queryID, "fragments", len(parts), "partialBytes", b.used.Load())
+	c.logger.Debug("merge done", "queryID", job.QueryID, "fragments", len(parts), "partialBytes", b.used.Load())
 	return nil
 }
 

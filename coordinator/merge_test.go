@@ -74,7 +74,7 @@ func TestMerge(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out clientStream
-			require.NoError(t, c.Merge(context.Background(), "q", rangePlan(tc.k, []string{a.addr, b.addr}, tc.merge), nil, flightwire.Uncompressed, &out))
+			require.NoError(t, c.Merge(context.Background(), Job{QueryID: "q"}, rangePlan(tc.k, []string{a.addr, b.addr}, tc.merge), &out))
 			require.Equal(t, tc.want, merged(t, &out))
 		})
 	}
@@ -107,13 +107,13 @@ func TestCompressedResults(t *testing.T) {
 		t.Run("merge "+codec.String(), func(t *testing.T) {
 			var out clientStream
 			plan := rangePlan(2, nil, "SELECT x FROM quiver_partials ORDER BY x DESC LIMIT 3")
-			require.NoError(t, c.Merge(context.Background(), "q", plan, nil, codec, &out))
+			require.NoError(t, c.Merge(context.Background(), Job{QueryID: "q", Codec: codec}, plan, &out))
 			require.Equal(t, []string{"1999|", "1998|", "1997|"}, merged(t, &out))
 			require.Equal(t, []flightwire.Compression{codec}, batchCodecs(t, out.msgs))
 		})
 		t.Run("relay "+codec.String(), func(t *testing.T) {
 			var out clientStream
-			require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT i AS x FROM range(5000) t(i)"}, nil, codec, out.Send))
+			require.NoError(t, c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q", Codec: codec}, Fragment: planner.Fragment{SQL: "SELECT i AS x FROM range(5000) t(i)"}}, out.Send))
 			require.Len(t, out.int64s(t), 5000)
 			codecs := batchCodecs(t, out.msgs)
 			require.NotEmpty(t, codecs)
@@ -134,7 +134,7 @@ func TestMergeRetriesWholeFragments(t *testing.T) {
 	var out clientStream
 	// DuckDB makes 2048-row chunks: 10000 rows are several batches.
 	plan := rangePlanOf(10000, 4, []string{bad.addr}, "SELECT sum(x) AS s, count(*) AS n, count(DISTINCT x) AS d FROM quiver_partials")
-	require.NoError(t, c.Merge(context.Background(), "q", plan, nil, flightwire.Uncompressed, &out))
+	require.NoError(t, c.Merge(context.Background(), Job{QueryID: "q"}, plan, &out))
 	require.Equal(t, []string{"799980000|40000|40000|"}, merged(t, &out), "no row counted twice")
 	require.Equal(t, 2.0, testutil.ToFloat64(c.retries))
 }
@@ -146,7 +146,7 @@ func TestMergeErrors(t *testing.T) {
 
 	t.Run("partials over the limit", func(t *testing.T) {
 		c := e.coordinator(Options{MaxPartialsBytes: 4096})
-		err := c.Merge(context.Background(), "q", rangePlan(3, nil, "SELECT sum(x) FROM quiver_partials"), nil, flightwire.Uncompressed, &clientStream{})
+		err := c.Merge(context.Background(), Job{QueryID: "q"}, rangePlan(3, nil, "SELECT sum(x) FROM quiver_partials"), &clientStream{})
 		require.ErrorIs(t, err, ErrPartialsTooLarge)
 		require.ErrorContains(t, err, "4.0 KiB")
 		require.ErrorContains(t, err, "--max-partials-bytes")
@@ -158,20 +158,20 @@ func TestMergeErrors(t *testing.T) {
 			planner.Fragment{SQL: "SELECT count(*)::BIGINT AS x FROM range(1000000000000) t(i) WHERE i % 3 = 7"},
 			planner.Fragment{SQL: "SELECT nope AS x"})
 		start := time.Now()
-		err := c.Merge(context.Background(), "q", plan, nil, flightwire.Uncompressed, &clientStream{})
+		err := c.Merge(context.Background(), Job{QueryID: "q"}, plan, &clientStream{})
 		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 		require.Less(t, time.Since(start), 10*time.Second, "the endless fragment was canceled")
 	})
 	t.Run("bad merge statement", func(t *testing.T) {
 		c := e.coordinator(Options{})
-		err := c.Merge(context.Background(), "q", rangePlan(2, nil, "SELECT nope FROM quiver_partials"), nil, flightwire.Uncompressed, &clientStream{})
+		err := c.Merge(context.Background(), Job{QueryID: "q"}, rangePlan(2, nil, "SELECT nope FROM quiver_partials"), &clientStream{})
 		require.ErrorContains(t, err, "nope")
 	})
 	t.Run("fragments disagree on the schema", func(t *testing.T) {
 		c := e.coordinator(Options{})
 		plan := rangePlan(1, nil, "SELECT count(*) FROM quiver_partials")
 		plan.Fragments = append(plan.Fragments, planner.Fragment{SQL: "SELECT 'a' AS x"})
-		err := c.Merge(context.Background(), "q", plan, nil, flightwire.Uncompressed, &clientStream{})
+		err := c.Merge(context.Background(), Job{QueryID: "q"}, plan, &clientStream{})
 		require.ErrorContains(t, err, "fragment 1 returned")
 	})
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/fragwire"
-	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/workerpool"
 )
 
@@ -59,15 +58,15 @@ func (st *relayState) verify(meta fragwire.BatchMeta, header []byte) bool {
 	return st.sent[i].crc == crc32.Checksum(header, castagnoli)
 }
 
-// Stream runs fragment index of a query on a worker and passes every
-// Flight message it produces to send, in order, without decoding. If the
-// worker fails (unreachable, died, reset, stalled) the fragment is re-run
-// on another worker and the rows the client already has are skipped, using
+// Stream runs a fragment of a query on a worker and passes every Flight
+// message it produces to send, in order, without decoding. If the worker
+// fails (unreachable, died, reset, stalled) the fragment is re-run on
+// another worker and the rows the client already has are skipped, using
 // the row offsets workers attach to batches: the client sees every row
 // exactly once and one schema message. Each message send gets is its own
-// (send may keep it). The worker compresses batches with codec.
-func (c *Coordinator) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
-	ref := fragmentRef{queryID: queryID, index: index, frag: frag, args: args, codec: codec}
+// (send may keep it). The worker compresses batches with job.Codec.
+func (c *Coordinator) Stream(ctx context.Context, job FragmentJob, send func(*flight.FlightData) error) error {
+	ref := fragmentRef{FragmentJob: job}
 	st := &relayState{}
 	return c.run(ctx, ref, func(ctx context.Context, w *workerpool.Conn, ticket []byte) error {
 		return c.relay(ctx, w, ticket, st, send)

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/workerpool"
 )
@@ -39,7 +38,7 @@ func TestStreamExactlyOnceAfterWorkerFailure(t *testing.T) {
 			require.NoError(t, e.pool.Set([]string{bad.addr, good.addr}))
 			c := e.coordinator(Options{StallTimeout: 300 * time.Millisecond})
 			var out clientStream
-			err := c.Stream(context.Background(), "q1", 0, planner.Fragment{SQL: rangeSQL, Group: bad.addr}, nil, flightwire.Uncompressed, out.Send)
+			err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q1"}, Fragment: planner.Fragment{SQL: rangeSQL, Group: bad.addr}}, out.Send)
 			require.NoError(t, err)
 			requireRange(t, out.int64s(t), 20000)
 			require.Equal(t, 1.0, testutil.ToFloat64(c.retries))
@@ -58,7 +57,7 @@ func TestStreamRefusesNondeterministicResume(t *testing.T) {
 	c := e.coordinator(Options{})
 	// Same batch boundaries, other rows: skipping by offset would be wrong.
 	sql := "SELECT repeat('x', (random() * 10)::INT) AS x FROM range(0, 20000) t(i)"
-	err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: sql, Group: bad.addr}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
+	err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: sql, Group: bad.addr}}, (&clientStream{}).Send)
 	require.ErrorIs(t, err, ErrNotResumable)
 	require.ErrorContains(t, err, "not deterministic")
 	require.EqualValues(t, 1, good.dogets.Load(), "not retried again")
@@ -73,7 +72,7 @@ func TestStreamFailures(t *testing.T) {
 		c := e.coordinator(Options{})
 		var out clientStream
 		// Preferring the dead worker before its first health check.
-		require.NoError(t, c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT 42::BIGINT AS x", Group: dead}, nil, flightwire.Uncompressed, out.Send))
+		require.NoError(t, c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: "SELECT 42::BIGINT AS x", Group: dead}}, out.Send))
 		require.Equal(t, []int64{42}, out.int64s(t))
 	})
 
@@ -82,7 +81,7 @@ func TestStreamFailures(t *testing.T) {
 		a, b := startWorker(t, e.signer, 0, nil), startWorker(t, e.signer, 0, nil)
 		require.NoError(t, e.pool.Set([]string{a.addr, b.addr}))
 		c := e.coordinator(Options{})
-		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT nope"}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
+		err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: "SELECT nope"}}, (&clientStream{}).Send)
 		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 		require.Zero(t, testutil.ToFloat64(c.retries))
 		require.EqualValues(t, 1, a.dogets.Load()+b.dogets.Load())
@@ -94,7 +93,7 @@ func TestStreamFailures(t *testing.T) {
 		bad := startWorker(t, e.signer, 100, &fault{after: 1, mode: "error"})
 		require.NoError(t, e.pool.Set([]string{bad.addr}))
 		c := e.coordinator(Options{Attempts: 3})
-		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: rangeSQL}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
+		err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: rangeSQL}}, (&clientStream{}).Send)
 		require.ErrorIs(t, err, workerpool.ErrNoWorkers)
 		require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 		require.EqualValues(t, 3, bad.dogets.Load(), "the only worker is healthy: tried again")
@@ -107,7 +106,7 @@ func TestStreamFailures(t *testing.T) {
 		require.NoError(t, e.pool.Set([]string{bad.addr}))
 		c := e.coordinator(Options{StallTimeout: 200 * time.Millisecond, Attempts: 2})
 		start := time.Now()
-		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: rangeSQL}, nil, flightwire.Uncompressed, (&clientStream{}).Send)
+		err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: rangeSQL}}, (&clientStream{}).Send)
 		require.ErrorIs(t, err, ErrStalled)
 		require.Less(t, time.Since(start), 5*time.Second)
 	})
@@ -119,7 +118,7 @@ func TestStreamFailures(t *testing.T) {
 		c := e.coordinator(Options{StallTimeout: 250 * time.Millisecond})
 		var out clientStream
 		// Computing this takes well over the stall timeout with one thread under -race.
-		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: "SELECT count(*) AS x FROM range(60000000) t(i) WHERE i % 7 = 3"}, nil, flightwire.Uncompressed, out.Send)
+		err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: "SELECT count(*) AS x FROM range(60000000) t(i) WHERE i % 7 = 3"}}, out.Send)
 		require.NoError(t, err)
 		require.Equal(t, []int64{8571429}, out.int64s(t))
 		require.Zero(t, testutil.ToFloat64(c.retries))
@@ -130,7 +129,7 @@ func TestStreamFailures(t *testing.T) {
 		w := startWorker(t, e.signer, 100, nil)
 		require.NoError(t, e.pool.Set([]string{w.addr}))
 		c := e.coordinator(Options{})
-		err := c.Stream(context.Background(), "q", 0, planner.Fragment{SQL: rangeSQL}, nil, flightwire.Uncompressed, func(*flight.FlightData) error {
+		err := c.Stream(context.Background(), FragmentJob{Job: Job{QueryID: "q"}, Fragment: planner.Fragment{SQL: rangeSQL}}, func(*flight.FlightData) error {
 			return status.Error(codes.Canceled, "client went away")
 		})
 		require.ErrorContains(t, err, "send to client")

@@ -54,8 +54,8 @@ func (s *service) DoAction(action *flight.Action, stream flight.FlightService_Do
 		err = s.srv.cancelQuery(ctx, string(action.GetBody()), "cancel action")
 		body = map[string]string{"status": "cancelled"}
 	default:
-		if h, ok := s.srv.opts.Actions[action.GetType()]; ok {
-			out, herr := h(ctx, action.GetBody())
+		if a, ok := s.srv.opts.Actions[action.GetType()]; ok {
+			out, herr := a.Handler(ctx, action.GetBody())
 			if herr != nil {
 				return herr
 			}
@@ -83,8 +83,8 @@ func (s *service) ListActions(req *flight.Empty, stream flight.FlightService_Lis
 			return err
 		}
 	}
-	for name, desc := range s.srv.opts.ActionDescriptions {
-		if err := stream.Send(&flight.ActionType{Type: name, Description: desc}); err != nil {
+	for name, a := range s.srv.opts.Actions {
+		if err := stream.Send(&flight.ActionType{Type: name, Description: a.Description}); err != nil {
 			return err
 		}
 	}
@@ -97,8 +97,8 @@ func (s *Server) progress(ctx context.Context, id string) (*progressJSON, error)
 	var rec systables.QueryRecord
 	if q, ok := s.live.get(id); ok {
 		rec = q.snapshot()
-	} else if s.opts.Lookup != nil {
-		if r, found := s.opts.Lookup(id); found {
+	} else if s.opts.History != nil {
+		if r, found := s.opts.History.Lookup(id); found {
 			rec = r
 		} else {
 			return nil, fmt.Errorf("%w: %q", ErrQueryUnknown, id)
@@ -106,7 +106,7 @@ func (s *Server) progress(ctx context.Context, id string) (*progressJSON, error)
 	} else {
 		return nil, fmt.Errorf("%w: %q", ErrQueryUnknown, id)
 	}
-	if rec.Principal != s.opts.Principal(ctx) && !s.isAdmin(ctx) {
+	if rec.Principal != s.opts.Access.Principal(ctx) && !s.isAdmin(ctx) {
 		return nil, fmt.Errorf("%w: %q", ErrQueryUnknown, id)
 	}
 	end := rec.Finished
@@ -128,7 +128,7 @@ func (s *Server) CancelFlightInfo(ctx context.Context, req *flight.CancelFlightI
 		// A FlightInfo without our metadata: find the query by ticket.
 		for _, ep := range info.GetEndpoint() {
 			if id, ok := decodeTicket(ep.GetTicket().GetTicket()); ok {
-				if q, ok := s.queries.get(s.opts.Principal(ctx), id); ok && q.live != nil {
+				if q, ok := s.queries.get(s.opts.Access.Principal(ctx), id); ok && q.live != nil {
 					meta.QueryID = q.live.rec.ID
 					break
 				}

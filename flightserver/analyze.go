@@ -13,7 +13,6 @@ import (
 
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/flightwire"
-	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 )
 
@@ -41,8 +40,9 @@ func (c *countingSink) Send(fd *flight.FlightData) error {
 // endpoints would (a merge on the coordinator, or every fragment relayed),
 // into a sink that drops the rows, and returns EXPLAIN's rows followed by
 // what each stage and fragment did.
-func (s *Server) analyze(ctx context.Context, lq *liveQuery, plan *planner.Plan, args []fragwire.Arg) ([]explainRow, error) {
+func (s *Server) analyze(ctx context.Context, lq *liveQuery, plan *planner.Plan, job coordinator.Job) ([]explainRow, error) {
 	rows := explain(plan)
+	job.Codec = flightwire.Uncompressed // the sink drops the rows
 	if plan.Local {
 		return append(rows, explainRow{"analyze", "system tables are read on the coordinator: there are no fragments to measure"}), nil
 	}
@@ -55,12 +55,12 @@ func (s *Server) analyze(ctx context.Context, lq *liveQuery, plan *planner.Plan,
 	start := time.Now()
 	var err error
 	if plan.Merge != nil {
-		err = s.opts.Runner.Merge(qctx, lq.rec.ID, plan, args, flightwire.Uncompressed, sink)
+		err = s.opts.Runner.Merge(qctx, job, plan, sink)
 	} else {
 		g, gctx := errgroup.WithContext(qctx)
 		for i, frag := range plan.Fragments {
 			g.Go(func() error {
-				return s.opts.Runner.Stream(gctx, lq.rec.ID, i, frag, args, flightwire.Uncompressed, sink.Send)
+				return s.opts.Runner.Stream(gctx, coordinator.FragmentJob{Job: job, Index: i, Fragment: frag}, sink.Send)
 			})
 		}
 		err = g.Wait()

@@ -34,7 +34,7 @@ func (s *Server) audit(ctx context.Context, action, sql string, plan *planner.Pl
 		sql = sql[:maxAuditSQL] + "…"
 	}
 	s.audits.WithLabelValues(decision).Inc()
-	attrs := []any{"action", action, "principal", s.opts.Principal(ctx), "decision", decision, "code", code,
+	attrs := []any{"action", action, "principal", s.opts.Access.Principal(ctx), "decision", decision, "code", code,
 		"tables", tables, "sql", sql}
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())

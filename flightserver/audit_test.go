@@ -32,7 +32,7 @@ func TestAuditRecordsEveryDecision(t *testing.T) {
 	srv, err := New(Options{
 		Planner:     refusingPlanner{},
 		AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil)),
-		Principal:   func(context.Context) string { return "mallory" },
+		Access:      Access{Principal: func(context.Context) string { return "mallory" }},
 	})
 	require.NoError(t, err)
 	ctx := context.Background()

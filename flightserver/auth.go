@@ -72,7 +72,7 @@ func (a *Authenticator) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(a.unary), grpc.ChainStreamInterceptor(a.stream)}
 }
 
-// PrincipalName is an Options.Principal that reads the principal the
+// PrincipalName is an Access.Principal that reads the principal the
 // interceptors put in the context; "anonymous" without one.
 func PrincipalName(ctx context.Context) string {
 	if p, ok := auth.FromContext(ctx); ok {

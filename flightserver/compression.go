@@ -12,7 +12,7 @@ import (
 	"github.com/quiver-data/quiver/flightwire"
 )
 
-// IPC compression policies (Options.Compression).
+// IPC compression policies (Delivery.Compression).
 const (
 	// CompressionAuto compresses results with Zstd for clients that are
 	// not on this machine, unless they say otherwise; the default.
@@ -56,7 +56,7 @@ func compressionPolicy(name string) (string, error) {
 //     both ends and saves nothing) or is a Java gRPC client: the Flight SQL
 //     JDBC driver does not ship the codecs (apache/arrow-java#926).
 func (s *Server) compressionFor(ctx context.Context) (flightwire.Compression, error) {
-	if s.opts.Compression == CompressionOff {
+	if s.opts.Delivery.Compression == CompressionOff {
 		return flightwire.Uncompressed, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -67,8 +67,8 @@ func (s *Server) compressionFor(ctx context.Context) (flightwire.Compression, er
 		}
 		return c, nil
 	}
-	if s.opts.Compression != CompressionAuto {
-		return flightwire.ParseCompression(s.opts.Compression)
+	if s.opts.Delivery.Compression != CompressionAuto {
+		return flightwire.ParseCompression(s.opts.Delivery.Compression)
 	}
 	if localPeer(ctx) {
 		return flightwire.Uncompressed, nil

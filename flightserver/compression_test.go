@@ -50,7 +50,7 @@ func TestCompressionFor(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			policy, err := compressionPolicy(tc.policy)
 			require.NoError(t, err)
-			s := &Server{opts: Options{Compression: policy}}
+			s := &Server{opts: Options{Delivery: Delivery{Compression: policy}}}
 			ctx := context.Background()
 			if tc.addr != nil {
 				ctx = peer.NewContext(ctx, &peer.Peer{Addr: tc.addr})
@@ -69,7 +69,7 @@ func TestCompressionFor(t *testing.T) {
 	}
 
 	t.Run("bad header", func(t *testing.T) {
-		s := &Server{opts: Options{Compression: CompressionAuto}}
+		s := &Server{opts: Options{Delivery: Delivery{Compression: CompressionAuto}}}
 		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(CompressionHeader, "gzip"))
 		_, err := s.compressionFor(ctx)
 		require.ErrorIs(t, err, ErrBadCompression)
@@ -79,7 +79,7 @@ func TestCompressionFor(t *testing.T) {
 	})
 
 	t.Run("bad policy", func(t *testing.T) {
-		_, err := New(Options{Compression: "brotli"})
+		_, err := New(Options{Delivery: Delivery{Compression: "brotli"}})
 		require.ErrorContains(t, err, `IPC compression "brotli"`)
 	})
 }

@@ -218,6 +218,6 @@ func TestDirectRouting(t *testing.T) {
 }
 
 func TestRoutingOption(t *testing.T) {
-	_, err := New(Options{Routing: "sideways"})
+	_, err := New(Options{Delivery: Delivery{Routing: "sideways"}})
 	require.ErrorContains(t, err, "proxy or direct")
 }

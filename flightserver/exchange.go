@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/quiver-data/quiver/coordinator"
-	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 )
 
@@ -19,7 +18,7 @@ const releaseTimeout = 30 * time.Second
 // producers run under the query's context (a cancel, the query timeout or
 // the client giving up on GetFlightInfo stops them); the query's end
 // removes what they wrote.
-func (s *Server) exchange(ctx context.Context, lq *liveQuery, plan *planner.Plan, args []fragwire.Arg) (int, error) {
+func (s *Server) exchange(ctx context.Context, lq *liveQuery, plan *planner.Plan, job coordinator.Job) (int, error) {
 	lq.mu.Lock()
 	lq.spooled = true
 	lq.mu.Unlock()
@@ -32,7 +31,7 @@ func (s *Server) exchange(ctx context.Context, lq *liveQuery, plan *planner.Plan
 	stages := 1
 	for round := plan.Next(); round != nil; round = plan.Next() {
 		start := time.Now()
-		parts, err := s.opts.Runner.Exchange(qctx, lq.rec.ID, round, args)
+		parts, err := s.opts.Runner.Exchange(qctx, job, round)
 		lq.mu.Lock()
 		if lq.analysis != nil {
 			lq.analysis.rounds = append(lq.analysis.rounds, time.Since(start))

@@ -76,9 +76,12 @@ func (l *Limits) defaults() {
 	}
 }
 
-// History receives every query when it ends; *systables.Queries is one.
+// History keeps the queries that ended; *systables.QueryLog is one.
 type History interface {
+	// Record receives every query when it ends.
 	Record(rec systables.QueryRecord)
+	// Lookup finds an ended query, for the progress action.
+	Lookup(id string) (systables.QueryRecord, bool)
 }
 
 // liveQuery is a query from submission to its end: it holds the admission
@@ -411,7 +414,7 @@ func (q *liveQuery) end(err error) {
 	spooled := q.spooled
 	q.mu.Unlock()
 	for _, id := range tickets {
-		q.srv.queries.update(rec.Principal, id, &query{id: rec.ID, live: q})
+		q.srv.queries.update(rec.Principal, id, &query{job: coordinator.Job{QueryID: rec.ID}, live: q})
 	}
 
 	if err == nil {
@@ -451,7 +454,7 @@ func (q *liveQuery) addTicket(id string) {
 	}
 	q.mu.Unlock()
 	if ended {
-		q.srv.queries.update(q.rec.Principal, id, &query{id: q.rec.ID, live: q})
+		q.srv.queries.update(q.rec.Principal, id, &query{job: coordinator.Job{QueryID: q.rec.ID}, live: q})
 	}
 }
 
@@ -519,7 +522,7 @@ func (s *Server) cancelQuery(ctx context.Context, id, why string) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrQueryUnknown, id)
 	}
-	principal := s.opts.Principal(ctx)
+	principal := s.opts.Access.Principal(ctx)
 	if q.rec.Principal != principal && !s.isAdmin(ctx) {
 		return fmt.Errorf("%w: %q", ErrQueryUnknown, id)
 	}
@@ -528,5 +531,5 @@ func (s *Server) cancelQuery(ctx context.Context, id, why string) error {
 }
 
 func (s *Server) isAdmin(ctx context.Context) bool {
-	return s.opts.IsAdmin != nil && s.opts.IsAdmin(ctx)
+	return s.opts.Access.IsAdmin != nil && s.opts.Access.IsAdmin(ctx)
 }

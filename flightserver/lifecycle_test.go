@@ -31,7 +31,7 @@ func (h *historySink) Record(r systables.QueryRecord) {
 	h.recs = append(h.recs, r)
 }
 
-func (h *historySink) find(id string) (systables.QueryRecord, bool) {
+func (h *historySink) Lookup(id string) (systables.QueryRecord, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, r := range h.recs {
@@ -48,7 +48,7 @@ func (h *historySink) waitEnded(t *testing.T, id string) systables.QueryRecord {
 	var rec systables.QueryRecord
 	require.Eventually(t, func() bool {
 		var ok bool
-		rec, ok = h.find(id)
+		rec, ok = h.Lookup(id)
 		return ok
 	}, 10*time.Second, 5*time.Millisecond, "query %s never ended", id)
 	return rec
@@ -164,7 +164,7 @@ func startSlow(t *testing.T, e *testEnv, ctx context.Context) (*flight.FlightInf
 
 func TestCancelActionAndProgress(t *testing.T) {
 	h := &historySink{}
-	e := newTestEnvWith(t, envOptions{tweak: func(o *Options) { o.History = h; o.Lookup = h.find }})
+	e := newTestEnvWith(t, envOptions{tweak: func(o *Options) { o.History = h }})
 	ctx := context.Background()
 	info, done := startSlow(t, e, ctx)
 	id := queryID(t, info)
@@ -238,7 +238,7 @@ func TestKillQuery(t *testing.T) {
 	h := &historySink{}
 	e := newTestEnvWith(t, envOptions{tweak: func(o *Options) {
 		o.History = h
-		o.IsAdmin = func(ctx context.Context) bool {
+		o.Access.IsAdmin = func(ctx context.Context) bool {
 			md, _ := metadata.FromIncomingContext(ctx)
 			return len(md.Get("x-user")) > 0 && md.Get("x-user")[0] == "root"
 		}

@@ -168,7 +168,7 @@ func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePatter
 		}
 		for _, n := range all {
 			// With a policy, principals see only the tables granted to them.
-			if match(n, tableType) && (s.opts.Visible == nil || s.opts.Visible(ctx, n)) {
+			if match(n, tableType) && (s.opts.Access.Visible == nil || s.opts.Access.Visible(ctx, n)) {
 				out = append(out, listedTable{name: n, kind: tableType})
 			}
 		}
@@ -227,7 +227,7 @@ func containsFold(list []string, s string) bool {
 // principal: with a policy, planned like any query so denied columns are
 // absent and masked ones have their masks' types.
 func (s *Server) tableSchema(ctx context.Context, n storage.TableName) (*arrow.Schema, error) {
-	if s.opts.Visible != nil {
+	if s.opts.Access.Visible != nil {
 		plan, err := s.opts.Planner.Type(ctx, "SELECT * FROM "+engine.QuoteIdent(n.Schema)+"."+engine.QuoteIdent(n.Name))
 		if err != nil {
 			return nil, err

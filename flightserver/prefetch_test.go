@@ -10,9 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/stretchr/testify/require"
 
-	"github.com/quiver-data/quiver/flightwire"
-	"github.com/quiver-data/quiver/fragwire"
-	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/systables"
 )
 
@@ -25,11 +23,11 @@ type streamSpy struct {
 	ended   []error
 }
 
-func (s *streamSpy) Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error {
+func (s *streamSpy) Stream(ctx context.Context, job coordinator.FragmentJob, send func(*flight.FlightData) error) error {
 	s.mu.Lock()
 	s.started++
 	s.mu.Unlock()
-	err := s.Runner.Stream(ctx, queryID, index, frag, args, codec, send)
+	err := s.Runner.Stream(ctx, job, send)
 	s.mu.Lock()
 	s.ended = append(s.ended, err)
 	s.mu.Unlock()

@@ -49,7 +49,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 		// one type per name, check only the count.
 		params = nil
 	}
-	id, err := s.prepared.put(s.opts.Principal(ctx), &prepared{sql: sql, params: plan.ParamNames, types: params})
+	id, err := s.prepared.put(s.opts.Access.Principal(ctx), &prepared{sql: sql, params: plan.ParamNames, types: params})
 	if err != nil {
 		return res, err
 	}
@@ -67,7 +67,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 
 // ClosePreparedStatement forgets a handle.
 func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
-	if !s.prepared.remove(s.opts.Principal(ctx), string(req.GetPreparedStatementHandle())) {
+	if !s.prepared.remove(s.opts.Access.Principal(ctx), string(req.GetPreparedStatementHandle())) {
 		return ErrStatementUnknown
 	}
 	return nil
@@ -77,7 +77,7 @@ func (s *Server) ClosePreparedStatement(ctx context.Context, req flightsql.Actio
 // many as the statement has parameters, each one its parameter's type can
 // take (checkParams).
 func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
-	principal, handle := s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle())
+	principal, handle := s.opts.Access.Principal(ctx), string(cmd.GetPreparedStatementHandle())
 	ps, ok := s.prepared.get(principal, handle)
 	if !ok {
 		return nil, ErrStatementUnknown
@@ -114,7 +114,7 @@ func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.
 // parameters; a statement whose parameters are not all bound fails here,
 // before anything runs.
 func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	ps, ok := s.prepared.get(s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
+	ps, ok := s.prepared.get(s.opts.Access.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
 	if !ok {
 		return nil, ErrStatementUnknown
 	}
@@ -127,7 +127,7 @@ func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flights
 
 // GetSchemaPreparedStatement returns the result schema with the bound parameters.
 func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
-	ps, ok := s.prepared.get(s.opts.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
+	ps, ok := s.prepared.get(s.opts.Access.Principal(ctx), string(cmd.GetPreparedStatementHandle()))
 	if !ok {
 		return nil, ErrStatementUnknown
 	}

@@ -70,7 +70,7 @@ func (g *schemaGuard) check(fd *flight.FlightData) error {
 // plan was, so the bug can be reproduced.
 func (s *Server) mismatch(q *query, err error) {
 	s.mismatches.Inc()
-	attrs := []any{"queryID", q.id, "endpoint", q.index, "err", err}
+	attrs := []any{"queryID", q.job.QueryID, "endpoint", q.index, "err", err}
 	if q.plan != nil {
 		attrs = append(attrs, "sql", q.plan.SQL, "strategy", q.plan.Decisions.Strategy, "fragments", fragmentSQL(q.plan))
 		if q.plan.Merge != nil {

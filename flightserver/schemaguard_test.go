@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/worker"
@@ -269,7 +270,7 @@ func TestSchemaGuard(t *testing.T) {
 			require.NoError(t, err)
 			var passed []*flight.FlightData
 			g := &schemaGuard{next: sendFunc(func(fd *flight.FlightData) error { passed = append(passed, fd); return nil }),
-				srv: srv, q: &query{id: "q", announced: want}}
+				srv: srv, q: &query{job: coordinator.Job{QueryID: "q"}, announced: want}}
 			b := array.NewRecordBuilder(mem, tc.schema)
 			defer b.Release()
 			rec := b.NewRecordBatch()

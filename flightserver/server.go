@@ -24,7 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/quiver-data/quiver/admission"
-	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
@@ -39,36 +39,57 @@ type Planner interface {
 	Type(ctx context.Context, sql string) (*planner.Plan, error)
 }
 
-// Runner types and runs plans; *coordinator.Coordinator is one.
+// Runner types and runs plans; *coordinator.Coordinator is one. Its
+// roles are separate interfaces so each can be read (and faked) alone.
 type Runner interface {
+	Typer
+	Streamer
+	Exchanger
+	Router
+}
+
+// Typer gives result schemas without running anything.
+type Typer interface {
 	Schema(ctx context.Context, plan *planner.Plan, args []any) (*arrow.Schema, error)
 	TableSchema(ctx context.Context, t *storage.Table) (*arrow.Schema, error)
 	// ParamTypes are the Arrow types a plan's parameters should be sent as.
 	ParamTypes(ctx context.Context, plan *planner.Plan) ([]arrow.DataType, error)
-	// Stream relays fragment index of a scan plan from a worker. Every
+}
+
+// Streamer runs what a proxied endpoint streams to its client.
+type Streamer interface {
+	// Stream relays a fragment of a scan plan from a worker. Every
 	// message it gives send is its own: Stream does not touch it again,
 	// so send may keep it (a prefetch buffers them). Batches come
-	// compressed with codec.
-	Stream(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, send func(*flight.FlightData) error) error
+	// compressed with job.Codec.
+	Stream(ctx context.Context, job coordinator.FragmentJob, send func(*flight.FlightData) error) error
 	// Merge runs every fragment of a merge plan and writes the merged
-	// result, batches compressed with codec.
-	Merge(ctx context.Context, queryID string, plan *planner.Plan, args []fragwire.Arg, codec flightwire.Compression, out flight.DataStreamWriter) error
+	// result, batches compressed with job.Codec.
+	Merge(ctx context.Context, job coordinator.Job, plan *planner.Plan, out flight.DataStreamWriter) error
+	// Local runs a local plan's statement on the coordinator over tables.
+	Local(ctx context.Context, sql string, tables map[string]array.RecordReader, args []any, out flight.DataStreamWriter) error
+}
+
+// Exchanger runs a plan's exchanges into the spool and removes them.
+type Exchanger interface {
 	// Exchange runs a round of a plan's exchanges (their producers write
 	// the spool) and returns the files of each part, parts[x][p], for
 	// Plan.Bind.
-	Exchange(ctx context.Context, queryID string, round *planner.Round, args []fragwire.Arg) ([][][]string, error)
+	Exchange(ctx context.Context, job coordinator.Job, round *planner.Round) ([][][]string, error)
 	// Release removes what a query left in the spool; nothing is fine.
 	Release(ctx context.Context, queryID string) error
-	// Local runs a local plan's statement on the coordinator over tables.
-	Local(ctx context.Context, sql string, tables map[string]array.RecordReader, args []any, out flight.DataStreamWriter) error
-	// Route picks the worker a client fetches fragment index from directly
-	// and returns its address and a ticket valid for ttl; the worker
-	// compresses batches with codec and streams nothing but the announced
-	// schema.
-	Route(ctx context.Context, queryID string, index int, frag planner.Fragment, args []fragwire.Arg, codec flightwire.Compression, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error)
 }
 
-// Result routing modes (Options.Routing).
+// Router hands fragments to clients that fetch them from workers.
+type Router interface {
+	// Route picks the worker a client fetches a fragment from directly
+	// and returns its address and a ticket valid for ttl; the worker
+	// compresses batches with job.Codec and streams nothing but the
+	// announced schema.
+	Route(ctx context.Context, job coordinator.FragmentJob, announced *arrow.Schema, statement string, ttl time.Duration) (string, []byte, error)
+}
+
+// Result routing modes (Delivery.Routing).
 const (
 	// RoutingProxy relays every result through the coordinator.
 	RoutingProxy = "proxy"
@@ -87,26 +108,14 @@ type Options struct {
 	Planner Planner
 	Runner  Runner
 	Catalog Catalog
-	// Principal names the caller of a request; nil treats everyone as "anonymous".
-	Principal func(ctx context.Context) string
-	// TicketTTL is how long a query ticket can be redeemed; default 5 minutes.
-	TicketTTL time.Duration
-	// Routing is RoutingProxy (default) or RoutingDirect: scan-plan
-	// endpoints then name the worker (grpc://host:port) and carry a signed
-	// fragment ticket valid for TicketTTL. Merge plans are always proxied.
-	Routing string
-	// Compression is the IPC compression policy for results:
-	// CompressionAuto (default: Zstd for clients on other machines),
-	// CompressionOff, "zstd" or "lz4" (every result). Clients choose per
-	// query with CompressionHeader; see compressionFor.
-	Compression string
+	// Access says who the caller is and what it may see.
+	Access Access
+	// Delivery says how results reach clients.
+	Delivery Delivery
 	// Version is reported in GetSqlInfo.
 	Version   string
 	Allocator memory.Allocator
 	Logger    *slog.Logger
-	// Visible reports whether the context's principal may see a table in
-	// metadata calls; nil shows every table (no policy).
-	Visible func(ctx context.Context, name storage.TableName) bool
 	// AuditLogger receives one record per statement, allowed or refused;
 	// nil sends them to Logger.
 	AuditLogger *slog.Logger
@@ -117,17 +126,46 @@ type Options struct {
 	Admission *admission.Controller
 	// Limits bound every query.
 	Limits Limits
-	// History receives every query when it ends; nil keeps none.
+	// History receives every query when it ends and finds ended ones for
+	// the progress action; nil keeps none.
 	History History
-	// Lookup finds an ended query for the progress action; nil finds none.
-	Lookup func(id string) (systables.QueryRecord, bool)
+	// Actions are extra Flight actions by type (e.g. "quiver.report.run").
+	Actions map[string]Action
+}
+
+// Access decides who a request's caller is and what it may see. Every
+// field may be nil.
+type Access struct {
+	// Principal names the caller of a request; nil treats everyone as "anonymous".
+	Principal func(ctx context.Context) string
 	// IsAdmin reports whether the context's principal is an administrator
 	// (may see and kill every query); nil: nobody is.
 	IsAdmin func(ctx context.Context) bool
-	// Actions are extra Flight actions by type (e.g. "quiver.report.run"),
-	// with ActionDescriptions for ListActions.
-	Actions            map[string]func(ctx context.Context, body []byte) ([]byte, error)
-	ActionDescriptions map[string]string
+	// Visible reports whether the context's principal may see a table in
+	// metadata calls; nil shows every table (no policy).
+	Visible func(ctx context.Context, name storage.TableName) bool
+}
+
+// Delivery says how results reach clients.
+type Delivery struct {
+	// Routing is RoutingProxy (default) or RoutingDirect: scan-plan
+	// endpoints then name the worker (grpc://host:port) and carry a signed
+	// fragment ticket valid for TicketTTL. Merge plans are always proxied.
+	Routing string
+	// Compression is the IPC compression policy for results:
+	// CompressionAuto (default: Zstd for clients on other machines),
+	// CompressionOff, "zstd" or "lz4" (every result). Clients choose per
+	// query with CompressionHeader; see compressionFor.
+	Compression string
+	// TicketTTL is how long a query ticket can be redeemed; default 5 minutes.
+	TicketTTL time.Duration
+}
+
+// Action is an extra Flight action: what runs it and how ListActions
+// describes it.
+type Action struct {
+	Handler     func(ctx context.Context, body []byte) ([]byte, error)
+	Description string
 }
 
 // Server is the Flight SQL service.
@@ -151,11 +189,10 @@ type Server struct {
 // query is what a ticket redeems: one fragment of a scan plan, a whole
 // merge plan, or rows computed while planning (EXPLAIN, KILL QUERY).
 type query struct {
-	id     string
+	// job's Codec is that of the batches sent to the client.
+	job    coordinator.Job
 	index  int
 	plan   *planner.Plan
-	args   []fragwire.Arg
-	codec  flightwire.Compression // of the batches sent to the client
 	rows   []explainRow
 	schema *arrow.Schema // of rows
 	// announced is the schema the query's FlightInfo announced; every
@@ -168,26 +205,26 @@ type query struct {
 
 // New returns the service.
 func New(opts Options) (*Server, error) {
-	if opts.TicketTTL == 0 {
-		opts.TicketTTL = 5 * time.Minute
+	if opts.Delivery.TicketTTL == 0 {
+		opts.Delivery.TicketTTL = 5 * time.Minute
 	}
 	if opts.Limits.PrefetchMessages < 0 {
 		return nil, fmt.Errorf("prefetch messages %d (--prefetch-messages): want 0 (off) or more", opts.Limits.PrefetchMessages)
 	}
-	switch opts.Routing {
+	switch opts.Delivery.Routing {
 	case "":
-		opts.Routing = RoutingProxy
+		opts.Delivery.Routing = RoutingProxy
 	case RoutingProxy, RoutingDirect:
 	default:
-		return nil, fmt.Errorf("result routing %q: want %s or %s", opts.Routing, RoutingProxy, RoutingDirect)
+		return nil, fmt.Errorf("result routing %q: want %s or %s", opts.Delivery.Routing, RoutingProxy, RoutingDirect)
 	}
-	policy, err := compressionPolicy(opts.Compression)
+	policy, err := compressionPolicy(opts.Delivery.Compression)
 	if err != nil {
 		return nil, err
 	}
-	opts.Compression = policy
-	if opts.Principal == nil {
-		opts.Principal = func(context.Context) string { return "anonymous" }
+	opts.Delivery.Compression = policy
+	if opts.Access.Principal == nil {
+		opts.Access.Principal = func(context.Context) string { return "anonymous" }
 	}
 	mem := opts.Allocator
 	if mem == nil {
@@ -201,7 +238,7 @@ func New(opts Options) (*Server, error) {
 		opts:     opts,
 		logger:   logger,
 		mem:      mem,
-		queries:  newStore[*query](opts.TicketTTL, 100_000),
+		queries:  newStore[*query](opts.Delivery.TicketTTL, 100_000),
 		prepared: newStore[*prepared](time.Hour, 100_000),
 		started: promauto.With(opts.Registerer).NewCounterVec(prometheus.CounterOpts{
 			Name: "quiver_queries_total", Help: "Queries planned, by outcome.",
@@ -287,7 +324,7 @@ func (s *service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetSer
 
 // flightInfo admits and plans sql and returns endpoints for its
 // fragments: one per fragment of a scan plan, one for a merge plan or an
-// EXPLAIN. routing overrides Options.Routing when set.
+// EXPLAIN. routing overrides Delivery.Routing when set.
 func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *flight.FlightDescriptor, routing string) (info *flight.FlightInfo, err error) {
 	if s.draining.Load() {
 		return nil, fmt.Errorf("%w: it no longer takes queries; retry on another replica or after the restart", ErrDraining)
@@ -296,13 +333,13 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (--max-sql-length)", ErrSQLTooLong, n, s.opts.Limits.MaxSQLLength)
 	}
 	if routing == "" {
-		routing = s.opts.Routing
+		routing = s.opts.Delivery.Routing
 	}
 	queryID, err := newID()
 	if err != nil {
 		return nil, err
 	}
-	principal := s.opts.Principal(ctx)
+	principal := s.opts.Access.Principal(ctx)
 	lq := s.begin(queryID, principal, sql)
 	var plan *planner.Plan
 	defer func() {
@@ -356,14 +393,15 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
+	job := coordinator.Job{QueryID: queryID, Args: wargs, Codec: codec}
 	stages := 1
 	if plan.Next() != nil {
-		if stages, err = s.exchange(ctx, lq, plan, wargs); err != nil {
+		if stages, err = s.exchange(ctx, lq, plan, job); err != nil {
 			return nil, err
 		}
 	}
 	if plan.Analyze {
-		rows, err := s.analyze(ctx, lq, plan, wargs)
+		rows, err := s.analyze(ctx, lq, plan, job)
 		if err != nil {
 			return nil, err
 		}
@@ -393,12 +431,13 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	proxied := 0
 	switch {
 	case plan.Merge != nil:
-		err = endpoint(&query{id: queryID, plan: plan, args: wargs, codec: codec, announced: schema, live: lq})
+		err = endpoint(&query{job: job, plan: plan, announced: schema, live: lq})
 		proxied = 1
 	default:
 		for i, frag := range plan.Fragments {
 			if direct {
-				addr, ticket, rerr := s.opts.Runner.Route(ctx, queryID, i, frag, wargs, codec, schema, sql, s.opts.TicketTTL)
+				fj := coordinator.FragmentJob{Job: job, Index: i, Fragment: frag}
+				addr, ticket, rerr := s.opts.Runner.Route(ctx, fj, schema, sql, s.opts.Delivery.TicketTTL)
 				if rerr != nil {
 					return nil, rerr
 				}
@@ -410,7 +449,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			}
 			one := *plan
 			one.Fragments = []planner.Fragment{frag}
-			if err = endpoint(&query{id: queryID, index: i, plan: &one, args: wargs, codec: codec, announced: schema, live: lq}); err != nil {
+			if err = endpoint(&query{job: job, index: i, plan: &one, announced: schema, live: lq}); err != nil {
 				break
 			}
 			proxied++
@@ -454,7 +493,7 @@ func (s *Server) newInfo(desc *flight.FlightDescriptor, schema *arrow.Schema, qu
 func (s *Server) staticInfo(ctx context.Context, lq *liveQuery, desc *flight.FlightDescriptor, schema *arrow.Schema, rows []explainRow) (*flight.FlightInfo, error) {
 	info := s.newInfo(desc, schema, lq.rec.ID)
 	info.TotalRecords = int64(len(rows))
-	id, err := s.queries.put(s.opts.Principal(ctx), &query{id: lq.rec.ID, rows: rows, schema: schema, announced: schema, live: lq})
+	id, err := s.queries.put(s.opts.Access.Principal(ctx), &query{job: coordinator.Job{QueryID: lq.rec.ID}, rows: rows, schema: schema, announced: schema, live: lq})
 	if err != nil {
 		return nil, err
 	}
@@ -489,13 +528,13 @@ func (s *Server) schemaResult(ctx context.Context, sql string, args []any) (*fli
 // while planning. The stream runs under the query's context: a cancel,
 // the query timeout or a limit stops it.
 func (s *Server) doGetQuery(ctx context.Context, id string, out flight.DataStreamWriter) error {
-	principal := s.opts.Principal(ctx)
+	principal := s.opts.Access.Principal(ctx)
 	q, ok := s.queries.get(principal, id)
 	if !ok {
 		if owner, live := s.queries.owner(id); live && owner != principal {
 			return fmt.Errorf("%w: the ticket was issued to another principal", ErrTicketForeign)
 		}
-		return fmt.Errorf("%w: tickets are valid for %s and only for the principal that planned the query", ErrTicketUnknown, s.opts.TicketTTL)
+		return fmt.Errorf("%w: tickets are valid for %s and only for the principal that planned the query", ErrTicketUnknown, s.opts.Delivery.TicketTTL)
 	}
 	qctx, done, err := q.live.enter(ctx)
 	if err != nil {
@@ -526,12 +565,12 @@ func (s *Server) stream(ctx context.Context, q *query, out flight.DataStreamWrit
 	case q.rows != nil || q.schema != nil:
 		return s.writeRows(q.schema, q.rows, out)
 	case q.plan.Merge != nil:
-		return s.opts.Runner.Merge(ctx, q.id, q.plan, q.args, q.codec, out)
+		return s.opts.Runner.Merge(ctx, q.job, q.plan, out)
 	case q.plan.Local:
 		return s.runLocal(ctx, q, out)
 	}
 	for _, frag := range q.plan.Fragments {
-		if err := s.opts.Runner.Stream(ctx, q.id, q.index, frag, q.args, q.codec, out.Send); err != nil {
+		if err := s.opts.Runner.Stream(ctx, coordinator.FragmentJob{Job: q.job, Index: q.index, Fragment: frag}, out.Send); err != nil {
 			return err
 		}
 	}
@@ -558,7 +597,7 @@ func (s *Server) runLocal(ctx context.Context, q *query, out flight.DataStreamWr
 	if s.opts.System == nil {
 		return fmt.Errorf("%w: this server has no system tables", planner.ErrTableNotFound)
 	}
-	viewer := systables.Viewer{Principal: s.opts.Principal(ctx), Admin: s.isAdmin(ctx)}
+	viewer := systables.Viewer{Principal: s.opts.Access.Principal(ctx), Admin: s.isAdmin(ctx)}
 	tables := map[string]array.RecordReader{}
 	defer func() {
 		for _, r := range tables {
@@ -581,8 +620,8 @@ func (s *Server) runLocal(ctx context.Context, q *query, out flight.DataStreamWr
 		}
 		tables[planner.LocalTableName(t.Name)] = rdr
 	}
-	args := make([]any, len(q.args))
-	for i, a := range q.args {
+	args := make([]any, len(q.job.Args))
+	for i, a := range q.job.Args {
 		v, err := a.Decode()
 		if err != nil {
 			return fmt.Errorf("%w: parameter %d: %v", ErrBadParameters, i+1, err)

@@ -146,23 +146,23 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 			Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: wh,
 			BroadcastRows: o.broadcastRows, FinalGroups: o.finalGroups,
 		}),
-		Runner:  coord,
-		Catalog: wh,
-		Routing: o.routing,
-		Principal: func(ctx context.Context) string {
+		Runner:   coord,
+		Catalog:  wh,
+		Delivery: Delivery{Routing: o.routing},
+		Access: Access{Principal: func(ctx context.Context) string {
 			md, _ := metadata.FromIncomingContext(ctx)
 			if u := md.Get("x-user"); len(u) > 0 {
 				return u[0]
 			}
 			return "anonymous"
-		},
+		}},
 		Allocator: mem,
 		// As `quiver serve` does by default: single-endpoint results start
 		// when planned, so every test here also covers the prefetch.
 		Limits: Limits{PrefetchMessages: 2},
 	}
 	if o.system != nil {
-		opts.History, opts.Lookup = o.system, o.system.Lookup
+		opts.History = o.system
 	}
 	if o.tweak != nil {
 		o.tweak(&opts)

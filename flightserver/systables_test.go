@@ -15,7 +15,7 @@ import (
 )
 
 func rootIsAdmin(o *Options) {
-	o.IsAdmin = func(ctx context.Context) bool {
+	o.Access.IsAdmin = func(ctx context.Context) bool {
 		md, _ := metadata.FromIncomingContext(ctx)
 		return len(md.Get("x-user")) > 0 && md.Get("x-user")[0] == "root"
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -66,15 +67,15 @@ func (r *reportsFlags) open(ctx context.Context, wh *storage.Warehouse, stOpts s
 
 // actions are the report Flight actions for flightserver.Options.Actions.
 // They answer reports.ErrStopped (Unavailable) until start has run.
-func (r *reportsFlags) actions() map[string]func(ctx context.Context, body []byte) ([]byte, error) {
-	out := map[string]func(ctx context.Context, body []byte) ([]byte, error){}
-	for name := range reports.ActionDescriptions {
-		out[name] = func(ctx context.Context, body []byte) ([]byte, error) {
+func (r *reportsFlags) actions() map[string]flightserver.Action {
+	out := map[string]flightserver.Action{}
+	for name, desc := range reports.ActionDescriptions {
+		out[name] = flightserver.Action{Description: desc, Handler: func(ctx context.Context, body []byte) ([]byte, error) {
 			if r.sched == nil {
 				return nil, fmt.Errorf("%w: it has not started", reports.ErrStopped)
 			}
 			return r.sched.Actions()[name](ctx, body)
-		}
+		}}
 	}
 	return out
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/policy"
-	"github.com/quiver-data/quiver/reports"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/workerpool"
@@ -260,12 +259,12 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 		auditLogger = l
 	}
 	srv, err := flightserver.New(flightserver.Options{
-		AuditLogger: auditLogger, Visible: a.visible(),
-		Planner: plan, Runner: a.coord, Catalog: a.warehouse, TicketTTL: c.ticketTTL, Routing: c.dist.routing, Compression: c.dist.compression,
-		Version: version, Logger: a.logger, Registerer: a.reg, Principal: flightserver.PrincipalName,
+		Planner: plan, Runner: a.coord, Catalog: a.warehouse,
+		Access:   flightserver.Access{Principal: flightserver.PrincipalName, IsAdmin: c.ops.isAdmin, Visible: a.visible()},
+		Delivery: flightserver.Delivery{Routing: c.dist.routing, Compression: c.dist.compression, TicketTTL: c.ticketTTL},
+		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,
 		System: system, Admission: c.ops.admission(a.reg), Limits: c.ops.limits(),
-		History: a.queryLog, Lookup: a.queryLog.Lookup, IsAdmin: c.ops.isAdmin,
-		Actions: c.reps.actions(), ActionDescriptions: reports.ActionDescriptions,
+		History: a.queryLog, Actions: c.reps.actions(),
 	})
 	if err != nil {
 		return err

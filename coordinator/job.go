@@ -1,0 +1,28 @@
+package coordinator
+
+import (
+	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/planner"
+)
+
+// Job is what every fragment of one query runs with. It lives here, not
+// in planner: the arguments and the codec are how a plan is run, not
+// what was planned.
+type Job struct {
+	// QueryID names the query in worker tickets, logs and the spool.
+	QueryID string
+	// Args are the statement's bind arguments, as workers take them.
+	Args []fragwire.Arg
+	// Codec compresses the batches that go to the client, relayed or
+	// fetched directly; exchange producers, which write the spool, and
+	// a merge's partials, which the coordinator decodes, ignore it.
+	Codec flightwire.Compression
+}
+
+// FragmentJob is fragment Index of a Job's plan: what Stream and Route run.
+type FragmentJob struct {
+	Job
+	Index    int
+	Fragment planner.Fragment
+}

@@ -48,6 +48,18 @@ func TestBadInput(t *testing.T) {
 		requireServes(t, cl)
 	})
 
+	t.Run("unqualified_table_names_the_schema", func(t *testing.T) {
+		_, err := harness.RunFlightSQL(queryCtx(t), cl, "SELECT count(*) FROM plays")
+		require.Equal(t, codes.NotFound, status.Code(err), describe(err))
+		require.Contains(t, status.Convert(err).Message(), "table plays does not exist; did you mean demo.plays?")
+	})
+
+	t.Run("show_tables_says_what_to_type", func(t *testing.T) {
+		_, err := harness.RunFlightSQL(queryCtx(t), cl, "SHOW TABLES")
+		require.Equal(t, codes.PermissionDenied, status.Code(err), describe(err))
+		require.Contains(t, status.Convert(err).Message(), "SELECT * FROM system.tables")
+	})
+
 	t.Run("syntax_error", func(t *testing.T) {
 		_, err := harness.RunFlightSQL(queryCtx(t), cl, "SELEC title_id FROM demo.titles")
 		require.Error(t, err)

@@ -73,7 +73,7 @@ func checkSandbox(root node, isTable func(storage.TableName) bool) error {
 			// SHOW TABLES / SHOW ALL TABLES / SHOW DATABASES list DuckDB's
 			// own catalog; DESCRIBE and SUMMARIZE of a table or query carry
 			// that query and are checked like any other.
-			refused = fmt.Errorf("%w: SHOW of DuckDB's catalog is not allowed: list tables with GetTables or DESCRIBE <table>", ErrRefused)
+			refused = fmt.Errorf("%w: SHOW of DuckDB's catalog is not allowed: list tables with SELECT * FROM system.tables (or your client's table listing), and a table's columns with DESCRIBE <table>", ErrRefused)
 		case n.Class() == ast.ClassFunction:
 			name := strings.ToLower(n.FunctionName())
 			if why, ok := refusedScalars[name]; ok {

@@ -65,6 +65,25 @@ type Catalog struct {
 	System    *Registry
 }
 
+// Tables lists the warehouse's tables (when its catalog can list them)
+// and then the system tables.
+func (c Catalog) Tables(ctx context.Context) ([]storage.TableName, error) {
+	var out []storage.TableName
+	if l, ok := c.Warehouse.(interface {
+		Tables(ctx context.Context) ([]storage.TableName, error)
+	}); ok {
+		names, err := l.Tables(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, names...)
+	}
+	for _, n := range c.System.Names() {
+		out = append(out, storage.TableName{Schema: Schema, Name: n})
+	}
+	return out, nil
+}
+
 // Table resolves name.
 func (c Catalog) Table(ctx context.Context, name storage.TableName) (*storage.Table, error) {
 	if strings.EqualFold(name.Schema, Schema) {

@@ -46,7 +46,7 @@ export QUIVER_JDBC_JAR = $(JDBC_JAR)
 
 COMMA := ,
 
-.PHONY: all build build-test demo test test-go test-python tools lint bench fuzz clean
+.PHONY: all build build-test demo demo-prerequisites test test-go test-python tools lint bench fuzz clean
 
 all: build
 
@@ -98,9 +98,19 @@ $(VENV_STAMP): clients/python/pyproject.toml
 
 # The demo serves a local warehouse: DuckDB reads it with no extension (httpfs
 # is only loaded for s3:// warehouses), so it needs the binary and nothing else.
-demo: build
+# The demo also serves /metrics, /healthz and /readyz on DEMO_HTTP.
+DEMO_HTTP ?= 127.0.0.1:9090
+demo: demo-prerequisites build
 	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; fi
-	$(BIN) serve --warehouse ./warehouse
+	$(BIN) serve --warehouse ./warehouse --http-listen $(DEMO_HTTP)
+
+# One line per missing tool, before anything is built.
+demo-prerequisites:
+	@ok=1; \
+	if ! command -v $(GO) >/dev/null 2>&1; then echo "make demo: needs Go 1.26 or newer (go is not on PATH): https://go.dev/dl/"; ok=0; \
+	elif [ "$$(printf '%s\n' go1.26 "$$($(GO) env GOVERSION)" | sort -V | head -1)" != go1.26 ]; then echo "make demo: needs Go 1.26 or newer, found $$($(GO) env GOVERSION)"; ok=0; fi; \
+	if ! command -v "$$($(GO) env CC 2>/dev/null || echo cc)" >/dev/null 2>&1; then echo "make demo: needs a C compiler for cgo (DuckDB): apt-get install build-essential"; ok=0; fi; \
+	[ $$ok = 1 ]
 
 # gofmt, go vet (with and without the test hooks), staticcheck, errcheck
 # on non-test code (.errcheck-excludes lists what it need not ask for:

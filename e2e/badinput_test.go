@@ -51,7 +51,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("unqualified_table_names_the_schema", func(t *testing.T) {
 		_, err := harness.RunFlightSQL(queryCtx(t), cl, "SELECT count(*) FROM plays")
 		require.Equal(t, codes.NotFound, status.Code(err), describe(err))
-		require.Contains(t, status.Convert(err).Message(), "table plays does not exist; did you mean demo.plays?")
+		require.Contains(t, status.Convert(err).Message(), "table plays does not exist: table not found (did you mean demo.plays?)")
 	})
 
 	t.Run("show_tables_says_what_to_type", func(t *testing.T) {

@@ -389,7 +389,7 @@ func (p *Planner) resolve(ctx context.Context, refs []tableRef) (map[storage.Tab
 			t, err := p.opts.Catalog.Table(ctx, ref.name)
 			switch {
 			case errors.Is(err, storage.ErrTableNotFound):
-				errs[i] = fmt.Errorf("table %s does not exist%s: %w", ref.display, didYouMean(p.suggest(ctx, ref.name)), ErrTableNotFound)
+				errs[i] = fmt.Errorf("table %s does not exist: %w%s", ref.display, ErrTableNotFound, didYouMean(p.suggest(ctx, ref.name)))
 			case err != nil:
 				errs[i] = fmt.Errorf("resolve table %s: %w", ref.display, err)
 			}

@@ -85,13 +85,13 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// didYouMean is the hint for a missing table: "; did you mean demo.plays?".
+// didYouMean is the hint for a missing table: " (did you mean demo.plays?)".
 func didYouMean(names []string) string {
 	switch len(names) {
 	case 0:
 		return ""
 	case 1:
-		return "; did you mean " + names[0] + "?"
+		return " (did you mean " + names[0] + "?)"
 	}
-	return "; did you mean " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1] + "?"
+	return " (did you mean " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1] + "?)"
 }

@@ -36,9 +36,9 @@ func TestMissingTableSuggestsClosest(t *testing.T) {
 	cat := listingCatalog{p.opts.Catalog.(fakeCatalog)}
 	p.opts.Catalog = cat
 	cases := []struct{ sql, msg string }{
-		{"SELECT * FROM plays", "table plays does not exist; did you mean demo.plays?"},
-		{"SELECT * FROM demo.play", "table demo.play does not exist; did you mean demo.plays?"},
-		{"SELECT * FROM demo.titels", "did you mean demo.titles?"},
+		{"SELECT * FROM plays", "table plays does not exist: table not found (did you mean demo.plays?)"},
+		{"SELECT * FROM demo.play", "table demo.play does not exist: table not found (did you mean demo.plays?)"},
+		{"SELECT * FROM demo.titels", "(did you mean demo.titles?)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.sql, func(t *testing.T) {
@@ -69,6 +69,6 @@ func TestEditDistance(t *testing.T) {
 
 func TestDidYouMean(t *testing.T) {
 	require.Empty(t, didYouMean(nil))
-	require.Equal(t, "; did you mean a.b?", didYouMean([]string{"a.b"}))
-	require.Equal(t, "; did you mean a.b, a.c or a.d?", didYouMean([]string{"a.b", "a.c", "a.d"}))
+	require.Equal(t, " (did you mean a.b?)", didYouMean([]string{"a.b"}))
+	require.Equal(t, " (did you mean a.b, a.c or a.d?)", didYouMean([]string{"a.b", "a.c", "a.d"}))
 }

@@ -84,12 +84,7 @@ func TestCSVFormatsTypesArrowCannot(t *testing.T) {
 func TestRenderStopsWhenCancelled(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	recs := sampleRecords(t, mem)
-	rdr, err := array.NewRecordReader(sampleSchema, recs)
-	require.NoError(t, err)
-	for _, r := range recs {
-		r.Release()
-	}
+	rdr := sampleReader(t, mem)
 	defer rdr.Release()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -115,16 +115,24 @@ func sampleRecords(t *testing.T, mem memory.Allocator) []arrow.RecordBatch {
 	return recs
 }
 
-func renderSample(t *testing.T, format string) string {
+// sampleReader is the sample records as one reader, allocated from mem;
+// the caller releases it.
+func sampleReader(t *testing.T, mem memory.Allocator) array.RecordReader {
 	t.Helper()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	recs := sampleRecords(t, mem)
 	rdr, err := array.NewRecordReader(sampleSchema, recs)
 	require.NoError(t, err)
 	for _, r := range recs {
 		r.Release()
 	}
+	return rdr
+}
+
+func renderSample(t *testing.T, format string) string {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rdr := sampleReader(t, mem)
 	defer rdr.Release()
 	var out bytes.Buffer
 	require.NoError(t, RenderWith(t.Context(), &out, format, rdr, 0, mem))
@@ -272,16 +280,11 @@ func TestRenderAfterStreamFailure(t *testing.T) {
 		t.Run(tc.format, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			recs := sampleRecords(t, mem)
-			inner, err := array.NewRecordReader(sampleSchema, recs)
-			require.NoError(t, err)
-			for _, r := range recs {
-				r.Release()
-			}
+			inner := sampleReader(t, mem)
 			defer inner.Release()
 			lost := errors.New("worker lost")
 			var out bytes.Buffer
-			err = RenderWith(t.Context(), &out, tc.format, &failingReader{RecordReader: inner, err: lost}, 0, mem)
+			err := RenderWith(t.Context(), &out, tc.format, &failingReader{RecordReader: inner, err: lost}, 0, mem)
 			require.ErrorIs(t, err, lost)
 			tc.check(t, out.Bytes())
 		})

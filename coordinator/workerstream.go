@@ -82,7 +82,7 @@ func (s *workerStream) wrap(err error) error {
 	if errors.Is(err, io.EOF) {
 		return err // the end of the stream, not a failure
 	}
-	if remote := flightwire.Remote("worker "+s.addr, err); remote != err {
+	if remote := flightwire.Remote("worker "+s.addr, err); remote != nil {
 		return remote // the worker's status, code and kind kept
 	}
 	return fmt.Errorf("worker %s: %w", s.addr, err)

@@ -86,12 +86,12 @@ type RemoteError struct {
 	st   *status.Status
 }
 
-// Remote wraps err if it carries a gRPC status, naming peer in its
-// message; other errors (nil included) are returned as they are.
-func Remote(peer string, err error) error {
+// Remote is err as peer's answer when it carries a gRPC status, and nil
+// for any other error (nil included), which the caller wraps its own way.
+func Remote(peer string, err error) *RemoteError {
 	st, ok := status.FromError(err)
 	if !ok || err == nil {
-		return err
+		return nil
 	}
 	return &RemoteError{Peer: peer, st: st}
 }

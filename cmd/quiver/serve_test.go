@@ -32,6 +32,26 @@ func TestServeNeedsHTTPFSForS3(t *testing.T) {
 }
 
 // freeAddr is a loopback address that was free a moment ago.
+// deadWorker is an address held for the test by a listener that closes
+// every connection: no worker can answer there (a port only freed could be
+// taken by another test's worker meanwhile).
+func deadWorker(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -85,7 +105,7 @@ func runUntilCanceled(t *testing.T, command func(context.Context, []string) erro
 // its ports and the audit log.
 func TestServeRunsUntilCanceled(t *testing.T) {
 	t.Setenv("QUIVER_WORKER_SECRET", "0123456789abcdef0123")
-	addr, ops, gone := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, ops, gone := freeAddr(t), freeAddr(t), deadWorker(t)
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
 	status := runUntilCanceled(t, runServe, []string{"--listen", addr, "--http-listen", ops, "--warehouse", t.TempDir(),
 		"--worker", gone, "--audit-log", audit, "--drain-timeout", "1s", "--log-level", "error"}, addr, ops)

@@ -256,6 +256,22 @@ func (p *Pool) Healthy() []string {
 	return out
 }
 
+// Ready reports whether a member has answered a health check as
+// SERVING. A member counts as healthy for Pick from the moment it joins
+// (queries need not wait for the first check), but readiness is only
+// claimed once a worker was seen to serve. Without health checks
+// (HealthInterval ≤ 0) a healthy member is enough.
+func (p *Pool) Ready() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.members {
+		if m.healthy && (!m.checked.IsZero() || p.opts.HealthInterval <= 0) {
+			return true
+		}
+	}
+	return false
+}
+
 // Addrs lists the current members.
 func (p *Pool) Addrs() []string {
 	p.mu.Lock()

@@ -100,6 +100,28 @@ func TestPoolHealth(t *testing.T) {
 	})
 }
 
+// TestPoolReady: a member joins healthy for Pick, but the pool is ready
+// only once one has answered a check as serving.
+func TestPoolReady(t *testing.T) {
+	p := New(Options{HealthInterval: time.Hour, HealthTimeout: 500 * time.Millisecond})
+	defer p.Close()
+	good, _ := healthServer(t)
+	require.NoError(t, p.Set([]string{"127.0.0.1:1"}))
+	require.Len(t, p.Healthy(), 1, "healthy for Pick before the first check")
+	require.False(t, p.Ready(), "not ready before any check")
+	require.False(t, p.Check(context.Background(), "127.0.0.1:1"))
+	require.False(t, p.Ready(), "a failed check is not ready")
+	require.NoError(t, p.Set([]string{"127.0.0.1:1", good}))
+	require.True(t, p.Check(context.Background(), good))
+	require.True(t, p.Ready(), "ready once a worker answered")
+
+	unchecked := New(Options{HealthInterval: -1})
+	defer unchecked.Close()
+	require.False(t, unchecked.Ready(), "no members")
+	require.NoError(t, unchecked.Set([]string{"127.0.0.1:1"}))
+	require.True(t, unchecked.Ready(), "without health checks a member is enough")
+}
+
 func TestRemovedWorkerFailsInsteadOfPanicking(t *testing.T) {
 	p := New(Options{HealthInterval: -1})
 	defer p.Close()

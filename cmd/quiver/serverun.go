@@ -48,13 +48,14 @@ func (a *serveApp) run(ctx context.Context) error {
 	return g.Run()
 }
 
-// ready answers /readyz: not while draining, nor without a healthy worker.
+// ready answers /readyz: not while draining, nor before a worker has
+// answered a health check as serving.
 func (a *serveApp) ready() error {
 	if a.srv.Draining() {
 		return errors.New("draining: shutting down")
 	}
-	if len(a.pool.Healthy()) == 0 {
-		return errors.New("no healthy worker")
+	if !a.pool.Ready() {
+		return errors.New("no worker has answered a health check")
 	}
 	return nil
 }

@@ -2,7 +2,7 @@
 // a Quiver (or any Flight SQL) server and print, write or publish the
 // result.
 //
-// Run executes the statement with arrow-go's Flight SQL client and then
+// Run executes the statement through package client, which
 // fetches the FlightInfo's endpoints one after the other — from the server
 // itself when an endpoint has no location, otherwise from the location —
 // presenting them as a single array.RecordReader, which package output

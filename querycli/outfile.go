@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/quiver-data/quiver/output"
 )
 
@@ -110,12 +108,6 @@ func (w Written) String() string {
 // that fails midway removes the partial file, which could otherwise pass
 // for a complete one (a CSV file has no footer).
 func WriteFile(ctx context.Context, opts Options, path string) (Written, error) {
-	if opts.Server == "" {
-		opts.Server = DefaultServer
-	}
-	if opts.Allocator == nil {
-		opts.Allocator = memory.DefaultAllocator
-	}
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = output.DefaultMaxRows
 	}
@@ -141,7 +133,7 @@ func WriteFile(ctx context.Context, opts Options, path string) (Written, error) 
 	}
 	counted := &output.CountingReader{RecordReader: rdr}
 	out := &countingWriter{w: f}
-	err = output.RenderWith(ctx, out, format, counted, opts.MaxRows, opts.Allocator)
+	err = output.RenderWith(ctx, out, format, counted, opts.MaxRows, opts.allocator())
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", path, cerr)
 	}

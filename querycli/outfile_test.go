@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/client"
 	"github.com/quiver-data/quiver/output"
 )
 
@@ -109,7 +110,7 @@ func TestWriteFile(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			path := filepath.Join(t.TempDir(), tc.file)
-			w, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: tc.format, MaxRows: 2, Allocator: mem}, path)
+			w, err := WriteFile(t.Context(), Options{Conn: client.Options{Server: addr, Allocator: mem}, SQL: "SELECT ok", Format: tc.format, MaxRows: 2}, path)
 			require.NoError(t, err)
 			got, err := os.ReadFile(path)
 			require.NoError(t, err)
@@ -143,12 +144,12 @@ func TestWriteFileRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, tc.file)
-			_, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: tc.format}, path)
+			_, err := WriteFile(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELECT ok", Format: tc.format}, path)
 			require.ErrorIs(t, err, tc.err)
 			require.NoFileExists(t, path, "refused before anything is written")
 		})
 	}
-	_, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT ok"}, "file://"+filepath.Join(dir, "x.csv"))
+	_, err := WriteFile(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELECT ok"}, "file://"+filepath.Join(dir, "x.csv"))
 	require.ErrorContains(t, err, "want a local file path")
 }
 
@@ -159,7 +160,7 @@ func TestWriteFileFailures(t *testing.T) {
 	// A query the server refuses leaves an existing file as it was.
 	kept := filepath.Join(dir, "kept.csv")
 	require.NoError(t, os.WriteFile(kept, []byte("old\n"), 0o600))
-	_, err := WriteFile(t.Context(), Options{Server: addr, SQL: "SELEKT 1"}, kept)
+	_, err := WriteFile(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELEKT 1"}, kept)
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 	got, err := os.ReadFile(kept)
 	require.NoError(t, err)
@@ -169,7 +170,7 @@ func TestWriteFileFailures(t *testing.T) {
 	for _, name := range []string{"partial.csv", "partial.parquet"} {
 		path := filepath.Join(dir, name)
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-		_, err = WriteFile(t.Context(), Options{Server: addr, SQL: "SELECT fails midway", Allocator: mem}, path)
+		_, err = WriteFile(t.Context(), Options{Conn: client.Options{Server: addr, Allocator: mem}, SQL: "SELECT fails midway"}, path)
 		require.Equal(t, codes.Internal, status.Code(err), "%v", err)
 		require.ErrorContains(t, err, "removed the partial "+path)
 		require.NoFileExists(t, path)

@@ -6,8 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
@@ -41,12 +39,6 @@ func IsPublishURI(out string) bool {
 // command leaves nothing at p.URI; its staging object is removed by the
 // next RunPublish to the same URI.
 func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Result, error) {
-	if opts.Server == "" {
-		opts.Server = DefaultServer
-	}
-	if opts.Allocator == nil {
-		opts.Allocator = memory.DefaultAllocator
-	}
 	if strings.TrimSpace(opts.SQL) == "" {
 		return publish.Result{}, ErrNoSQL
 	}
@@ -74,7 +66,7 @@ func RunPublish(ctx context.Context, opts Options, p PublishOptions) (publish.Re
 	}
 	defer os.Remove(tmp.Name())
 	counted := &output.CountingReader{RecordReader: rdr}
-	err = output.RenderWith(ctx, tmp, opts.Format, counted, 0, opts.Allocator)
+	err = output.RenderWith(ctx, tmp, opts.Format, counted, 0, opts.allocator())
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -2,7 +2,6 @@ package querycli
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/client"
 	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
@@ -25,7 +25,7 @@ func TestRunPublishLocal(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 
-	res, err := RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok", Allocator: mem}, PublishOptions{URI: uri})
+	res, err := RunPublish(t.Context(), Options{Conn: client.Options{Server: addr, Allocator: mem}, SQL: "SELECT ok"}, PublishOptions{URI: uri})
 	require.NoError(t, err)
 	require.Equal(t, int64(5), res.Rows)
 	require.Equal(t, out, res.URI)
@@ -42,14 +42,14 @@ func TestRunPublishLocal(t *testing.T) {
 	require.Equal(t, "csv", m.Format)
 
 	// A second publish to the same URI is refused and changes nothing.
-	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty"}, PublishOptions{URI: uri})
+	_, err = RunPublish(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELECT empty"}, PublishOptions{URI: uri})
 	require.ErrorIs(t, err, publish.ErrOutputExists)
 	require.ErrorIs(t, err, storage.ErrExists)
 	got, err = os.ReadFile(out)
 	require.NoError(t, err)
 	require.Equal(t, allRows, string(got))
 	// Unless told to replace.
-	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT empty", Format: output.FormatCSV}, PublishOptions{URI: uri, Replace: true})
+	_, err = RunPublish(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELECT empty", Format: output.FormatCSV}, PublishOptions{URI: uri, Replace: true})
 	require.NoError(t, err)
 	got, err = os.ReadFile(out)
 	require.NoError(t, err)
@@ -62,7 +62,7 @@ func TestRunPublishLocal(t *testing.T) {
 func TestRunPublishFailureLeavesNothing(t *testing.T) {
 	addr, _, _ := startCluster(t)
 	out := filepath.Join(t.TempDir(), "x", "result.parquet")
-	_, err := RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT fails midway"}, PublishOptions{URI: "file://" + out})
+	_, err := RunPublish(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELECT fails midway"}, PublishOptions{URI: "file://" + out})
 	require.Equal(t, codes.Internal, status.Code(err), "%v", err)
 	require.NoDirExists(t, filepath.Dir(out), "nothing written, not even staging")
 
@@ -72,10 +72,10 @@ func TestRunPublishFailureLeavesNothing(t *testing.T) {
 		"directory":        {URI: "s3://bucket/dir/"},
 		"unsupported kind": {URI: "gs://bucket/x.csv"},
 	} {
-		_, err := RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok"}, p)
+		_, err := RunPublish(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELECT ok"}, p)
 		require.Error(t, err, name)
 	}
-	_, err = RunPublish(t.Context(), Options{Server: addr, SQL: "SELECT ok", Format: output.FormatTable + "x"}, PublishOptions{URI: "file://" + out})
+	_, err = RunPublish(t.Context(), Options{Conn: client.Options{Server: addr}, SQL: "SELECT ok", Format: output.FormatTable + "x"}, PublishOptions{URI: "file://" + out})
 	require.ErrorIs(t, err, output.ErrUnknownFormat)
 }
 
@@ -95,25 +95,9 @@ func TestRunPublishChecksTheFormatFirst(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := RunPublish(t.Context(), Options{Server: "127.0.0.1:1", SQL: "SELECT ok", Format: tc.format}, PublishOptions{URI: tc.uri})
+			_, err := RunPublish(t.Context(), Options{Conn: client.Options{Server: "127.0.0.1:1"}, SQL: "SELECT ok", Format: tc.format}, PublishOptions{URI: tc.uri})
 			require.ErrorIs(t, err, tc.err)
 		})
 	}
 	require.NoDirExists(t, filepath.Dir(out))
-}
-
-func TestActionErrors(t *testing.T) {
-	addr, _, _ := startCluster(t)
-	_, err := Action(t.Context(), addr, "", "quiver.nope", nil)
-	require.Error(t, err)
-	require.NotEqual(t, codes.OK, status.Code(err))
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := l.Addr().String()
-	require.NoError(t, l.Close())
-	_, err = Action(t.Context(), dead, "", "quiver.report.list", nil)
-	require.Equal(t, codes.Unavailable, status.Code(err))
-	_, err = Action(t.Context(), "http://x:1", "", "quiver.report.list", nil)
-	require.ErrorIs(t, err, ErrBadServer)
 }

@@ -67,15 +67,48 @@ func lookupEnv(flagName string) (name, value string, ok bool) {
 // the file. Keys of the file are flag names; keys other subcommands use are
 // ignored, so one file can configure serve and worker alike.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	addConfigFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return afterParse(fs)
+}
+
+// parseInterleaved is parseFlags for commands whose positional arguments
+// may sit between flags (`quiver query SQL 41 --server h:1`): it returns
+// the positional arguments in order; "--" ends the flags.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	addConfigFlags(fs)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
+	}
+	return positional, afterParse(fs)
+}
+
+func addConfigFlags(fs *flag.FlagSet) {
 	if fs.Lookup("config") == nil {
 		fs.String("config", "", "YAML config file; keys are flag names (env QUIVER_CONFIG)")
 	}
 	if fs.Lookup("print-config") == nil {
 		fs.Bool("print-config", false, "print the effective configuration (flags > QUIVER_* environment > --config file > defaults) as YAML, secrets redacted, and exit")
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+}
+
+// afterParse fills unset flags from the environment and the config file,
+// and answers --print-config.
+func afterParse(fs *flag.FlagSet) error {
 	if err := fillFlags(fs); err != nil {
 		return err
 	}

@@ -12,10 +12,6 @@ import (
 	"github.com/quiver-data/quiver/querycli"
 )
 
-// serverUsage is the help of --server; the environment variable is
-// QUIVER_URI, the name the Python client reads (envNames in config.go).
-const serverUsage = "server: host:port (plaintext), grpc://host:port or grpc+tls://host:port (env QUIVER_URI, or its old name QUIVER_SERVER)"
-
 func runQuery(ctx context.Context, args []string) error {
 	return queryCommand(ctx, args, os.Stdout, os.Stderr)
 }
@@ -25,33 +21,34 @@ func runQuery(ctx context.Context, args []string) error {
 func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	var (
-		server  = fs.String("server", querycli.DefaultServer, serverUsage)
 		format  = fs.String("format", "", "output: table, csv, json (one object per line) or parquet; default: the --out file's extension (.parquet, .csv, .json/.jsonl/.ndjson), table on standard output")
 		out     = fs.String("out", "", "write to this file instead of standard output; s3://bucket/key or file:///path publishes atomically with a _SUCCESS marker")
-		token   = fs.String("token", "", "bearer token")
 		maxRows = fs.Int("max-rows", output.DefaultMaxRows, "rows the table format shows")
 		pub     publishFlags // --out s3://… publishes atomically: publishflags.go
+		conn    connFlags
+		params  paramFlags
 	)
 	pub.register(fs)
-	// Flags may come before or after the SQL.
-	var sql string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		sql, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	conn.register(fs)
+	params.register(fs)
+	// Flags may come before, between or after the SQL and its values.
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	if sql == "" && fs.NArg() > 0 {
-		sql = fs.Arg(0)
+	var sql string
+	if len(rest) > 0 {
+		sql, rest = rest[0], rest[1:]
 	}
 	if sql == "" {
-		return errors.New(`usage: quiver query "SELECT …" [--server ADDR] [--format table|csv|json|parquet] [--out FILE]`)
+		return errors.New(`usage: quiver query "SELECT … $1 …" [VALUE …] [--param NAME=VALUE] [--server ADDR] [--format table|csv|json|parquet] [--out FILE]`)
 	}
+	params.positional(rest)
 	f, err := querycli.OutputFormat(*out, *format)
 	if err != nil {
 		return err
 	}
-	opts := querycli.Options{Server: *server, SQL: sql, Format: f, Token: *token, MaxRows: *maxRows}
+	opts := querycli.Options{Conn: conn.opts, SQL: sql, Params: params, Format: f, MaxRows: *maxRows}
 	switch {
 	case querycli.IsPublishURI(*out):
 		return pub.run(ctx, opts, *out)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"net"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quiver-data/quiver/client"
 	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/querycli"
 )
@@ -94,5 +96,60 @@ func TestQueryCommandChecksTheOutputFirst(t *testing.T) {
 			}
 			require.ErrorContains(t, err, tc.text)
 		})
+	}
+}
+
+// TestConnFlagsEnvironment: every connection flag reads the QUIVER_…
+// variable the Python client reads, and flags win.
+func TestConnFlagsEnvironment(t *testing.T) {
+	env := map[string]string{
+		"QUIVER_URI": "grpc+tls://q:1", "QUIVER_TOKEN": "tok", "QUIVER_USERNAME": "ann", "QUIVER_PASSWORD": "pw",
+		"QUIVER_TLS_CA": "/ca.pem", "QUIVER_TLS_CERT": "/c.pem", "QUIVER_TLS_KEY": "/k.pem",
+	}
+	clearEnv(t, "QUIVER_SERVER")
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	fs := flag.NewFlagSet("query", flag.ContinueOnError)
+	var c connFlags
+	c.register(fs)
+	require.NoError(t, parseFlags(fs, []string{"--username", "bob"}))
+	require.Equal(t, client.Options{Server: "grpc+tls://q:1", Token: "tok", Username: "bob", Password: "pw",
+		TLSCA: "/ca.pem", TLSCert: "/c.pem", TLSKey: "/k.pem"}, c.opts)
+	var cfg bytes.Buffer
+	require.NoError(t, printConfig(&cfg, fs))
+	require.NotContains(t, cfg.String(), "pw", "the password is redacted")
+	require.NotContains(t, cfg.String(), "tok\n", "the token is redacted")
+}
+
+func TestParamFlags(t *testing.T) {
+	fs := flag.NewFlagSet("query", flag.ContinueOnError)
+	var p paramFlags
+	p.register(fs)
+	require.NoError(t, fs.Parse([]string{"--param", "country=SE", "--param", "$2=a=b", "x", "y"}))
+	p.positional(fs.Args())
+	require.Equal(t, paramFlags{{Name: "country", Value: "SE"}, {Name: "$2", Value: "a=b"}, {Name: "$1", Value: "x"}, {Name: "$2", Value: "y"}}, p)
+	fs.SetOutput(io.Discard)
+	require.ErrorContains(t, fs.Parse([]string{"--param", "novalue"}), "want NAME=VALUE")
+}
+
+func TestParseInterleaved(t *testing.T) {
+	for _, tc := range []struct {
+		args, want []string
+		server     string
+	}{
+		{[]string{"SELECT $1", "41", "--server", "h:1"}, []string{"SELECT $1", "41"}, "h:1"},
+		{[]string{"--server", "h:1", "SELECT $1", "41"}, []string{"SELECT $1", "41"}, "h:1"},
+		{[]string{"SELECT $1", "--server", "h:1", "41"}, []string{"SELECT $1", "41"}, "h:1"},
+		{[]string{"SELECT $1", "--", "--server"}, []string{"SELECT $1", "--server"}, client.DefaultServer},
+	} {
+		clearEnv(t, "QUIVER_URI", "QUIVER_SERVER")
+		fs := flag.NewFlagSet("query", flag.ContinueOnError)
+		var c connFlags
+		c.register(fs)
+		got, err := parseInterleaved(fs, tc.args)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, tc.args)
+		require.Equal(t, tc.server, c.opts.Server, tc.args)
 	}
 }

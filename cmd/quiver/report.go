@@ -13,13 +13,12 @@ import (
 	"time"
 
 	"github.com/quiver-data/quiver/engine"
-	"github.com/quiver-data/quiver/querycli"
 	"github.com/quiver-data/quiver/reports"
 )
 
 const reportUsage = `usage:
-  quiver report list  [--server ADDR] [--token T] [--json]
-  quiver report run NAME [--at TIME] [--replace] [--no-wait] [--server ADDR] [--token T] [--json]
+  quiver report list  [--server ADDR] [--token T | --username U --password P] [--tls-ca FILE] [--json]
+  quiver report run NAME [--at TIME] [--replace] [--no-wait] [--server ADDR] [--token T | --username U --password P] [--tls-ca FILE] [--json]
   quiver report check FILE          validate a reports file without a server`
 
 // runReport is `quiver report`: list and run the server's scheduled
@@ -44,15 +43,23 @@ func runReport(ctx context.Context, args []string) error {
 
 // clientFlags are the flags of commands that talk to a server.
 type clientFlags struct {
-	server string
-	token  string
-	json   bool
+	conn connFlags
+	json bool
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.server, "server", querycli.DefaultServer, "server address (host:port, grpc://…, grpc+tls://…)")
-	fs.StringVar(&c.token, "token", "", "bearer token")
+	c.conn.register(fs)
 	fs.BoolVar(&c.json, "json", false, "print the server's JSON answer")
+}
+
+// action sends one Flight action to the server and returns its answer.
+func (c *clientFlags) action(ctx context.Context, typ string, body []byte) ([]byte, error) {
+	cl, err := c.conn.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = cl.Close() }() // the answer is in hand
+	return cl.Action(ctx, typ, body)
 }
 
 func reportList(ctx context.Context, args []string, out io.Writer) error {
@@ -62,7 +69,7 @@ func reportList(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	raw, err := querycli.Action(ctx, c.server, c.token, reports.ActionList, nil)
+	raw, err := c.action(ctx, reports.ActionList, nil)
 	if err != nil {
 		return err
 	}
@@ -132,7 +139,7 @@ func reportRun(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	raw, err := querycli.Action(ctx, c.server, c.token, reports.ActionRun, body)
+	raw, err := c.action(ctx, reports.ActionRun, body)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
-package querycli
+package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,17 +13,17 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// endpointReader is an array.RecordReader over every endpoint of a
-// FlightInfo, in order. It opens one DoGet stream at a time, so only the
-// batch being rendered is in memory.
-type endpointReader struct {
+// Result is an array.RecordReader over every endpoint of a FlightInfo, in
+// order. It opens one DoGet stream at a time, so only the batch being
+// read is in memory. Release it when done.
+type Result struct {
 	refs      atomic.Int64
 	ctx       context.Context
-	home      *flightsql.Client // the server that planned the query
-	dialer    *dialer
+	conn      *Conn
+	info      *flight.FlightInfo
+	queryID   string
 	endpoints []*flight.FlightEndpoint
 	next      int // index of the next endpoint to open
 	schema    *arrow.Schema
@@ -32,15 +33,15 @@ type endpointReader struct {
 	err       error
 }
 
-var _ array.RecordReader = (*endpointReader)(nil)
+var _ array.RecordReader = (*Result)(nil)
 
-// newEndpointReader prepares to read info's endpoints. The schema is the
+// newResult prepares to read info's endpoints. The schema is the
 // FlightInfo's, or the first stream's when the server sent none.
-func newEndpointReader(ctx context.Context, home *flightsql.Client, d *dialer, info *flight.FlightInfo, mem memory.Allocator) (*endpointReader, error) {
-	r := &endpointReader{ctx: ctx, home: home, dialer: d, endpoints: info.GetEndpoint()}
+func newResult(ctx context.Context, c *Conn, info *flight.FlightInfo) (*Result, error) {
+	r := &Result{ctx: ctx, conn: c, info: info, endpoints: info.GetEndpoint(), queryID: queryID(info)}
 	r.refs.Store(1)
 	if len(info.GetSchema()) > 0 {
-		s, err := flight.DeserializeSchema(info.GetSchema(), mem)
+		s, err := flight.DeserializeSchema(info.GetSchema(), c.opts.Allocator)
 		if err != nil {
 			return nil, fmt.Errorf("decode result schema: %w", err)
 		}
@@ -59,18 +60,36 @@ func newEndpointReader(ctx context.Context, home *flightsql.Client, d *dialer, i
 	return r, nil
 }
 
+// queryID is the "query_id" of a Quiver FlightInfo's app_metadata.
+func queryID(info *flight.FlightInfo) string {
+	var md struct {
+		QueryID string `json:"query_id"`
+	}
+	if json.Unmarshal(info.GetAppMetadata(), &md) != nil {
+		return ""
+	}
+	return md.QueryID
+}
+
+// QueryID is the server's id of the query ("" when it gave none): the
+// handle of Progress and CancelQuery.
+func (r *Result) QueryID() string { return r.queryID }
+
+// Info is the FlightInfo the result reads.
+func (r *Result) Info() *flight.FlightInfo { return r.info }
+
 // open starts the DoGet of the next endpoint.
-func (r *endpointReader) open() error {
+func (r *Result) open() error {
 	i := r.next
 	r.next++
 	ep := r.endpoints[i]
-	client, err := r.clientFor(ep)
+	fc, t, err := r.clientFor(ep)
 	if err != nil {
 		return fmt.Errorf("endpoint %d of %d: %w", i+1, len(r.endpoints), err)
 	}
-	stream, err := client.DoGet(r.ctx, ep.GetTicket())
+	stream, err := fc.DoGet(r.conn.outgoing(r.ctx), ep.GetTicket())
 	if err != nil {
-		return fmt.Errorf("fetch endpoint %d of %d: %w", i+1, len(r.endpoints), err)
+		return r.conn.explain(fmt.Errorf("fetch endpoint %d of %d: %w", i+1, len(r.endpoints), err), t)
 	}
 	if r.schema != nil && !sameColumns(r.schema, stream.Schema()) {
 		stream.Release()
@@ -83,24 +102,28 @@ func (r *endpointReader) open() error {
 // clientFor returns the client for an endpoint: the planning server when
 // the endpoint has no location (or asks to reuse the connection), else the
 // first location with a scheme we can dial.
-func (r *endpointReader) clientFor(ep *flight.FlightEndpoint) (*flightsql.Client, error) {
+func (r *Result) clientFor(ep *flight.FlightEndpoint) (*flightsql.Client, target, error) {
 	locs := ep.GetLocation()
+	home := r.conn.home
 	if len(locs) == 0 {
-		return r.home, nil
+		fc, err := r.conn.client(home)
+		return fc, home, err
 	}
 	uris := make([]string, 0, len(locs))
 	for _, loc := range locs {
 		if loc.GetUri() == flight.LocationReuseConnection {
-			return r.home, nil
+			fc, err := r.conn.client(home)
+			return fc, home, err
 		}
-		s, err := parseServer(loc.GetUri())
+		t, err := parseServer(loc.GetUri())
 		if err != nil {
 			uris = append(uris, loc.GetUri())
 			continue
 		}
-		return r.dialer.dial(s)
+		fc, err := r.conn.client(t)
+		return fc, t, err
 	}
-	return nil, fmt.Errorf("%w: no usable location in %s", ErrBadServer, strings.Join(uris, ", "))
+	return nil, target{}, fmt.Errorf("%w: no usable location in %s", ErrBadServer, strings.Join(uris, ", "))
 }
 
 // sameColumns reports whether two schemas have the same column names and
@@ -118,9 +141,11 @@ func sameColumns(a, b *arrow.Schema) bool {
 	return true
 }
 
-func (r *endpointReader) Retain() { r.refs.Add(1) }
+// Retain adds a reference.
+func (r *Result) Retain() { r.refs.Add(1) }
 
-func (r *endpointReader) Release() {
+// Release drops a reference; the last one closes the open stream.
+func (r *Result) Release() {
 	if r.refs.Add(-1) != 0 {
 		return
 	}
@@ -131,9 +156,11 @@ func (r *endpointReader) Release() {
 	}
 }
 
-func (r *endpointReader) Schema() *arrow.Schema { return r.schema }
+// Schema is the result's schema.
+func (r *Result) Schema() *arrow.Schema { return r.schema }
 
-func (r *endpointReader) Next() bool {
+// Next moves to the next batch, opening endpoints as needed.
+func (r *Result) Next() bool {
 	r.releaseRec()
 	for r.err == nil {
 		if r.cur == nil {
@@ -163,16 +190,18 @@ func (r *endpointReader) Next() bool {
 	return false
 }
 
-func (r *endpointReader) releaseRec() {
+func (r *Result) releaseRec() {
 	if r.ownRec {
 		r.rec.Release()
 	}
 	r.rec, r.ownRec = nil, false
 }
 
-func (r *endpointReader) RecordBatch() arrow.RecordBatch { return r.rec }
+// RecordBatch is the current batch, valid until the next call to Next.
+func (r *Result) RecordBatch() arrow.RecordBatch { return r.rec }
 
 // Record is RecordBatch under its deprecated name.
-func (r *endpointReader) Record() arrow.RecordBatch { return r.rec }
+func (r *Result) Record() arrow.RecordBatch { return r.rec }
 
-func (r *endpointReader) Err() error { return r.err }
+// Err is the error that ended the stream, nil at its end.
+func (r *Result) Err() error { return r.err }

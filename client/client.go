@@ -152,6 +152,11 @@ func (c *Conn) login(ctx context.Context) error {
 		return err
 	}
 	authed, err := fc.Client.AuthenticateBasicToken(ctx, c.opts.Username, c.opts.Password)
+	if err != nil && strings.Contains(err.Error(), "no authorization header on the response") {
+		// arrow-go's words for a handshake answered without a token.
+		return fmt.Errorf("%w: log in to %s as %s: the server returned no token; it does not check passwords (no --users-file), so connect without --username",
+			ErrBadOptions, c.opts.Server, c.opts.Username)
+	}
 	if err != nil {
 		return c.explain(fmt.Errorf("log in to %s as %s: %w", c.opts.Server, c.opts.Username, err), c.home)
 	}

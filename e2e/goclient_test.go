@@ -45,6 +45,11 @@ func TestGoClient(t *testing.T) {
 			r.Release()
 		}
 	})
+	t.Run("a password for a server without users", func(t *testing.T) {
+		_, err := client.Dial(ctx, client.Options{Server: fx.server.Addr(), Username: "bob", Password: "x"})
+		require.ErrorIs(t, err, client.ErrBadOptions)
+		require.ErrorContains(t, err, "does not check passwords")
+	})
 	t.Run("a bad value names its placeholder", func(t *testing.T) {
 		_, err := c.Query(ctx, "SELECT $1::INTEGER AS x", client.Param{Name: "1", Value: "x"})
 		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)

@@ -1,8 +1,10 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -133,4 +135,29 @@ func TestCLIConnectionOptions(t *testing.T) {
 		res = harness.RunQuiver(t, 60*time.Second, env(), "report", "list", "--server", plain, "--username", "bob", "--password", "hunter2")
 		require.NotContains(t, res.Output, "Unauthenticated")
 	})
+}
+
+// TestCLIQueryInterrupted: Ctrl-C (SIGINT) during `quiver query` cancels
+// the query on the server and exits 130 with one line, not the RPC error.
+func TestCLIQueryInterrupted(t *testing.T) {
+	srv, cl := opsServer(t, "")
+	cmd := exec.Command(harness.QuiverBin(t), "query", "SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3",
+		"--server", srv.Addr())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	running := "SELECT count(*) FROM system.queries WHERE state = 'running' AND sql LIKE '%range(100000000000)%' AND sql NOT LIKE '%system.queries%'"
+	require.Eventually(t, func() bool { return scalar(t, cl, running) == "1" }, 20*time.Second, 20*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, stderr.String())
+	require.Equal(t, 130, exit.ExitCode(), stderr.String())
+	require.Equal(t, "quiver: interrupted: the query was cancelled\n", stderr.String())
+	require.Eventually(t, func() bool {
+		return scalar(t, cl, "SELECT count(*) FROM system.queries WHERE state = 'cancelled' AND sql LIKE '%range(100000000000)%' AND sql NOT LIKE '%system.queries%'") == "1"
+	}, 10*time.Second, 20*time.Millisecond, "the server cancelled the query")
+	require.Eventually(t, func() bool { return runningFragments(t, cl) == "0" }, 10*time.Second, 20*time.Millisecond,
+		"a worker still runs the cancelled fragment")
 }

@@ -33,12 +33,29 @@ Run "quiver <command> -h" for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
+	interrupted := ctx.Err() != nil
 	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+	case interrupted:
+		// Ctrl-C or SIGTERM ended a command: say so in one line, not as
+		// the RPC error the cancelled context caused, and exit as shells
+		// expect of an interrupted program.
+		msg := "interrupted"
+		if errors.Is(err, errInterrupted) {
+			msg = err.Error()
+		}
+		fmt.Fprintln(os.Stderr, "quiver:", msg)
+		os.Exit(130)
+	default:
 		fmt.Fprintln(os.Stderr, "quiver:", err)
 		os.Exit(1)
 	}
 }
+
+// errInterrupted is what a command returns when Ctrl-C stopped it, wrapped
+// in a message saying what became of its work.
+var errInterrupted = errors.New("interrupted")
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {

@@ -13,7 +13,13 @@ import (
 )
 
 func runQuery(ctx context.Context, args []string) error {
-	return queryCommand(ctx, args, os.Stdout, os.Stderr)
+	err := queryCommand(ctx, args, os.Stdout, os.Stderr)
+	if err != nil && ctx.Err() != nil {
+		// The cancelled context cancels the query's calls, and with them
+		// the query on the server; a partial --out file was removed.
+		return fmt.Errorf("%w: the query was cancelled", errInterrupted)
+	}
+	return err
 }
 
 // queryCommand is `quiver query`: the result goes to stdout or --out, and

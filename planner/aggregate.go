@@ -150,14 +150,17 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		keys = append(keys, ast.ColumnRef(fmt.Sprintf("k%d", i)))
 	}
 	merge[ast.FieldGroupBy] = keys
-	if len(a.centered) > 0 {
-		if multi {
-			return nil, fallbackOf(ReasonAggregate, "moments under grouping sets")
-		}
-		merge[ast.FieldFromTable] = a.centeredPartials(keys)
-	}
 	merge[ast.FieldGroupSets] = groupSets(len(keys))
-	if multi {
+	switch {
+	case len(a.centered) > 0 && multi:
+		// Grand means per set: the partials expanded once per set.
+		var err error
+		if merge, err = a.setMerge(merge, keys, sets); err != nil {
+			return nil, err
+		}
+	case len(a.centered) > 0:
+		merge[ast.FieldFromTable] = a.centeredPartials(keys)
+	case multi:
 		// The partials group on every key; the merge forms the sets
 		// (their indices are the keys'), GROUPING() over k0, k1, ….
 		merge[ast.FieldGroupSets] = ast.Clone(sets)

@@ -1,7 +1,10 @@
 package planner
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/quiver-data/quiver/planner/ast"
 )
@@ -19,8 +22,8 @@ import (
 // (and Cxy = Σ cxy + Σ n·(mx − Mx)(my − My)). The grand means M are
 // window sums over the partials of the same group, so the merge reads the
 // partials through a derived table that adds them (centered). Under
-// several grouping sets a group's partials are not one window partition:
-// these aggregates then run on one worker.
+// several grouping sets the partials are first expanded once per set
+// (setMerge).
 
 // momentAggregates are the aggregates merged from moments, by the
 // arguments they take.
@@ -158,7 +161,12 @@ func windowSum(e node, partitions []any) node {
 // centeredPartials is the merge's FROM when it needs grand means: the
 // partials with, per group (keys), each grand mean as a column.
 func (a *aggRewrite) centeredPartials(keys []any) node {
-	inner := mergeSelect()
+	return a.centeredOver(ast.Table("", PartialsTable), keys)
+}
+
+// centeredOver is centeredPartials over another FROM of partials.
+func (a *aggRewrite) centeredOver(from node, keys []any) node {
+	inner := ast.Select(from)
 	list := []any{ast.Star()}
 	for _, c := range a.centered {
 		weighted := windowSum(ast.Operator("*", ast.ColumnRef(c.n), ast.ColumnRef(c.mean)), ast.Clone(keys).([]any))
@@ -168,4 +176,161 @@ func (a *aggRewrite) centeredPartials(keys []any) node {
 	}
 	inner[ast.FieldSelectList] = list
 	return ast.SubqueryRef(inner, PartialsTable)
+}
+
+// setColumn numbers the grouping set a row of expanded partials stands for.
+const setColumn = "quiver_set"
+
+// Moments under grouping sets. A group of one grouping set gathers the
+// partials of every full-key group it covers, which is no window
+// partition of the partials; so the merge first expands the partials once
+// per set (a cross join with range(sets)), with the keys outside the set
+// made NULL as GROUPING SETS makes them, and centers each copy over its
+// set's group (windows partitioned by the set number and the keys). Then
+// one plain GROUP BY over (set, keys) forms every set's groups, and
+// GROUPING() becomes the constant each set gives it.
+
+// groupingSetIndices decodes a statement's group_sets: per set, the
+// indices of its keys.
+func groupingSetIndices(sets []any) ([][]int, bool) {
+	out := make([][]int, len(sets))
+	for i, s := range sets {
+		for _, v := range ast.Clone(s).([]any) {
+			var k int64
+			switch v := v.(type) {
+			case json.Number:
+				n, err := v.Int64()
+				if err != nil {
+					return nil, false
+				}
+				k = n
+			case int:
+				k = int64(v)
+			default:
+				return nil, false
+			}
+			out[i] = append(out[i], int(k))
+		}
+	}
+	return out, true
+}
+
+// setMerge turns merge, built for grouping sets over partials, into the
+// merge over partials expanded per set (see above). keys are k0…kn.
+func (a *aggRewrite) setMerge(merge node, keys []any, rawSets []any) (node, error) {
+	sets, ok := groupingSetIndices(rawSets)
+	if !ok {
+		return nil, fallbackOf(ReasonAggregate, "grouping sets")
+	}
+	set := ast.ColumnRef(setColumn)
+	inSet := func(j int) []int {
+		var ids []int
+		for i, s := range sets {
+			if slices.Contains(s, j) {
+				ids = append(ids, i)
+			}
+		}
+		return ids
+	}
+	// The partials, once per set: quiver_set, the keys (NULL outside the
+	// set), every partial column.
+	list := []any{set.Copy()}
+	for j := range keys {
+		name := fmt.Sprintf("k%d", j)
+		var checks [][2]node
+		for _, i := range inSet(j) {
+			checks = append(checks, [2]node{isSet(i), ast.ColumnRef(name)})
+		}
+		k := nullConstant()
+		if len(checks) > 0 {
+			k = caseWhen(checks, nullConstant())
+		}
+		k[ast.FieldAlias] = name
+		list = append(list, k)
+	}
+	if a.distinctArg != nil {
+		list = append(list, ast.ColumnRef("d0"))
+	}
+	for _, p := range a.partials {
+		list = append(list, ast.ColumnRef(p.Alias()))
+	}
+	expanded := mergeSelect()
+	expanded[ast.FieldSelectList] = list
+	expanded[ast.FieldFromTable] = node{ast.FieldType: ast.Join, ast.FieldAlias: "", ast.FieldSample: nil, ast.FieldQueryLocation: ast.NoLocation,
+		ast.FieldLeft:  ast.Table("", PartialsTable),
+		ast.FieldRight: setsRef(len(sets)), ast.FieldCondition: nil,
+		ast.FieldJoinType: ast.JoinInner, ast.FieldRefType: ast.RefCross, ast.FieldUsing: []any{},
+		"delim_flipped": false, "duplicate_eliminated_columns": []any{}}
+	groups := append([]any{set.Copy()}, ast.Clone(keys).([]any)...)
+	merge[ast.FieldFromTable] = a.centeredOver(ast.SubqueryRef(expanded, PartialsTable), groups)
+	merge[ast.FieldGroupBy] = groups
+	merge[ast.FieldGroupSets] = groupSets(len(groups))
+	// GROUPING(k…) is the constant its set gives it.
+	var fix func(e node) (node, error)
+	fix = func(e node) (node, error) {
+		if e.Type() != ast.ExprGroupingFunction {
+			return ast.MapChildren(e, fix)
+		}
+		args := ast.Nodes(e[ast.FieldChildren])
+		var checks [][2]node
+		for i, s := range sets {
+			mask := 0
+			for _, arg := range args {
+				j := -1
+				if arg.Class() == ast.ClassColumnRef {
+					_, err := fmt.Sscanf(arg.ColumnNames()[len(arg.ColumnNames())-1], "k%d", &j)
+					if err != nil {
+						j = -1
+					}
+				}
+				if j < 0 || j >= len(keys) {
+					return nil, fallbackOf(ReasonAggregate, "grouping() of a non-key")
+				}
+				mask <<= 1
+				if !slices.Contains(s, j) {
+					mask |= 1
+				}
+			}
+			checks = append(checks, [2]node{isSet(i),
+				// GROUPING() is a BIGINT; a bare literal would be an INTEGER.
+				ast.Cast(ast.Constant("INTEGER", json.Number(strconv.Itoa(mask))), "BIGINT")})
+		}
+		c := caseWhen(checks, nullConstant())
+		c[ast.FieldAlias] = e.Alias()
+		return c, nil
+	}
+	for _, field := range []string{ast.FieldSelectList, ast.FieldHaving, ast.FieldModifiers} {
+		switch v := merge[field].(type) {
+		case node:
+			f, err := fix(v)
+			if err != nil {
+				return nil, err
+			}
+			merge[field] = f
+		case []any:
+			for i, x := range v {
+				if xn, ok := x.(node); ok {
+					f, err := fix(xn)
+					if err != nil {
+						return nil, err
+					}
+					v[i] = f
+				}
+			}
+		}
+	}
+	return merge, nil
+}
+
+// isSet is `quiver_set = i`.
+func isSet(i int) node {
+	return node{ast.FieldClass: ast.ClassComparison, ast.FieldType: ast.ExprCompareEqual, ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
+		ast.FieldLeft: ast.ColumnRef(setColumn), ast.FieldRight: ast.Constant("BIGINT", json.Number(strconv.Itoa(i)))}
+}
+
+// setsRef is range(n) AS quiver_sets(quiver_set).
+func setsRef(n int) node {
+	r := ast.TableFunctionRef(ast.Function("range", ast.Constant("BIGINT", json.Number(strconv.Itoa(n)))), "quiver_sets")
+	r[ast.FieldColumnAliases] = []any{setColumn}
+	return r
 }

@@ -123,8 +123,13 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 	}
 	v := ast.Nodes(sq[ast.FieldSelectList])[0]
 	count := v.Class() == ast.ClassFunction && (v.FunctionName() == "count" || v.FunctionName() == "count_star")
+	var empty node // E over no rows, when it is not NULL and not a plain count
 	if !count && !x.nullOverNoRows(ctx, v) {
-		return nil, nil, false
+		e, ok := x.overNoRows(ctx, v)
+		if !ok {
+			return nil, nil, false
+		}
+		empty = e
 	}
 	tables := x.tablesIn(sq)
 	if len(tables) == 0 || x.foreign(sq) {
@@ -159,7 +164,14 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 	}
 	val := v.Copy()
 	val[ast.FieldAlias] = "quiver_v"
-	grouped[ast.FieldSelectList] = append(list, val)
+	list = append(list, val)
+	if empty != nil {
+		// A group's row says it was there: a key without rows joins none.
+		m := ast.Constant("BOOLEAN", true)
+		m[ast.FieldAlias] = "quiver_m"
+		list = append(list, m)
+	}
+	grouped[ast.FieldSelectList] = list
 	grouped[ast.FieldGroupBy] = groups
 	grouped[ast.FieldGroupSets] = groupSets(len(groups))
 	grouped[ast.FieldWhere] = andAll(copies(rest))
@@ -171,8 +183,121 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 	if count {
 		r = ast.Coalesce(r, ast.Constant("BIGINT", 0))
 	}
+	if empty != nil {
+		missing := node{ast.FieldClass: ast.ClassOperator, ast.FieldType: ast.ExprIsNull, ast.FieldAlias: "",
+			ast.FieldQueryLocation: ast.NoLocation, ast.FieldChildren: []any{ast.ColumnRef(alias, "quiver_m")}}
+		r = caseWhen([][2]node{{missing, empty}}, r)
+	}
 	r[ast.FieldAlias] = e.Alias()
 	return r, join, true
+}
+
+// overNoRows is E's value over no rows when E is made of constants,
+// casts, arithmetic, COALESCE, CASE, a few NULL-propagating scalar
+// functions and aggregates whose value over no rows is known (0 for
+// count, NULL for those nullOnEmpty lists) — with no column outside an
+// aggregate's arguments: `coalesce(sum(x), 0)` is `coalesce(NULL, 0)`.
+// The enclosing query uses it for the keys without rows, whose left join
+// finds no group (the general form of the count bug).
+func (x *extraction) overNoRows(ctx context.Context, e node) (node, bool) {
+	kinds, err := x.p.loadKinds(ctx)
+	if err != nil {
+		return nil, false
+	}
+	aggregates := 0
+	var sub func(e node) (node, bool)
+	subAll := func(e node, fields ...string) (node, bool) {
+		out := e.Copy()
+		for _, f := range fields {
+			switch v := e[f].(type) {
+			case nil:
+			case node:
+				c, ok := sub(v)
+				if !ok {
+					return nil, false
+				}
+				out[f] = c
+			case []any:
+				list := make([]any, len(v))
+				for i, c := range v {
+					cn, ok := c.(node)
+					if !ok {
+						return nil, false
+					}
+					if list[i], ok = sub(cn); !ok {
+						return nil, false
+					}
+				}
+				out[f] = list
+			default:
+				return nil, false
+			}
+		}
+		return out, true
+	}
+	sub = func(e node) (node, bool) {
+		switch e.Class() {
+		case ast.ClassConstant:
+			return e.Copy(), true
+		case ast.ClassCast:
+			return subAll(e, "child")
+		case ast.ClassOperator:
+			if e.Type() != ast.ExprCoalesce {
+				return nil, false
+			}
+			return subAll(e, ast.FieldChildren)
+		case ast.ClassCase:
+			out := e.Copy()
+			checks := make([]any, 0)
+			for _, c := range ast.Nodes(e["case_checks"]) {
+				w, ok := sub(ast.AsNode(c["when_expr"]))
+				if !ok {
+					return nil, false
+				}
+				t, ok := sub(ast.AsNode(c["then_expr"]))
+				if !ok {
+					return nil, false
+				}
+				checks = append(checks, node{"when_expr": w, "then_expr": t})
+			}
+			out["case_checks"] = checks
+			return subAll(out, "else_expr")
+		case ast.ClassComparison:
+			return subAll(e, ast.FieldLeft, ast.FieldRight)
+		case ast.ClassFunction:
+			name := e.FunctionName()
+			if b, _ := e[ast.FieldIsOperator].(bool); b && arithmetic[name] {
+				return subAll(e, ast.FieldChildren)
+			}
+			if kinds[name] == "aggregate" {
+				aggregates++
+				switch {
+				case name == "count" || name == "count_star":
+					return ast.Cast(ast.Constant("INTEGER", 0), "BIGINT"), true
+				case nullOnEmpty[name]:
+					return nullConstant(), true
+				}
+				return nil, false
+			}
+			if emptySafeFunctions[name] {
+				return subAll(e, ast.FieldChildren)
+			}
+		}
+		return nil, false
+	}
+	out, ok := sub(e)
+	if !ok || aggregates == 0 {
+		return nil, false
+	}
+	out[ast.FieldAlias] = ""
+	return out, true
+}
+
+// emptySafeFunctions are deterministic scalar functions overNoRows may
+// evaluate with its aggregates' values over no rows.
+var emptySafeFunctions = map[string]bool{
+	"nullif": true, "ifnull": true, "round": true, "abs": true, "greatest": true, "least": true,
+	"floor": true, "ceil": true, "ceiling": true, "sqrt": true, "ln": true, "log": true, "exp": true, "power": true, "pow": true,
 }
 
 // nullOverNoRows reports whether an aggregate expression is NULL over no

@@ -180,7 +180,7 @@ func TestREADME(t *testing.T) {
 	wh := filepath.Join(t.TempDir(), "warehouse")
 	harness.DemoData(t, wh, demoScale, nil)
 	srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh})
-	env := &readmeEnv{root: root, release: release, warehouse: wh, server: srv}
+	env := &readmeEnv{root: root, release: release, warehouse: wh, server: srv, shellVenv: shellVenv(t)}
 
 	var ran, skipped int
 	var skips []string
@@ -208,6 +208,35 @@ func TestREADME(t *testing.T) {
 type readmeEnv struct {
 	root, release, warehouse string
 	server                   *harness.Server
+	// shellVenv is the bin directory of a throwaway venv that sh blocks
+	// find first on PATH (python, pip), see shellVenv.
+	shellVenv string
+}
+
+// shellVenv makes a venv for the shell blocks' `python` and `pip`: empty,
+// but seeing the packages of the client's venv (QUIVER_PYTHON's) through a
+// .pth file, so `pip install ./clients/python` only builds the client and
+// installs it here, offline from the wheelhouse, and neither the shared
+// venv nor the user's site-packages are touched.
+func shellVenv(t *testing.T) string {
+	t.Helper()
+	py := pythonBin(t)
+	dir := filepath.Join(t.TempDir(), "venv")
+	out, err := exec.Command(py, "-m", "venv", "--without-pip", dir).CombinedOutput()
+	require.NoError(t, err, "make the shell blocks' venv:\n%s", out)
+	purelib := func(python string) string {
+		out, err := exec.Command(python, "-c", `import sysconfig; print(sysconfig.get_paths()["purelib"])`).Output()
+		require.NoError(t, err, "%s: purelib", python)
+		return strings.TrimSpace(string(out))
+	}
+	parent, own := purelib(py), purelib(filepath.Join(dir, "bin", "python"))
+	// addsitedir, not a plain path line: the parent's own .pth files (the
+	// editable client) must be read too.
+	pth := fmt.Sprintf("import site; site.addsitedir(%q)\n", parent)
+	require.NoError(t, os.WriteFile(filepath.Join(own, "_readme_parent.pth"), []byte(pth), 0o644))
+	pip := fmt.Sprintf("#!/bin/sh\nexec %q -m pip \"$@\"\n", filepath.Join(dir, "bin", "python"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bin", "pip"), []byte(pip), 0o755))
+	return filepath.Join(dir, "bin")
 }
 
 // blockTimeout bounds one block; a Go block includes its build.
@@ -218,6 +247,10 @@ func (e *readmeEnv) run(t *testing.T, b readmeBlock) {
 	// README commands say bin/quiver, and `quiver` once it is installed.
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
 	require.NoError(t, os.Symlink(e.release, filepath.Join(dir, "bin", "quiver")))
+	// …and paths of the checkout: ./clients/python, notebooks/.
+	for _, p := range []string{"clients", "notebooks"} {
+		require.NoError(t, os.Symlink(filepath.Join(e.root, p), filepath.Join(dir, p)))
+	}
 
 	srv := e.server
 	if b.hasServer {
@@ -247,9 +280,9 @@ func (e *readmeEnv) run(t *testing.T, b readmeBlock) {
 	var err error
 	switch b.lang {
 	case "sh", "bash", "shell":
-		out, err = e.bash(t, dir, runEnv, code)
+		out, err = e.bash(t, dir, append(runEnv, e.shellEnv(dir)...), code)
 	case "console":
-		out, err = e.bash(t, dir, runEnv, consoleCommands(code))
+		out, err = e.bash(t, dir, append(runEnv, e.shellEnv(dir)...), consoleCommands(code))
 	case "python", "py":
 		path := filepath.Join(dir, "snippet.py")
 		require.NoError(t, os.WriteFile(path, []byte(code), 0o644))
@@ -267,7 +300,10 @@ func (e *readmeEnv) run(t *testing.T, b readmeBlock) {
 			"or mark it <!-- readme-test: skip: REASON -->", b.line, b.lang)
 	}
 	require.NoError(t, err, "README.md:%d: ```%s block failed:\n%s\noutput:\n%s", b.line, b.lang, code, out)
-	t.Logf("README.md:%d ok", b.line)
+	if len(out) > 2000 {
+		out = out[:2000] + "…"
+	}
+	t.Logf("README.md:%d ok:\n%s", b.line, out)
 }
 
 // servesOrRefuses is ready when SELECT 1 succeeds or is refused for want of
@@ -314,6 +350,19 @@ func consoleCommands(code string) string {
 		}
 	}
 	return strings.Join(cmds, "\n") + "\n"
+}
+
+// shellEnv puts the shell venv on PATH, after the block's bin/, and keeps pip offline and
+// inside a venv.
+func (e *readmeEnv) shellEnv(dir string) []string {
+	env := []string{
+		"PATH=" + filepath.Join(dir, "bin") + ":" + e.shellVenv + ":" + os.Getenv("PATH"),
+		"PIP_NO_INDEX=1", "PIP_REQUIRE_VIRTUALENV=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONNOUSERSITE=1",
+	}
+	if wh := os.Getenv("QUIVER_WHEELHOUSE"); wh != "" {
+		env = append(env, "PIP_FIND_LINKS="+wh)
+	}
+	return env
 }
 
 func (e *readmeEnv) bash(t *testing.T, dir string, env []string, code string) (string, error) {

@@ -247,10 +247,12 @@ func (e *readmeEnv) run(t *testing.T, b readmeBlock) {
 	// README commands say bin/quiver, and `quiver` once it is installed.
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
 	require.NoError(t, os.Symlink(e.release, filepath.Join(dir, "bin", "quiver")))
-	// …and paths of the checkout: ./clients/python, notebooks/.
+	// …and paths of the checkout: ./clients/python, notebooks/, and
+	// .venv/bin/python, the client's venv (QUIVER_PYTHON's).
 	for _, p := range []string{"clients", "notebooks"} {
 		require.NoError(t, os.Symlink(filepath.Join(e.root, p), filepath.Join(dir, p)))
 	}
+	require.NoError(t, os.Symlink(filepath.Dir(filepath.Dir(pythonBin(t))), filepath.Join(dir, ".venv")))
 
 	srv := e.server
 	if b.hasServer {

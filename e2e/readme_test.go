@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,7 +43,8 @@ type readmeBlock struct {
 	// serverArgs, from `<!-- readme-test: server: ARGS[; setup: CMD] -->`,
 	// are extra `quiver serve` flags of a server started for this block
 	// alone; setup runs with bash in the block's directory first (to write
-	// the files those flags name), and relative paths among the flags are
+	// the files those flags name; `setup: above` runs the shell block
+	// above, which the reader ran), and relative paths among the flags are
 	// resolved against that directory.
 	serverArgs []string
 	setup      string
@@ -49,6 +53,9 @@ type readmeBlock struct {
 
 // readmeMarker matches a marker comment on a line of its own.
 var readmeMarker = regexp.MustCompile(`^<!--\s*readme-test:\s*(.*?)\s*-->$`)
+
+// shellLangs are the info strings of blocks run with bash.
+var shellLangs = map[string]bool{"sh": true, "bash": true, "shell": true}
 
 // textLangs are info strings of blocks that show output or a format, not
 // something to run.
@@ -184,19 +191,30 @@ func TestREADME(t *testing.T) {
 
 	var ran, skipped int
 	var skips []string
+	var above readmeBlock // the last block not shown as text
 	for _, b := range blocks {
 		if textLangs[b.lang] {
 			continue
 		}
+		code := b.code
 		if b.skip != "" {
 			skipped++
 			skips = append(skips, fmt.Sprintf("README.md:%d (%s): %s", b.line, b.lang, b.skip))
+			above = b
 			continue
+		}
+		if b.setup == "above" {
+			if !shellLangs[above.lang] {
+				t.Fatalf("README.md:%d: setup: above, but the block above is no shell block", b.line)
+			}
+			b.setup = above.code
 		}
 		ran++
 		t.Run(fmt.Sprintf("line_%d_%s", b.line, b.lang), func(t *testing.T) {
 			env.run(t, b)
 		})
+		above = b
+		above.code = code
 	}
 	t.Logf("README: %d blocks run, %d skipped", ran, skipped)
 	for _, s := range skips {
@@ -257,7 +275,7 @@ func (e *readmeEnv) run(t *testing.T, b readmeBlock) {
 	srv := e.server
 	if b.hasServer {
 		if b.setup != "" {
-			out, err := e.exec(t, dir, nil, "bash", "-euo", "pipefail", "-c", b.setup)
+			out, err := e.bash(t, dir, e.shellEnv(dir), b.setup)
 			require.NoError(t, err, "README.md:%d: setup %q:\n%s", b.line, b.setup, out)
 		}
 		args := make([]string, len(b.serverArgs))
@@ -269,7 +287,11 @@ func (e *readmeEnv) run(t *testing.T, b readmeBlock) {
 				}
 			}
 		}
-		srv = harness.StartServer(t, harness.ServerOptions{Warehouse: e.warehouse, LocalWorkers: 1, Args: args, Ready: servesOrRefuses})
+		ready := servesOrRefuses
+		if slices.Contains(args, "--tls-cert") {
+			ready = handshakes
+		}
+		srv = harness.StartServer(t, harness.ServerOptions{Warehouse: e.warehouse, LocalWorkers: 1, Args: args, Ready: ready})
 	}
 	httpAddr := strings.TrimSuffix(strings.TrimPrefix(srv.MetricsURL(), "http://"), "/metrics")
 	code := strings.NewReplacer(readmeFlightAddr, srv.Addr(), readmeHTTPAddr, httpAddr).Replace(b.code)
@@ -327,6 +349,17 @@ func servesOrRefuses(addr string) error {
 		return nil
 	}
 	return err
+}
+
+// handshakes is ready when a TLS handshake with addr completes: a server
+// serving TLS with a certificate the test does not know.
+func handshakes(addr string) error {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}) //nolint:gosec // only asks whether it serves
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // pythonBin is the venv's python, which has the client installed.

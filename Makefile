@@ -96,13 +96,16 @@ $(VENV_CLIENT): clients/python/pyproject.toml
 	$(VENV)/bin/pip install --quiet -e 'clients/python[pandas,polars,notebook,dbapi]'
 	touch $@
 
-# The test venv: the above plus the test extra, and a wheelhouse from which
+# The test venv: the client with the test extra (a superset of the demo's
+# extras, so it counts as the demo's venv too), and a wheelhouse from which
 # `pip install ./clients/python` (with its extras) works offline:
 # `pip install --no-index --find-links .tools/wheels/python ./clients/python`.
-$(VENV_STAMP): $(VENV_CLIENT)
+$(VENV_STAMP): clients/python/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e 'clients/python[test]'
 	$(VENV)/bin/pip download --quiet --dest $(WHEELHOUSE) 'hatchling>=1.18' './clients/python[pandas,polars,notebook,dbapi]'
-	touch $@
+	touch $(VENV_CLIENT) $@
 
 # The demo serves a local warehouse: DuckDB reads it with no extension (httpfs
 # is only loaded for s3:// warehouses), so it needs the binary, and the venv

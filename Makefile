@@ -87,13 +87,15 @@ $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/%.duckdb_extension:
 $(JDBC_JAR): clients/jdbc/pom.xml
 	mvn -q -f clients/jdbc/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/jdbc
 
-# The venv the README's Python examples start from: the client with its
-# DataFrame, Jupyter and ADBC extras, editable, so `make demo` makes it.
+# The venv the README's Python examples start from, made by `make demo`:
+# the client (editable) with its DataFrame, Jupyter and ADBC extras, and
+# what the examples use beyond it: matplotlib (a plot) and bcrypt (the
+# hash of a users file). The test extra has both.
 VENV_CLIENT := $(VENV)/.client-installed
 $(VENV_CLIENT): clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e 'clients/python[pandas,polars,notebook,dbapi]'
+	$(VENV)/bin/pip install --quiet -e 'clients/python[pandas,polars,notebook,dbapi]' matplotlib bcrypt
 	touch $@
 
 # The test venv: the client with the test extra (a superset of the demo's

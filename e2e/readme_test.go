@@ -516,3 +516,8 @@ func (e *readmeEnv) exec(t *testing.T, dir string, env []string, name string, ar
 	}
 	return out.String(), err
 }
+
+func TestConsoleCommands(t *testing.T) {
+	got := consoleCommands("$ quiver version\nquiver 0.2.0\n$ echo hi\nhi\n")
+	require.Equal(t, "quiver version\necho hi\n", got)
+}

@@ -87,29 +87,48 @@ $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/%.duckdb_extension:
 $(JDBC_JAR): clients/jdbc/pom.xml
 	mvn -q -f clients/jdbc/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/jdbc
 
-# The venv, plus a wheelhouse from which `pip install ./clients/python` (with
-# its extras) works offline: `pip install --no-index --find-links .tools/wheels/python ./clients/python`.
+# The venv the README's Python examples start from, made by `make demo`:
+# the client (editable) with its DataFrame, Jupyter and ADBC extras, and
+# what the examples use beyond it: matplotlib (a plot) and bcrypt (the
+# hash of a users file). The test extra has both.
+VENV_CLIENT := $(VENV)/.client-installed
+$(VENV_CLIENT): clients/python/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e 'clients/python[pandas,polars,notebook,dbapi]' matplotlib bcrypt
+	touch $@
+
+# The test venv: the client with the test extra (a superset of the demo's
+# extras, so it counts as the demo's venv too), and a wheelhouse from which
+# `pip install ./clients/python` (with its extras) works offline:
+# `pip install --no-index --find-links .tools/wheels/python ./clients/python`.
 $(VENV_STAMP): clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e 'clients/python[test]'
 	$(VENV)/bin/pip download --quiet --dest $(WHEELHOUSE) 'hatchling>=1.18' './clients/python[pandas,polars,notebook,dbapi]'
-	touch $@
+	touch $(VENV_CLIENT) $@
 
 # The demo serves a local warehouse: DuckDB reads it with no extension (httpfs
-# is only loaded for s3:// warehouses), so it needs the binary and nothing else.
+# is only loaded for s3:// warehouses), so it needs the binary, and the venv
+# for the README's Python examples; no Java, MinIO or extension.
 # The demo also serves /metrics, /healthz and /readyz on DEMO_HTTP.
 DEMO_HTTP ?= 127.0.0.1:9090
-demo: demo-prerequisites build
+demo: demo-prerequisites build $(VENV_CLIENT)
 	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; fi
 	$(BIN) serve --warehouse ./warehouse --http-listen $(DEMO_HTTP)
 
-# One line per missing tool, before anything is built.
+# One line per missing tool, before anything is built or installed. The Go
+# module proxy and PyPI must be reachable (or GOPROXY/PIP_INDEX_URL point at
+# mirrors); git is not needed (go build stamps VCS data only when it is there).
 demo-prerequisites:
 	@ok=1; \
 	if ! command -v $(GO) >/dev/null 2>&1; then echo "make demo: needs Go 1.26 or newer (go is not on PATH): https://go.dev/dl/"; ok=0; \
 	elif [ "$$(printf '%s\n' go1.26 "$$($(GO) env GOVERSION)" | sort -V | head -1)" != go1.26 ]; then echo "make demo: needs Go 1.26 or newer, found $$($(GO) env GOVERSION)"; ok=0; fi; \
 	if ! command -v "$$($(GO) env CC 2>/dev/null || echo cc)" >/dev/null 2>&1; then echo "make demo: needs a C compiler for cgo (DuckDB): apt-get install build-essential"; ok=0; fi; \
+	if ! command -v $(PYTHON) >/dev/null 2>&1; then echo "make demo: needs Python 3.10 or newer ($(PYTHON) is not on PATH): apt-get install python3 python3-venv"; ok=0; \
+	elif ! $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then echo "make demo: needs Python 3.10 or newer, found $$($(PYTHON) -V 2>&1)"; ok=0; \
+	elif [ ! -x $(VENV)/bin/python ] && ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then echo "make demo: needs Python's venv module with pip (ensurepip): apt-get install python3-venv"; ok=0; fi; \
 	[ $$ok = 1 ]
 
 # gofmt, go vet (with and without the test hooks), staticcheck, errcheck

@@ -39,6 +39,7 @@ from .options import (
     URI_SCHEMES,
     Certificate,
     Compression,
+    Decimals,
     Progress,
     resolve,
 )
@@ -104,6 +105,10 @@ class Connection:
         #: Seconds a fetch runs before its progress bar appears.
         self.progress_delay = 0.5
         self.max_streams = opts["max_streams"]
+        #: Rows a result's notebook display fetches; see :meth:`quiver.Result.head`.
+        self.preview_rows = opts["preview_rows"]
+        #: What ``to_pandas()`` makes of DECIMAL columns: ``"decimal"`` or ``"float"``.
+        self.decimals: Decimals = opts["decimals"]
         # The PEM options are named as FlightClient's arguments.
         self._client_kwargs: dict[str, Any] = dict(settings.pems)
         self._lock = threading.Lock()

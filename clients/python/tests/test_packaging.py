@@ -40,6 +40,11 @@ def test_offline_build_and_install(tmp_path: Path) -> None:
     assert wheel.name.startswith(f"quiver-{quiver.__version__}-py3-none-any")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"quiver/py.typed", "quiver/connection.py", "quiver/magics.py", "quiver/dbapi.py"} <= names
+    # The README's plotting snippet needs matplotlib, which pandas does not install: the plot extra does.
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    requires = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Requires-Dist: matplotlib>=3.8; extra == 'plot'" in requires
+    assert "Requires-Dist: pandas>=2; extra == 'plot'" in requires
     report = tmp_path / "report.json"
     _pip(
         "install",

@@ -32,8 +32,13 @@ def _cell(value: object) -> str:
     return escape(text)
 
 
-def table_html(table: pa.Table, *, max_rows: int, summary: str) -> str:
-    """An HTML block: a summary line, a header with names and types, the first rows."""
+def table_html(table: pa.Table, *, max_rows: int, summary: str, more_unknown: bool = False) -> str:
+    """An HTML block: a summary line, a header with names and types, the first rows.
+
+    ``more_unknown`` says ``table`` is only the first rows of a result that
+    was not fetched to the end: the last line then says more may follow
+    instead of counting them.
+    """
     head = table.slice(0, max_rows).to_pylist()
     parts = [_STYLE, '<div class="quiver-result">', f'<div class="q-summary">{escape(summary)}</div>', "<table>"]
     parts.append("<thead><tr>")
@@ -42,7 +47,9 @@ def table_html(table: pa.Table, *, max_rows: int, summary: str) -> str:
     parts.append("</tr></thead><tbody>")
     for row in head:
         parts.append("<tr>" + "".join(f"<td>{_cell(row[name])}</td>" for name in table.schema.names) + "</tr>")
-    if table.num_rows > max_rows:
+    if more_unknown:
+        parts.append(f'<tr><td colspan="{max(1, table.num_columns)}">… more rows not fetched</td></tr>')
+    elif table.num_rows > max_rows:
         more = table.num_rows - max_rows
         parts.append(f'<tr><td colspan="{max(1, table.num_columns)}">… {more:,} more rows</td></tr>')
     parts.append("</tbody></table></div>")

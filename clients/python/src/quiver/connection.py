@@ -39,6 +39,7 @@ from .options import (
     URI_SCHEMES,
     Certificate,
     Compression,
+    Decimals,
     Progress,
     resolve,
 )
@@ -104,6 +105,10 @@ class Connection:
         #: Seconds a fetch runs before its progress bar appears.
         self.progress_delay = 0.5
         self.max_streams = opts["max_streams"]
+        #: Rows a result's notebook display fetches; see :meth:`quiver.Result.head`.
+        self.preview_rows = opts["preview_rows"]
+        #: What ``to_pandas()`` makes of DECIMAL columns: ``"decimal"`` or ``"float"``.
+        self.decimals: Decimals = opts["decimals"]
         # The PEM options are named as FlightClient's arguments.
         self._client_kwargs: dict[str, Any] = dict(settings.pems)
         self._lock = threading.Lock()
@@ -437,18 +442,27 @@ def connect(uri: str | None = None, **options: Unpack[ConnectOptions]) -> Connec
 
     Authentication: ``token`` is sent as ``authorization: Bearer <token>``
     with every call and defaults to ``$QUIVER_TOKEN``; or ``username`` and
-    ``password`` log in once (Basic auth on the Flight handshake) and the
-    bearer token the server returns is used from then on.
+    ``password`` (default ``$QUIVER_USERNAME``, ``$QUIVER_PASSWORD``) log in
+    once (Basic auth on the Flight handshake) and the bearer token the
+    server returns is used from then on. A token or username passed here
+    means the credential variables are not read (except
+    ``$QUIVER_PASSWORD`` for a username passed without a password).
 
     TLS: ``tls_root_certs`` is the CA bundle that signs the server's
-    certificate (default: the system's); ``cert_chain`` and ``private_key``
-    are the client certificate for mutual TLS. Each is PEM data or a path.
+    certificate (default: ``$QUIVER_TLS_CA``, else the system's);
+    ``cert_chain`` and ``private_key`` are the client certificate for
+    mutual TLS (default: ``$QUIVER_TLS_CERT``, ``$QUIVER_TLS_KEY``). Each is
+    PEM data or a path. The variables are those ``quiver query`` reads.
 
     ``progress`` chooses when fetches show a ``tqdm`` progress bar:
     ``"auto"`` (in a notebook or on a terminal, for fetches that take longer
     than ``progress_delay``, half a second), ``True`` (always) or ``False``;
     ``max_streams`` bounds how many endpoints of one result are fetched at
-    once.
+    once. ``preview_rows`` (20) is how many rows a result's notebook
+    display reads (see :meth:`quiver.Result.head`); ``decimals`` is what
+    ``to_pandas()`` makes of DECIMAL columns: ``"decimal"`` (exact
+    ``decimal.Decimal`` objects, the default) or ``"float"`` (``float64``,
+    for plotting).
 
     ``compression`` chooses how the server compresses result batches (the
     ``x-quiver-ipc-compression`` header): ``"zstd"`` or ``"lz4"`` trade

@@ -21,13 +21,14 @@ with ``$QUIVER_TOKEN``. A URI is ``host:port``, ``grpc://host:port`` or
 connect`` has a flag for each keyword argument of :func:`quiver.connect`
 (``--username``, ``--max-streams``, ``--compression``, …; see
 :class:`quiver.options.ConnectOptions`), and asks for the password when
-``--username`` comes without ``--password``.
+``--username`` comes without ``--password`` or ``$QUIVER_PASSWORD``.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import shlex
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -119,7 +120,7 @@ class QuiverMagics(Magics):
         args = vars(_connect_parser().parse_args(argv))
         uri = args.pop("uri")
         options: dict[str, Any] = {name: value for name, value in args.items() if value is not None}
-        if "username" in options and "password" not in options:
+        if "username" in options and "password" not in options and not os.environ.get("QUIVER_PASSWORD"):
             options["password"] = getpass.getpass(f"password for {options['username']}: ")
         if self.connection is not None:
             self.connection.close()

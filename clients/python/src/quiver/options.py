@@ -27,12 +27,15 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "COMPRESSIONS",
+    "DECIMALS",
     "DEFAULT_URI",
+    "ENVIRONMENT",
     "URI_FORMS",
     "URI_SCHEMES",
     "Certificate",
     "Compression",
     "ConnectOptions",
+    "Decimals",
     "Option",
     "Progress",
     "SERVER_KEYS",
@@ -46,6 +49,19 @@ __all__ = [
 
 DEFAULT_URI = "grpc://127.0.0.1:8815"
 
+# The variables an option not given is read from: the names the command line
+# reads for its --token, --username, --password, --tls-ca, --tls-cert and
+# --tls-key (cmd/quiver/connflags.go), so one environment points every client
+# at a server. An empty variable counts as unset.
+ENVIRONMENT: Mapping[str, str] = {
+    "token": "QUIVER_TOKEN",
+    "username": "QUIVER_USERNAME",
+    "password": "QUIVER_PASSWORD",
+    "tls_root_certs": "QUIVER_TLS_CA",
+    "cert_chain": "QUIVER_TLS_CERT",
+    "private_key": "QUIVER_TLS_KEY",
+}
+
 # The URI forms the client accepts, the same as ``quiver query --server``;
 # bare ``host:port`` means ``grpc://host:port``.
 URI_SCHEMES: tuple[str, ...] = ("grpc", "grpc+tcp", "grpc+tls")
@@ -56,6 +72,10 @@ Progress = bool | Literal["auto"]
 
 Certificate = str | bytes | os.PathLike[str]
 """PEM data as ``bytes`` or ``str``, or the path of a PEM file."""
+
+Decimals = Literal["decimal", "float"]
+"""What ``to_pandas()`` makes of DECIMAL columns: exact ``decimal.Decimal`` objects, or ``float64``."""
+DECIMALS: tuple[str, ...] = ("decimal", "float")
 
 Compression = Literal["auto", "off", "zstd", "lz4"]
 """How the server compresses result batches; see :func:`quiver.connect`."""
@@ -87,14 +107,21 @@ class ServerOptions(TypedDict, total=False):
 
     token: Annotated[str | None, Option("bearer token sent with every call (default: $QUIVER_TOKEN)")]
     username: Annotated[
-        str | None, Option("log in with Basic auth, then use the bearer token the server answers", flags=("-u",))
+        str | None,
+        Option(
+            "log in with Basic auth, then use the bearer token the server answers (default: $QUIVER_USERNAME)",
+            flags=("-u",),
+        ),
     ]
-    password: Annotated[str | None, Option("password of --username", flags=("-p",))]
+    password: Annotated[str | None, Option("password of --username (default: $QUIVER_PASSWORD)", flags=("-p",))]
     tls_root_certs: Annotated[
-        Certificate | None, Option("PEM CA bundle that signed the server (default: the system's)", pem=True)
+        Certificate | None,
+        Option("PEM CA bundle that signed the server (default: $QUIVER_TLS_CA, else the system's)", pem=True),
     ]
-    cert_chain: Annotated[Certificate | None, Option("PEM client certificate (mutual TLS)", pem=True)]
-    private_key: Annotated[Certificate | None, Option("PEM key of --cert-chain", pem=True)]
+    cert_chain: Annotated[
+        Certificate | None, Option("PEM client certificate, mutual TLS (default: $QUIVER_TLS_CERT)", pem=True)
+    ]
+    private_key: Annotated[Certificate | None, Option("PEM key of --cert-chain (default: $QUIVER_TLS_KEY)", pem=True)]
     compression: Annotated[
         Compression | None, Option("result compression: auto, off, zstd or lz4 (default: the server's choice)")
     ]
@@ -108,6 +135,13 @@ class ConnectOptions(ServerOptions, total=False):
         Option("progress bars: true, false or auto (in notebooks and terminals)", default="auto", parse=_progress_text),
     ]
     max_streams: Annotated[int, Option("endpoints of one result fetched at once", default=8, parse=int)]
+    preview_rows: Annotated[
+        int, Option("rows a result's notebook display fetches (the rest is not fetched)", default=20, parse=int)
+    ]
+    decimals: Annotated[
+        Decimals,
+        Option("DECIMAL columns in to_pandas(): decimal (exact Decimal objects) or float (float64)", default="decimal"),
+    ]
 
 
 @functools.cache
@@ -126,7 +160,7 @@ class Settings:
     """Settings are a set of options checked and completed by :func:`resolve`."""
 
     uri: str
-    #: Every declared option: the value given, else its default (the token: $QUIVER_TOKEN).
+    #: Every declared option: the value given, else its variable of :data:`ENVIRONMENT`, else its default.
     #: Both are kept out of the repr: they hold credentials and keys.
     options: ConnectOptions = field(repr=False)
     #: The PEM options given (``tls_root_certs``, ``cert_chain``, ``private_key``), read from their files.
@@ -145,12 +179,11 @@ def resolve(
         if name not in accepted:
             raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}")
     values = {name: options[name] if name in options else option.default for name, option in declared().items()}
+    from_env = _from_environment(values)
     opts = typing.cast(ConnectOptions, values)
     username, password = opts["username"], opts["password"]
     if (username is None) != (password is None):
-        raise ValueError("username and password go together: pass both or neither")
-    if opts["token"] is None and username is None:
-        opts["token"] = os.environ.get("QUIVER_TOKEN") or None
+        raise ValueError("username and password go together: pass both or neither (or set $QUIVER_PASSWORD)")
     if opts["token"] is not None and username is not None:
         raise ValueError("pass either token or username/password, not both")
     if (opts["cert_chain"] is None) != (opts["private_key"] is None):
@@ -164,12 +197,49 @@ def resolve(
     max_streams = opts["max_streams"]
     if isinstance(max_streams, bool) or not isinstance(max_streams, int) or max_streams < 1:
         raise ValueError(f"max_streams must be at least 1, got {max_streams!r}")
+    preview_rows = opts["preview_rows"]
+    if isinstance(preview_rows, bool) or not isinstance(preview_rows, int) or preview_rows < 1:
+        raise ValueError(f"preview_rows must be at least 1, got {preview_rows!r}")
+    check_decimals(opts["decimals"])
     pems: dict[str, bytes] = {}
     for name, option in declared().items():
         value = values[name]
         if option.pem and value is not None:
-            pems[name] = _pem(typing.cast(Certificate, value), name)
+            label = f"{name} (${ENVIRONMENT[name]})" if name in from_env else name
+            pems[name] = _pem(typing.cast(Certificate, value), label)
     return Settings(resolve_uri(uri), opts, pems)
+
+
+def check_decimals(value: object) -> None:
+    """Refuse a ``decimals`` value other than those of :data:`DECIMALS`."""
+    if value not in DECIMALS:
+        raise ValueError(f"decimals must be one of {', '.join(map(repr, DECIMALS))}, got {value!r}")
+
+
+def _from_environment(values: dict[str, object]) -> set[str]:
+    """Fill the options not given from :data:`ENVIRONMENT`; what was given always wins.
+
+    Credentials come from one place: a token or username given explicitly
+    means the credential variables are not read (except ``$QUIVER_PASSWORD``
+    for an explicit username, as ``psql`` reads ``$PGPASSWORD``). From the
+    environment alone, ``$QUIVER_TOKEN`` with ``$QUIVER_USERNAME`` is refused,
+    as the command line refuses it.
+    """
+    env = {name: os.environ.get(var) or None for name, var in ENVIRONMENT.items()}
+    given = {name for name in ENVIRONMENT if values[name] is not None}
+    if values["token"] is None and values["username"] is None:
+        if env["token"] is not None and env["username"] is not None:
+            raise ValueError(
+                "$QUIVER_TOKEN and $QUIVER_USERNAME are both set: unset one, or pass token or username explicitly"
+            )
+        values["token"] = env["token"]
+        values["username"] = env["username"]
+    if values["username"] is not None and values["password"] is None:
+        values["password"] = env["password"]
+    for name in ("tls_root_certs", "cert_chain", "private_key"):
+        if values[name] is None:
+            values[name] = env[name]
+    return {name for name in ENVIRONMENT if values[name] is not None} - given
 
 
 def resolve_uri(uri: str | None) -> str:

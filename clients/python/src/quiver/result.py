@@ -13,6 +13,13 @@ server slot and no ticket that could expire.
 ``to_arrow()`` keeps the table it built, so ``to_arrow()``, ``to_pandas()``,
 ``to_polars()`` and the notebook display share one run. ``to_batches()``
 streams, and runs the query again each time it is called.
+
+The notebook display never fetches a whole result: it shows :meth:`Result.head`,
+which reads one endpoint's stream until it has a page of rows (a batch or two),
+then closes the stream and cancels the rest of the query on the server. The
+page is kept for the next display, not for ``to_arrow()``, which runs the
+query again, unless the page was the whole result (see ARCHITECTURE.md,
+"Notebook previews read a page").
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -29,6 +36,7 @@ import pyarrow.flight as flight
 from . import _html
 from ._fetch import Stream
 from .errors import Error, NotFound
+from .options import Decimals, check_decimals
 from .progress import ProgressBar, should_show
 
 if TYPE_CHECKING:
@@ -39,15 +47,16 @@ if TYPE_CHECKING:
 
 # How many batches a streaming fetcher may run ahead of the consumer, per endpoint.
 _STREAM_BUFFER = 8
-# Rows shown by a result's notebook display.
-_DISPLAY_ROWS = 10
+# How many batches a preview's one fetcher may read ahead of the consumer.
+_PREVIEW_BUFFER = 1
 
 
 class Result:
     """Result is one planned query; fetch it with ``to_arrow()``, ``to_pandas()``, ``to_polars()``, ``to_batches()``.
 
     In a notebook a result displays itself (schema, first rows, row count and
-    fetch time), fetching it if needed. Long fetches show a progress bar;
+    fetch time); before it is fetched the display reads only its first
+    ``preview_rows`` rows (see :meth:`head`). Long fetches show a progress bar;
     interrupting one (the stop button, Ctrl-C) cancels the query on the
     server and raises ``KeyboardInterrupt`` at once.
     """
@@ -61,6 +70,9 @@ class Result:
         self._active: tuple[Stream, flight.FlightInfo] | None = None
         self._info: flight.FlightInfo | None = None
         self._prepared: Prepared | None = None
+        # The first rows read by head(), and how long reading them took.
+        self._head: pa.Table | None = None
+        self._head_elapsed: float | None = None
         if params is None:
             self._schema: pa.Schema | None = conn._schema_of(query)
         else:
@@ -132,13 +144,26 @@ class Result:
             self._elapsed = time.monotonic() - started
         return self._table
 
-    def to_pandas(self, *, progress: Progress | None = None, **kwargs: Any) -> pandas.DataFrame:
-        """Fetch the rows as a ``pandas.DataFrame``; keyword arguments go to ``pyarrow.Table.to_pandas``."""
+    def to_pandas(
+        self, *, progress: Progress | None = None, decimals: Decimals | None = None, **kwargs: Any
+    ) -> pandas.DataFrame:
+        """Fetch the rows as a ``pandas.DataFrame``; other keyword arguments go to ``pyarrow.Table.to_pandas``.
+
+        ``decimals`` overrides the connection's setting for DECIMAL columns:
+        ``"decimal"`` keeps them exact, as ``decimal.Decimal`` objects (an
+        ``object`` column, which ``DataFrame.plot()`` skips), ``"float"``
+        makes them ``float64`` (about 15 significant digits), ready to plot.
+        """
         try:
             import pandas  # noqa: F401 - only checks that it is installed.
         except ImportError:
             raise ImportError("to_pandas() needs pandas: pip install 'quiver[pandas]'") from None
-        return self.to_arrow(progress=progress).to_pandas(**kwargs)
+        choice = self._conn.decimals if decimals is None else decimals
+        check_decimals(choice)
+        table = self.to_arrow(progress=progress)
+        if choice == "float":
+            table = decimals_to_float(table)
+        return table.to_pandas(**kwargs)
 
     def to_polars(self, *, progress: Progress | None = None) -> polars.DataFrame:
         """Fetch the rows as a ``polars.DataFrame`` (zero-copy from Arrow where polars allows)."""
@@ -177,6 +202,74 @@ class Result:
             yield from self._table.to_batches()
             return
         yield from self._run(buffer=_STREAM_BUFFER, progress=None)
+
+    def head(self, n: int | None = None) -> pa.Table:
+        """The first ``n`` rows (default: the connection's ``preview_rows``, 20), fetching little more.
+
+        A fetched result is sliced. Otherwise the query runs and one
+        endpoint at a time is read until ``n`` rows have arrived — one batch
+        or a few, whatever the result's size — then the stream is closed and
+        the rest of the query cancelled on the server, so it frees its
+        workers and its admission slot. The rows are kept for the next
+        ``head()`` of at most as many rows, and are not reused by
+        ``to_arrow()``, which runs the query again from the start — unless
+        the stream ended before ``n`` rows, when they are the whole result
+        and ``to_arrow()`` returns them without running it again.
+
+        The rows are the first the server sends: those of a query with
+        ``ORDER BY`` in order, of any other query some rows.
+        """
+        n = self._conn.preview_rows if n is None else n
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"head() needs a row count of at least 0, got {n!r}")
+        if self._table is not None:
+            return self._table.slice(0, n)
+        if self._head is not None and self._head.num_rows >= n:
+            return self._head.slice(0, n)
+        started = time.monotonic()
+        info = self._plan()
+        self._info = info
+        declared = _declared_schema(info)
+        if declared is not None:
+            self._schema = declared
+        stream = Stream(
+            self._conn,
+            list(info.endpoints),
+            self._schema,
+            self._query,
+            # One endpoint at a time, at most a batch ahead: a page costs a batch or two, not a fetch.
+            max_streams=1,
+            buffer=_PREVIEW_BUFFER,
+            on_interrupt=lambda: self._conn._cancel(info, _query_id(info)),
+        )
+        batches: list[pa.RecordBatch] = []
+        rows = 0
+        complete = False
+        iterator = self._iterate(stream, info)
+        try:
+            if n > 0:
+                for batch in iterator:
+                    batches.append(batch)
+                    rows += batch.num_rows
+                    if rows >= n:
+                        break
+                else:
+                    complete = True
+        finally:
+            # Closing the generator closes the stream, which cancels its DoGet calls.
+            iterator.close()
+        if not complete:
+            # Endpoints nobody fetches would hold the query's admission slot until the idle timeout.
+            self._conn._cancel(info, _query_id(info))
+        schema = self._schema if self._schema is not None else (batches[0].schema if batches else pa.schema([]))
+        table = pa.Table.from_batches(batches, schema=schema)
+        if complete:
+            self._table = table
+            self._elapsed = time.monotonic() - started
+            return table.slice(0, n)
+        self._head = table.slice(0, n)
+        self._head_elapsed = time.monotonic() - started
+        return self._head
 
     def explain(self) -> Explain:
         """Ask the server how it would run this query: strategy, fragments, merge step, files read."""
@@ -230,7 +323,7 @@ class Result:
             self._schema = declared
         return self._iterate(self._stream(info, buffer, progress), info)
 
-    def _iterate(self, stream: Stream, info: flight.FlightInfo) -> Iterator[pa.RecordBatch]:
+    def _iterate(self, stream: Stream, info: flight.FlightInfo) -> Generator[pa.RecordBatch, None, None]:
         self._active = (stream, info)
         try:
             yield from stream.batches()
@@ -261,16 +354,25 @@ class Result:
     # --- notebooks ----------------------------------------------------------
 
     def _repr_html_(self) -> str:
+        limit = self._conn.preview_rows
         try:
-            table = self.to_arrow()
+            head = self.head(limit)
         except Error as err:
             return _html.error_html(type(err).__name__, str(err))
-        return _html.table_html(table, max_rows=_DISPLAY_ROWS, summary=self._summary(table))
+        if self._table is not None:
+            # Fetched (by to_arrow() or by a preview that reached the end): the count is known.
+            return _html.table_html(self._table, max_rows=limit, summary=self._summary(self._table))
+        return _html.table_html(head, max_rows=limit, summary=self._summary(head, partial=True), more_unknown=True)
 
-    def _summary(self, table: pa.Table) -> str:
-        rows = f"{table.num_rows:,} row{'s' if table.num_rows != 1 else ''}"
+    def _summary(self, table: pa.Table, *, partial: bool = False) -> str:
+        if partial:
+            rows = f"first {table.num_rows:,} row{'s' if table.num_rows != 1 else ''}; more not fetched"
+            elapsed = self._head_elapsed
+        else:
+            rows = f"{table.num_rows:,} row{'s' if table.num_rows != 1 else ''}"
+            elapsed = self._elapsed
         cols = f"{table.num_columns} column{'s' if table.num_columns != 1 else ''}"
-        took = f" · {self._elapsed:.2f} s" if self._elapsed is not None else ""
+        took = f" · {elapsed:.2f} s" if elapsed is not None else ""
         n = self.num_endpoints or 0
         return f"{rows} · {cols}{took} · {n} endpoint{'s' if n != 1 else ''}"
 
@@ -310,6 +412,38 @@ class Explain:
     def _repr_html_(self) -> str:
         summary = f"{len(self.fragments)} fragment{'s' if len(self.fragments) != 1 else ''} · {self.strategy}"
         return _html.table_html(self.to_arrow(), max_rows=len(self.rows), summary=summary)
+
+
+def decimals_to_float(table: pa.Table) -> pa.Table:
+    """``table`` with every top-level DECIMAL column as ``float64`` (nested ones are left alone).
+
+    Each value becomes the float nearest to it, ``float(Decimal)``. Arrow's
+    own decimal → float64 cast is not correctly rounded (one value in seven
+    of a DECIMAL(18,2) column is an ulp off), so it is not used.
+    """
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):
+            column = pa.chunked_array([_decimal_to_float(c) for c in table.column(i).chunks], pa.float64())
+            table = table.set_column(i, pa.field(field.name, pa.float64(), field.nullable, field.metadata), column)
+    return table
+
+
+def _decimal_to_float(chunk: pa.Array) -> pa.Array:
+    import numpy as np
+
+    kind = chunk.type
+    if pa.types.is_decimal128(kind) and 0 <= kind.scale <= 22 and len(chunk) > 0:
+        # Unscaled values below 2**53 and powers of ten up to 1e22 are exact
+        # doubles, so one IEEE division gives the correctly rounded float.
+        words = np.frombuffer(chunk.buffers()[1], dtype="<i8")[2 * chunk.offset : 2 * (chunk.offset + len(chunk))]
+        low, high = words[0::2], words[1::2]
+        valid = ~np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        fits = (high == (low >> 63)) & (np.abs(low) < 2**53)
+        if bool(np.all(fits | ~valid)):
+            values = low.astype(np.float64) / (10.0**kind.scale)
+            return pa.array(values, pa.float64(), mask=None if chunk.null_count == 0 else ~valid)
+    # Large values (and decimal256): through the text, which Arrow parses correctly rounded.
+    return chunk.cast(pa.string()).cast(pa.float64())
 
 
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

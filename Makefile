@@ -95,7 +95,7 @@ VENV_CLIENT := $(VENV)/.client-installed
 $(VENV_CLIENT): clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e 'clients/python[pandas,polars,notebook,dbapi]' matplotlib bcrypt
+	$(VENV)/bin/pip install --quiet -e 'clients/python[pandas,polars,notebook,dbapi,plot]' bcrypt
 	touch $@
 
 # The test venv: the client with the test extra (a superset of the demo's
@@ -106,7 +106,7 @@ $(VENV_STAMP): clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e 'clients/python[test]'
-	$(VENV)/bin/pip download --quiet --dest $(WHEELHOUSE) 'hatchling>=1.18' './clients/python[pandas,polars,notebook,dbapi]'
+	$(VENV)/bin/pip download --quiet --dest $(WHEELHOUSE) 'hatchling>=1.18' './clients/python[pandas,polars,notebook,dbapi,plot]'
 	touch $(VENV_CLIENT) $@
 
 # The demo serves a local warehouse: DuckDB reads it with no extension (httpfs

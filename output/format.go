@@ -139,9 +139,9 @@ func isText(t arrow.DataType) bool {
 	}
 }
 
-// typeName is the SQL-style name shown under a column name in a table, as
+// TypeName is the SQL-style name shown under a column name in a table, as
 // the DuckDB CLI does ("bigint", "varchar", "decimal(12,4)").
-func typeName(t arrow.DataType) string {
+func TypeName(t arrow.DataType) string {
 	switch t := t.(type) {
 	case *arrow.Int8Type:
 		return "tinyint"
@@ -187,9 +187,9 @@ func typeName(t arrow.DataType) string {
 	case *arrow.NullType:
 		return "null"
 	case *arrow.DictionaryType:
-		return typeName(t.ValueType)
+		return TypeName(t.ValueType)
 	case arrow.ListLikeType:
-		return typeName(t.Elem()) + "[]"
+		return TypeName(t.Elem()) + "[]"
 	default:
 		return t.String()
 	}

@@ -43,7 +43,7 @@ func TestFormatValues(t *testing.T) {
 			arr, _, err := array.FromJSON(mem, tc.typ, strings.NewReader(tc.json))
 			require.NoError(t, err)
 			defer arr.Release()
-			require.Equal(t, tc.typeName, typeName(tc.typ))
+			require.Equal(t, tc.typeName, TypeName(tc.typ))
 			require.Equal(t, tc.cell, cellString(arr, 0))
 
 			var buf bytes.Buffer

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,23 @@ const (
 	FormatCSV     = "csv"
 	FormatJSON    = "json"
 	FormatParquet = "parquet"
+	// FormatMarkdown is a GitHub-flavoured Markdown table of every row.
+	FormatMarkdown = "markdown"
+	// FormatLine is one "column = value" line per value, rows apart (DuckDB's .mode line).
+	FormatLine = "line"
 )
+
+// Options configure RenderOptions.
+type Options struct {
+	// Format is one of the Format constants; "" is table.
+	Format string
+	// MaxRows limits the rows the table format shows; 0 is DefaultMaxRows.
+	MaxRows int
+	// Width is the widest line the table format draws; 0 is 120.
+	Width int
+	// Allocator is where the Parquet writer buffers; nil is the default.
+	Allocator memory.Allocator
+}
 
 // DefaultMaxRows is how many rows the table format shows by default.
 const DefaultMaxRows = 40
@@ -43,11 +60,23 @@ func Render(ctx context.Context, w io.Writer, format string, rdr array.RecordRea
 }
 
 // RenderWith is Render with the allocator the Parquet writer buffers in.
-func RenderWith(ctx context.Context, w io.Writer, format string, rdr array.RecordReader, maxRows int, mem memory.Allocator) (err error) {
-	if maxRows <= 0 {
-		maxRows = DefaultMaxRows
+func RenderWith(ctx context.Context, w io.Writer, format string, rdr array.RecordReader, maxRows int, mem memory.Allocator) error {
+	return RenderOptions(ctx, w, rdr, Options{Format: format, MaxRows: maxRows, Allocator: mem})
+}
+
+// RenderOptions writes every batch of rdr to w as o says.
+func RenderOptions(ctx context.Context, w io.Writer, rdr array.RecordReader, o Options) (err error) {
+	if o.MaxRows <= 0 {
+		o.MaxRows = DefaultMaxRows
 	}
-	s, err := newSink(w, format, rdr.Schema(), maxRows, mem)
+	if o.Width <= 0 {
+		o.Width = tableWidth
+	}
+	if o.Allocator == nil {
+		o.Allocator = memory.DefaultAllocator
+	}
+	format := o.Format
+	s, err := newSink(w, o, rdr.Schema())
 	if err != nil {
 		return err
 	}
@@ -70,18 +99,22 @@ func RenderWith(ctx context.Context, w io.Writer, format string, rdr array.Recor
 	return ctx.Err()
 }
 
-func newSink(w io.Writer, format string, schema *arrow.Schema, maxRows int, mem memory.Allocator) (sink, error) {
-	switch format {
+func newSink(w io.Writer, o Options, schema *arrow.Schema) (sink, error) {
+	switch o.Format {
 	case "", FormatTable:
-		return newTableSink(w, schema, maxRows), nil
+		return newTableSink(w, schema, o.MaxRows, o.Width), nil
 	case FormatCSV:
 		return newCSVSink(w, schema)
 	case FormatJSON:
 		return newJSONSink(w, schema), nil
 	case FormatParquet:
-		return newParquetSink(w, schema, mem)
+		return newParquetSink(w, schema, o.Allocator)
+	case FormatMarkdown:
+		return &markdownSink{w: bufio.NewWriter(w), schema: schema}, nil
+	case FormatLine:
+		return &lineSink{w: bufio.NewWriter(w), schema: schema}, nil
 	default:
-		return nil, CheckFormat(format)
+		return nil, CheckFormat(o.Format)
 	}
 }
 
@@ -89,9 +122,9 @@ func newSink(w io.Writer, format string, schema *arrow.Schema, maxRows int, mem 
 // not know.
 func CheckFormat(format string) error {
 	switch format {
-	case "", FormatTable, FormatCSV, FormatJSON, FormatParquet:
+	case "", FormatTable, FormatCSV, FormatJSON, FormatParquet, FormatMarkdown, FormatLine:
 		return nil
 	default:
-		return fmt.Errorf("%w: %q (want table, csv, json or parquet)", ErrUnknownFormat, format)
+		return fmt.Errorf("%w: %q (want table, csv, json, parquet, markdown or line)", ErrUnknownFormat, format)
 	}
 }

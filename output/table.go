@@ -43,11 +43,13 @@ type tableSink struct {
 	headCap int
 	tailCap int
 	total   int64
+	width   int // the widest line drawn
 }
 
-func newTableSink(w io.Writer, schema *arrow.Schema, maxRows int) *tableSink {
+func newTableSink(w io.Writer, schema *arrow.Schema, maxRows, width int) *tableSink {
 	return &tableSink{
 		w:       w,
+		width:   width,
 		schema:  schema,
 		headCap: (maxRows + 1) / 2,
 		tailCap: maxRows / 2,
@@ -59,11 +61,11 @@ func (s *tableSink) write(rec arrow.RecordBatch) error {
 	for r := range n {
 		switch {
 		case len(s.head) < s.headCap:
-			s.head = append(s.head, rowCells(rec, r))
+			s.head = append(s.head, rowCells(rec, r, s.width))
 		case r >= n-s.tailCap:
 			// Earlier rows of this batch would be pushed out of the ring by
 			// its later rows anyway, so only the last tailCap are formatted.
-			s.push(rowCells(rec, r))
+			s.push(rowCells(rec, r, s.width))
 		}
 	}
 	s.total += int64(n)
@@ -84,7 +86,7 @@ func (s *tableSink) tail() [][]cell {
 	return append(append([][]cell(nil), s.ring[s.ringPos:]...), s.ring[:s.ringPos]...)
 }
 
-func rowCells(rec arrow.RecordBatch, r int) []cell {
+func rowCells(rec arrow.RecordBatch, r, width int) []cell {
 	row := make([]cell, rec.NumCols())
 	for j, col := range rec.Columns() {
 		if col.IsNull(r) {
@@ -93,7 +95,7 @@ func rowCells(rec arrow.RecordBatch, r int) []cell {
 		}
 		// No column can be wider than the table: cut long values now so
 		// a shown row stays small whatever the data.
-		row[j] = cell{text: truncate(printable(cellString(col, r)), tableWidth)}
+		row[j] = cell{text: truncate(printable(cellString(col, r)), width)}
 	}
 	return row
 }
@@ -131,7 +133,7 @@ func (s *tableSink) render(w *bufio.Writer) error {
 
 	all := make([]tableColumn, len(fields))
 	for j, f := range fields {
-		c := tableColumn{index: j, name: printable(f.Name), typ: typeName(f.Type), numeric: isNumeric(f.Type)}
+		c := tableColumn{index: j, name: printable(f.Name), typ: TypeName(f.Type), numeric: isNumeric(f.Type)}
 		values := 1
 		for _, row := range rows {
 			if row != nil {
@@ -149,7 +151,7 @@ func (s *tableSink) render(w *bufio.Writer) error {
 		}
 		all[j] = c
 	}
-	cols := fitColumns(all, tableWidth)
+	cols := fitColumns(all, s.width)
 
 	shown := len(rows)
 	if truncated {

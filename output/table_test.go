@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -214,4 +215,33 @@ func TestTruncateAndPad(t *testing.T) {
 	require.Equal(t, " ab  ", pad("ab", 5, alignCenter))
 	require.Equal(t, "東京", pad("東京", 3, alignLeft))
 	require.Equal(t, 4, displayWidth("東京"))
+}
+
+func TestRenderMarkdownLineAndWidth(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true}, {Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 22}, nil)
+	b.Field(1).(*array.StringBuilder).AppendValues([]string{"a|b", strings.Repeat("x", 300)}, nil)
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	render := func(o Options) string {
+		rdr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+		require.NoError(t, err)
+		defer rdr.Release()
+		var out bytes.Buffer
+		require.NoError(t, RenderOptions(context.Background(), &out, rdr, o))
+		return out.String()
+	}
+	md := render(Options{Format: FormatMarkdown})
+	require.True(t, strings.HasPrefix(md, "| n | s |\n|---:|---|\n| 1 | a\\|b |\n| 22 | x"), md)
+	require.True(t, strings.HasPrefix(render(Options{Format: FormatLine}), "n = 1\ns = a|b\n\nn = 22\ns = xxx"))
+	for _, width := range []int{40, 80, 200} {
+		for _, line := range strings.Split(strings.TrimSpace(render(Options{Width: width})), "\n") {
+			require.LessOrEqual(t, displayWidth(line), width, "width %d: %s", width, line)
+		}
+	}
+	wide := render(Options{Width: 200})
+	require.Contains(t, wide, strings.Repeat("x", 150), "a wide terminal shows more of a long value")
+	require.ErrorIs(t, CheckFormat("xml"), ErrUnknownFormat)
 }

@@ -44,6 +44,9 @@ type Options struct {
 	Out io.Writer
 	// MaxRows is how many rows the table format shows; 0 is output.DefaultMaxRows.
 	MaxRows int
+	// Width is the widest line the table format draws (the terminal's);
+	// 0 is 120.
+	Width int
 }
 
 // allocator is where received batches live.
@@ -75,7 +78,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer release()
-	return output.RenderWith(ctx, opts.Out, opts.Format, rdr, opts.MaxRows, opts.allocator())
+	return output.RenderOptions(ctx, opts.Out, rdr, output.Options{Format: opts.Format, MaxRows: opts.MaxRows, Width: opts.Width, Allocator: opts.allocator()})
 }
 
 // query runs opts.SQL on opts.Conn.Server and returns its result;

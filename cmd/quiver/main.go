@@ -20,6 +20,7 @@ Usage:
   quiver worker     [flags]   run a DuckDB worker (started by serve, or by you)
   quiver demo-data  [flags]   write the demo dataset into a warehouse
   quiver query SQL  [flags]   run a query against a server and print it
+  quiver sql        [flags]   an interactive SQL shell (or -c "…", -f FILE, stdin)
   quiver token      [flags]   sign a bearer token (--sub alice --role analyst --ttl 1h)
   quiver report     list|run NAME [--at TIME]|check FILE   scheduled reports
   quiver version              print the version
@@ -32,12 +33,17 @@ Run "quiver <command> -h" for a command's flags.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if len(os.Args) > 1 && os.Args[1] == "sql" {
+		// The shell's Ctrl-C cancels a statement, not the shell (runSQL).
+		stop()
+		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	}
 	err := run(ctx, os.Args[1:])
 	interrupted := ctx.Err() != nil
 	stop()
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
-	case interrupted:
+	case interrupted || errors.Is(err, errInterrupted):
 		// Ctrl-C or SIGTERM ended a command: say so in one line, not as
 		// the RPC error the cancelled context caused, and exit as shells
 		// expect of an interrupted program.
@@ -72,6 +78,8 @@ func run(ctx context.Context, args []string) error {
 		return runDemoData(ctx, rest)
 	case "query":
 		return runQuery(ctx, rest)
+	case "sql":
+		return runSQL(ctx, rest)
 	case "token":
 		return runToken(ctx, rest)
 	case "report":

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/term"
+
 	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/querycli"
 )
@@ -67,5 +69,11 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	opts.Out = stdout
+	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		// The table fits the terminal, not a fixed 120 columns.
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			opts.Width = w
+		}
+	}
 	return querycli.Run(ctx, opts)
 }

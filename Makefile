@@ -46,7 +46,7 @@ export QUIVER_JDBC_JAR = $(JDBC_JAR)
 
 COMMA := ,
 
-.PHONY: all build build-test demo demo-prerequisites test test-go test-python tools lint bench fuzz clean
+.PHONY: all build build-test demo demo-prerequisites test test-go test-python notebooks tools lint bench fuzz clean
 
 all: build
 
@@ -158,6 +158,11 @@ test-go: $(BIN) $(TEST_BIN)
 	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/e2e$$')
 	$(GO) test -race -count=1 -tags=$(GOTAGS),quivertest ./cmd/quiver/
 	$(GO) test -count=1 -timeout 30m ./e2e/
+
+# Execute the notebooks against the server make demo runs (on the default
+# address) and store their outputs, stripped of volatile ids.
+notebooks:
+	$(VENV)/bin/python notebooks/refresh.py
 
 test-python:
 	$(VENV)/bin/pytest -q clients/python/tests notebooks

@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -94,6 +95,45 @@ func TestDisjointGroups(t *testing.T) {
 				got, _ := runPlan(t, db, plan, nil)
 				require.Equal(t, want, got, "%s\n%+v", sql, summarize(plan))
 			}
+		})
+	}
+}
+
+// TestDisjointPartitionGroups: a Hive partition column holds one value per
+// file, from its path, so a table written by day has whole day groups in
+// every fragment, unless two files share a day.
+func TestDisjointPartitionGroups(t *testing.T) {
+	ctx, db, dir := scratch(t)
+	write := func(table, day string, i int) {
+		path := fmt.Sprintf("%s/s/%s/day=%s", dir, table, day)
+		require.NoError(t, os.MkdirAll(path, 0o755))
+		_, err := db.SQL().ExecContext(ctx, fmt.Sprintf("COPY (SELECT i %% 5 AS g, i * 0.25 AS v FROM range(%d, %d) t(i)) TO '%s/part-%d.parquet' (FORMAT parquet)", i*100, i*100+150, path, i))
+		require.NoError(t, err)
+	}
+	for i, day := range []string{"2025-01-01", "2025-01-02", "2025-01-03"} {
+		write("byday", day, i)
+		write("twice", day, i)
+	}
+	write("twice", "2025-01-01", 3) // a second file of the first day
+	wh, err := storage.Open(ctx, dir, storage.Options{})
+	require.NoError(t, err)
+	pl := newDistPlanner(t, wh, groupsOf(3))
+	for _, c := range []struct {
+		table string
+		whole bool
+	}{{"byday", true}, {"twice", false}} {
+		t.Run(c.table, func(t *testing.T) {
+			q := "SELECT day, count(*) AS n, median(v) AS m FROM %s GROUP BY day ORDER BY day"
+			plan, err := pl.Plan(ctx, fmt.Sprintf(q, "s."+c.table))
+			require.NoError(t, err)
+			if !c.whole {
+				require.NotContains(t, plan.Decisions.Final, "disjoint ranges", "%+v", plan.Decisions)
+				return
+			}
+			require.Contains(t, plan.Decisions.Final, "s.byday.day (its files hold disjoint ranges)", "%+v", plan.Decisions)
+			want, _ := collect(t, db, fmt.Sprintf(q, fmt.Sprintf("read_parquet('%s/s/byday/*/*.parquet', hive_partitioning = true)", dir)), nil)
+			got, _ := runPlan(t, db, plan, nil)
+			require.Equal(t, want, got, "%+v", summarize(plan))
 		})
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -435,6 +437,17 @@ func (p *Planner) fileSpans(ctx context.Context, t *storage.Table, files []stora
 		return nil, false, nil
 	}
 	spans = make([]span, 0, len(files))
+	if slices.ContainsFunc(t.Partitions, func(pc storage.Column) bool { return strings.EqualFold(pc.Name, name) }) {
+		// A Hive partition column: each file holds the one value its path says.
+		for _, f := range files {
+			v, ok := partitionInt(f.Partition[name], c.Type.ID())
+			if !ok {
+				return nil, f.Partition[name] == hiveDefaultPartition, nil
+			}
+			spans = append(spans, span{v, v})
+		}
+		return spans, false, nil
+	}
 	for _, f := range files {
 		ft, err := p.opts.Footers.Footer(ctx, f)
 		if err != nil {
@@ -458,6 +471,23 @@ func (p *Planner) fileSpans(ctx context.Context, t *storage.Table, files []stora
 		spans = append(spans, sp)
 	}
 	return spans, nulls, nil
+}
+
+// hiveDefaultPartition is the directory value Hive writes for NULL.
+const hiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
+
+// partitionInt is a Hive partition value of an integer or date column as
+// an integer (days since 1970 for a date), false when it is not one.
+func partitionInt(v string, id arrow.Type) (int64, bool) {
+	if id == arrow.DATE32 {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			return 0, false
+		}
+		return d.Unix() / 86400, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
 }
 
 func asInt64(v any) (int64, bool) {

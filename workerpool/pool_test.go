@@ -3,6 +3,7 @@ package workerpool
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,16 +104,44 @@ func TestPoolHealth(t *testing.T) {
 // TestPoolReady: a member joins healthy for Pick, but the pool is ready
 // only once one has answered a check as serving.
 func TestPoolReady(t *testing.T) {
-	p := New(Options{HealthInterval: time.Hour, HealthTimeout: 500 * time.Millisecond})
+	// silent accepts connections and never answers: a check of it hangs
+	// (HealthTimeout is long), so its member stays unchecked.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	silent := l.Addr().String()
+
+	p := New(Options{HealthInterval: time.Hour, HealthTimeout: time.Hour})
 	defer p.Close()
+	require.NoError(t, p.Set([]string{silent}))
+	require.Equal(t, []string{silent}, p.Healthy(), "healthy for Pick before its first check")
+	require.False(t, p.Ready(), "not ready before a check answered")
+
 	good, _ := healthServer(t)
-	require.NoError(t, p.Set([]string{"127.0.0.1:1"}))
-	require.Len(t, p.Healthy(), 1, "healthy for Pick before the first check")
-	require.False(t, p.Ready(), "not ready before any check")
-	require.False(t, p.Check(context.Background(), "127.0.0.1:1"))
-	require.False(t, p.Ready(), "a failed check is not ready")
-	require.NoError(t, p.Set([]string{"127.0.0.1:1", good}))
-	require.True(t, p.Check(context.Background(), good))
+	require.NoError(t, p.Set([]string{silent, good}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.True(t, p.Check(ctx, good))
 	require.True(t, p.Ready(), "ready once a worker answered")
 
 	unchecked := New(Options{HealthInterval: -1})

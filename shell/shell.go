@@ -163,12 +163,17 @@ func (s *Shell) query(ctx context.Context, sql string) error {
 			return
 		}
 		close(interrupted)
+		// Ctrl-C while the server plans: wait (2 s, or a second Ctrl-C)
+		// for the query id, so the query is cancelled on the server too,
+		// not left running because the client stopped asking.
 		select {
 		case id := <-ids:
 			cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = s.opts.Conn.CancelQuery(cctx, id) // the stream's cancel ends it too
 			ccancel()
-		default:
+		case <-time.After(2 * time.Second):
+		case <-s.opts.Interrupts:
+		case <-stopWatch:
 		}
 		cancel()
 	}()

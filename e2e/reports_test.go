@@ -692,3 +692,16 @@ func TestReports(t *testing.T) {
 		}
 	})
 }
+
+// TestReportsListWithoutReportsFile: on a server started without
+// --reports-file, report list says so in one line, and --json still
+// prints the JSON.
+func TestReportsListWithoutReportsFile(t *testing.T) {
+	srv, _ := opsServer(t, "")
+	res := harness.RunQuiver(t, 30*time.Second, nil, "report", "list", "--server", srv.Addr())
+	require.NoError(t, res.Err, res.Output)
+	require.Equal(t, "no reports on this server (start it with --reports-file FILE)\n", res.Stdout)
+	res = harness.RunQuiver(t, 30*time.Second, nil, "report", "list", "--server", srv.Addr(), "--json")
+	require.NoError(t, res.Err, res.Output)
+	require.JSONEq(t, `{"reports": [], "configured": false}`, res.Stdout)
+}

@@ -116,7 +116,7 @@ $(VENV_STAMP): clients/python/pyproject.toml
 DEMO_HTTP ?= 127.0.0.1:9090
 demo: demo-prerequisites build $(VENV_CLIENT)
 	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; fi
-	$(BIN) serve --warehouse ./warehouse --http-listen $(DEMO_HTTP)
+	$(BIN) serve --warehouse ./warehouse --http-listen $(DEMO_HTTP) --reports-file examples/reports.yaml
 
 # One line per missing tool, before anything is built or installed. The Go
 # module proxy and PyPI must be reachable (or GOPROXY/PIP_INDEX_URL point at

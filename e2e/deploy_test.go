@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,7 +57,7 @@ func TestDeploymentManifestsMatchTheBinary(t *testing.T) {
 			}
 			policyFile := filepath.Join(t.TempDir(), "policy.yaml")
 			require.NoError(t, os.WriteFile(policyFile, []byte(data["policy.yaml"].(string)), 0o600))
-			_, err := policy.OpenStore(policyFile)
+			_, err := policy.OpenStore(context.Background(), policyFile, nil)
 			require.NoError(t, err, "the ConfigMap's policy does not load")
 		}
 		spec, _ := doc["spec"].(map[string]any)

@@ -692,3 +692,55 @@ func TestReports(t *testing.T) {
 		}
 	})
 }
+
+// TestReportsListWithoutReportsFile: on a server started without
+// --reports-file, report list says so in one line, and --json still
+// prints the JSON.
+func TestReportsListWithoutReportsFile(t *testing.T) {
+	srv, _ := opsServer(t, "")
+	res := harness.RunQuiver(t, 30*time.Second, nil, "report", "list", "--server", srv.Addr())
+	require.NoError(t, res.Err, res.Output)
+	require.Equal(t, "no reports on this server (start it with --reports-file FILE)\n", res.Stdout)
+	res = harness.RunQuiver(t, 30*time.Second, nil, "report", "list", "--server", srv.Addr(), "--json")
+	require.NoError(t, res.Err, res.Output)
+	require.JSONEq(t, `{"reports": [], "configured": false}`, res.Stdout)
+}
+
+// TestReportsExampleFile: examples/reports.yaml, which `make demo` serves,
+// is valid, and each of its reports backfilled on a day inside the demo
+// data publishes rows.
+func TestReportsExampleFile(t *testing.T) {
+	file := filepath.Join(harness.RepoRoot(t), "examples", "reports.yaml")
+	res := harness.RunQuiver(t, 30*time.Second, nil, "report", "check", file)
+	require.NoError(t, res.Err, res.Output)
+	wh := t.TempDir()
+	harness.DemoData(t, wh, 0.01, nil)
+	srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: 1,
+		Args: []string{"--reports-file", file, "--reports-catch-up=false"}})
+	res = harness.RunQuiver(t, 30*time.Second, nil, "report", "list", "--server", srv.Addr(), "--json")
+	require.NoError(t, res.Err, res.Output)
+	var list struct {
+		Reports []struct {
+			Name string `json:"name"`
+		} `json:"reports"`
+		Invalid []string `json:"invalid"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.Stdout), &list), res.Stdout)
+	require.Empty(t, list.Invalid)
+	require.Len(t, list.Reports, 3)
+	for _, r := range list.Reports {
+		t.Run(r.Name, func(t *testing.T) {
+			// A Monday inside the data: the weekly window is the week before.
+			res := harness.RunQuiver(t, time.Minute, nil, "report", "run", r.Name, "--at", "2025-01-20T08:00",
+				"--server", srv.Addr(), "--json")
+			require.NoError(t, res.Err, res.Output)
+			var run struct {
+				Status string `json:"status"`
+				Rows   int64  `json:"rows"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(res.Stdout), &run), res.Stdout)
+			require.Equal(t, "succeeded", run.Status, res.Stdout)
+			require.Positive(t, run.Rows, "report %s found no rows in the demo data", r.Name)
+		})
+	}
+}

@@ -85,7 +85,7 @@ func TestLoadRejects(t *testing.T) {
 
 func TestStoreKeepsPolicyOnBadReload(t *testing.T) {
 	file := writePolicy(t, testPolicy)
-	store, err := OpenStore(file)
+	store, err := OpenStore(context.Background(), file, nil)
 	require.NoError(t, err)
 	auditor := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "auditor"})
 	plays := storage.TableName{Schema: "demo", Name: "plays"}
@@ -93,13 +93,13 @@ func TestStoreKeepsPolicyOnBadReload(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, os.WriteFile(file, []byte("rules: ["), 0o600))
-	_, err = store.Reload()
+	_, err = store.Reload(context.Background())
 	require.ErrorIs(t, err, ErrInvalid)
 	_, err = store.Restrict(auditor, plays)
 	require.NoError(t, err, "the old policy stays in force")
 
 	require.NoError(t, os.WriteFile(file, []byte("rules:\n  - match: {sub: someone}\n    tables: [demo.plays]\n"), 0o600))
-	_, err = store.Reload()
+	_, err = store.Reload(context.Background())
 	require.NoError(t, err)
 	_, err = store.Restrict(auditor, plays)
 	require.ErrorIs(t, err, planner.ErrNotGranted, "the new policy is in force")

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/quiver-data/quiver/planner"
@@ -12,28 +13,44 @@ import (
 // that fails keeps the policy in force: a typo never opens the warehouse.
 type Store struct {
 	file    string
+	check   func(context.Context, *Policy) error
 	current atomic.Pointer[Policy]
 }
 
 // OpenStore loads file; an invalid file is an error (the server does
-// not start with it).
-func OpenStore(file string) (*Store, error) {
-	p, err := Load(file)
+// not start with it). check, when not nil, is run on every load and
+// reload after the file parses (the server checks columns against its
+// catalog, Policy.Check).
+func OpenStore(ctx context.Context, file string, check func(context.Context, *Policy) error) (*Store, error) {
+	s := &Store{file: file, check: check}
+	p, err := s.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{file: file}
 	s.current.Store(p)
 	return s, nil
 }
 
 // Reload reads the file again and uses it if it is valid.
-func (s *Store) Reload() (*Policy, error) {
-	p, err := Load(s.file)
+func (s *Store) Reload(ctx context.Context) (*Policy, error) {
+	p, err := s.load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.current.Store(p)
+	return p, nil
+}
+
+func (s *Store) load(ctx context.Context) (*Policy, error) {
+	p, err := Load(s.file)
+	if err != nil {
+		return nil, err
+	}
+	if s.check != nil {
+		if err := s.check(ctx, p); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.file, err)
+		}
+	}
 	return p, nil
 }
 

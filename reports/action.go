@@ -73,6 +73,10 @@ type ListResult struct {
 	Reports []ReportInfo `json:"reports"`
 	// Invalid are the definitions rejected at load (admins only).
 	Invalid []string `json:"invalid,omitempty"`
+	// Configured is whether the server loaded any report definitions, so
+	// that an empty Reports can say "none on this server" or "none you
+	// may run".
+	Configured bool `json:"configured"`
 }
 
 // Actions returns the Flight action handlers by type, for
@@ -122,7 +126,7 @@ func (s *Scheduler) HandleAction(ctx context.Context, body []byte) ([]byte, erro
 
 // HandleList serves ActionList: the reports the caller may run.
 func (s *Scheduler) HandleList(ctx context.Context, _ []byte) ([]byte, error) {
-	out := ListResult{Reports: []ReportInfo{}}
+	out := ListResult{Reports: []ReportInfo{}, Configured: len(s.states) > 0 || len(s.opts.Invalid) > 0}
 	recs := s.history.Records()
 	for _, st := range s.states {
 		r := st.r

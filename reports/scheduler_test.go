@@ -576,7 +576,7 @@ func TestActions(t *testing.T) {
 	require.NotNil(t, info.LastSuccess)
 	out, err = e.sched.HandleList(as("mallory"), nil)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"reports": []}`, string(out))
+	require.JSONEq(t, `{"reports": [], "configured": true}`, string(out), "that reports exist, not which")
 }
 
 // TestInvalidDefinitionsListedAndOthersRun: invalid definitions are listed

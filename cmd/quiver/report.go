@@ -73,7 +73,21 @@ func reportList(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if c.json {
+	return printReportList(out, raw, c.json)
+}
+
+// noReports is what report list prints for a server that has no reports
+// file; a bare table header read as if the listing had failed.
+const noReports = "no reports on this server (start it with --reports-file FILE)"
+
+// noVisibleReports is printed when the server has reports but none the
+// caller may run (they run as other users).
+const noVisibleReports = "no reports you may run on this server"
+
+// printReportList renders the server's ListResult raw: as it came with
+// asJSON, else as a table, or one line when there is nothing to list.
+func printReportList(out io.Writer, raw []byte, asJSON bool) error {
+	if asJSON {
 		_, err := fmt.Fprintln(out, string(raw))
 		return err
 	}
@@ -81,18 +95,28 @@ func reportList(ctx context.Context, args []string, out io.Writer) error {
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return fmt.Errorf("decode report list: %w", err)
 	}
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSCHEDULE\tTIMEZONE\tNEXT RUN\tLAST RUN\tSTATUS\tLAST SUCCESS\tOUTPUT")
-	for _, r := range list.Reports {
-		last, st := "-", "-"
-		if r.LastRun != nil {
-			last, st = r.LastRun.ScheduledTime.Format(time.RFC3339), r.LastRun.Status
+	if len(list.Reports) == 0 && len(list.Invalid) == 0 {
+		msg := noReports
+		if list.Configured {
+			msg = noVisibleReports
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Schedule, r.Timezone, timeOrDash(r.NextRun),
-			last, st, timeOrDash(r.LastSuccess), r.Output)
-	}
-	if err := tw.Flush(); err != nil {
+		_, err := fmt.Fprintln(out, msg)
 		return err
+	}
+	if len(list.Reports) > 0 {
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSCHEDULE\tTIMEZONE\tNEXT RUN\tLAST RUN\tSTATUS\tLAST SUCCESS\tOUTPUT")
+		for _, r := range list.Reports {
+			last, st := "-", "-"
+			if r.LastRun != nil {
+				last, st = r.LastRun.ScheduledTime.Format(time.RFC3339), r.LastRun.Status
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Schedule, r.Timezone, timeOrDash(r.NextRun),
+				last, st, timeOrDash(r.LastSuccess), r.Output)
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("print report list: %w", err)
+		}
 	}
 	for _, inv := range list.Invalid {
 		fmt.Fprintln(out, "invalid:", inv)

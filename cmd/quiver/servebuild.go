@@ -87,7 +87,7 @@ func buildServe(ctx context.Context, cfg *serveConfig) (_ *serveApp, cleanup fun
 		StallTimeout: cfg.dist.stallTimeout, Grace: cfg.dist.grace, MaxPartialsBytes: int64(cfg.dist.maxPartials),
 		Parallelism: cfg.dist.fragmentsParallel, Spool: a.warehouse,
 	})
-	if err := a.openPolicy(&cl); err != nil {
+	if err := a.openPolicy(ctx, &cl); err != nil {
 		return nil, nil, err
 	}
 	system, err := a.openSystemTables(ctx)
@@ -171,11 +171,14 @@ func (a *serveApp) connectWorkers(ctx context.Context, cl *closers) (*fragwire.S
 // openPolicy loads --policy-file, if any. SIGHUP reloads it
 // (serverun.go); it is caught from here on, so that one sent before the
 // run group starts does not end the process.
-func (a *serveApp) openPolicy(cl *closers) error {
+func (a *serveApp) openPolicy(ctx context.Context, cl *closers) error {
 	if a.cfg.policyFile == "" {
 		return nil
 	}
-	store, err := policy.OpenStore(a.cfg.policyFile)
+	// Columns are checked against the warehouse on every load, so that a
+	// misspelt denied column refuses the file instead of staying visible.
+	check := func(ctx context.Context, p *policy.Policy) error { return p.Check(ctx, a.warehouse) }
+	store, err := policy.OpenStore(ctx, a.cfg.policyFile, check)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func (a *serveApp) reloadPolicyOnHUP(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-a.hup:
-			if p, err := a.policy.Reload(); err != nil {
+			if p, err := a.policy.Reload(ctx); err != nil {
 				a.logger.Error("policy reload rejected; the previous policy stays in force", "file", file, "err", err)
 			} else {
 				a.logger.Info("policy reloaded", "file", file, "rules", len(p.Rules))

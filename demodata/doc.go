@@ -17,4 +17,18 @@
 // files byte for byte. Foreign keys (plays.profile_id, plays.title_id,
 // events.user_id) are drawn from the id ranges of the tables they reference,
 // so joins work.
+//
+// The data has a story to find (calendar.go, vocab.go): weekends and New
+// Year's Day are busier, evenings busiest, and the hours differ between
+// weekdays and weekends; the television is the evening's device and the
+// phone the day's, with longer sessions and more completions on the TV.
+// Every country has favourite genres (Japan animation, Germany
+// documentaries, the UK crime ...) and local hits beside the global ones;
+// kids' profiles watch animation. Title 7 is a series launched on Friday
+// 2025-01-17 that takes a third of that day's plays in English-speaking
+// countries and fades over the following two weeks. Accounts cancel during
+// the month (a quarter of basic plans, few premium ones) and play no more.
+// A few rows are dirty as real pipelines' are: zero-second and stuck
+// eight-hour plays, birth year 1900, events from an old app that says "UK"
+// and "TV", and events delivered twice.
 package demodata

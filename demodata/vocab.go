@@ -71,11 +71,68 @@ var plans = []choice{{"basic", 35}, {"standard", 45}, {"premium", 20}}
 var devices = []choice{{"tv", 40}, {"mobile", 25}, {"web", 15}, {"tablet", 12}, {"console", 8}}
 
 // hourWeights is the share (in percent) of activity starting in each hour of
-// the day (UTC): quiet nights, a lunch bump, a peak from 18:00 to 22:00.
-var hourWeights = []int{
-	3, 2, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3,
-	4, 4, 4, 4, 5, 6, 8, 10, 11, 10, 7, 3,
+// the day (UTC) on a weekday: quiet nights, a lunch bump, a peak from 18:00
+// to 22:00. weekendHourWeights has later mornings, busy afternoons and later
+// nights.
+var (
+	hourWeights = []int{
+		3, 2, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3,
+		4, 4, 4, 4, 5, 6, 8, 10, 11, 10, 7, 3,
+	}
+	weekendHourWeights = []int{
+		4, 3, 2, 1, 1, 1, 1, 1, 2, 3, 4, 5,
+		6, 6, 6, 6, 6, 6, 7, 8, 8, 7, 5, 1,
+	}
+)
+
+// Devices by time of day: the television in the evening, phones and laptops
+// during the day, phones at night.
+var (
+	eveningDevices = []choice{{"tv", 55}, {"mobile", 13}, {"web", 8}, {"tablet", 12}, {"console", 12}}
+	daytimeDevices = []choice{{"tv", 18}, {"mobile", 40}, {"web", 27}, {"tablet", 10}, {"console", 5}}
+	nightDevices   = []choice{{"tv", 22}, {"mobile", 52}, {"web", 11}, {"tablet", 10}, {"console", 5}}
+)
+
+// deviceHabit is how plays on one device go: the percentage watched to the
+// end, and the length of a long session (minimum and spread, in seconds).
+type deviceHabit struct {
+	device            string
+	completedPercent  int64
+	longMin, longSpan int64
 }
+
+var deviceHabits = []deviceHabit{
+	{"tv", 58, 1800, 6000},
+	{"console", 50, 1500, 5400},
+	{"web", 38, 900, 4800},
+	{"tablet", 34, 900, 3600},
+	{"mobile", 22, 600, 2400},
+}
+
+// genreTastes lists, per country, the genres its viewers watch several
+// times more often than elsewhere; the boost multiplies the genre's weight.
+var genreTastes = map[string]map[string]int{
+	"US": {"Action": 3, "Comedy": 2},
+	"GB": {"Crime": 4, "Documentary": 2},
+	"DE": {"Documentary": 3, "Thriller": 2},
+	"FR": {"Drama": 2, "Romance": 3},
+	"BR": {"Romance": 3, "Comedy": 2},
+	"IN": {"Drama": 2, "Romance": 3, "Action": 2},
+	"CA": {"Comedy": 3},
+	"JP": {"Animation": 6},
+	"MX": {"Horror": 4, "Comedy": 2},
+	"ES": {"Thriller": 3, "Crime": 2},
+	"AU": {"Sci-Fi": 4},
+	"NL": {"Documentary": 4},
+}
+
+// englishSpeaking countries watch the launch title at full strength; the
+// others at half.
+var englishSpeaking = []string{"US", "GB", "CA", "AU"}
+
+// churnPercent is the share of accounts on each plan that cancel during the
+// month: basic accounts leave most.
+var churnPercent = map[string]int64{"basic": 24, "standard": 9, "premium": 4}
 
 var eventNames = []choice{
 	{"page_view", 35}, {"play_start", 18}, {"play_stop", 15}, {"search", 12},

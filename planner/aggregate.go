@@ -195,7 +195,7 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		r[ast.FieldHaving] = nil
 		r[ast.FieldModifiers] = []any{}
 	}
-	return &shape{strategy: strategyAggregate, partial: partial, merge: merge, groups: a.groups, order: order, limit: limit, distinct: a.distinctArg, groupingSets: multi, centered: len(a.centered) > 0}, nil
+	return &shape{strategy: strategyAggregate, partial: partial, merge: merge, groups: a.groups, order: order, limit: limit, distinct: a.distinctArg, groupingSets: multi, centered: len(a.centered) > 0, lists: a.lists}, nil
 }
 
 func groupSets(n int) []any {
@@ -220,6 +220,7 @@ type aggRewrite struct {
 	merge        map[string]node   // canonical aggregate call -> merge expression
 	counts       map[string]bool   // the merge keys of count and count_star
 	centered     []centered        // grand means the merge reads (moments.go)
+	lists        bool              // some partials are lists of values (addList)
 }
 
 // partial adds a partial aggregate column (once) and returns its name.
@@ -238,6 +239,9 @@ func (a *aggRewrite) partial(e node) string {
 
 func (a *aggRewrite) add(agg node) error {
 	name := strings.ToLower(agg.FunctionName())
+	if holistic[name] && a.dist.listPartials {
+		return a.addList(name, agg)
+	}
 	if !decomposable[name] && momentAggregates[name] == 0 {
 		return fallbackOf(ReasonAggregate, name)
 	}
@@ -307,6 +311,54 @@ func (a *aggRewrite) add(agg node) error {
 			ast.Cast(function("sum", []any{ast.ColumnRef(a.partial(s))}), "DOUBLE"),
 			function("sum", []any{ast.ColumnRef(a.partial(c))}))
 	}
+	return nil
+}
+
+// holistic are the aggregates without a partial state smaller than their
+// values whose result does not depend on the order of those values.
+var holistic = map[string]bool{"median": true, "quantile_cont": true, "quantile_disc": true, "quantile": true}
+
+// addList adds a holistic aggregate `f(x, args…)` as the list of its
+// values: each fragment's partial is `list(x)` (its FILTER kept) and the
+// merge `list_aggregate(flatten(list(p)), 'f', args…)`, DuckDB's own f
+// over the same values, NULLs included (f skips them as it does over
+// rows). Only plain calls: no DISTINCT, no ORDER BY, constant arguments
+// after the first.
+func (a *aggRewrite) addList(name string, agg node) error {
+	children := ast.Nodes(agg[ast.FieldChildren])
+	distinct, _ := agg[ast.FieldDistinct].(bool)
+	ordered := false
+	if ob := ast.AsNode(agg[ast.FieldOrderBys]); ob != nil {
+		orders, _ := ob[ast.FieldOrders].([]any)
+		ordered = len(orders) > 0
+	}
+	if distinct || ordered || len(children) == 0 {
+		return fallbackOf(ReasonAggregate, name)
+	}
+	for _, c := range children[1:] {
+		if c.Class() != ast.ClassConstant && (c.Class() != ast.ClassFunction || c.FunctionName() != "list_value" ||
+			ast.Contains(c, false, func(n node) bool { return n.Class() == ast.ClassColumnRef })) {
+			return fallbackOf(ReasonAggregateArgument, name)
+		}
+	}
+	if r := a.dist.plainExpressions(children[0]); r != "" {
+		return fallbackOf(ReasonAggregateArgument, r)
+	}
+	if r := a.dist.plainExpressions(agg[ast.FieldFilter]); r != "" {
+		return fallbackOf(ReasonAggregateFilter, r)
+	}
+	key := ast.Canonical(agg)
+	if _, done := a.merge[key]; done {
+		return nil
+	}
+	l := agg.Copy()
+	l[ast.FieldAlias], l[ast.FieldFunctionName], l[ast.FieldChildren] = "", "list", []any{children[0].Copy()}
+	args := []any{function("flatten", []any{function("list", []any{ast.ColumnRef(a.partial(l))})}), ast.Constant("VARCHAR", name)}
+	for _, c := range children[1:] {
+		args = append(args, c.Copy())
+	}
+	a.merge[key] = function("list_aggregate", args)
+	a.lists = true
 	return nil
 }
 

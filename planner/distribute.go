@@ -43,6 +43,9 @@ type shape struct {
 	// distinct is the argument of an aggregate's DISTINCT aggregates
 	// (the partials' d0), nil when it has none.
 	distinct node
+	// lists is set when some partials are lists of values (holistic
+	// aggregates): the merge must not run on the coordinator.
+	lists bool
 }
 
 // choose picks the strategy for a top-level SELECT whose split table is

@@ -136,6 +136,14 @@ func (p *Planner) planFinal(ctx context.Context, d *dist, stmt *statement, refs 
 	if p.opts.FinalGroups <= 0 || p.opts.TypeName == nil || sh.strategy != strategyAggregate || plan.Merge == nil || len(plan.Fragments) < 2 || sh.groupingSets {
 		return nil
 	}
+	if len(sh.groups) == 0 && sh.lists {
+		// One group of every value: one final fragment on a worker.
+		if _, err := p.onWorkers(ctx, plan); err != nil || plan.Final == nil {
+			return err
+		}
+		plan.Decisions.Final = "one part: every fragment's values of one group"
+		return nil
+	}
 	if len(sh.groups) == 0 {
 		return p.planFinalDistinct(ctx, stmt, refs, files, split, sh, plan)
 	}
@@ -143,7 +151,7 @@ func (p *Planner) planFinal(ctx context.Context, d *dist, stmt *statement, refs 
 	if err != nil {
 		return err
 	}
-	if groups < p.opts.FinalGroups {
+	if groups < p.opts.FinalGroups && !sh.lists {
 		// Few groups: the coordinator merges them, unless their pairs
 		// with a DISTINCT argument are many.
 		return p.planFinalDistinct(ctx, stmt, refs, files, split, sh, plan)

@@ -61,6 +61,10 @@ type dist struct {
 	// source there is a warehouse table without column aliases); nil
 	// knows nothing.
 	fromColumn func(name string) (column, certain bool)
+	// listPartials lets holistic aggregates be partials of lists of
+	// values (aggRewrite.addList): the last resort, when their groups
+	// cannot be made whole.
+	listPartials bool
 }
 
 // loadKinds fetches the function catalog once.

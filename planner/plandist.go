@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -114,7 +115,11 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 	if err != nil {
 		whole, werr := p.wholeOrFallback(ctx, d, stmt, refs, files, split, names, err, plan)
 		if werr != nil {
-			return nil, -1, werr
+			lsh, ok := d.withLists(stmt.node, names, werr)
+			if !ok {
+				return nil, -1, werr
+			}
+			whole = lsh
 		}
 		sh = whole
 	}
@@ -157,6 +162,19 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 	}
 	plan.Merge = &Merge{SQL: mergeSQL, PartialsProbe: partialsProbe}
 	return sh, split, nil
+}
+
+// withLists chooses the statement's shape again with holistic aggregates
+// as lists of values, when err is the fallback for one of them.
+func (d *dist) withLists(root node, names []string, err error) (*shape, bool) {
+	var fb fallback
+	if !errors.As(err, &fb) || fb.reason != ReasonAggregate || !holistic[fb.detail] {
+		return nil, false
+	}
+	d.listPartials = true
+	sh, err := d.choose(root, names)
+	d.listPartials = false
+	return sh, err == nil
 }
 
 // fromColumns resolves names against the tables of root's top-level FROM:

@@ -10,22 +10,28 @@ import (
 )
 
 // Correlated scalar subqueries. `(SELECT E FROM t WHERE t.a = o.b AND p)`,
-// where E is an aggregate expression, o.b belongs to the enclosing query
-// and p to the subquery alone, is E over the rows of t where p holds and
-// t.a = o.b: for every o.b, the row of
+// where o.b belongs to the enclosing query and p to the subquery alone,
+// is E over the rows of t where p holds and t.a = o.b. E has no GROUP BY,
+// so it is one row: its aggregates a1, a2, … over those rows, combined by
+// the rest of E (constants, operators, functions and columns of the
+// enclosing row, which are constants there). For every o.b the row of
 //
-//	(SELECT t.a AS quiver_k0, E AS quiver_v FROM t WHERE p GROUP BY t.a) quiver_sqN
+//	(SELECT t.a AS quiver_k0, a1 AS quiver_v0, a2 AS quiver_v1, …
+//	 FROM t WHERE p GROUP BY t.a) quiver_sqN
 //
-// whose key equals it, or none. So the enclosing query's FROM clause
-// becomes `<from> LEFT JOIN (…) quiver_sqN ON quiver_sqN.quiver_k0 = o.b`
-// and the subquery `quiver_sqN.quiver_v`: one row per key keeps the
-// enclosing rows as they were, a NULL o.b or a key without rows joins
-// nothing and gives NULL, as the subquery over no rows does — when E is
-// NULL over no rows. That holds for the aggregates nullOnEmpty lists and
-// arithmetic and casts over them and constants; `count` is 0 over no rows
-// (the "count bug" of decorrelation), so a subquery that is exactly a
-// count becomes COALESCE(quiver_sqN.quiver_v, 0). Anything else is left
-// as it is.
+// whose key equals it holds the aggregates, or there is none. So the
+// enclosing query's FROM clause becomes `<from> LEFT JOIN (…) quiver_sqN
+// ON quiver_sqN.quiver_k0 = o.b` and the subquery E with each aggregate
+// replaced by its column: one row per key keeps the enclosing rows as
+// they were, and a NULL o.b or a key without rows joins nothing and gives
+// NULL columns, which is each aggregate's value over no rows for those
+// nullOnEmpty lists; `count` is 0 over no rows (the "count bug" of
+// decorrelation), so a count's column is COALESCE(quiver_vI, 0) — a
+// group's count is never NULL. E is then evaluated over the same values
+// the subquery saw: `coalesce(sum(x), o.c)`, `count(*) + 1`, `CASE WHEN
+// count(*) > 2 THEN avg(x) ELSE -1 END`. Any other aggregate, a window,
+// a subquery or a volatile function in E, or an aggregate that reads the
+// enclosing row, leaves the subquery as it is.
 //
 // The grouped subquery no longer refers to the enclosing query, so it
 // can be a stage. Only subqueries in the WHERE clause are rewritten, and
@@ -39,10 +45,10 @@ var nullOnEmpty = map[string]bool{
 	"sum": true, "avg": true, "mean": true, "min": true, "max": true, "median": true, "fsum": true, "product": true,
 	"stddev": true, "stddev_samp": true, "stddev_pop": true, "variance": true, "var_samp": true, "var_pop": true,
 	"quantile_cont": true, "quantile_disc": true, "arg_min": true, "arg_max": true, "bool_and": true, "bool_or": true,
+	"list": true, "array_agg": true, "string_agg": true, "first": true, "last": true, "any_value": true, "mode": true,
+	"covar_pop": true, "covar_samp": true, "corr": true, "kurtosis": true, "skewness": true, "bit_and": true, "bit_or": true,
+	"count_if": true, "max_by": true, "min_by": true,
 }
-
-// arithmetic are the operators that are NULL when an operand is.
-var arithmetic = map[string]bool{"+": true, "-": true, "*": true, "/": true, "//": true, "%": true}
 
 // decorrelateScalar rewrites the correlated scalar subqueries of q's WHERE
 // clause and select list that qualify (see above).
@@ -58,43 +64,17 @@ func (x *extraction) decorrelateScalar(ctx context.Context, q node) {
 	}
 	var holders []func(node) // each puts a replacement in its subquery's place
 	var subs []node
-	var find func(holder node, key string, i int, e node)
-	find = func(holder node, key string, i int, e node) {
-		if e == nil {
-			return
+	eachSubquery(q, ast.FieldWhere, func(e node, put func(node)) {
+		if e.Str("subquery_type") == "SCALAR" {
+			subs, holders = append(subs, e), append(holders, put)
 		}
-		if e.Class() == ast.ClassSubquery {
-			if e.Str("subquery_type") == "SCALAR" {
-				subs = append(subs, e)
-				holders = append(holders, func(r node) {
-					if i >= 0 {
-						holder[key].([]any)[i] = r
-					} else {
-						holder[key] = r
-					}
-				})
-			}
-			return // a subquery's own subqueries are its query's
-		}
-		for k, v := range e {
-			switch v := v.(type) {
-			case node:
-				find(e, k, -1, v)
-			case []any:
-				for j, c := range v {
-					if c, ok := c.(node); ok {
-						find(e, k, j, c)
-					}
-				}
-			}
-		}
-	}
-	find(q, ast.FieldWhere, -1, ast.AsNode(q[ast.FieldWhere]))
+	})
 	aggregating := len(ast.Nodes(q[ast.FieldGroupBy])) > 0 || q[ast.FieldHaving] != nil || x.p.hasAggregates(ctx, q)
 	if !aggregating {
-		for i, e := range ast.Nodes(q[ast.FieldSelectList]) {
-			if e.Class() == ast.ClassSubquery && e.Alias() != "" {
-				find(q, ast.FieldSelectList, i, e)
+		list, _ := q[ast.FieldSelectList].([]any)
+		for i, e := range ast.Nodes(list) {
+			if e.Class() == ast.ClassSubquery && e.Str("subquery_type") == "SCALAR" && e.Alias() != "" {
+				subs, holders = append(subs, e), append(holders, func(r node) { list[i] = r })
 			}
 		}
 	}
@@ -122,15 +102,6 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 		return nil, nil, false
 	}
 	v := ast.Nodes(sq[ast.FieldSelectList])[0]
-	count := v.Class() == ast.ClassFunction && (v.FunctionName() == "count" || v.FunctionName() == "count_star")
-	var empty node // E over no rows, when it is not NULL and not a plain count
-	if !count && !x.nullOverNoRows(ctx, v) {
-		e, ok := x.overNoRows(ctx, v)
-		if !ok {
-			return nil, nil, false
-		}
-		empty = e
-	}
 	tables := x.tablesIn(sq)
 	if len(tables) == 0 || x.foreign(sq) {
 		return nil, nil, false
@@ -147,6 +118,10 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 			return nil, nil, false // it refers further out
 		}
 	}
+	value, aggs, ok := x.aggregateLeaves(ctx, v, sq, tables, rows, outerTables, rest)
+	if !ok {
+		return nil, nil, false
+	}
 	x.subs++
 	alias := fmt.Sprintf("quiver_sq%d", x.subs)
 	grouped := x.adopt(sq)
@@ -159,17 +134,12 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 		sel[ast.FieldAlias] = col
 		list = append(list, sel)
 		groups = append(groups, k.Copy())
-		on = append(on, node{ast.FieldClass: ast.ClassComparison, ast.FieldType: ast.ExprCompareEqual, ast.FieldAlias: "",
-			ast.FieldQueryLocation: ast.NoLocation, ast.FieldLeft: ast.ColumnRef(alias, col), ast.FieldRight: outer[i].Copy()})
+		on = append(on, ast.Equal(ast.ColumnRef(alias, col), outer[i].Copy()))
 	}
-	val := v.Copy()
-	val[ast.FieldAlias] = "quiver_v"
-	list = append(list, val)
-	if empty != nil {
-		// A group's row says it was there: a key without rows joins none.
-		m := ast.Constant("BOOLEAN", true)
-		m[ast.FieldAlias] = "quiver_m"
-		list = append(list, m)
+	for i, a := range aggs {
+		col := a.Copy()
+		col[ast.FieldAlias] = fmt.Sprintf("quiver_v%d", i)
+		list = append(list, col)
 	}
 	grouped[ast.FieldSelectList] = list
 	grouped[ast.FieldGroupBy] = groups
@@ -179,156 +149,99 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 		ast.FieldLeft: q.Child(ast.FieldFromTable), ast.FieldRight: ast.SubqueryRef(grouped, alias), ast.FieldCondition: andAll(on),
 		ast.FieldJoinType: ast.JoinLeft, ast.FieldRefType: ast.RefRegular, ast.FieldUsing: []any{},
 		"delim_flipped": false, "duplicate_eliminated_columns": []any{}}
-	r := ast.ColumnRef(alias, "quiver_v")
-	if count {
-		r = ast.Coalesce(r, ast.Constant("BIGINT", 0))
-	}
-	if empty != nil {
-		missing := node{ast.FieldClass: ast.ClassOperator, ast.FieldType: ast.ExprIsNull, ast.FieldAlias: "",
-			ast.FieldQueryLocation: ast.NoLocation, ast.FieldChildren: []any{ast.ColumnRef(alias, "quiver_m")}}
-		r = caseWhen([][2]node{{missing, empty}}, r)
-	}
+	r := value(alias)
 	r[ast.FieldAlias] = e.Alias()
 	return r, join, true
 }
 
-// overNoRows is E's value over no rows when E is made of constants,
-// casts, arithmetic, COALESCE, CASE, a few NULL-propagating scalar
-// functions and aggregates whose value over no rows is known (0 for
-// count, NULL for those nullOnEmpty lists) — with no column outside an
-// aggregate's arguments: `coalesce(sum(x), 0)` is `coalesce(NULL, 0)`.
-// The enclosing query uses it for the keys without rows, whose left join
-// finds no group (the general form of the count bug).
-func (x *extraction) overNoRows(ctx context.Context, e node) (node, bool) {
+// aggregateLeaves finds the aggregates of E, the value of the scalar
+// subquery sq over tables with the WHERE conjuncts rest, and returns E as
+// a function of the grouped subquery's alias (each aggregate its column,
+// see above). False when an aggregate has no known value over no rows or
+// does not bind in sq alone, or the rest of E is not a plain function of
+// the enclosing row (rows over outerTables).
+func (x *extraction) aggregateLeaves(ctx context.Context, e, sq node, tables []*storage.Table, rows node,
+	outerTables []*storage.Table, rest []node) (func(alias string) node, []node, bool) {
 	kinds, err := x.p.loadKinds(ctx)
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
-	aggregates := 0
-	var sub func(e node) (node, bool)
-	subAll := func(e node, fields ...string) (node, bool) {
-		out := e.Copy()
-		for _, f := range fields {
-			switch v := e[f].(type) {
-			case nil:
-			case node:
-				c, ok := sub(v)
-				if !ok {
-					return nil, false
-				}
-				out[f] = c
-			case []any:
-				list := make([]any, len(v))
-				for i, c := range v {
-					cn, ok := c.(node)
-					if !ok {
-						return nil, false
+	var aggs []node
+	var counts []bool
+	ok := true
+	var scan func(n node)
+	scan = func(n node) {
+		if !ok {
+			return
+		}
+		switch {
+		case n.Class() == ast.ClassSubquery || n.Class() == ast.ClassWindow || n.Class() == ast.ClassStar:
+			ok = false
+		case n.Class() == ast.ClassFunction && kinds[n.FunctionName()] == "aggregate":
+			name := n.FunctionName()
+			count := name == "count" || name == "count_star"
+			if (!count && !nullOnEmpty[name]) || !pure(n) || !x.bindsIn(ctx, sq, tables, n, rest) {
+				ok = false
+				return
+			}
+			aggs, counts = append(aggs, n), append(counts, count)
+			n["\x00leaf"] = len(aggs) - 1
+		case n.Class() == ast.ClassFunction && volatile[n.FunctionName()]:
+			ok = false
+		case n.Class() == ast.ClassColumnRef:
+			// A column outside the aggregates is the enclosing row's.
+			if x.bindsIn(ctx, sq, tables, n, nil) || !x.bindsIn(ctx, rows, outerTables, n, nil) {
+				ok = false
+			}
+		default:
+			for _, k := range sortedKeys(n) {
+				switch c := n[k].(type) {
+				case node:
+					scan(c)
+				case []any:
+					for _, c := range ast.Nodes(c) {
+						scan(c)
 					}
-					if list[i], ok = sub(cn); !ok {
-						return nil, false
+				}
+			}
+		}
+	}
+	scan(e)
+	template := e.Copy()
+	for _, a := range aggs {
+		delete(a, "\x00leaf")
+	}
+	if !ok || len(aggs) == 0 {
+		return nil, nil, false
+	}
+	value := func(alias string) node {
+		out := template.Copy()
+		var put func(n node) node
+		put = func(n node) node {
+			if i, ok := n["\x00leaf"].(int); ok {
+				r := ast.ColumnRef(alias, fmt.Sprintf("quiver_v%d", i))
+				if counts[i] {
+					r = ast.Coalesce(r, ast.Constant("BIGINT", 0))
+				}
+				return r
+			}
+			for k, v := range n {
+				switch c := v.(type) {
+				case node:
+					n[k] = put(c)
+				case []any:
+					for j, cj := range c {
+						if cn, ok := cj.(node); ok {
+							c[j] = put(cn)
+						}
 					}
 				}
-				out[f] = list
-			default:
-				return nil, false
 			}
+			return n
 		}
-		return out, true
+		return put(out)
 	}
-	sub = func(e node) (node, bool) {
-		switch e.Class() {
-		case ast.ClassConstant:
-			return e.Copy(), true
-		case ast.ClassCast:
-			return subAll(e, "child")
-		case ast.ClassOperator:
-			if e.Type() != ast.ExprCoalesce {
-				return nil, false
-			}
-			return subAll(e, ast.FieldChildren)
-		case ast.ClassCase:
-			out := e.Copy()
-			checks := make([]any, 0)
-			for _, c := range ast.Nodes(e["case_checks"]) {
-				w, ok := sub(ast.AsNode(c["when_expr"]))
-				if !ok {
-					return nil, false
-				}
-				t, ok := sub(ast.AsNode(c["then_expr"]))
-				if !ok {
-					return nil, false
-				}
-				checks = append(checks, node{"when_expr": w, "then_expr": t})
-			}
-			out["case_checks"] = checks
-			return subAll(out, "else_expr")
-		case ast.ClassComparison:
-			return subAll(e, ast.FieldLeft, ast.FieldRight)
-		case ast.ClassFunction:
-			name := e.FunctionName()
-			if b, _ := e[ast.FieldIsOperator].(bool); b && arithmetic[name] {
-				return subAll(e, ast.FieldChildren)
-			}
-			if kinds[name] == "aggregate" {
-				aggregates++
-				switch {
-				case name == "count" || name == "count_star":
-					return ast.Cast(ast.Constant("INTEGER", 0), "BIGINT"), true
-				case nullOnEmpty[name]:
-					return nullConstant(), true
-				}
-				return nil, false
-			}
-			if emptySafeFunctions[name] {
-				return subAll(e, ast.FieldChildren)
-			}
-		}
-		return nil, false
-	}
-	out, ok := sub(e)
-	if !ok || aggregates == 0 {
-		return nil, false
-	}
-	out[ast.FieldAlias] = ""
-	return out, true
-}
-
-// emptySafeFunctions are deterministic scalar functions overNoRows may
-// evaluate with its aggregates' values over no rows.
-var emptySafeFunctions = map[string]bool{
-	"nullif": true, "ifnull": true, "round": true, "abs": true, "greatest": true, "least": true,
-	"floor": true, "ceil": true, "ceiling": true, "sqrt": true, "ln": true, "log": true, "exp": true, "power": true, "pow": true,
-}
-
-// nullOverNoRows reports whether an aggregate expression is NULL over no
-// rows: one of the aggregates nullOnEmpty lists, or arithmetic and casts
-// over such aggregates and constants.
-func (x *extraction) nullOverNoRows(ctx context.Context, e node) bool {
-	kinds, err := x.p.loadKinds(ctx)
-	if err != nil {
-		return false
-	}
-	d := &dist{kinds: kinds}
-	aggregates := 0
-	var ok func(e node) bool
-	ok = func(e node) bool {
-		switch e.Class() {
-		case ast.ClassConstant:
-			return true
-		case ast.ClassCast:
-			return ok(e.Child("child"))
-		case ast.ClassFunction:
-			if b, _ := e[ast.FieldIsOperator].(bool); b && arithmetic[e.FunctionName()] {
-				return !slices.ContainsFunc(e.Children(ast.FieldChildren), func(c node) bool { return !ok(c) })
-			}
-			if nullOnEmpty[e.FunctionName()] && d.hasAggregate(node{ast.FieldSelectList: []any{e}}) {
-				aggregates++
-				return true
-			}
-		}
-		return false
-	}
-	return ok(e) && aggregates > 0
+	return value, copies(aggs), true
 }
 
 // tablesIn are the distinct tables of the extraction's references under n.

@@ -212,7 +212,11 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	for i := range crefs {
 		crefs[i].node = copies[i]
 	}
-	x := &extraction{p: p, root: root, refs: crefs, depth: depth}
+	origin := make([]int, len(crefs))
+	for i := range origin {
+		origin[i] = i
+	}
+	x := &extraction{p: p, root: root, refs: crefs, origin: origin, depth: depth}
 	if err := x.walk(ctx, root, ""); err != nil {
 		return false, err
 	}
@@ -241,9 +245,9 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	// The remainder's references are those outside every stage.
 	var remRefs []tableRef
 	var remFiles [][]storage.File
-	for i, r := range crefs {
+	for i, r := range x.refs {
 		if ast.Contains(root, false, func(n node) bool { return sameNode(n, r.node) }) {
-			remRefs, remFiles = append(remRefs, r), append(remFiles, files[i])
+			remRefs, remFiles = append(remRefs, r), append(remFiles, files[x.origin[i]])
 		}
 	}
 	stages := x.stages
@@ -300,6 +304,7 @@ type extraction struct {
 	p      *Planner
 	root   node
 	refs   []tableRef
+	origin []int // the statement's reference each of refs reads the files of
 	depth  int
 	stages []*stage
 	subs   int // subqueries seen, for names
@@ -313,12 +318,7 @@ type extraction struct {
 func (x *extraction) walk(ctx context.Context, n node, cte string) error {
 	x.decorrelateIn(ctx, n)
 	x.decorrelateScalar(ctx, n)
-	keys := make([]string, 0, len(n))
-	for k := range n {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(n) {
 		if v, ok := n[k].(node); ok {
 			if r, ok := x.decorrelate(ctx, v); ok {
 				n[k] = r
@@ -510,235 +510,6 @@ func (p *Planner) onWorkers(ctx context.Context, plan *Plan) (bool, error) {
 	f.Parts, f.final = 1, plan.Merge.SQL
 	plan.Final = f
 	return true, nil
-}
-
-// Correlated EXISTS. `EXISTS (SELECT … FROM t WHERE t.a = o.b AND p)`,
-// where o.b belongs to the enclosing query and p to the subquery alone,
-// holds exactly when o.b is one of the non-NULL values of t.a where p
-// holds: it is rewritten as
-//
-//	COALESCE(o.b IN (SELECT t.a FROM t WHERE p AND t.a IS NOT NULL), false)
-//
-// (a NULL o.b matches nothing, and without NULLs in the set IN is never
-// NULL, so the COALESCE keeps EXISTS's two values under NOT and OR too).
-// The IN subquery no longer refers to the enclosing query, so it can be a
-// stage; NOT EXISTS is the NOT of the same. Several equalities to the
-// enclosing query compare structs: `struct_pack(k0 := o.b, k1 := o.d) IN
-// (SELECT struct_pack(k0 := t.a, k1 := t.c) …)`, every inner key
-// filtered NOT NULL (DuckDB compares structs field by field, a NULL field
-// equal only to NULL, so a NULL outer key still matches nothing). Only a plain subquery qualifies (no aggregate, GROUP
-// BY, DISTINCT or set operation; a LIMIT does not change EXISTS and is
-// dropped) whose WHERE conjuncts each bind alone or are such an equality,
-// proved by binding: one side binds in the subquery, the other does not.
-
-// decorrelate returns the rewrite of an EXISTS subquery expression, false
-// when it does not qualify.
-func (x *extraction) decorrelate(ctx context.Context, e node) (node, bool) {
-	if e.Class() != ast.ClassSubquery || e.Str("subquery_type") != "EXISTS" {
-		return nil, false
-	}
-	q := e.Child(ast.FieldSubquery).Child(ast.FieldNode)
-	if q == nil || q.Type() != ast.SelectNode || q[ast.FieldWhere] == nil || len(ast.Nodes(q[ast.FieldGroupBy])) > 0 ||
-		q[ast.FieldHaving] != nil || q[ast.FieldQualify] != nil || q[ast.FieldSample] != nil ||
-		q.Str(ast.FieldAggregateHandle) != ast.StandardHandling || x.p.hasAggregates(ctx, q) {
-		return nil, false
-	}
-	if cm, _ := q[ast.FieldCTEMap].(node); len(ast.Nodes(cm["map"])) > 0 {
-		return nil, false
-	}
-	for _, m := range ast.Nodes(q[ast.FieldModifiers]) {
-		if m.Type() != ast.LimitModifier {
-			return nil, false
-		}
-		if k, ok := intConstant(ast.AsNode(m[ast.FieldLimit])); !ok || k < 1 || m[ast.FieldOffset] != nil {
-			return nil, false
-		}
-	}
-	var refs []tableRef
-	var tables []*storage.Table
-	for _, r := range x.refs {
-		if ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) {
-			refs = append(refs, r)
-			if !slices.Contains(tables, r.table) {
-				tables = append(tables, r.table)
-			}
-		}
-	}
-	if len(refs) == 0 || x.foreign(q) {
-		return nil, false
-	}
-	inner, outer, rest, ok := x.correlation(ctx, q, tables)
-	if !ok {
-		return nil, false
-	}
-	in := x.adopt(q)
-	where := copies(rest)
-	for _, k := range inner {
-		where = append(where, node{ast.FieldClass: ast.ClassOperator, ast.FieldType: "OPERATOR_IS_NOT_NULL", ast.FieldAlias: "",
-			ast.FieldQueryLocation: ast.NoLocation, ast.FieldChildren: []any{k.Copy()}})
-	}
-	key, probe := inner[0].Copy(), outer[0].Copy()
-	if len(inner) > 1 {
-		key, probe = keyStruct(inner), keyStruct(outer)
-	}
-	in[ast.FieldSelectList] = []any{key}
-	// The set needs each key once: DISTINCT keeps the stage's output (what
-	// is written to the spool and read back) to the distinct keys.
-	in[ast.FieldModifiers] = []any{node{ast.FieldType: ast.DistinctModifier, "distinct_on_targets": []any{}}}
-	in[ast.FieldWhere] = andAll(where)
-	sub := node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
-		"subquery_type": "ANY", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: in},
-		"child": probe, "comparison_type": "COMPARE_EQUAL"}
-	out := ast.Coalesce(sub, ast.Constant("BOOLEAN", false))
-	out[ast.FieldAlias] = e.Alias()
-	return out, true
-}
-
-// correlation splits the WHERE conjuncts of a subquery q over tables into
-// the equalities to the enclosing query (inner[i] = outer[i]: one side
-// binds in q, the other does not) and the rest (each binds alone); false
-// when a conjunct is neither, or there is no equality.
-func (x *extraction) correlation(ctx context.Context, q node, tables []*storage.Table) (inner, outer, rest []node, ok bool) {
-	for _, c := range flattenAnd(ast.AsNode(q[ast.FieldWhere])) {
-		if x.bindsIn(ctx, q, tables, c, nil) {
-			rest = append(rest, c)
-			continue
-		}
-		if c.Class() != ast.ClassComparison || c.Type() != ast.ExprCompareEqual {
-			return nil, nil, nil, false
-		}
-		l, r := ast.AsNode(c[ast.FieldLeft]), ast.AsNode(c[ast.FieldRight])
-		switch {
-		case x.bindsIn(ctx, q, tables, l, nil) && !x.bindsIn(ctx, q, tables, r, nil):
-			inner, outer = append(inner, l), append(outer, r)
-		case x.bindsIn(ctx, q, tables, r, nil) && !x.bindsIn(ctx, q, tables, l, nil):
-			inner, outer = append(inner, r), append(outer, l)
-		default:
-			return nil, nil, nil, false
-		}
-	}
-	return inner, outer, rest, len(inner) > 0
-}
-
-// keyStruct is struct_pack(k0 := es[0], k1 := es[1], …): the fields are
-// named, so the stage's result type can be written out.
-func keyStruct(es []node) node {
-	fields := copies(es)
-	for i, f := range fields {
-		f[ast.FieldAlias] = fmt.Sprintf("k%d", i)
-	}
-	return ast.Function("struct_pack", fields...)
-}
-
-// Correlated IN. A conjunct of a WHERE clause `x IN (SELECT y FROM t
-// WHERE p)` whose subquery refers to the enclosing query keeps a row
-// exactly when `EXISTS (SELECT y FROM t WHERE p AND y = x)` does: IN is
-// TRUE when some row of the set equals x, and a WHERE drops a row for
-// NULL as for FALSE, so the NULLs IN can return make no difference there
-// (under NOT or OR, or in a select list, they would: those stay as they
-// are). The EXISTS is then decorrelated as above, its keys p's
-// equalities and y = x. A set with a LIMIT, OFFSET or ORDER BY … LIMIT is
-// not rewritten (the EXISTS would see other rows).
-
-// decorrelateIn rewrites the correlated IN conjuncts of q's WHERE clause
-// that decorrelate.
-func (x *extraction) decorrelateIn(ctx context.Context, q node) {
-	where := ast.AsNode(q[ast.FieldWhere])
-	if q.Type() != ast.SelectNode || where == nil {
-		return
-	}
-	conjuncts := flattenAnd(where)
-	changed := false
-	for i, c := range conjuncts {
-		if c.Class() != ast.ClassSubquery || c.Str("subquery_type") != "ANY" || c.Str("comparison_type") != "COMPARE_EQUAL" {
-			continue
-		}
-		sq := c.Child(ast.FieldSubquery).Child(ast.FieldNode)
-		child := c.Child("child")
-		if sq == nil || child == nil || sq.Type() != ast.SelectNode || len(ast.Nodes(sq[ast.FieldSelectList])) != 1 || sq[ast.FieldWhere] == nil {
-			continue
-		}
-		if slices.ContainsFunc(ast.Nodes(sq[ast.FieldModifiers]), func(m node) bool { return m.Type() != ast.DistinctModifier }) {
-			continue
-		}
-		if x.standsAlone(ctx, sq) {
-			continue // uncorrelated: a stage as it is
-		}
-		// The EXISTS is built around sq itself, whose table references
-		// are the extraction's, and sq is put back if it does not qualify.
-		mods, w := sq[ast.FieldModifiers], sq[ast.FieldWhere]
-		y := ast.Nodes(sq[ast.FieldSelectList])[0]
-		eq := node{ast.FieldClass: ast.ClassComparison, ast.FieldType: ast.ExprCompareEqual, ast.FieldAlias: "",
-			ast.FieldQueryLocation: ast.NoLocation, ast.FieldLeft: y.Copy(), ast.FieldRight: child.Copy()}
-		sq[ast.FieldModifiers], sq[ast.FieldWhere] = []any{}, ast.And(ast.AsNode(w), eq)
-		exists := node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
-			"subquery_type": "EXISTS", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: sq},
-			"child": nil, "comparison_type": "INVALID"}
-		r, ok := x.decorrelate(ctx, exists)
-		if !ok {
-			sq[ast.FieldModifiers], sq[ast.FieldWhere] = mods, w
-			continue
-		}
-		conjuncts[i], changed = r, true
-	}
-	if changed {
-		q[ast.FieldWhere] = andAll(conjuncts)
-	}
-}
-
-// standsAlone reports whether a subquery binds without its enclosing
-// query.
-func (x *extraction) standsAlone(ctx context.Context, q node) bool {
-	var tables []*storage.Table
-	for _, r := range x.refs {
-		if ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) && !slices.Contains(tables, r.table) {
-			tables = append(tables, r.table)
-		}
-	}
-	sql, err := x.p.renderNode(ctx, q)
-	if err != nil {
-		return false
-	}
-	_, err = x.p.opts.Typer.Schema(ctx, tables, sql, nil)
-	return err == nil
-}
-
-// bindsIn reports whether e binds in q's FROM with only the conjuncts
-// where (so it does not refer to the enclosing query).
-func (x *extraction) bindsIn(ctx context.Context, q node, tables []*storage.Table, e node, where []node) bool {
-	probe := q.Copy()
-	probe[ast.FieldSelectList] = []any{e.Copy()}
-	probe[ast.FieldModifiers] = []any{ast.Limit(ast.Constant("BIGINT", 0), nil)}
-	probe[ast.FieldWhere] = andAll(copies(where))
-	sql, err := x.p.renderNode(ctx, probe)
-	if err != nil {
-		return false
-	}
-	_, err = x.p.opts.Typer.Schema(ctx, tables, sql, nil)
-	return err == nil
-}
-
-// adopt copies q, which is about to leave the tree, and makes the
-// references in the copy the extraction's: each takes the place in x.refs
-// of the reference it copies.
-func (x *extraction) adopt(q node) node {
-	const mark = "\x00adopt"
-	for i, r := range x.refs {
-		if ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) {
-			r.node[mark] = i
-		}
-	}
-	cp := q.Copy()
-	for _, r := range x.refs {
-		delete(r.node, mark)
-	}
-	ast.Walk(cp, func(n node) {
-		if i, ok := n[mark].(int); ok {
-			delete(n, mark)
-			x.refs[i].node = n
-		}
-	})
-	return cp
 }
 
 // flattenAnd lists the conjuncts of a condition.

@@ -126,3 +126,30 @@ func Limit(limit, offset Node) Node {
 	}
 	return Node{FieldType: LimitModifier, FieldLimit: l, FieldOffset: o}
 }
+
+// Or is the disjunction of two conditions.
+func Or(l, r Node) Node {
+	return Node{FieldClass: ClassConjunction, FieldType: ExprOr, FieldAlias: "", FieldQueryLocation: NoLocation,
+		FieldChildren: []any{l, r}}
+}
+
+// Equal is `l = r`.
+func Equal(l, r Node) Node {
+	return Node{FieldClass: ClassComparison, FieldType: ExprCompareEqual, FieldAlias: "", FieldQueryLocation: NoLocation,
+		FieldLeft: l, FieldRight: r}
+}
+
+// unary is an operator of one operand (NOT, IS NULL, IS NOT NULL).
+func unary(typ string, e Node) Node {
+	return Node{FieldClass: ClassOperator, FieldType: typ, FieldAlias: "", FieldQueryLocation: NoLocation,
+		FieldChildren: []any{e}}
+}
+
+// Not is `NOT e`.
+func Not(e Node) Node { return unary(ExprNot, e) }
+
+// IsNull is `e IS NULL`.
+func IsNull(e Node) Node { return unary(ExprIsNull, e) }
+
+// IsNotNull is `e IS NOT NULL`.
+func IsNotNull(e Node) Node { return unary(ExprIsNotNull, e) }

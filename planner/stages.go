@@ -216,6 +216,16 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	for i := range origin {
 		origin[i] = i
 	}
+	args := make([]any, plan.Params)
+	want, err := p.opts.Typer.Schema(ctx, plan.Tables, plan.Probe, args)
+	if err != nil {
+		return false, err
+	}
+	names := make([]string, want.NumFields())
+	for i, f := range want.Fields() {
+		names[i] = f.Name
+	}
+	windows := p.windowInput(ctx, root, names)
 	x := &extraction{p: p, root: root, refs: crefs, origin: origin, depth: depth}
 	if err := x.walk(ctx, root, ""); err != nil {
 		return false, err
@@ -229,11 +239,6 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	saved := limitZero(root)
 	probe, err := p.render(ctx, rem)
 	root[ast.FieldModifiers] = saved
-	if err != nil {
-		return false, err
-	}
-	args := make([]any, plan.Params)
-	want, err := p.opts.Typer.Schema(ctx, plan.Tables, plan.Probe, args)
 	if err != nil {
 		return false, err
 	}
@@ -266,6 +271,9 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	plan.Merge, plan.Final, plan.Exchanges = nil, nil, nil
 	plan.Decisions.Strategy = strategyStaged
 	plan.Decisions.Remainder = "one worker (" + fb.Error() + ")"
+	if windows {
+		plan.Decisions.Remainder = "one worker: the windows over the stage's rows (" + fb.Error() + ")"
+	}
 	for _, st := range stages {
 		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments)})
 	}

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/quiver-data/quiver/planner/ast"
@@ -126,4 +127,102 @@ func orderAndLimit(root node) (order, limit node, ok bool) {
 		}
 	}
 	return order, limit, true
+}
+
+// Windows over other partitions, or none. Their rows cannot be split, but
+// the work that makes them can: a statement whose FROM joins tables or
+// whose WHERE filters them is rewritten as the window over a derived
+// table of its rows,
+//
+//	SELECT <select list over quiver_c0, quiver_c1, …> FROM (SELECT c0 AS
+//	quiver_c0, c1 AS quiver_c1, … FROM <from> WHERE <where>) quiver_rows
+//	<QUALIFY, ORDER BY, LIMIT>
+//
+// (c0, c1, … the columns the statement names outside the WHERE clause,
+// each select item aliased to the name DuckDB gave it), and the derived
+// table becomes a stage like any subquery: split, joined and filtered on
+// every worker, its rows gathered in the spool for the window's one
+// fragment. Over a plain scan the stage would only copy the table's
+// columns into the spool before the same one worker reads them, so such
+// windows stay one fragment (fallback `select:window_function`). So do
+// statements that aggregate, sample, have a CTE, a star or a subquery
+// outside the WHERE clause: their names do not map onto one row source.
+
+// windowInput rewrites root (a copy of the statement) as its windows over
+// a derived table of its rows, when it qualifies (see above); names are
+// the result's column names. It reports whether it did.
+func (p *Planner) windowInput(ctx context.Context, root node, names []string) bool {
+	if root.Type() != ast.SelectNode || root[ast.FieldSample] != nil || root.Str(ast.FieldAggregateHandle) != ast.StandardHandling ||
+		len(ast.Nodes(root[ast.FieldGroupBy])) > 0 || root[ast.FieldHaving] != nil || p.hasAggregates(ctx, root) {
+		return false
+	}
+	if cm, _ := root[ast.FieldCTEMap].(node); len(ast.Nodes(cm["map"])) > 0 {
+		return false
+	}
+	from := root.Child(ast.FieldFromTable)
+	if from == nil || (from.Type() != ast.Join && root[ast.FieldWhere] == nil) {
+		return false // no input work to spread
+	}
+	list := ast.Nodes(root[ast.FieldSelectList])
+	if len(list) != len(names) {
+		return false
+	}
+	outside := []any{root[ast.FieldSelectList], root[ast.FieldQualify], root[ast.FieldModifiers]}
+	windows := false
+	if ast.Contains(outside, false, func(e node) bool {
+		windows = windows || e.Class() == ast.ClassWindow
+		return e.Class() == ast.ClassSubquery || e.Class() == ast.ClassStar || e.Class() == ast.ClassParameter
+	}) || !windows {
+		return false
+	}
+	aliases := map[string]bool{}
+	for _, e := range list {
+		if e.Alias() != "" {
+			aliases[strings.ToLower(e.Alias())] = true
+		}
+	}
+	var inner []any
+	index := map[string]string{}
+	var rewrite func(e node, outputNames bool) node
+	rewrite = func(e node, outputNames bool) node {
+		if e.Class() == ast.ClassColumnRef {
+			cn := e.ColumnNames()
+			if outputNames && len(cn) == 1 && aliases[strings.ToLower(cn[0])] {
+				return e // the select item it names, which keeps that name
+			}
+			k := ast.Canonical(e)
+			name, ok := index[k]
+			if !ok {
+				name = fmt.Sprintf("quiver_c%d", len(inner))
+				c := e.Copy()
+				c[ast.FieldAlias] = name
+				inner, index[k] = append(inner, c), name
+			}
+			return ast.ColumnRef(name)
+		}
+		out, _ := ast.MapChildren(e, func(c node) (node, error) { return rewrite(c, outputNames), nil })
+		return out
+	}
+	outList := make([]any, len(list))
+	for i, e := range list {
+		r := rewrite(e, false)
+		r[ast.FieldAlias] = names[i]
+		outList[i] = r
+	}
+	var qualify any
+	if q := ast.AsNode(root[ast.FieldQualify]); q != nil {
+		qualify = rewrite(q, true)
+	}
+	mods := make([]any, 0)
+	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
+		mods = append(mods, rewrite(m, true))
+	}
+	if len(inner) == 0 {
+		return false
+	}
+	rows := ast.Select(from)
+	rows[ast.FieldSelectList], rows[ast.FieldWhere] = inner, root[ast.FieldWhere]
+	root[ast.FieldSelectList], root[ast.FieldQualify], root[ast.FieldModifiers] = outList, qualify, mods
+	root[ast.FieldFromTable], root[ast.FieldWhere] = ast.SubqueryRef(rows, "quiver_rows"), nil
+	return true
 }

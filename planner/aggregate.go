@@ -239,6 +239,11 @@ func (a *aggRewrite) partial(e node) string {
 
 func (a *aggRewrite) add(agg node) error {
 	name := strings.ToLower(agg.FunctionName())
+	if ast.Contains(agg, false, func(e node) bool { return e.Class() == ast.ClassSubquery }) {
+		// A partial is a copy of the call, whose table references the
+		// fragment could no longer bind to its files.
+		return fallbackOf(ReasonSubqueryInAggregate, name)
+	}
 	if holistic[name] && a.dist.listPartials {
 		return a.addList(name, agg)
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -436,6 +437,7 @@ func runExchanges(t *testing.T, db *engine.DB, plan *planner.Plan, args []any) {
 		for x, ex := range round.Exchanges {
 			parts[x] = make([][]string, round.Parts)
 			for f, prod := range ex.Producers {
+				requireReadsFiles(t, prod.SQL)
 				target := filepath.Join(dir, fmt.Sprintf("x%d-f%d", round.First+x, f))
 				var n int64
 				var files any
@@ -457,6 +459,21 @@ func runExchanges(t *testing.T, db *engine.DB, plan *planner.Plan, args []any) {
 	}
 }
 
+// tableName is a FROM or JOIN of a table by name; quotedName is a quoted
+// identifier (a column named after the subquery it is, say).
+var (
+	tableName  = regexp.MustCompile(`(?i)\b(FROM|JOIN)\s+(demo|s|main)\.[a-z_]+`)
+	quotedName = regexp.MustCompile(`"(?:[^"]|"")*"`)
+)
+
+// requireReadsFiles fails when a fragment names a table instead of reading
+// its files: the oracle DuckDB has views of those names, a worker has not.
+func requireReadsFiles(t *testing.T, sql string) {
+	t.Helper()
+	bare := quotedName.ReplaceAllString(sql, `""`)
+	require.False(t, tableName.MatchString(bare), "a fragment names a table: %s", tableName.FindString(bare))
+}
+
 // runPlan executes a plan the way the coordinator does, in one DuckDB.
 func runPlan(t *testing.T, db *engine.DB, plan *planner.Plan, args []any) ([]string, *arrow.Schema) {
 	t.Helper()
@@ -475,6 +492,7 @@ func runPlanRows(t *testing.T, db *engine.DB, plan *planner.Plan, args []any, so
 		var rows []string
 		var schema *arrow.Schema
 		for _, f := range plan.Fragments {
+			requireReadsFiles(t, f.SQL)
 			r, s := collectRows(t, db, f.SQL, nil, sorted, args...)
 			rows, schema = append(rows, r...), s
 		}
@@ -486,6 +504,7 @@ func runPlanRows(t *testing.T, db *engine.DB, plan *planner.Plan, args []any, so
 	var recs []arrow.RecordBatch
 	var schema *arrow.Schema
 	for _, f := range plan.Fragments {
+		requireReadsFiles(t, f.SQL)
 		rdr, err := db.QueryArrow(context.Background(), f.SQL, args...)
 		require.NoError(t, err, f.SQL)
 		for rdr.Next() {

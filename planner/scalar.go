@@ -145,10 +145,7 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 	grouped[ast.FieldGroupBy] = groups
 	grouped[ast.FieldGroupSets] = groupSets(len(groups))
 	grouped[ast.FieldWhere] = andAll(copies(rest))
-	join := node{ast.FieldType: ast.Join, ast.FieldAlias: "", ast.FieldSample: nil, ast.FieldQueryLocation: ast.NoLocation,
-		ast.FieldLeft: q.Child(ast.FieldFromTable), ast.FieldRight: ast.SubqueryRef(grouped, alias), ast.FieldCondition: andAll(on),
-		ast.FieldJoinType: ast.JoinLeft, ast.FieldRefType: ast.RefRegular, ast.FieldUsing: []any{},
-		"delim_flipped": false, "duplicate_eliminated_columns": []any{}}
+	join := ast.JoinRef(q.Child(ast.FieldFromTable), ast.SubqueryRef(grouped, alias), andAll(on), ast.JoinLeft)
 	r := value(alias)
 	r[ast.FieldAlias] = e.Alias()
 	return r, join, true

@@ -227,6 +227,9 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	}
 	windows := p.windowInput(ctx, root, names)
 	x := &extraction{p: p, root: root, refs: crefs, origin: origin, depth: depth}
+	if fb.reason == ReasonDistinctArguments {
+		x.splitDistinct(ctx, root, names)
+	}
 	if err := x.walk(ctx, root, ""); err != nil {
 		return false, err
 	}

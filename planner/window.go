@@ -200,8 +200,7 @@ func (p *Planner) windowInput(ctx context.Context, root node, names []string) bo
 			}
 			return ast.ColumnRef(name)
 		}
-		out, _ := ast.MapChildren(e, func(c node) (node, error) { return rewrite(c, outputNames), nil })
-		return out
+		return mapInOrder(e, func(c node) node { return rewrite(c, outputNames) })
 	}
 	outList := make([]any, len(list))
 	for i, e := range list {
@@ -225,4 +224,33 @@ func (p *Planner) windowInput(ctx context.Context, root node, names []string) bo
 	root[ast.FieldSelectList], root[ast.FieldQualify], root[ast.FieldModifiers] = outList, qualify, mods
 	root[ast.FieldFromTable], root[ast.FieldWhere] = ast.SubqueryRef(rows, "quiver_rows"), nil
 	return true
+}
+
+// mapInOrder is a copy of n with f applied to each child node, visited in
+// key order (the names rewrites number as they meet columns are stable).
+func mapInOrder(n node, f func(node) node) node {
+	out := make(node, len(n))
+	for _, k := range sortedKeys(n) {
+		switch v := n[k].(type) {
+		case node:
+			if v == nil {
+				out[k] = v
+				continue
+			}
+			out[k] = f(v)
+		case []any:
+			list := make([]any, len(v))
+			for i, c := range v {
+				if cn, ok := c.(node); ok && cn != nil {
+					list[i] = f(cn)
+				} else {
+					list[i] = ast.Clone(c)
+				}
+			}
+			out[k] = list
+		default:
+			out[k] = ast.Clone(v)
+		}
+	}
+	return out
 }

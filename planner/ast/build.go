@@ -153,3 +153,21 @@ func IsNull(e Node) Node { return unary(ExprIsNull, e) }
 
 // IsNotNull is `e IS NOT NULL`.
 func IsNotNull(e Node) Node { return unary(ExprIsNotNull, e) }
+
+// NotDistinct is `l IS NOT DISTINCT FROM r`.
+func NotDistinct(l, r Node) Node {
+	return Node{FieldClass: ClassComparison, FieldType: ExprCompareNotDistinct, FieldAlias: "", FieldQueryLocation: NoLocation,
+		FieldLeft: l, FieldRight: r}
+}
+
+// JoinRef is `l <joinType> JOIN r ON condition` in a FROM clause; a nil
+// condition makes it a CROSS JOIN.
+func JoinRef(l, r Node, condition any, joinType string) Node {
+	ref := RefRegular
+	if condition == nil {
+		ref, joinType = RefCross, JoinInner
+	}
+	return Node{FieldType: Join, FieldAlias: "", FieldSample: nil, FieldQueryLocation: NoLocation,
+		FieldLeft: l, FieldRight: r, FieldCondition: condition, FieldJoinType: joinType, FieldRefType: ref, FieldUsing: []any{},
+		"delim_flipped": false, "duplicate_eliminated_columns": []any{}}
+}

@@ -75,15 +75,16 @@ const (
 	ExprOr            = "CONJUNCTION_OR"
 	ExprCompareEqual  = "COMPARE_EQUAL"
 	// ExprGroupingFunction is GROUPING(…) (class OPERATOR).
-	ExprGroupingFunction = "GROUPING_FUNCTION"
-	ExprCompareNotEqual  = "COMPARE_NOTEQUAL"
-	ExprCompareLess      = "COMPARE_LESSTHAN"
-	ExprCompareGreater   = "COMPARE_GREATERTHAN"
-	ExprCompareLessEq    = "COMPARE_LESSTHANOREQUALTO"
-	ExprCompareGreaterEq = "COMPARE_GREATERTHANOREQUALTO"
-	ExprCompareIn        = "COMPARE_IN"
-	ExprCompareNotIn     = "COMPARE_NOT_IN"
-	ExprCompareBetween   = "COMPARE_BETWEEN"
+	ExprGroupingFunction   = "GROUPING_FUNCTION"
+	ExprCompareNotEqual    = "COMPARE_NOTEQUAL"
+	ExprCompareLess        = "COMPARE_LESSTHAN"
+	ExprCompareGreater     = "COMPARE_GREATERTHAN"
+	ExprCompareLessEq      = "COMPARE_LESSTHANOREQUALTO"
+	ExprCompareGreaterEq   = "COMPARE_GREATERTHANOREQUALTO"
+	ExprCompareIn          = "COMPARE_IN"
+	ExprCompareNotIn       = "COMPARE_NOT_IN"
+	ExprCompareBetween     = "COMPARE_BETWEEN"
+	ExprCompareNotDistinct = "COMPARE_NOT_DISTINCT_FROM"
 )
 
 // Fields of the serialized tree.

@@ -256,17 +256,9 @@ func (a *aggRewrite) add(agg node) error {
 		}
 	}
 	children := ast.Nodes(agg[ast.FieldChildren])
-	for _, c := range children {
-		if r := a.dist.plainExpressions(c); r != "" {
-			return fallbackOf(ReasonAggregateArgument, r)
-		}
-	}
-	if r := a.dist.plainExpressions(agg[ast.FieldFilter]); r != "" {
-		return fallbackOf(ReasonAggregateFilter, r)
-	}
-	key := ast.Canonical(agg)
-	if _, done := a.merge[key]; done {
-		return nil
+	key, done, err := a.plainCall(agg)
+	if done || err != nil {
+		return err
 	}
 	if distinct, _ := agg[ast.FieldDistinct].(bool); distinct {
 		if len(children) != 1 || agg[ast.FieldFilter] != nil {
@@ -319,6 +311,23 @@ func (a *aggRewrite) add(agg node) error {
 	return nil
 }
 
+// plainCall checks that an aggregate call's arguments and FILTER are
+// plain expressions, and returns its key among the merges and whether it
+// is there already.
+func (a *aggRewrite) plainCall(agg node) (key string, done bool, err error) {
+	for _, c := range ast.Nodes(agg[ast.FieldChildren]) {
+		if r := a.dist.plainExpressions(c); r != "" {
+			return "", false, fallbackOf(ReasonAggregateArgument, r)
+		}
+	}
+	if r := a.dist.plainExpressions(agg[ast.FieldFilter]); r != "" {
+		return "", false, fallbackOf(ReasonAggregateFilter, r)
+	}
+	key = ast.Canonical(agg)
+	_, done = a.merge[key]
+	return key, done, nil
+}
+
 // holistic are the aggregates without a partial state smaller than their
 // values whose result does not depend on the order of those values.
 var holistic = map[string]bool{"median": true, "quantile_cont": true, "quantile_disc": true, "quantile": true}
@@ -346,15 +355,9 @@ func (a *aggRewrite) addList(name string, agg node) error {
 			return fallbackOf(ReasonAggregateArgument, name)
 		}
 	}
-	if r := a.dist.plainExpressions(children[0]); r != "" {
-		return fallbackOf(ReasonAggregateArgument, r)
-	}
-	if r := a.dist.plainExpressions(agg[ast.FieldFilter]); r != "" {
-		return fallbackOf(ReasonAggregateFilter, r)
-	}
-	key := ast.Canonical(agg)
-	if _, done := a.merge[key]; done {
-		return nil
+	key, done, err := a.plainCall(agg)
+	if done || err != nil {
+		return err
 	}
 	l := agg.Copy()
 	l[ast.FieldAlias], l[ast.FieldFunctionName], l[ast.FieldChildren] = "", "list", []any{children[0].Copy()}

@@ -137,19 +137,10 @@ func (x *extraction) splitDistinct(ctx context.Context, root node, names []strin
 		}
 		return mapInOrder(e, func(c node) node { return rewrite(c, outputNames) })
 	}
-	outList := make([]any, len(list))
-	for i, e := range list {
-		r := rewrite(e, false)
-		r[ast.FieldAlias] = names[i]
-		outList[i] = r
-	}
+	outList, mods := rewriteOutputs(root, names, rewrite)
 	var where any
 	if h := ast.AsNode(root[ast.FieldHaving]); h != nil {
 		where = rewrite(h, true)
-	}
-	mods := make([]any, 0)
-	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
-		mods = append(mods, rewrite(m, true))
 	}
 	if !ok {
 		return false

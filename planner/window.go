@@ -202,19 +202,10 @@ func (p *Planner) windowInput(ctx context.Context, root node, names []string) bo
 		}
 		return mapInOrder(e, func(c node) node { return rewrite(c, outputNames) })
 	}
-	outList := make([]any, len(list))
-	for i, e := range list {
-		r := rewrite(e, false)
-		r[ast.FieldAlias] = names[i]
-		outList[i] = r
-	}
+	outList, mods := rewriteOutputs(root, names, rewrite)
 	var qualify any
 	if q := ast.AsNode(root[ast.FieldQualify]); q != nil {
 		qualify = rewrite(q, true)
-	}
-	mods := make([]any, 0)
-	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
-		mods = append(mods, rewrite(m, true))
 	}
 	if len(inner) == 0 {
 		return false
@@ -224,6 +215,22 @@ func (p *Planner) windowInput(ctx context.Context, root node, names []string) bo
 	root[ast.FieldSelectList], root[ast.FieldQualify], root[ast.FieldModifiers] = outList, qualify, mods
 	root[ast.FieldFromTable], root[ast.FieldWhere] = ast.SubqueryRef(rows, "quiver_rows"), nil
 	return true
+}
+
+// rewriteOutputs rewrites a statement's select list, each item aliased to
+// the name DuckDB gave it, and its modifiers (whose references to those
+// names stay), for a statement over a derived table of its rows.
+func rewriteOutputs(root node, names []string, rewrite func(e node, outputNames bool) node) (list, mods []any) {
+	for i, e := range ast.Nodes(root[ast.FieldSelectList]) {
+		r := rewrite(e, false)
+		r[ast.FieldAlias] = names[i]
+		list = append(list, r)
+	}
+	mods = make([]any, 0)
+	for _, m := range ast.Nodes(root[ast.FieldModifiers]) {
+		mods = append(mods, rewrite(m, true))
+	}
+	return list, mods
 }
 
 // mapInOrder is a copy of n with f applied to each child node, visited in

@@ -2,7 +2,7 @@
 
 Runs every query of the planner's golden files marked ``distributed`` (the
 corpus of CTEs, set operations, subqueries, windows, grouping sets,
-moments and holistic aggregates; 88 queries) over the demo dataset
+moments and holistic aggregates; 121 queries) over the demo dataset
 (``quiver demo-data --scale S``, local warehouse) three ways, interleaved:
 in-process DuckDB with 2 threads over the same files (the baseline),
 ``quiver serve`` with 1 worker x 2 threads, and with 2 workers x 1 thread.

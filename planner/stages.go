@@ -42,13 +42,22 @@ type stage struct {
 	// what says which subquery it is, for EXPLAIN ("cte revenue").
 	what string
 	sub  *Plan
-	// holder[key] is the slot of the subquery in the remainder's tree.
+	// holder[key] is the slot of the subquery in the remainder's tree,
+	// and more the slots of the same subquery written again elsewhere.
 	holder  node
 	key     string
+	more    []slot
+	canon   string // the subquery's canonical form
 	columns []string // the subquery's result columns
 	types   []string // their DuckDB types
 	files   []string // the files its output round wrote, once bound
 	output  bool     // the output round is bound
+}
+
+// slot is a place in the remainder's tree that reads a stage.
+type slot struct {
+	holder node
+	key    string
 }
 
 // staging runs a plan's stages, in order, before its remainder.
@@ -266,6 +275,11 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 				return "", err
 			}
 			st.holder[st.key] = r
+			for _, m := range st.more {
+				if m.holder[m.key], err = p.reader(ctx, st, n, nonNil(st.files)); err != nil {
+					return "", err
+				}
+			}
 		}
 		f, err := p.fragment(ctx, rem, remRefs, remFiles, -1, FileGroup{}, &shape{strategy: strategySingle, partial: func(node) {}})
 		return f.SQL, err
@@ -418,6 +432,21 @@ func (x *extraction) try(ctx context.Context, holder node, key string, q node, w
 	if len(sub) == 0 {
 		return false, nil
 	}
+	// The same subquery written twice (the three EXISTS of a NOT IN, a
+	// set repeated) is computed once: its second slot reads the first's
+	// output, as a CTE referenced twice does.
+	canon := ast.Canonical(q)
+	for n, st := range x.stages {
+		if st.canon == canon {
+			r, err := p.reader(ctx, st, n, nil)
+			if err != nil {
+				return false, err
+			}
+			holder[key] = r
+			st.more = append(st.more, slot{holder: holder, key: key})
+			return true, nil
+		}
+	}
 	// Every table it reads must be a warehouse table (not a CTE of the
 	// enclosing query), and it takes no parameters.
 	if x.foreign(q) {
@@ -442,7 +471,7 @@ func (x *extraction) try(ctx context.Context, holder node, key string, q node, w
 	if subPlan.Decisions.Strategy == strategySingle {
 		return false, nil
 	}
-	st := &stage{what: what, sub: subPlan, holder: holder, key: key}
+	st := &stage{what: what, sub: subPlan, holder: holder, key: key, canon: canon}
 	ok, err := x.typeStage(ctx, st)
 	if err != nil || !ok {
 		return false, err

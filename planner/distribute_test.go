@@ -199,7 +199,11 @@ func summarize(p *planner.Plan) goldenPlan {
 				panic(err)
 			}
 		}
-		g := goldenPlan{Strategy: p.Decisions.Strategy, Fallback: p.Decisions.Remainder, Fragments: len(p.Fragments), Fragment: p.Fragments[0].SQL}
+		g := goldenPlan{Strategy: p.Decisions.Strategy, Fallback: p.Decisions.Remainder, Split: p.Decisions.Split,
+			Broadcast: p.Decisions.Broadcast, Fragments: len(p.Fragments), Fragment: p.Fragments[0].SQL}
+		if p.Merge != nil {
+			g.Merge = p.Merge.SQL
+		}
 		for _, st := range p.Decisions.Stages {
 			g.Stages = append(g.Stages, st.Of+": "+st.Decisions.Strategy)
 		}

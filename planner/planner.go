@@ -100,13 +100,13 @@ type Options struct {
 
 // Planner plans queries.
 type Planner struct {
-	opts      Options
-	logger    *slog.Logger
-	fragments prometheus.Counter
-	fallbacks *prometheus.CounterVec
-	pruned    prometheus.Counter
-	finals    *prometheus.CounterVec
-	stages    prometheus.Counter
+	opts           Options
+	logger         *slog.Logger
+	fragmentsTotal prometheus.Counter
+	fallbacks      *prometheus.CounterVec
+	pruned         prometheus.Counter
+	finals         *prometheus.CounterVec
+	stages         prometheus.Counter
 
 	kindsOnce sync.Mutex
 	kinds     map[string]string
@@ -122,7 +122,7 @@ func New(opts Options) *Planner {
 	return &Planner{
 		opts:   opts,
 		logger: logger,
-		fragments: reg.NewCounter(prometheus.CounterOpts{
+		fragmentsTotal: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_planner_fragments_total", Help: "Fragments planned.",
 		}),
 		fallbacks: reg.NewCounterVec(prometheus.CounterOpts{
@@ -293,25 +293,16 @@ func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tab
 			return err
 		}
 	}
+	fragments := func(ctx context.Context) ([]Fragment, map[int]bool, error) {
+		return p.fragments(ctx, stmt, refs, files, split, groups, sh, colo, bySplit)
+	}
 	narrowed := map[int]bool{}
-	for _, g := range groups {
-		if exchanged != nil {
-			break // the fragments wait for the exchanges (Plan.Bind)
-		}
-		gf := files
-		if len(colo) > 0 {
-			gf = slices.Clone(files)
-			for _, c := range colo {
-				fs, dropped := c.narrow(files[c.ref], g.Files, bySplit[c.splitKey])
-				gf[c.ref] = fs
-				narrowed[c.ref] = narrowed[c.ref] || dropped
-			}
-		}
-		frag, err := p.fragment(ctx, stmt, refs, gf, split, g, sh)
+	if exchanged == nil { // otherwise the fragments wait for the exchanges (Plan.Bind)
+		frags, n, err := fragments(ctx)
 		if err != nil {
 			return err
 		}
-		plan.Fragments = append(plan.Fragments, frag)
+		plan.Fragments, narrowed = append(plan.Fragments, frags...), n
 	}
 	for _, c := range colo {
 		if narrowed[c.ref] {
@@ -335,7 +326,12 @@ func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tab
 			p.finals.WithLabelValues("fragments").Inc()
 		}
 	}
-	p.fragments.Add(float64(len(plan.Fragments)))
+	if exchanged == nil && plan.Final == nil && plan.staging == nil && len(plan.Fragments) > 1 {
+		if err := p.stageFilters(ctx, stmt, refs, split, plan, depth, fragments); err != nil {
+			return err
+		}
+	}
+	p.fragmentsTotal.Add(float64(len(plan.Fragments)))
 	p.logger.Debug("query planned", "strategy", plan.Decisions.Strategy, "fallback", plan.Decisions.Fallback,
 		"tables", len(plan.Tables), "fragments", len(plan.Fragments))
 	return nil
@@ -475,6 +471,46 @@ func (p *Planner) fragment(ctx context.Context, stmt *statement, refs []tableRef
 		f.Files = len(g.Files)
 	}
 	return f, nil
+}
+
+// fragments renders one fragment per file group of the split table, each
+// broadcast table co-located where it can be; references no longer in the
+// statement (subqueries that became stages) read nothing. It also reports
+// which references co-location narrowed.
+func (p *Planner) fragments(ctx context.Context, stmt *statement, refs []tableRef, files [][]storage.File, split int,
+	groups []FileGroup, sh *shape, colo []colocation, bySplit map[string]map[string]span) ([]Fragment, map[int]bool, error) {
+	var keep []int
+	for i, r := range refs {
+		if ast.Contains(stmt.node, false, func(n node) bool { return sameNode(n, r.node) }) {
+			keep = append(keep, i)
+		}
+	}
+	narrowed := map[int]bool{}
+	var out []Fragment
+	for _, g := range groups {
+		gf := files
+		if len(colo) > 0 {
+			gf = slices.Clone(files)
+			for _, c := range colo {
+				fs, dropped := c.narrow(files[c.ref], g.Files, bySplit[c.splitKey])
+				gf[c.ref] = fs
+				narrowed[c.ref] = narrowed[c.ref] || dropped
+			}
+		}
+		kRefs, kFiles, kSplit := make([]tableRef, len(keep)), make([][]storage.File, len(keep)), -1
+		for j, i := range keep {
+			kRefs[j], kFiles[j] = refs[i], gf[i]
+			if i == split {
+				kSplit = j
+			}
+		}
+		frag, err := p.fragment(ctx, stmt, kRefs, kFiles, kSplit, g, sh)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, frag)
+	}
+	return out, narrowed, nil
 }
 
 // copyWithRefs deep-copies a statement and finds, in the copy, the nodes

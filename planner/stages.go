@@ -47,7 +47,7 @@ type stage struct {
 	holder  node
 	key     string
 	more    []slot
-	canon   string // the subquery's canonical form
+	canon   string   // the subquery's canonical form
 	columns []string // the subquery's result columns
 	types   []string // their DuckDB types
 	files   []string // the files its output round wrote, once bound
@@ -69,7 +69,7 @@ type staging struct {
 	// counts the rounds bound.
 	rounds []int
 	bound  int
-	render func(ctx context.Context) (string, error)
+	render func(ctx context.Context) ([]Fragment, error)
 }
 
 // StageDecision describes a stage for EXPLAIN.
@@ -127,11 +127,11 @@ func (s *staging) bind(ctx context.Context, plan *Plan, parts [][][]string) erro
 	if s.next() != nil {
 		return nil
 	}
-	sql, err := s.render(ctx)
+	frags, err := s.render(ctx)
 	if err != nil {
 		return fmt.Errorf("bind the remainder: %w", err)
 	}
-	plan.Fragments[0].SQL = sql
+	plan.Fragments = frags
 	return nil
 }
 
@@ -268,21 +268,12 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		}
 	}
 	stages := x.stages
-	plan.staging = &staging{stages: stages, render: func(ctx context.Context) (string, error) {
-		for n, st := range stages {
-			r, err := p.reader(ctx, st, n, nonNil(st.files))
-			if err != nil {
-				return "", err
-			}
-			st.holder[st.key] = r
-			for _, m := range st.more {
-				if m.holder[m.key], err = p.reader(ctx, st, n, nonNil(st.files)); err != nil {
-					return "", err
-				}
-			}
+	plan.staging = &staging{stages: stages, render: func(ctx context.Context) ([]Fragment, error) {
+		if err := p.readStages(ctx, stages); err != nil {
+			return nil, err
 		}
 		f, err := p.fragment(ctx, rem, remRefs, remFiles, -1, FileGroup{}, &shape{strategy: strategySingle, partial: func(node) {}})
-		return f.SQL, err
+		return []Fragment{f}, err
 	}}
 	plan.Fragments = []Fragment{{}}
 	plan.Merge, plan.Final, plan.Exchanges = nil, nil, nil
@@ -299,6 +290,103 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	}
 	p.logger.Debug("query planned in stages", "stages", len(stages), "remainder", fb.Error())
 	return true, nil
+}
+
+// readStages puts in every slot of each stage the reader of its written
+// output.
+func (p *Planner) readStages(ctx context.Context, stages []*stage) error {
+	for n, st := range stages {
+		r, err := p.reader(ctx, st, n, nonNil(st.files))
+		if err != nil {
+			return err
+		}
+		st.holder[st.key] = r
+		for _, m := range st.more {
+			if m.holder[m.key], err = p.reader(ctx, st, n, nonNil(st.files)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Subqueries that filter a distributed statement. A statement split over
+// fragments runs its WHERE clause in every fragment, subqueries included:
+// `o_orderkey IN (SELECT l_orderkey FROM lineitem GROUP BY l_orderkey
+// HAVING sum(l_quantity) > 300)` (TPC-H q18) aggregated all of lineitem
+// once per fragment. Each subquery of the WHERE clause that stands alone
+// and is worth a stage (its own plan is not one fragment) is planned as
+// one, before the fragments: they are rendered again, once its output is
+// written, each reading that output where the subquery was. The split,
+// the broadcasts and the merge are unchanged (a WHERE clause only keeps
+// rows), so the plan stays what it was, with the subquery computed once
+// and spread over the workers instead of whole in each fragment. Only
+// plans whose fragments are rendered at planning (no exchange, no final
+// aggregate round), and WHERE, not HAVING (which the merge runs).
+
+// stageFilters plans the stand-alone subqueries of a distributed
+// statement's WHERE clause (refs[split] split) as stages; fragments renders the statement's
+// fragments as its tree then is.
+func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tableRef, split int, plan *Plan, depth int,
+	fragments func(ctx context.Context) ([]Fragment, map[int]bool, error)) error {
+	if depth >= maxStageDepth || p.opts.Typer == nil || p.opts.TypeName == nil || p.opts.Partitioner == nil || plan.Params > 0 ||
+		stmt.node.Type() != ast.SelectNode || stmt.node[ast.FieldWhere] == nil {
+		return nil
+	}
+	origin := make([]int, len(refs))
+	for i := range origin {
+		origin[i] = i
+	}
+	x := &extraction{p: p, root: stmt.node, refs: refs, origin: origin, depth: depth}
+	var err error
+	eachSubquery(stmt.node, ast.FieldWhere, func(e node, _ func(node)) {
+		holder := e.Child(ast.FieldSubquery)
+		if err != nil || holder == nil || holder.Child(ast.FieldNode) == nil {
+			return
+		}
+		q := holder.Child(ast.FieldNode)
+		if e.Str("subquery_type") == "EXISTS" && q.Type() == ast.SelectNode && len(ast.Nodes(q[ast.FieldModifiers])) == 0 {
+			// EXISTS needs one row: the stage writes at most one.
+			q[ast.FieldModifiers] = []any{ast.Limit(ast.Constant("BIGINT", 1), nil)}
+		}
+		x.subs++
+		_, err = x.try(ctx, holder, ast.FieldNode, q, fmt.Sprintf("subquery %d", x.subs))
+	})
+	if err != nil || len(x.stages) == 0 {
+		return err
+	}
+	stages := x.stages
+	// A table read only inside a stage is no longer broadcast.
+	var broadcast []string
+	for _, name := range plan.Decisions.Broadcast {
+		for i, r := range refs {
+			if i != split && r.name.String() == name && ast.Contains(stmt.node, false, func(n node) bool { return sameNode(n, r.node) }) {
+				broadcast = append(broadcast, name)
+				break
+			}
+		}
+	}
+	plan.Decisions.Broadcast = broadcast
+	frags, _, err := fragments(ctx) // over the stages' (empty) readers, for EXPLAIN
+	if err != nil {
+		return err
+	}
+	plan.Fragments = frags
+	plan.staging = &staging{stages: stages, render: func(ctx context.Context) ([]Fragment, error) {
+		if err := p.readStages(ctx, stages); err != nil {
+			return nil, err
+		}
+		frags, _, err := fragments(ctx)
+		return frags, err
+	}}
+	for _, st := range stages {
+		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments)})
+	}
+	if depth == 0 {
+		p.stages.Add(float64(len(stages)))
+	}
+	p.logger.Debug("filter subqueries planned as stages", "stages", len(stages), "strategy", plan.Decisions.Strategy)
+	return nil
 }
 
 // castColumns is the select list that reads spooled columns back as their

@@ -129,7 +129,7 @@ func TestTPCHDistributed(t *testing.T) {
 					got, gotSchema := runPlan(t, db, plan, nil)
 					require.True(t, wantSchema.Equal(gotSchema), "schema\nwant %s\n got %s", wantSchema, gotSchema)
 					requireRowsMatch(t, want, got, "plan %+v", summarize(plan))
-					t.Logf("strategy=%s fallback=%s split=%s co-located=%v", plan.Decisions.Strategy, plan.Decisions.Fallback, plan.Decisions.Split, plan.Decisions.CoLocated)
+					t.Logf("strategy=%s fallback=%s split=%s co-located=%v stages=%d", plan.Decisions.Strategy, plan.Decisions.Fallback, plan.Decisions.Split, plan.Decisions.CoLocated, len(plan.Decisions.Stages))
 				})
 			}
 		})

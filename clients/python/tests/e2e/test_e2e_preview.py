@@ -69,8 +69,10 @@ def test_preview_of_a_large_result_reads_a_page(
     # One stream, and at most the batch shown, the one queued behind it and the one being queued.
     assert counts["streams"] == 1
     assert counts["batches"] <= 3, counts
+    # Workers send batches of at most 65,536 rows: three are a small part of
+    # the result (how many arrived before the cancel depends on timing).
     preview_rows = counts["rows"]
-    assert preview_rows < total / 10, counts
+    assert preview_rows <= 3 * 65_536 and preview_rows < total / 4, counts
     # The preview cancelled the rest of the query on the server: it holds no slot.
     assert wait_until(lambda: (result.progress() or {}).get("state") == "cancelled", timeout=10), result.progress()
     # Displaying again reuses the page.

@@ -329,7 +329,9 @@ func (p *Planner) readStages(ctx context.Context, stages []*stage) error {
 // fragments as its tree then is.
 func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tableRef, split int, plan *Plan, depth int,
 	fragments func(ctx context.Context) ([]Fragment, map[int]bool, error)) error {
-	if depth >= maxStageDepth || p.opts.Typer == nil || p.opts.TypeName == nil || p.opts.Partitioner == nil || plan.Params > 0 ||
+	// Only the query's own plan: a stage's plan may still get a final
+	// round (onWorkers), which would have to run after these stages.
+	if depth > 0 || p.opts.Typer == nil || p.opts.TypeName == nil || p.opts.Partitioner == nil || plan.Params > 0 ||
 		stmt.node.Type() != ast.SelectNode || stmt.node[ast.FieldWhere] == nil {
 		return nil
 	}

@@ -28,7 +28,11 @@ func explain(plan *planner.Plan) []explainRow {
 	d := plan.Decisions
 	rows := []explainRow{{"strategy", describeDecisions(d)}}
 	for i, st := range d.Stages {
-		rows = append(rows, explainRow{fmt.Sprintf("stage %d", i), fmt.Sprintf("%s: %s; %d fragments, written to the spool", st.Of, describeDecisions(st.Decisions), st.Fragments)})
+		spool := "written to the spool"
+		if st.Parts > 1 {
+			spool = fmt.Sprintf("written to the spool in %d parts", st.Parts)
+		}
+		rows = append(rows, explainRow{fmt.Sprintf("stage %d", i), fmt.Sprintf("%s: %s; %d fragments, %s", st.Of, describeDecisions(st.Decisions), st.Fragments, spool)})
 	}
 	if d.Remainder != "" {
 		rows = append(rows, explainRow{"remainder", d.Remainder + ", over the stages' outputs"})

@@ -17,22 +17,31 @@ import (
 var stagedQueries = []struct {
 	name, sql string
 	stages    []string // the stages EXPLAIN lists, "<of>: <strategy>"
+	// parts, when set, is how many fragments the remainder runs in (a set
+	// operation over its branches' parts); otherwise it is one worker.
+	parts int
 }{
 	{"a CTE referenced twice, computed once",
 		"WITH per AS (SELECT k, count(*) AS n, sum(amount) AS s FROM shop.facts GROUP BY k) SELECT a.k, a.n, b.s FROM per a JOIN per b ON a.k = b.k",
-		[]string{"cte per: aggregate"}},
+		[]string{"cte per: aggregate"}, 0},
 	{"UNION ALL of two tables",
 		"SELECT 'facts' AS t, count(*) AS n FROM shop.facts UNION ALL SELECT 'dims', count(*) FROM shop.dims",
-		[]string{"union all branch 1: aggregate", "union all branch 2: aggregate"}},
+		[]string{"union all branch 1: aggregate", "union all branch 2: aggregate"}, 0},
 	{"a window over a grouped derived table",
 		"SELECT k, n, rank() OVER (ORDER BY n DESC, k NULLS FIRST) AS r FROM (SELECT k, count(*) AS n FROM shop.facts GROUP BY k) d",
-		[]string{"subquery 1: aggregate"}},
+		[]string{"subquery 1: aggregate"}, 0},
 	{"scalar subqueries and an IN subquery",
 		"SELECT (SELECT count(*) FROM shop.facts WHERE amount > 90) AS big, (SELECT max(v) FROM shop.dims WHERE k IN (SELECT k FROM shop.facts WHERE id % 1000 = 7)) AS top",
-		[]string{"subquery 1: aggregate", "subquery 2: aggregate; split shop.dims; broadcast shop.facts"}},
+		[]string{"subquery 1: aggregate", "subquery 2: aggregate; split shop.dims; broadcast shop.facts"}, 0},
 	{"a stage that returns no row",
 		"WITH none AS (SELECT k, count(*) AS n FROM shop.facts WHERE id % 2 = 3 GROUP BY k) SELECT count(*) AS c, max(n) AS m FROM none",
-		[]string{"cte none: aggregate"}},
+		[]string{"cte none: aggregate"}, 0},
+	{"INTERSECT of two tables' keys, in parts",
+		"SELECT k FROM shop.facts WHERE amount > 50 INTERSECT SELECT k FROM shop.dims",
+		[]string{"intersect branch 1: scan; split shop.facts", "intersect branch 2: scan; split shop.dims"}, 2},
+	{"EXCEPT ALL with a constant branch, in parts",
+		"(SELECT k, amount > 90 AS big FROM shop.facts EXCEPT ALL SELECT k, true FROM shop.dims) UNION SELECT CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN)",
+		[]string{"except all branch 2: scan; split shop.facts", "except all branch 3: scan; split shop.dims"}, 2},
 }
 
 // TestStages runs each staged query: EXPLAIN lists its stages and the
@@ -48,8 +57,15 @@ func TestStages(t *testing.T) {
 			for i, want := range q.stages {
 				require.True(t, strings.HasPrefix(steps[fmt.Sprintf("stage %d", i)], want+"; "), "stage %d: %q, want %q", i, steps[fmt.Sprintf("stage %d", i)], want)
 			}
-			require.Contains(t, steps["remainder"], "one worker (")
-			require.Equal(t, "worker=any files=0 sql=(reads the stages' outputs)", steps["fragment 0"])
+			if q.parts == 0 {
+				require.Contains(t, steps["remainder"], "one worker (")
+				require.Equal(t, "worker=any files=0 sql=(reads the stages' outputs)", steps["fragment 0"])
+			} else {
+				require.Contains(t, steps["remainder"], fmt.Sprintf("%d parts: the ", q.parts))
+				require.Contains(t, steps, fmt.Sprintf("fragment %d", q.parts-1))
+				require.NotContains(t, steps, fmt.Sprintf("fragment %d", q.parts))
+				require.Contains(t, steps["stage 0"], fmt.Sprintf("written to the spool in %d parts", q.parts))
+			}
 			info, err := e.client.Execute(ctx, q.sql)
 			require.NoError(t, err)
 			_, recs := e.fetch(t, ctx, info)

@@ -260,7 +260,7 @@ func (a *aggRewrite) add(agg node) error {
 	if done || err != nil {
 		return err
 	}
-	if distinct, _ := agg[ast.FieldDistinct].(bool); distinct {
+	if distinct, _ := agg[ast.FieldDistinct].(bool); distinct || name == "approx_count_distinct" {
 		if len(children) != 1 || agg[ast.FieldFilter] != nil {
 			return fallbackOf(ReasonDistinctAggregateShape)
 		}
@@ -270,12 +270,12 @@ func (a *aggRewrite) add(agg node) error {
 			return fallbackOf(ReasonDistinctArguments)
 		}
 		switch name {
-		case "count", "sum", "avg", "mean", "min", "max":
+		case "count", "sum", "avg", "mean", "min", "max", "approx_count_distinct":
 		default:
 			return fallbackOf(ReasonDistinctAggregate, name)
 		}
 		m := function(name, []any{ast.ColumnRef("d0")})
-		m[ast.FieldDistinct] = true
+		m[ast.FieldDistinct] = name != "approx_count_distinct"
 		a.merge[key] = m
 		return nil
 	}

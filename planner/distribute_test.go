@@ -205,7 +205,11 @@ func summarize(p *planner.Plan) goldenPlan {
 			g.Merge = p.Merge.SQL
 		}
 		for _, st := range p.Decisions.Stages {
-			g.Stages = append(g.Stages, st.Of+": "+st.Decisions.Strategy)
+			line := st.Of + ": " + st.Decisions.Strategy
+			if strings.Contains(st.Decisions.Remainder, "parts") {
+				line += " (" + st.Decisions.Remainder + ")"
+			}
+			g.Stages = append(g.Stages, line)
 		}
 		return g
 	}

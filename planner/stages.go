@@ -47,17 +47,25 @@ type stage struct {
 	holder  node
 	key     string
 	more    []slot
+	orig    node     // the subquery the first slot held
 	canon   string   // the subquery's canonical form
 	columns []string // the subquery's result columns
 	types   []string // their DuckDB types
-	files   []string // the files its output round wrote, once bound
-	output  bool     // the output round is bound
+	// files[p] are the files of part p its output round wrote, once
+	// bound.
+	files  [][]string
+	output bool // the output round is bound
+	// parts, when above 1, hash-partitions the output on all its columns
+	// cast to hashTypes (a set operation's branch, setops.go).
+	parts     int
+	hashTypes []string
 }
 
 // slot is a place in the remainder's tree that reads a stage.
 type slot struct {
 	holder node
 	key    string
+	orig   node // what it held before it read a stage
 }
 
 // staging runs a plan's stages, in order, before its remainder.
@@ -80,6 +88,9 @@ type StageDecision struct {
 	Decisions Decisions `json:"decisions"`
 	// Fragments is how many fragments compute it (its last stage's).
 	Fragments int `json:"fragments"`
+	// Parts is how many parts its output is written in, hashed on all
+	// its columns (1: one part, read whole).
+	Parts int `json:"parts"`
 }
 
 // next is the round to run, nil once every stage's output is written.
@@ -92,7 +103,7 @@ func (s *staging) next() *Round {
 			return &c
 		}
 		if !st.output {
-			return &Round{First: s.first, Exchanges: []Exchange{st.outputExchange()}, Parts: 1}
+			return &Round{First: s.first, Exchanges: []Exchange{st.outputExchange()}, Parts: st.partCount()}
 		}
 		s.cur++
 	}
@@ -118,10 +129,10 @@ func (s *staging) bind(ctx context.Context, plan *Plan, parts [][][]string) erro
 		s.first += len(r.Exchanges)
 		return nil
 	}
-	if len(parts) != 1 || len(parts[0]) != 1 {
-		return fmt.Errorf("bind stage %s: want 1 exchange of 1 part", st.what)
+	if len(parts) != 1 || len(parts[0]) != st.partCount() {
+		return fmt.Errorf("bind stage %s: want 1 exchange of %d parts", st.what, st.partCount())
 	}
-	st.files, st.output = parts[0][0], true
+	st.files, st.output = parts[0], true
 	s.first++
 	s.cur++
 	if s.next() != nil {
@@ -175,14 +186,23 @@ func (plan *Plan) Work() int {
 	return n
 }
 
+// partCount is how many parts the stage's output is written in.
+func (st *stage) partCount() int { return max(st.parts, 1) }
+
 // outputExchange writes the stage's result, once its own rounds are bound:
-// each of its fragments is a producer of the one part.
+// each of its fragments is a producer of its parts (one, or parts hashed
+// on every column).
 func (st *stage) outputExchange() Exchange {
 	cols := castColumns(st.columns, st.types, true)
 	ex := Exchange{Table: st.what}
+	part := "CAST(0 AS BIGINT)"
+	if st.parts > 1 {
+		ex.Keys = st.columns
+		part = partHash(st.columns, st.hashTypes, st.parts)
+	}
 	for _, f := range st.sub.Fragments {
 		ex.Producers = append(ex.Producers, Fragment{
-			SQL:   fmt.Sprintf("SELECT %s, CAST(0 AS BIGINT) AS %s FROM (%s) AS %s", strings.Join(cols, ", "), PartitionColumn, f.SQL, stageAlias+"out"),
+			SQL:   fmt.Sprintf("SELECT %s, %s AS %s FROM (%s) AS %s", strings.Join(cols, ", "), part, PartitionColumn, f.SQL, stageAlias+"out"),
 			Group: f.Group, Files: f.Files,
 		})
 	}
@@ -235,7 +255,7 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		names[i] = f.Name
 	}
 	windows := p.windowInput(ctx, root, names)
-	x := &extraction{p: p, root: root, refs: crefs, origin: origin, depth: depth}
+	x := &extraction{p: p, root: root, refs: crefs, origin: origin, depth: depth, set: setTreeOf(root)}
 	if fb.reason == ReasonDistinctArguments {
 		x.splitDistinct(ctx, root, names)
 	}
@@ -259,6 +279,15 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		p.logger.Debug("stages not used: the remainder does not bind to the query's schema", "err", err, "got", got, "want", want)
 		return false, nil
 	}
+	var sp *setParts
+	if x.set != nil {
+		if sp, err = x.partitionSet(ctx, x.set, want); err != nil {
+			return false, err
+		}
+		if sp == nil && x.keepSplit() == 0 {
+			return false, nil
+		}
+	}
 	// The remainder's references are those outside every stage.
 	var remRefs []tableRef
 	var remFiles [][]storage.File
@@ -269,7 +298,10 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	}
 	stages := x.stages
 	plan.staging = &staging{stages: stages, render: func(ctx context.Context) ([]Fragment, error) {
-		if err := p.readStages(ctx, stages); err != nil {
+		if sp != nil {
+			return p.setFragments(ctx, sp, stages, rem, remRefs, remFiles)
+		}
+		if err := p.readStages(ctx, stages, 0); err != nil {
 			return nil, err
 		}
 		f, err := p.fragment(ctx, rem, remRefs, remFiles, -1, FileGroup{}, &shape{strategy: strategySingle, partial: func(node) {}})
@@ -279,11 +311,18 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	plan.Merge, plan.Final, plan.Exchanges = nil, nil, nil
 	plan.Decisions.Strategy = strategyStaged
 	plan.Decisions.Remainder = "one worker (" + fb.Error() + ")"
-	if windows {
+	switch {
+	case sp != nil:
+		plan.Fragments = make([]Fragment, sp.parts)
+		if sp.merge != nil {
+			plan.Merge = &Merge{SQL: sp.merge.SQL, PartialsProbe: plan.Probe}
+		}
+		plan.Decisions.Remainder = fmt.Sprintf("%d parts: the %s over each part of its branches, hashed on all columns", sp.parts, setOpName(root))
+	case windows:
 		plan.Decisions.Remainder = "one worker: the windows over the stage's rows (" + fb.Error() + ")"
 	}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments)})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount()})
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))
@@ -293,16 +332,20 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 }
 
 // readStages puts in every slot of each stage the reader of its written
-// output.
-func (p *Planner) readStages(ctx context.Context, stages []*stage) error {
+// output: of part part when the output is in parts.
+func (p *Planner) readStages(ctx context.Context, stages []*stage, part int) error {
 	for n, st := range stages {
-		r, err := p.reader(ctx, st, n, nonNil(st.files))
+		var files []string
+		if st.files != nil {
+			files = nonNil(st.files[min(part, len(st.files)-1)])
+		}
+		r, err := p.reader(ctx, st, n, files)
 		if err != nil {
 			return err
 		}
 		st.holder[st.key] = r
 		for _, m := range st.more {
-			if m.holder[m.key], err = p.reader(ctx, st, n, nonNil(st.files)); err != nil {
+			if m.holder[m.key], err = p.reader(ctx, st, n, files); err != nil {
 				return err
 			}
 		}
@@ -375,14 +418,14 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	}
 	plan.Fragments = frags
 	plan.staging = &staging{stages: stages, render: func(ctx context.Context) ([]Fragment, error) {
-		if err := p.readStages(ctx, stages); err != nil {
+		if err := p.readStages(ctx, stages, 0); err != nil {
 			return nil, err
 		}
 		frags, _, err := fragments(ctx)
 		return frags, err
 	}}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments)})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount()})
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))
@@ -423,6 +466,9 @@ type extraction struct {
 	depth  int
 	stages []*stage
 	subs   int // subqueries seen, for names
+	// set is the set operation at the statement's root, whose branches
+	// are stages even when their plans are one fragment (setops.go).
+	set *setTree
 }
 
 // walk visits the query nodes below n (not n itself): CTE bodies,
@@ -444,7 +490,7 @@ func (x *extraction) walk(ctx context.Context, n node, cte string) error {
 			if x.isRef(v) {
 				continue
 			}
-			if what, ok := x.slot(n, k, v, cte); ok {
+			if what, ok := x.slot(n, k, v, cte); ok && !x.set.isInner(v) {
 				done, err := x.try(ctx, n, k, v, what)
 				if err != nil {
 					return err
@@ -500,11 +546,7 @@ func (x *extraction) slot(holder node, key string, q node, cte string) (string, 
 		return fmt.Sprintf("subquery %d", x.subs), true
 	case (key == ast.FieldLeft || key == ast.FieldRight) && holder.Type() == ast.SetOperationNode:
 		x.subs++
-		op := strings.ToLower(holder.Str("setop_type"))
-		if all, _ := holder["setop_all"].(bool); all {
-			op += " all"
-		}
-		return fmt.Sprintf("%s branch %d", op, x.subs), true
+		return fmt.Sprintf("%s branch %d", setOpName(holder), x.subs), true
 	}
 	return "", false
 }
@@ -533,7 +575,7 @@ func (x *extraction) try(ctx context.Context, holder node, key string, q node, w
 				return false, err
 			}
 			holder[key] = r
-			st.more = append(st.more, slot{holder: holder, key: key})
+			st.more = append(st.more, slot{holder: holder, key: key, orig: q})
 			return true, nil
 		}
 	}
@@ -558,10 +600,10 @@ func (x *extraction) try(ctx context.Context, holder node, key string, q node, w
 		p.logger.Debug("subquery not a stage", "what", what, "err", err)
 		return false, nil
 	}
-	if subPlan.Decisions.Strategy == strategySingle {
+	if subPlan.Decisions.Strategy == strategySingle && !x.set.isLeaf(holder, key) {
 		return false, nil
 	}
-	st := &stage{what: what, sub: subPlan, holder: holder, key: key, canon: canon}
+	st := &stage{what: what, sub: subPlan, holder: holder, key: key, orig: q, canon: canon}
 	ok, err := x.typeStage(ctx, st)
 	if err != nil || !ok {
 		return false, err

@@ -42,6 +42,9 @@ var stagedQueries = []struct {
 	{"EXCEPT ALL with a constant branch, in parts",
 		"(SELECT k, amount > 90 AS big FROM shop.facts EXCEPT ALL SELECT k, true FROM shop.dims) UNION SELECT CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN)",
 		[]string{"except all branch 2: scan; split shop.facts", "except all branch 3: scan; split shop.dims"}, 2},
+	{"ordered string_agg on a broadcast table's key, in parts",
+		"SELECT d.label, string_agg(CAST(f.id AS VARCHAR), ',' ORDER BY f.id) AS ids, count(*) AS n FROM shop.facts f JOIN shop.dims d ON f.k = d.k WHERE f.amount > 80 GROUP BY d.label",
+		[]string{"subquery 1: scan"}, 2},
 }
 
 // TestStages runs each staged query: EXPLAIN lists its stages and the

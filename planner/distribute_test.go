@@ -209,6 +209,9 @@ func summarize(p *planner.Plan) goldenPlan {
 			if strings.Contains(st.Decisions.Remainder, "parts") {
 				line += " (" + st.Decisions.Remainder + ")"
 			}
+			if st.Parts > 1 {
+				line += fmt.Sprintf(", written in %d parts", st.Parts)
+			}
 			g.Stages = append(g.Stages, line)
 		}
 		return g

@@ -103,8 +103,10 @@ func (t *setTree) isLeaf(holder node, key string) bool {
 	return t != nil && slices.ContainsFunc(t.leaves, func(s slot) bool { return s.key == key && sameNode(s.holder, holder) })
 }
 
-// setParts is a set operation repartitioned into parts.
-type setParts struct {
+// parted is a remainder run as parts: P fragments, fragment p reading
+// part p of its stages' outputs (a set operation over its branches'
+// parts, an aggregate over its rows' parts, groupparts.go).
+type parted struct {
 	parts  int
 	labels []string // the worker each part's fragment prefers
 	// local are the branches without tables, each kept to its part by
@@ -125,7 +127,7 @@ type localBranch struct {
 // partitionSet repartitions the set operation tree t of a staged
 // statement whose result is want; nil when it cannot be (the set
 // operation then runs on one worker over the branches' outputs).
-func (x *extraction) partitionSet(ctx context.Context, t *setTree, want *arrow.Schema) (*setParts, error) {
+func (x *extraction) partitionSet(ctx context.Context, t *setTree, want *arrow.Schema) (*parted, error) {
 	p := x.p
 	types := make([]string, want.NumFields())
 	names := make([]string, want.NumFields())
@@ -136,7 +138,7 @@ func (x *extraction) partitionSet(ctx context.Context, t *setTree, want *arrow.S
 		}
 		types[i], names[i] = name, f.Name
 	}
-	sp := &setParts{}
+	sp := &parted{}
 	var leafStages []*stage
 	for _, leaf := range t.leaves {
 		st := x.stageAt(leaf)
@@ -179,31 +181,8 @@ func (x *extraction) partitionSet(ctx context.Context, t *setTree, want *arrow.S
 	if sp.parts < 2 {
 		return nil, nil
 	}
-	// The root's ORDER BY and LIMIT: each part's first k+m rows, the
-	// coordinator's top-k over them.
-	sp.shape = &shape{strategy: strategySingle, partial: func(node) {}}
-	var order, limit node
-	for _, m := range ast.Nodes(t.root[ast.FieldModifiers]) {
-		switch m.Type() {
-		case ast.OrderModifier:
-			order = m
-		case ast.LimitModifier:
-			limit = m
-		default:
-			return nil, nil
-		}
-	}
-	if order != nil || limit != nil {
-		top, err := (&dist{}).topK(t.root, names, nil, order, limit)
-		if err != nil {
-			return nil, nil
-		}
-		sql, err := p.renderNode(ctx, top.merge)
-		if err != nil {
-			return nil, err
-		}
-		sp.shape.partial, sp.shape.merge = top.partial, top.merge
-		sp.merge = &Merge{SQL: sql}
+	if err := p.finishParts(ctx, sp, t.root, names); err != nil || sp.shape == nil {
+		return nil, err
 	}
 	for _, st := range leafStages {
 		st.parts, st.hashTypes = sp.parts, types
@@ -230,6 +209,32 @@ func (x *extraction) keepSplit() int {
 	}
 	x.stages = kept
 	return len(kept)
+}
+
+// finishParts sets the shape of root's parts and their merge: each part's
+// first k+m rows and the coordinator's top-k over them when root orders or
+// limits, nothing to merge otherwise. It leaves sp.shape nil when root has
+// another modifier or an ORDER BY top-k cannot map.
+func (p *Planner) finishParts(ctx context.Context, sp *parted, root node, names []string) error {
+	order, limit, ok := orderAndLimit(root)
+	if !ok {
+		return nil
+	}
+	sh := &shape{strategy: strategySingle, partial: func(node) {}}
+	if order != nil || limit != nil {
+		top, err := (&dist{}).topK(root, names, nil, order, limit)
+		if err != nil {
+			return nil
+		}
+		sql, err := p.renderNode(ctx, top.merge)
+		if err != nil {
+			return err
+		}
+		sh.partial, sh.merge = top.partial, top.merge
+		sp.merge = &Merge{SQL: sql}
+	}
+	sp.shape = sh
+	return nil
 }
 
 // stageAt is the stage read at a branch, nil when the branch is not one.
@@ -282,7 +287,7 @@ func partHash(cols, types []string, parts int) string {
 
 // bindLocal puts in each local branch's place the branch keeping only
 // the rows of part.
-func (p *Planner) bindLocal(ctx context.Context, sp *setParts, part int) error {
+func (p *Planner) bindLocal(ctx context.Context, sp *parted, part int) error {
 	cols := make([]string, len(sp.names))
 	sel := make([]string, len(sp.names))
 	for i, n := range sp.names {
@@ -301,9 +306,9 @@ func (p *Planner) bindLocal(ctx context.Context, sp *setParts, part int) error {
 	return nil
 }
 
-// setFragments renders the remainder of a repartitioned set operation:
+// partedFragments renders the remainder of a repartitioned set operation:
 // one fragment per part, each reading its part of every branch.
-func (p *Planner) setFragments(ctx context.Context, sp *setParts, stages []*stage, rem *statement, refs []tableRef, files [][]storage.File) ([]Fragment, error) {
+func (p *Planner) partedFragments(ctx context.Context, sp *parted, stages []*stage, rem *statement, refs []tableRef, files [][]storage.File) ([]Fragment, error) {
 	frags := make([]Fragment, sp.parts)
 	for part := range frags {
 		if err := p.readStages(ctx, stages, part); err != nil {

@@ -55,10 +55,12 @@ type stage struct {
 	// bound.
 	files  [][]string
 	output bool // the output round is bound
-	// parts, when above 1, hash-partitions the output on all its columns
-	// cast to hashTypes (a set operation's branch, setops.go).
-	parts     int
-	hashTypes []string
+	// parts, when above 1, hash-partitions the output on hashColumns (all
+	// its columns when nil) cast to hashTypes: a set operation's branch
+	// (setops.go), an aggregate's rows on its group keys (groupparts.go).
+	parts       int
+	hashColumns []string
+	hashTypes   []string
 }
 
 // slot is a place in the remainder's tree that reads a stage.
@@ -197,8 +199,11 @@ func (st *stage) outputExchange() Exchange {
 	ex := Exchange{Table: st.what}
 	part := "CAST(0 AS BIGINT)"
 	if st.parts > 1 {
-		ex.Keys = st.columns
-		part = partHash(st.columns, st.hashTypes, st.parts)
+		ex.Keys = st.hashColumns
+		if ex.Keys == nil {
+			ex.Keys = st.columns
+		}
+		part = partHash(ex.Keys, st.hashTypes, st.parts)
 	}
 	for _, f := range st.sub.Fragments {
 		ex.Producers = append(ex.Producers, Fragment{
@@ -255,6 +260,11 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		names[i] = f.Name
 	}
 	windows := p.windowInput(ctx, root, names)
+	var groupKeys []string
+	grouped := false
+	if !windows && fb.reason != ReasonDistinctArguments && wholeRescues[fb.reason] {
+		groupKeys, grouped = p.groupInput(root, names)
+	}
 	x := &extraction{p: p, root: root, refs: crefs, origin: origin, depth: depth, set: setTreeOf(root)}
 	if fb.reason == ReasonDistinctArguments {
 		x.splitDistinct(ctx, root, names)
@@ -279,13 +289,18 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		p.logger.Debug("stages not used: the remainder does not bind to the query's schema", "err", err, "got", got, "want", want)
 		return false, nil
 	}
-	var sp *setParts
+	var sp *parted
 	if x.set != nil {
 		if sp, err = x.partitionSet(ctx, x.set, want); err != nil {
 			return false, err
 		}
 		if sp == nil && x.keepSplit() == 0 {
 			return false, nil
+		}
+	}
+	if groupKeys != nil {
+		if sp, err = x.partitionGroups(ctx, groupKeys, names); err != nil {
+			return false, err
 		}
 	}
 	// The remainder's references are those outside every stage.
@@ -299,7 +314,7 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	stages := x.stages
 	plan.staging = &staging{stages: stages, render: func(ctx context.Context) ([]Fragment, error) {
 		if sp != nil {
-			return p.setFragments(ctx, sp, stages, rem, remRefs, remFiles)
+			return p.partedFragments(ctx, sp, stages, rem, remRefs, remFiles)
 		}
 		if err := p.readStages(ctx, stages, 0); err != nil {
 			return nil, err
@@ -318,8 +333,13 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 			plan.Merge = &Merge{SQL: sp.merge.SQL, PartialsProbe: plan.Probe}
 		}
 		plan.Decisions.Remainder = fmt.Sprintf("%d parts: the %s over each part of its branches, hashed on all columns", sp.parts, setOpName(root))
+		if groupKeys != nil {
+			plan.Decisions.Remainder = fmt.Sprintf("%d parts: the aggregate over each part of its rows, hashed on the group keys", sp.parts)
+		}
 	case windows:
 		plan.Decisions.Remainder = "one worker: the windows over the stage's rows (" + fb.Error() + ")"
+	case grouped:
+		plan.Decisions.Remainder = "one worker: the aggregate over the stage's rows (" + fb.Error() + ")"
 	}
 	for _, st := range stages {
 		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount()})

@@ -175,46 +175,59 @@ func (p *Planner) windowInput(ctx context.Context, root node, names []string) bo
 	}) || !windows {
 		return false
 	}
-	aliases := map[string]bool{}
-	for _, e := range list {
-		if e.Alias() != "" {
-			aliases[strings.ToLower(e.Alias())] = true
-		}
-	}
-	var inner []any
-	index := map[string]string{}
-	var rewrite func(e node, outputNames bool) node
-	rewrite = func(e node, outputNames bool) node {
-		if e.Class() == ast.ClassColumnRef {
-			cn := e.ColumnNames()
-			if outputNames && len(cn) == 1 && aliases[strings.ToLower(cn[0])] {
-				return e // the select item it names, which keeps that name
-			}
-			k := ast.Canonical(e)
-			name, ok := index[k]
-			if !ok {
-				name = fmt.Sprintf("quiver_c%d", len(inner))
-				c := e.Copy()
-				c[ast.FieldAlias] = name
-				inner, index[k] = append(inner, c), name
-			}
-			return ast.ColumnRef(name)
-		}
-		return mapInOrder(e, func(c node) node { return rewrite(c, outputNames) })
-	}
-	outList, mods := rewriteOutputs(root, names, rewrite)
+	rc := newRowColumns(list)
+	outList, mods := rewriteOutputs(root, names, rc.rewrite)
 	var qualify any
 	if q := ast.AsNode(root[ast.FieldQualify]); q != nil {
-		qualify = rewrite(q, true)
+		qualify = rc.rewrite(q, true)
 	}
-	if len(inner) == 0 {
+	if len(rc.inner) == 0 {
 		return false
 	}
 	rows := ast.Select(from)
-	rows[ast.FieldSelectList], rows[ast.FieldWhere] = inner, root[ast.FieldWhere]
+	rows[ast.FieldSelectList], rows[ast.FieldWhere] = rc.inner, root[ast.FieldWhere]
 	root[ast.FieldSelectList], root[ast.FieldQualify], root[ast.FieldModifiers] = outList, qualify, mods
 	root[ast.FieldFromTable], root[ast.FieldWhere] = ast.SubqueryRef(rows, "quiver_rows"), nil
 	return true
+}
+
+// rowColumns maps the columns a statement names onto the columns of a
+// derived table of its rows, quiver_c0, quiver_c1, … in the order met.
+type rowColumns struct {
+	aliases map[string]bool // the select list's aliases, lowercased
+	inner   []any           // the derived table's select list
+	index   map[string]string
+}
+
+func newRowColumns(list []node) *rowColumns {
+	rc := &rowColumns{aliases: map[string]bool{}, index: map[string]string{}}
+	for _, e := range list {
+		if e.Alias() != "" {
+			rc.aliases[strings.ToLower(e.Alias())] = true
+		}
+	}
+	return rc
+}
+
+// rewrite is e over the derived table: each column reference the derived
+// table's column, except, where outputNames, a name of a select item.
+func (rc *rowColumns) rewrite(e node, outputNames bool) node {
+	if e.Class() == ast.ClassColumnRef {
+		cn := e.ColumnNames()
+		if outputNames && len(cn) == 1 && rc.aliases[strings.ToLower(cn[0])] {
+			return e // the select item it names, which keeps that name
+		}
+		k := ast.Canonical(e)
+		name, ok := rc.index[k]
+		if !ok {
+			name = fmt.Sprintf("quiver_c%d", len(rc.inner))
+			c := e.Copy()
+			c[ast.FieldAlias] = name
+			rc.inner, rc.index[k] = append(rc.inner, c), name
+		}
+		return ast.ColumnRef(name)
+	}
+	return mapInOrder(e, func(c node) node { return rc.rewrite(c, outputNames) })
 }
 
 // rewriteOutputs rewrites a statement's select list, each item aliased to

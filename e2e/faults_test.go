@@ -176,7 +176,8 @@ func TestFaults(t *testing.T) {
 
 	t.Run("worker_killed_shapes", func(t *testing.T) {
 		// A CTE and a UNION ALL run as stages (each subquery split, its
-		// rows spooled, the rest on one worker over them); a window
+		// rows spooled, the rest on one worker over them), an EXCEPT ALL
+		// as one fragment per part of its branches' stages; a window
 		// partitioned by profile_id exchanges demo.plays on it. A worker
 		// dies while a stage's producers run, after they ran (the
 		// remainder reads their parts from the spool elsewhere), and,
@@ -194,6 +195,8 @@ func TestFaults(t *testing.T) {
 				UNION ALL SELECT device, count(*), max(md5(session_id)) FROM demo.events GROUP BY device`}, "staged", "stage 1 | union all branch"},
 			{faultQuery{name: "window", sql: `SELECT play_id, profile_id, row_number() OVER (PARTITION BY profile_id ORDER BY play_id) AS rn,
 				sum(duration_seconds) OVER (PARTITION BY profile_id ORDER BY play_id) AS running FROM demo.plays`}, "window", "repartition demo.plays on profile_id"},
+			{faultQuery{name: "except_all", sql: `SELECT profile_id, device, day FROM demo.plays
+				EXCEPT ALL SELECT user_id, device, CAST(event_time AS DATE) FROM demo.events`}, "staged", "remainder | 2 parts: the except all"},
 		}
 		// A staged plan has one endpoint, which the server would fetch
 		// ahead as planning ends (--prefetch-messages): the small
@@ -220,7 +223,9 @@ func TestFaults(t *testing.T) {
 				waitLocalWorkers(t, srv, cl, workers)
 				killBeforeDoGet(t, srv, cl, s.q, want)
 			})
-			if s.plan == "window" {
+			// The window's result and the EXCEPT ALL's parts are long
+			// enough to be cut while they stream.
+			if s.plan == "window" || s.q.name == "except_all" {
 				t.Run(s.q.name+"/while_streaming", func(t *testing.T) {
 					waitLocalWorkers(t, srv, cl, workers)
 					killWhileStreaming(t, srv, cl, s.q, want)

@@ -32,6 +32,9 @@ func explain(plan *planner.Plan) []explainRow {
 		if st.Parts > 1 {
 			spool = fmt.Sprintf("written to the spool in %d parts", st.Parts)
 		}
+		if st.Distinct {
+			spool += ", each producer's rows deduplicated"
+		}
 		rows = append(rows, explainRow{fmt.Sprintf("stage %d", i), fmt.Sprintf("%s: %s; %d fragments, %s", st.Of, describeDecisions(st.Decisions), st.Fragments, spool)})
 	}
 	if d.Remainder != "" {

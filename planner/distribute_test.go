@@ -212,6 +212,9 @@ func summarize(p *planner.Plan) goldenPlan {
 			if st.Parts > 1 {
 				line += fmt.Sprintf(", written in %d parts", st.Parts)
 			}
+			if st.Distinct {
+				line += ", deduplicated"
+			}
 			g.Stages = append(g.Stages, line)
 		}
 		return g

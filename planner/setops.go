@@ -44,6 +44,12 @@ type setTree struct {
 	root   node
 	inner  []node
 	leaves []slot
+	// sets[i] says that only which values leaves[i] holds matters, not how
+	// often: a UNION, INTERSECT or EXCEPT above it reads its input as a
+	// set, with only UNION ALL or INTERSECT ALL between (whose output's
+	// values depend only on their inputs' values; EXCEPT ALL's counts do
+	// not). Such a branch is written deduplicated.
+	sets []bool
 }
 
 // setTreeOf is the set operation tree of root, nil when root is not a set
@@ -55,15 +61,18 @@ func setTreeOf(root node) *setTree {
 	}
 	t := &setTree{root: root}
 	compares := false
-	var visit func(n node) bool
-	visit = func(n node) bool {
+	// set: only the values of n's output matter (see setTree.sets).
+	var visit func(n node, set bool) bool
+	visit = func(n node, set bool) bool {
 		op := n.Str("setop_type")
 		if op != "UNION" && op != "INTERSECT" && op != "EXCEPT" {
 			return false
 		}
-		if all, _ := n["setop_all"].(bool); !all || op != "UNION" {
+		all, _ := n["setop_all"].(bool)
+		if !all || op != "UNION" {
 			compares = true
 		}
+		below := !all || (set && op != "EXCEPT")
 		for _, k := range []string{ast.FieldLeft, ast.FieldRight} {
 			c := n.Child(k)
 			if c == nil {
@@ -71,16 +80,17 @@ func setTreeOf(root node) *setTree {
 			}
 			if c.Type() == ast.SetOperationNode && len(ast.Nodes(c[ast.FieldModifiers])) == 0 && !hasCTEs(c) {
 				t.inner = append(t.inner, c)
-				if !visit(c) {
+				if !visit(c, below) {
 					return false
 				}
 				continue
 			}
 			t.leaves = append(t.leaves, slot{holder: n, key: k})
+			t.sets = append(t.sets, below)
 		}
 		return true
 	}
-	if !visit(root) || !compares {
+	if !visit(root, false) || !compares {
 		return nil
 	}
 	return t
@@ -100,7 +110,23 @@ func (t *setTree) isInner(q node) bool {
 
 // isLeaf reports whether holder[key] is one of the tree's branches.
 func (t *setTree) isLeaf(holder node, key string) bool {
-	return t != nil && slices.ContainsFunc(t.leaves, func(s slot) bool { return s.key == key && sameNode(s.holder, holder) })
+	return t.leaf(holder, key) >= 0
+}
+
+// leaf is the index of the branch holder[key], -1 when it is not one.
+func (t *setTree) leaf(holder node, key string) int {
+	if t == nil {
+		return -1
+	}
+	return slices.IndexFunc(t.leaves, func(s slot) bool { return s.key == key && sameNode(s.holder, holder) })
+}
+
+// readAsSet reports whether only the values of every slot of st matter.
+func (t *setTree) readAsSet(st *stage) bool {
+	if !t.sets[t.leaf(st.holder, st.key)] {
+		return false
+	}
+	return !slices.ContainsFunc(st.more, func(s slot) bool { return !t.sets[t.leaf(s.holder, s.key)] })
 }
 
 // parted is a remainder run as parts: P fragments, fragment p reading
@@ -185,7 +211,7 @@ func (x *extraction) partitionSet(ctx context.Context, t *setTree, want *arrow.S
 		return nil, err
 	}
 	for _, st := range leafStages {
-		st.parts, st.hashTypes = sp.parts, types
+		st.parts, st.hashTypes, st.distinct = sp.parts, types, t.readAsSet(st)
 	}
 	sp.names, sp.types = names, types
 	return sp, nil

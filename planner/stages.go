@@ -61,6 +61,9 @@ type stage struct {
 	parts       int
 	hashColumns []string
 	hashTypes   []string
+	// distinct writes each producer's rows deduplicated (a branch whose
+	// copies of a value do not matter, setops.go).
+	distinct bool
 }
 
 // slot is a place in the remainder's tree that reads a stage.
@@ -93,6 +96,8 @@ type StageDecision struct {
 	// Parts is how many parts its output is written in, hashed on all
 	// its columns (1: one part, read whole).
 	Parts int `json:"parts"`
+	// Distinct says each producer writes its rows deduplicated.
+	Distinct bool `json:"distinct,omitempty"`
 }
 
 // next is the round to run, nil once every stage's output is written.
@@ -105,7 +110,16 @@ func (s *staging) next() *Round {
 			return &c
 		}
 		if !st.output {
-			return &Round{First: s.first, Exchanges: []Exchange{st.outputExchange()}, Parts: st.partCount()}
+			// The stages after it that have no rounds of their own (scans)
+			// write their outputs in the same round.
+			r := &Round{First: s.first, Exchanges: []Exchange{st.outputExchange()}, Parts: st.partCount()}
+			for _, o := range s.stages[s.cur+1:] {
+				if o.output || o.sub.Next() != nil || o.partCount() != st.partCount() {
+					break
+				}
+				r.Exchanges = append(r.Exchanges, o.outputExchange())
+			}
+			return r
 		}
 		s.cur++
 	}
@@ -131,12 +145,18 @@ func (s *staging) bind(ctx context.Context, plan *Plan, parts [][][]string) erro
 		s.first += len(r.Exchanges)
 		return nil
 	}
-	if len(parts) != 1 || len(parts[0]) != st.partCount() {
-		return fmt.Errorf("bind stage %s: want 1 exchange of %d parts", st.what, st.partCount())
+	if len(parts) != len(r.Exchanges) {
+		return fmt.Errorf("bind stage %s: want %d exchanges, got %d", st.what, len(r.Exchanges), len(parts))
 	}
-	st.files, st.output = parts[0], true
-	s.first++
-	s.cur++
+	for _, written := range parts {
+		st := s.stages[s.cur]
+		if len(written) != st.partCount() {
+			return fmt.Errorf("bind stage %s: want %d parts, got %d", st.what, st.partCount(), len(written))
+		}
+		st.files, st.output = written, true
+		s.first++
+		s.cur++
+	}
 	if s.next() != nil {
 		return nil
 	}
@@ -205,9 +225,13 @@ func (st *stage) outputExchange() Exchange {
 		}
 		part = partHash(ex.Keys, st.hashTypes, st.parts)
 	}
+	sel := "SELECT "
+	if st.distinct {
+		sel = "SELECT DISTINCT "
+	}
 	for _, f := range st.sub.Fragments {
 		ex.Producers = append(ex.Producers, Fragment{
-			SQL:   fmt.Sprintf("SELECT %s, %s AS %s FROM (%s) AS %s", strings.Join(cols, ", "), part, PartitionColumn, f.SQL, stageAlias+"out"),
+			SQL:   fmt.Sprintf("%s%s, %s AS %s FROM (%s) AS %s", sel, strings.Join(cols, ", "), part, PartitionColumn, f.SQL, stageAlias+"out"),
 			Group: f.Group, Files: f.Files,
 		})
 	}
@@ -342,7 +366,7 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		plan.Decisions.Remainder = "one worker: the aggregate over the stage's rows (" + fb.Error() + ")"
 	}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount()})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct})
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))
@@ -445,7 +469,7 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 		return frags, err
 	}}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount()})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct})
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))

@@ -35,6 +35,9 @@ func explain(plan *planner.Plan) []explainRow {
 		if st.Distinct {
 			spool += ", each producer's rows deduplicated"
 		}
+		if st.Counted {
+			spool += ", each producer's distinct rows with their counts"
+		}
 		rows = append(rows, explainRow{fmt.Sprintf("stage %d", i), fmt.Sprintf("%s: %s; %d fragments, %s", st.Of, describeDecisions(st.Decisions), st.Fragments, spool)})
 	}
 	if d.Remainder != "" {

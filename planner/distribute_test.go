@@ -215,6 +215,9 @@ func summarize(p *planner.Plan) goldenPlan {
 			if st.Distinct {
 				line += ", deduplicated"
 			}
+			if st.Counted {
+				line += ", counted"
+			}
 			g.Stages = append(g.Stages, line)
 		}
 		return g

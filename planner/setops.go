@@ -212,6 +212,7 @@ func (x *extraction) partitionSet(ctx context.Context, t *setTree, want *arrow.S
 	}
 	for _, st := range leafStages {
 		st.parts, st.hashTypes, st.distinct = sp.parts, types, t.readAsSet(st)
+		st.counted = !st.distinct
 	}
 	sp.names, sp.types = names, types
 	return sp, nil

@@ -37,6 +37,9 @@ const maxStageDepth = 3
 // stageAlias prefixes the FROM of the statement that reads a stage's files.
 const stageAlias = "quiver_stage_"
 
+// copiesColumn is the count of copies of a row in a counted stage's files.
+const copiesColumn = "quiver_copies"
+
 // stage is one subquery planned on its own.
 type stage struct {
 	// what says which subquery it is, for EXPLAIN ("cte revenue").
@@ -62,8 +65,10 @@ type stage struct {
 	hashColumns []string
 	hashTypes   []string
 	// distinct writes each producer's rows deduplicated (a branch whose
-	// copies of a value do not matter, setops.go).
-	distinct bool
+	// copies of a value do not matter, setops.go); counted writes each
+	// distinct row once with its count in copiesColumn, and its readers
+	// make the copies again (a branch whose copies count).
+	distinct, counted bool
 }
 
 // slot is a place in the remainder's tree that reads a stage.
@@ -96,8 +101,10 @@ type StageDecision struct {
 	// Parts is how many parts its output is written in, hashed on all
 	// its columns (1: one part, read whole).
 	Parts int `json:"parts"`
-	// Distinct says each producer writes its rows deduplicated.
+	// Distinct says each producer writes its rows deduplicated, Counted
+	// that it writes each distinct row once with its count.
 	Distinct bool `json:"distinct,omitempty"`
+	Counted  bool `json:"counted,omitempty"`
 }
 
 // next is the round to run, nil once every stage's output is written.
@@ -225,13 +232,17 @@ func (st *stage) outputExchange() Exchange {
 		}
 		part = partHash(ex.Keys, st.hashTypes, st.parts)
 	}
-	sel := "SELECT "
-	if st.distinct {
+	sel, group := "SELECT ", ""
+	switch {
+	case st.distinct:
 		sel = "SELECT DISTINCT "
+	case st.counted:
+		cols = append(cols, "count_star() AS "+copiesColumn)
+		group = " GROUP BY ALL"
 	}
 	for _, f := range st.sub.Fragments {
 		ex.Producers = append(ex.Producers, Fragment{
-			SQL:   fmt.Sprintf("%s%s, %s AS %s FROM (%s) AS %s", sel, strings.Join(cols, ", "), part, PartitionColumn, f.SQL, stageAlias+"out"),
+			SQL:   fmt.Sprintf("%s%s, %s AS %s FROM (%s) AS %s%s", sel, strings.Join(cols, ", "), part, PartitionColumn, f.SQL, stageAlias+"out", group),
 			Group: f.Group, Files: f.Files,
 		})
 	}
@@ -250,6 +261,10 @@ func (p *Planner) reader(ctx context.Context, st *stage, n int, files []string) 
 			uris[i] = quoteString(u)
 		}
 		from = fmt.Sprintf(" FROM read_parquet([%s], hive_partitioning = false) AS %s%d", strings.Join(uris, ", "), stageAlias, n)
+		if st.counted {
+			from = fmt.Sprintf(" FROM (SELECT *, unnest(range(%s)) FROM read_parquet([%s], hive_partitioning = false)) AS %s%d",
+				copiesColumn, strings.Join(uris, ", "), stageAlias, n)
+		}
 	}
 	s, err := p.parse(ctx, "SELECT "+strings.Join(cols, ", ")+from)
 	if err != nil {
@@ -366,7 +381,7 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		plan.Decisions.Remainder = "one worker: the aggregate over the stage's rows (" + fb.Error() + ")"
 	}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct, Counted: st.counted})
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))
@@ -469,7 +484,7 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 		return frags, err
 	}}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct, Counted: st.counted})
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))

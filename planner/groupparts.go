@@ -29,10 +29,11 @@ import (
 //
 // Grouping sets (a coarser set's group spans parts) are rewritten but not
 // repartitioned: the stage spreads the join, one worker the sets. Not
-// rewritten: GROUP BY ALL, a key that reads no column (`GROUP BY 1`: an ordinal), DISTINCT,
-// QUALIFY, windows, a star, a parameter or a subquery outside the WHERE
-// clause, CTEs, and a FROM that neither joins nor filters (a split key
-// exists then, or the stage would only copy the table).
+// rewritten: GROUP BY ALL, a key that reads no column (`GROUP BY 1`, an
+// ordinal), DISTINCT, QUALIFY, windows, a star, a parameter or a subquery
+// outside the WHERE clause, CTEs, and a FROM that neither joins nor
+// filters (a split key exists then, or the stage would only copy the
+// table).
 
 // groupInput rewrites root (a copy of the statement) as its aggregate over
 // a derived table of its rows, when it qualifies (see above); names are
@@ -81,9 +82,13 @@ func (p *Planner) groupInput(root node, names []string) (keys []string, rewritte
 		newGroups[i] = r
 	}
 	outList, mods := rewriteOutputs(root, names, rc.rewrite)
+	// HAVING binds a name to a column before a select alias (`SELECT k AS
+	// v … HAVING v > 15` filters on the column v): its names are columns.
+	// One that is only an alias then names no column of the rows, the
+	// stage does not bind, and the statement is planned as it was.
 	var having any
 	if h := ast.AsNode(root[ast.FieldHaving]); h != nil {
-		having = rc.rewrite(h, true)
+		having = rc.rewrite(h, false)
 	}
 	rows := ast.Select(from)
 	rows[ast.FieldSelectList], rows[ast.FieldWhere] = rc.inner, root[ast.FieldWhere]

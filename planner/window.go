@@ -156,7 +156,7 @@ func (p *Planner) windowInput(ctx context.Context, root node, names []string) bo
 		len(ast.Nodes(root[ast.FieldGroupBy])) > 0 || root[ast.FieldHaving] != nil || p.hasAggregates(ctx, root) {
 		return false
 	}
-	if cm, _ := root[ast.FieldCTEMap].(node); len(ast.Nodes(cm["map"])) > 0 {
+	if hasCTEs(root) {
 		return false
 	}
 	from := root.Child(ast.FieldFromTable)

@@ -327,7 +327,16 @@ func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tab
 		}
 	}
 	if exchanged == nil && plan.Final == nil && plan.staging == nil && len(plan.Fragments) > 1 {
-		if err := p.stageFilters(ctx, stmt, refs, split, plan, depth, fragments); err != nil {
+		// A subquery read by the split key's ranges in each fragment
+		// needs no stage: its share of the work is already the
+		// fragment's.
+		local := func(q node) bool {
+			return slices.ContainsFunc(colo, func(c colocation) bool {
+				return c.sub && narrowed[c.ref] && c.once(files[c.ref], groups, bySplit[c.splitKey]) &&
+					ast.Contains(q, false, func(n node) bool { return sameNode(n, refs[c.ref].node) })
+			})
+		}
+		if err := p.stageFilters(ctx, stmt, refs, split, plan, depth, fragments, local); err != nil {
 			return err
 		}
 	}

@@ -427,10 +427,11 @@ func (p *Planner) readStages(ctx context.Context, stages []*stage, part int) err
 // aggregate round), and WHERE, not HAVING (which the merge runs).
 
 // stageFilters plans the stand-alone subqueries of a distributed
-// statement's WHERE clause (refs[split] split) as stages; fragments renders the statement's
-// fragments as its tree then is.
+// statement's WHERE clause (refs[split] split) as stages, but those local
+// says the fragments compute in their share; fragments renders the
+// statement's fragments as its tree then is.
 func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tableRef, split int, plan *Plan, depth int,
-	fragments func(ctx context.Context) ([]Fragment, map[int]bool, error)) error {
+	fragments func(ctx context.Context) ([]Fragment, map[int]bool, error), local func(q node) bool) error {
 	// Only the query's own plan: a stage's plan may still get a final
 	// round (onWorkers), which would have to run after these stages.
 	if depth > 0 || p.opts.Typer == nil || p.opts.TypeName == nil || p.opts.Partitioner == nil || plan.Params > 0 ||
@@ -449,6 +450,9 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 			return
 		}
 		q := holder.Child(ast.FieldNode)
+		if local(q) {
+			return
+		}
 		if e.Str("subquery_type") == "EXISTS" && q.Type() == ast.SelectNode && len(ast.Nodes(q[ast.FieldModifiers])) == 0 {
 			// EXISTS needs one row: the stage writes at most one.
 			q[ast.FieldModifiers] = []any{ast.Limit(ast.Constant("BIGINT", 1), nil)}

@@ -96,3 +96,30 @@ func TestStagesAnalyze(t *testing.T) {
 	require.NotContains(t, steps, "analyze stage 3")
 	require.Regexp(t, fmt.Sprintf(`^rows=%d `, len(e.joinOracle(t, q))), steps["analyze result"])
 }
+
+// TestStagesOfSplitPlans: a split aggregate whose subqueries read its own
+// table — a share of the total in the select list and HAVING, a set in
+// WHERE — keeps its split; each subquery is a stage computed once, and the
+// fragments (their partials carry the total as a column) read its output. The answers are one DuckDB's, and the spool is empty after.
+func TestStagesOfSplitPlans(t *testing.T) {
+	e := newTestEnvWith(t, envOptions{workers: 2, tables: writeJoinTables})
+	ctx := context.Background()
+	const q = "SELECT k, count(*) * 1.0 / (SELECT count(*) FROM shop.facts) AS share, max(amount) AS top FROM shop.facts " +
+		"WHERE k IN (SELECT k FROM shop.facts WHERE amount > 95) GROUP BY k HAVING count(*) > (SELECT count(*) FROM shop.facts) / 1000"
+	steps := e.explain(t, ctx, q)
+	// The two equal count subqueries are one stage.
+	require.Equal(t, "aggregate; split shop.facts; 2 stages", steps["strategy"], "%v", steps)
+	require.True(t, strings.HasPrefix(steps["stage 0"], "subquery 1: scan; split shop.facts"), "%v", steps)
+	require.True(t, strings.HasPrefix(steps["stage 1"], "subquery 2: aggregate; split shop.facts"), "%v", steps)
+	require.NotContains(t, steps, "remainder")
+	require.Contains(t, steps, "fragment 1")
+	require.Equal(t, 2, strings.Count(steps["fragment 1"], "FROM (SELECT 1) AS quiver_stage_1"), steps["fragment 1"])
+	info, err := e.client.Execute(ctx, q)
+	require.NoError(t, err)
+	_, recs := e.fetch(t, ctx, info)
+	want := e.joinOracle(t, q)
+	require.NotEmpty(t, want)
+	require.Equal(t, want, rowStrings(recs))
+	require.Eventually(t, func() bool { return len(e.spoolEntries(t)) == 0 }, 10*time.Second, 10*time.Millisecond,
+		"spool after the query: %v", e.spoolEntries(t))
+}

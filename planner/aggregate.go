@@ -106,6 +106,23 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		}
 	}
 
+	// Uncorrelated scalar and EXISTS subqueries outside the aggregates
+	// (`count(*) - (SELECT count(*) FROM titles)`) are constants of the
+	// statement: each fragment computes one as a column of its partials
+	// (over the broadcast tables it reads), the same value in every row,
+	// and the merge takes any_value of it. A global aggregate's partials
+	// have a row per fragment even over no rows, so the merge has the
+	// value then too; one grouped on a DISTINCT argument has none, and
+	// the centered moments' merge reads other columns: those fall back.
+	a.subqueries = outputSubqueries(root)
+	if len(a.subqueries) > 0 && (d.constant == nil || len(a.centered) > 0 || a.distinctArg != nil && len(a.groups) == 0) {
+		return nil, fallbackOf(ReasonSubqueryInAggregate)
+	}
+	for _, q := range a.subqueries {
+		if t := q.Str("subquery_type"); t != "SCALAR" && t != "EXISTS" || !d.constant(q.Child(ast.FieldSubquery).Child(ast.FieldNode)) {
+			return nil, fallbackOf(ReasonSubqueryInAggregate)
+		}
+	}
 	merge := mergeSelect()
 	final := make([]any, len(sel))
 	for i, s := range sel {
@@ -181,11 +198,17 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		partialGroups = append(partialGroups, a.distinctArg.Copy())
 	}
 	partialSelect = append(partialSelect, ast.List(a.partials)...)
-	if len(partialSelect) == 0 {
+	if len(partialSelect)+len(a.subqueries) == 0 {
 		return nil, fallbackOf(ReasonEmptyPartials)
 	}
 	partial := func(r node) {
+		// r's own subqueries, whose table references read its files.
+		subs := outputSubqueries(r)
 		r[ast.FieldSelectList] = ast.Clone(partialSelect)
+		for i, q := range subs {
+			q[ast.FieldAlias] = fmt.Sprintf("s%d", i)
+			r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), q)
+		}
 		r[ast.FieldGroupBy] = ast.Clone(partialGroups)
 		if partialGroups == nil {
 			r[ast.FieldGroupBy] = []any{}
@@ -221,6 +244,20 @@ type aggRewrite struct {
 	counts       map[string]bool   // the merge keys of count and count_star
 	centered     []centered        // grand means the merge reads (moments.go)
 	lists        bool              // some partials are lists of values (addList)
+	subqueries   []node            // the output expressions' constant subqueries, column s<i> of the partials
+}
+
+// outputSubqueries are the subquery expressions of a statement's select
+// list and HAVING, in the order final meets them (the same in every copy
+// of the statement). Those inside aggregate calls have made the statement
+// fall back before (aggRewrite.add); those in ORDER BY are met in a copy,
+// not found here, and fall back in final.
+func outputSubqueries(root node) []node {
+	var out []node
+	for _, key := range []string{ast.FieldSelectList, ast.FieldHaving} {
+		eachSubquery(root, key, func(e node, _ func(node)) { out = append(out, e) })
+	}
+	return out
 }
 
 // partial adds a partial aggregate column (once) and returns its name.
@@ -414,6 +451,11 @@ func (a *aggRewrite) final(e node) (node, error) {
 		}
 		return ast.ColumnRef(fmt.Sprintf("k%d", match)), nil
 	case ast.ClassSubquery:
+		for i, q := range a.subqueries {
+			if sameNode(q, e) {
+				return function("any_value", []any{ast.ColumnRef(fmt.Sprintf("s%d", i))}), nil
+			}
+		}
 		return nil, fallbackOf(ReasonSubqueryInAggregate)
 	case ast.ClassWindow:
 		return nil, fallbackOf(ReasonWindowFunction)

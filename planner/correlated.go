@@ -302,18 +302,49 @@ func sortedKeys(n node) []string {
 // standsAlone reports whether a subquery binds without its enclosing
 // query.
 func (x *extraction) standsAlone(ctx context.Context, q node) bool {
+	return x.p.standsAlone(ctx, x.refs, q)
+}
+
+// standsAlone reports whether a subquery, whose table references are
+// among refs, binds without its enclosing query.
+func (p *Planner) standsAlone(ctx context.Context, refs []tableRef, q node) bool {
 	var tables []*storage.Table
-	for _, r := range x.refs {
+	for _, r := range refs {
 		if ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) && !slices.Contains(tables, r.table) {
 			tables = append(tables, r.table)
 		}
 	}
-	sql, err := x.p.renderNode(ctx, q)
+	sql, err := p.renderNode(ctx, q)
 	if err != nil {
 		return false
 	}
-	_, err = x.p.opts.Typer.Schema(ctx, tables, sql, nil)
+	_, err = p.opts.Typer.Schema(ctx, tables, sql, nil)
 	return err == nil
+}
+
+// constantSubquery reports whether a subquery is a constant of the
+// statement every fragment can compute: it binds alone and calls no
+// volatile function (each fragment would draw its own value). Unless it
+// may be a stage (stageable: stageFilters plans it as one when its own
+// plan is split, and the fragments read its output), it must also read
+// only tables small enough to broadcast, other than the split one
+// (refs[split]): every fragment would read them whole, and a subquery
+// over the split table (TPC-H q11's HAVING) costs each fragment more than
+// its share of the statement.
+func (p *Planner) constantSubquery(ctx context.Context, refs []tableRef, files [][]storage.File, split int, q node, stageable bool) bool {
+	if ast.Contains(q, false, func(n node) bool { return n.Class() == ast.ClassFunction && volatile[n.FunctionName()] }) {
+		return false
+	}
+	maxBytes := p.maxBroadcastBytes(ctx)
+	for i, r := range refs {
+		if stageable || !ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) {
+			continue
+		}
+		if r.name == refs[split].name || p.tooLarge(r.table, files[i], maxBytes) {
+			return false
+		}
+	}
+	return p.standsAlone(ctx, refs, q)
 }
 
 // bindsIn reports whether e binds in q's FROM with only the conjuncts

@@ -69,6 +69,10 @@ type dist struct {
 	// values (aggRewrite.addList): the last resort, when their groups
 	// cannot be made whole.
 	listPartials bool
+	// constant reports whether a subquery of an output expression is a
+	// constant of the statement (uncorrelated, over tables small enough
+	// to broadcast), which every fragment can compute; nil: none is.
+	constant func(q node) bool
 }
 
 // loadKinds fetches the function catalog once.

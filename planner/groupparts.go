@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/quiver-data/quiver/planner/ast"
 )
@@ -35,11 +36,12 @@ import (
 // filters (a split key exists then, or the stage would only copy the
 // table).
 
-// groupInput rewrites root (a copy of the statement) as its aggregate over
-// a derived table of its rows, when it qualifies (see above); names are
-// the result's column names. It returns the derived table's columns the
-// group keys read (nil under grouping sets) and whether it rewrote.
-func (p *Planner) groupInput(root node, names []string) (keys []string, rewritten bool) {
+// groupInput rewrites root (a copy of the statement, refs its references)
+// as its aggregate over a derived table of its rows, when it qualifies
+// (see above); names are the result's column names. It returns the
+// derived table's columns the group keys read (nil under grouping sets)
+// and whether it rewrote.
+func (p *Planner) groupInput(root node, refs []tableRef, names []string) (keys []string, rewritten bool) {
 	if root.Type() != ast.SelectNode || root[ast.FieldSample] != nil || root[ast.FieldQualify] != nil ||
 		root.Str(ast.FieldAggregateHandle) != ast.StandardHandling || hasCTEs(root) {
 		return nil, false
@@ -83,12 +85,39 @@ func (p *Planner) groupInput(root node, names []string) (keys []string, rewritte
 	}
 	outList, mods := rewriteOutputs(root, names, rc.rewrite)
 	// HAVING binds a name to a column before a select alias (`SELECT k AS
-	// v … HAVING v > 15` filters on the column v): its names are columns.
-	// One that is only an alias then names no column of the rows, the
-	// stage does not bind, and the statement is planned as it was.
+	// v … HAVING v > 15` filters on the column v): its names are columns,
+	// but for a name no table of the FROM clause has that a select item is
+	// aliased to (`count(*) AS n … HAVING n > 10`), which stays the alias
+	// of the rewritten item. With a derived table in the FROM clause the
+	// columns are not known: every name is a column, and one that is only
+	// an alias names no column of the rows, the stage does not bind, and
+	// the statement is planned as it was.
+	_, top, opaque := topLevelSources(root, refs)
+	aliasOnly := func(e node) bool {
+		cn := e.ColumnNames()
+		if opaque || e.Class() != ast.ClassColumnRef || len(cn) != 1 || !rc.aliases[strings.ToLower(cn[0])] {
+			return false
+		}
+		for j := range top {
+			if _, ok := column(refs[j].table, cn[0]); ok {
+				return false
+			}
+		}
+		return true
+	}
 	var having any
 	if h := ast.AsNode(root[ast.FieldHaving]); h != nil {
-		having = rc.rewrite(h, false)
+		var rewrite func(e node) node
+		rewrite = func(e node) node {
+			switch {
+			case aliasOnly(e):
+				return e
+			case e.Class() == ast.ClassColumnRef:
+				return rc.rewrite(e, false)
+			}
+			return mapInOrder(e, rewrite)
+		}
+		having = rewrite(h)
 	}
 	rows := ast.Select(from)
 	rows[ast.FieldSelectList], rows[ast.FieldWhere] = rc.inner, root[ast.FieldWhere]

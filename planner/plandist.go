@@ -24,9 +24,10 @@ type Typer interface {
 	MergeSchema(ctx context.Context, tables []*storage.Table, partialsProbe, merge string, args []any) (*arrow.Schema, error)
 }
 
-// distribute chooses how to split the statement. It returns the shape and
-// the index in refs of the split reference, or a fallback error.
-func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableRef, files [][]storage.File, plan *Plan) (*shape, int, error) {
+// distribute chooses how to split the statement (a stage's when depth > 0).
+// It returns the shape and the index in refs of the split reference, or a
+// fallback error.
+func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableRef, files [][]storage.File, plan *Plan, depth int) (*shape, int, error) {
 	if len(refs) == 0 {
 		return nil, -1, fallbackOf(ReasonNoTables)
 	}
@@ -105,6 +106,9 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 		names[i] = f.Name
 	}
 	d.fromColumn = fromColumns(stmt.node, refs)
+	// A subquery that stageFilters may make a stage need not be small.
+	stageable := depth == 0 && plan.Params == 0 && p.opts.TypeName != nil
+	d.constant = func(q node) bool { return p.constantSubquery(ctx, refs, files, split, q, stageable) }
 	sh, err := d.choose(stmt.node, names)
 	if err != nil {
 		if wsh := d.windowShape(stmt.node, refs, split, names); wsh != nil {

@@ -227,7 +227,7 @@ func (p *Planner) planStatement(ctx context.Context, stmt *statement, refs []tab
 	stmt.node[ast.FieldModifiers] = saved
 	p.nameSubqueryColumns(ctx, stmt.node, plan.Tables, plan.Probe)
 
-	sh, split, err := p.distribute(ctx, stmt, refs, files, plan)
+	sh, split, err := p.distribute(ctx, stmt, refs, files, plan, depth)
 	var fb fallback
 	switch {
 	case errors.As(err, &fb):

@@ -302,7 +302,7 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 	var groupKeys []string
 	grouped := false
 	if !windows && fb.reason != ReasonDistinctArguments && wholeRescues[fb.reason] {
-		groupKeys, grouped = p.groupInput(root, names)
+		groupKeys, grouped = p.groupInput(root, crefs, names)
 	}
 	x := &extraction{p: p, root: root, refs: crefs, origin: origin, depth: depth, set: setTreeOf(root)}
 	if fb.reason == ReasonDistinctArguments {
@@ -422,12 +422,16 @@ func (p *Planner) readStages(ctx context.Context, stages []*stage, part int) err
 // written, each reading that output where the subquery was. The split,
 // the broadcasts and the merge are unchanged (a WHERE clause only keeps
 // rows), so the plan stays what it was, with the subquery computed once
-// and spread over the workers instead of whole in each fragment. Only
-// plans whose fragments are rendered at planning (no exchange, no final
-// aggregate round), and WHERE, not HAVING (which the merge runs).
+// and spread over the workers instead of whole in each fragment. The
+// same holds for the stand-alone subqueries of the select list and HAVING,
+// which the fragments compute too (an aggregate's as constant columns of
+// its partials, aggregate.go): `count(*) * 1.0 / (SELECT count(*) FROM
+// plays)` over plays. Only plans whose fragments are rendered at planning
+// (no exchange, no final aggregate round).
 
 // stageFilters plans the stand-alone subqueries of a distributed
-// statement's WHERE clause (refs[split] split) as stages, but those local
+// statement's WHERE clause, select list and HAVING (refs[split] split) as
+// stages, but those local
 // says the fragments compute in their share; fragments renders the
 // statement's fragments as its tree then is.
 func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tableRef, split int, plan *Plan, depth int,
@@ -435,7 +439,7 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	// Only the query's own plan: a stage's plan may still get a final
 	// round (onWorkers), which would have to run after these stages.
 	if depth > 0 || p.opts.Typer == nil || p.opts.TypeName == nil || p.opts.Partitioner == nil || plan.Params > 0 ||
-		stmt.node.Type() != ast.SelectNode || stmt.node[ast.FieldWhere] == nil {
+		stmt.node.Type() != ast.SelectNode {
 		return nil
 	}
 	origin := make([]int, len(refs))
@@ -444,7 +448,10 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	}
 	x := &extraction{p: p, root: stmt.node, refs: refs, origin: origin, depth: depth}
 	var err error
-	eachSubquery(stmt.node, ast.FieldWhere, func(e node, _ func(node)) {
+	// The select list's and HAVING's stand-alone subqueries run in the
+	// fragments too: in scans as they are, in aggregates as constant
+	// columns of the partials (aggregate.go).
+	visit := func(e node, _ func(node)) {
 		holder := e.Child(ast.FieldSubquery)
 		if err != nil || holder == nil || holder.Child(ast.FieldNode) == nil {
 			return
@@ -459,7 +466,10 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 		}
 		x.subs++
 		_, err = x.try(ctx, holder, ast.FieldNode, q, fmt.Sprintf("subquery %d", x.subs))
-	})
+	}
+	for _, key := range []string{ast.FieldWhere, ast.FieldSelectList, ast.FieldHaving} {
+		eachSubquery(stmt.node, key, visit)
+	}
 	if err != nil || len(x.stages) == 0 {
 		return err
 	}

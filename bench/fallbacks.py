@@ -24,7 +24,7 @@ Quiver runs with 2 workers x 1 thread; DuckDB in-process with 2 threads is
 the baseline, as in shapes.py. Each query runs once to warm and ``--reps``
 more times; medians of wall time with the results fetched.
 
-    .venv/bin/python bench/fallbacks.py [--scale 0.5] [--reps 3] [--out bench/out/fallbacks]
+    .venv/bin/python bench/fallbacks.py [--scale 0.5] [--reps 3] [--only window,order] [--out bench/out/fallbacks]
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ WINDOW = ("SELECT play_id, sum(revenue) OVER (ORDER BY started_at, play_id ROWS 
           "FROM demo.plays{where}")
 ORDER = "SELECT play_id, revenue FROM demo.plays ORDER BY revenue DESC, play_id{limit}"
 CORRELATED = ("SELECT t.title_id, t.runtime_minutes FROM demo.titles t WHERE t.runtime_minutes * 60 < "
-              "(SELECT max(p.duration_seconds) FROM {inner} p WHERE p.title_id < t.title_id AND p.device = 'tv') ORDER BY t.title_id")
-INNER = "SELECT title_id, duration_seconds, device FROM demo.plays WHERE device = 'tv'"
+              "(SELECT max(p.duration_seconds) FROM {inner} p WHERE p.title_id < t.title_id AND p.device = 'tv' AND p.duration_seconds > 7000) "
+              "ORDER BY t.title_id")
+INNER = "SELECT title_id, duration_seconds, device FROM demo.plays WHERE device = 'tv' AND duration_seconds > 7000"
 
 
 def timed(run: Callable[[], int], reps: int) -> tuple[float, int]:
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", type=Path, default=ROOT / "bench/out/fallbacks")
     p.add_argument("--scale", type=float, default=0.5)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--only", default="", help="comma-separated subset of window,order,correlated")
     args = p.parse_args(argv)
     out: Path = args.out
     wh = out / f"warehouse-{args.scale:g}"
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         subprocess.run([str(ROOT / "bin/quiver"), "demo-data", "--warehouse", str(wh), "--scale", str(args.scale)], check=True)
     con = duckdb.connect()
     con.execute("SET threads = 2")
+    con.execute("SET enable_progress_bar = false")
     con.execute("CREATE SCHEMA demo")
     for t in TABLES:
         con.execute(f"CREATE VIEW demo.{t} AS SELECT * FROM read_parquet('{wh}/demo/{t}/**/*.parquet', hive_partitioning = true)")
@@ -103,7 +106,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         kept = CORRELATED.format(inner="demo.plays")
         pairs.append(("correlated", kept, "(emulated) " + INNER + "; then the query over it", duck(kept), quiver(kept), staged_inner))
 
+        only = set(filter(None, args.only.split(",")))
         for name, kept, refused, base, run_kept, run_refused in pairs:
+            if only and name not in only:
+                continue
             duck_s, duck_rows = timed(base, args.reps)
             kept_s, kept_rows = timed(run_kept, args.reps)
             refused_s, refused_rows = timed(run_refused, args.reps)

@@ -62,11 +62,16 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 				if d.fromColumn == nil {
 					return nil, fallbackOf(ReasonGroupByAlias)
 				}
-				if col, certain := d.fromColumn(g.ColumnNames()[0]); col || !certain {
+				col, certain := d.fromColumn(g.ColumnNames()[0])
+				if !certain {
 					return nil, fallbackOf(ReasonGroupByAlias)
 				}
-				g = s.Copy() // the alias: group by its expression
-				g[ast.FieldAlias] = ""
+				if !col {
+					g = s.Copy() // the alias: group by its expression
+					g[ast.FieldAlias] = ""
+				}
+				// else the column (`SELECT upper(d) AS d … GROUP BY d`
+				// groups on the column d; the item is upper(k0)).
 				break
 			}
 		}
@@ -107,19 +112,24 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 	}
 
 	// Uncorrelated scalar and EXISTS subqueries outside the aggregates
-	// (`count(*) - (SELECT count(*) FROM titles)`) are constants of the
-	// statement: each fragment computes one as a column of its partials
-	// (over the broadcast tables it reads), the same value in every row,
-	// and the merge takes any_value of it. A global aggregate's partials
-	// have a row per fragment even over no rows, so the merge has the
-	// value then too; one grouped on a DISTINCT argument has none, and
-	// the centered moments' merge reads other columns: those fall back.
-	a.subqueries = outputSubqueries(root)
-	if len(a.subqueries) > 0 && (d.constant == nil || len(a.centered) > 0 || a.distinctArg != nil && len(a.groups) == 0) {
+	// (`count(*) - (SELECT count(*) FROM titles)`), and parameters there
+	// (`HAVING count(*) > ?`), are constants of the statement: each
+	// fragment computes one as a column of its partials (a subquery over
+	// the broadcast tables it reads, a parameter from its arguments), the
+	// same value in every row, and the merge, which has no arguments,
+	// takes any_value of it. A global aggregate's partials have a row per
+	// fragment even over no rows, so the merge has the value then too; one
+	// grouped on a DISTINCT argument has none, and the centered moments'
+	// merge reads other columns: those fall back.
+	a.constants = outputConstants(d, root)
+	if len(a.constants) > 0 && (len(a.centered) > 0 || a.distinctArg != nil && len(a.groups) == 0) {
 		return nil, fallbackOf(ReasonSubqueryInAggregate)
 	}
-	for _, q := range a.subqueries {
-		if t := q.Str("subquery_type"); t != "SCALAR" && t != "EXISTS" || !d.constant(q.Child(ast.FieldSubquery).Child(ast.FieldNode)) {
+	for _, q := range a.constants {
+		if q.Class() != ast.ClassSubquery {
+			continue
+		}
+		if t := q.Str("subquery_type"); t != "SCALAR" && t != "EXISTS" || d.constant == nil || !d.constant(q.Child(ast.FieldSubquery).Child(ast.FieldNode)) {
 			return nil, fallbackOf(ReasonSubqueryInAggregate)
 		}
 	}
@@ -198,12 +208,12 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		partialGroups = append(partialGroups, a.distinctArg.Copy())
 	}
 	partialSelect = append(partialSelect, ast.List(a.partials)...)
-	if len(partialSelect)+len(a.subqueries) == 0 {
+	if len(partialSelect)+len(a.constants) == 0 {
 		return nil, fallbackOf(ReasonEmptyPartials)
 	}
 	partial := func(r node) {
-		// r's own subqueries, whose table references read its files.
-		subs := outputSubqueries(r)
+		// r's own constants, whose table references read its files.
+		subs := outputConstants(d, r)
 		r[ast.FieldSelectList] = ast.Clone(partialSelect)
 		for i, q := range subs {
 			q[ast.FieldAlias] = fmt.Sprintf("s%d", i)
@@ -244,19 +254,39 @@ type aggRewrite struct {
 	counts       map[string]bool   // the merge keys of count and count_star
 	centered     []centered        // grand means the merge reads (moments.go)
 	lists        bool              // some partials are lists of values (addList)
-	subqueries   []node            // the output expressions' constant subqueries, column s<i> of the partials
+	constants    []node            // the output expressions' constant subqueries and parameters, column s<i> of the partials
 }
 
-// outputSubqueries are the subquery expressions of a statement's select
-// list and HAVING, in the order final meets them (the same in every copy
-// of the statement). Those inside aggregate calls have made the statement
-// fall back before (aggRewrite.add); those in ORDER BY are met in a copy,
-// not found here, and fall back in final.
-func outputSubqueries(root node) []node {
+// outputConstants are the subquery expressions and parameters of a
+// statement's select list and HAVING outside aggregate calls, in the
+// order of a walk that is the same in every copy of the statement.
+// Subqueries inside aggregate calls have made the statement fall back
+// before (aggRewrite.add); constants in ORDER BY are met in a copy, not
+// found here, and fall back in final or in the merge's check.
+func outputConstants(d *dist, root node) []node {
 	var out []node
-	for _, key := range []string{ast.FieldSelectList, ast.FieldHaving} {
-		eachSubquery(root, key, func(e node, _ func(node)) { out = append(out, e) })
+	var visit func(v any)
+	visit = func(v any) {
+		switch v := v.(type) {
+		case node:
+			switch {
+			case v.Class() == ast.ClassSubquery || v.Class() == ast.ClassParameter:
+				out = append(out, v)
+				return
+			case v.Class() == ast.ClassFunction && d.kinds[strings.ToLower(v.FunctionName())] == "aggregate":
+				return
+			}
+			for _, k := range sortedKeys(v) {
+				visit(v[k])
+			}
+		case []any:
+			for _, c := range v {
+				visit(c)
+			}
+		}
 	}
+	visit(root[ast.FieldSelectList])
+	visit(root[ast.FieldHaving])
 	return out
 }
 
@@ -450,13 +480,15 @@ func (a *aggRewrite) final(e node) (node, error) {
 			return nil, fallbackOf(ReasonUngroupedColumn, strings.Join(cn, "."))
 		}
 		return ast.ColumnRef(fmt.Sprintf("k%d", match)), nil
-	case ast.ClassSubquery:
-		for i, q := range a.subqueries {
+	case ast.ClassSubquery, ast.ClassParameter:
+		for i, q := range a.constants {
 			if sameNode(q, e) {
 				return function("any_value", []any{ast.ColumnRef(fmt.Sprintf("s%d", i))}), nil
 			}
 		}
-		return nil, fallbackOf(ReasonSubqueryInAggregate)
+		if e.Class() == ast.ClassSubquery {
+			return nil, fallbackOf(ReasonSubqueryInAggregate)
+		}
 	case ast.ClassWindow:
 		return nil, fallbackOf(ReasonWindowFunction)
 	}

@@ -107,7 +107,7 @@ func (d *dist) choose(root node, names []string) (*shape, error) {
 	case order != nil && limit == nil:
 		return nil, fallbackOf(ReasonOrderWithoutLimit)
 	case order != nil || limit != nil:
-		return d.topK(root, names, distinct, order, limit)
+		return d.topKOf(root, names, distinct, order, limit, true)
 	case distinct != nil:
 		return d.distinct(root)
 	}

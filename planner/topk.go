@@ -1,8 +1,11 @@
 package planner
 
-import "github.com/quiver-data/quiver/planner/ast"
+import (
+	"fmt"
+	"strings"
 
-import "strings"
+	"github.com/quiver-data/quiver/planner/ast"
+)
 
 // topK distributes ORDER BY … LIMIT k [OFFSET m] (and LIMIT without ORDER
 // BY): each fragment returns its own first k+m rows in order, the
@@ -11,6 +14,14 @@ import "strings"
 // union; a globally first distinct row is among its fragment's first k+m
 // distinct rows, so nothing is lost.
 func (d *dist) topK(root node, names []string, distinct, order, limit node) (*shape, error) {
+	return d.topKOf(root, names, distinct, order, limit, false)
+}
+
+// topKOf is topK; with hide (a plain scan's own statement, not a merge or
+// a part), an ORDER BY expression that is no output column is computed by
+// the fragments as a hidden column (orderHidden) the merge sorts on and
+// leaves out.
+func (d *dist) topKOf(root node, names []string, distinct, order, limit node, hide bool) (*shape, error) {
 	if err := uniqueNames(names); err != nil {
 		return nil, err
 	}
@@ -27,17 +38,22 @@ func (d *dist) topK(root node, names []string, distinct, order, limit node) (*sh
 		}
 	}
 	merge := mergeSelect()
-	merge[ast.FieldSelectList] = []any{ast.Star()}
+	star := ast.Star()
+	merge[ast.FieldSelectList] = []any{star}
 	mods := []any{}
 	if distinct != nil {
 		mods = append(mods, distinct.Copy())
 	}
+	var hidden []int // the ORDER BY items the fragments compute as hidden columns
 	if order != nil {
-		mapped, err := d.mapOrders(root, names, order)
+		mapped, h, err := d.mapOrders(root, names, order, hide && distinct == nil)
 		if err != nil {
 			return nil, err
 		}
-		mods = append(mods, mapped)
+		mods, hidden = append(mods, mapped), h
+		for i := range hidden {
+			star["exclude_list"] = append(star["exclude_list"].([]any), orderHidden(i))
+		}
 	}
 	if limit != nil {
 		lm := node{ast.FieldType: "LIMIT_MODIFIER", ast.FieldLimit: ast.Constant("BIGINT", k), ast.FieldOffset: nil}
@@ -49,6 +65,16 @@ func (d *dist) topK(root node, names []string, distinct, order, limit node) (*sh
 	merge[ast.FieldModifiers] = mods
 	strategy := strategyTopK
 	partial := func(r node) {
+		if len(hidden) > 0 {
+			// r's own ORDER BY items, whose table references are its.
+			o, _, _ := orderAndLimit(r)
+			items := ast.Nodes(o[ast.FieldOrders])
+			for i, at := range hidden {
+				c := ast.AsNode(items[at]["expression"]).Copy()
+				c[ast.FieldAlias] = orderHidden(i)
+				r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), c)
+			}
+		}
 		if limit == nil {
 			return
 		}
@@ -71,10 +97,18 @@ func (d *dist) distinct(root node) (*shape, error) {
 	return &shape{strategy: strategyDistinct, partial: func(node) {}, merge: merge}, nil
 }
 
+// orderHidden names the i-th hidden ORDER BY column of a top-k's partials.
+func orderHidden(i int) string { return fmt.Sprintf("quiver_o%d", i) }
+
 // mapOrders rewrites an ORDER BY over the query's inputs into one over its
 // output columns (the partials' columns), or falls back when an order
-// expression is not an output column.
-func (d *dist) mapOrders(root node, names []string, order node) (node, error) {
+// expression is not an output column. With hide, such an expression is a
+// hidden column instead (`ORDER BY revenue DESC LIMIT 10` selecting
+// play_id) when it is a plain expression of the FROM clause's columns: no
+// aggregate, window or subquery, and no name that is also an output
+// column's (ORDER BY would bind a select alias where the select list
+// binds the column). It returns the indices of the hidden items.
+func (d *dist) mapOrders(root node, names []string, order node, hide bool) (node, []int, error) {
 	sel := ast.Nodes(root[ast.FieldSelectList])
 	hasStar := false
 	for _, s := range sel {
@@ -83,15 +117,43 @@ func (d *dist) mapOrders(root node, names []string, order node) (node, error) {
 		}
 	}
 	out := order.Copy()
-	for _, o := range ast.Nodes(out[ast.FieldOrders]) {
+	var hidden []int
+	for i, o := range ast.Nodes(out[ast.FieldOrders]) {
 		e := ast.AsNode(o["expression"])
 		name, ok := outputColumn(e, sel, names, hasStar)
 		if !ok {
-			return nil, fallbackOf(ReasonOrderByExpression)
+			if !hide || !hideable(d, e, names) {
+				return nil, nil, fallbackOf(ReasonOrderByExpression)
+			}
+			name = orderHidden(len(hidden))
+			hidden = append(hidden, i)
 		}
 		o["expression"] = ast.ColumnRef(name)
 	}
-	return out, nil
+	return out, hidden, nil
+}
+
+// hideable reports whether an ORDER BY expression can be a hidden column
+// of the partials (mapOrders).
+func hideable(d *dist, e node, names []string) bool {
+	if _, ok := intConstant(e); ok || d.plainExpressions(e) != "" || !readsColumn(e) {
+		return false
+	}
+	return !ast.Contains(e, false, func(n node) bool {
+		if n.Class() == ast.ClassSubquery || n.Class() == ast.ClassParameter {
+			return true
+		}
+		if n.Class() != ast.ClassColumnRef {
+			return false
+		}
+		cn := n.ColumnNames()
+		for _, name := range names {
+			if strings.EqualFold(name, cn[len(cn)-1]) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // outputColumn finds the output column an ORDER BY expression names: an

@@ -229,3 +229,20 @@ def test_shapes_runs_the_corpus_on_every_system(dirs: tuple[Path, Path]) -> None
     assert all(summary["total_s"][k] > 0 for k in ("duckdb", "1w", "2w"))
     queries = json.loads((dirs[0] / "shapes" / "result.json").read_text())["queries"]
     assert all(q["rows"] >= 0 and q["strategy_2w"] for q in queries)
+
+
+def test_fallbacks_measures_each_against_its_refused_form(dirs: tuple[Path, Path]) -> None:
+    """bench/fallbacks.py at scale 0.01: each slower fallback is kept on one
+    worker, its refused form is distributed (or emulated), same rows."""
+    import fallbacks
+
+    _tools(need_minio=False)
+    summary = fallbacks.main(["--scale", "0.01", "--reps", "1", "--out", str(dirs[0] / "fallbacks")])
+    got = {q["name"]: q for q in summary["queries"]}
+    assert set(got) == {"window", "order", "correlated"}
+    assert got["window"]["strategy_kept"] == "single; fallback: select:window_function"
+    assert got["window"]["strategy_refused"].startswith("staged")
+    assert got["order"]["strategy_kept"] == "single; fallback: order_without_limit"
+    assert got["order"]["strategy_refused"].startswith("topk")
+    assert got["correlated"]["strategy_kept"].startswith("single")
+    assert all(q["refused_over_kept"] > 0 and q["rows"] >= 0 for q in summary["queries"])

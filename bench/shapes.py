@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--limit", type=int, default=0, help="run only the first N queries (a smoke run)")
-    p.add_argument("--match", default="", help="run only the queries whose name contains this text")
+    p.add_argument("--match", default="", help="run only the queries whose name contains this text (or one of A|B|…)")
     args = p.parse_args(argv)
     out: Path = args.out
     wh = out / f"warehouse-{args.scale:g}"
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     con.execute("CREATE SCHEMA demo")
     for t in TABLES:
         con.execute(f"CREATE VIEW demo.{t} AS SELECT * FROM read_parquet('{wh}/demo/{t}/**/*.parquet', hive_partitioning = true)")
-    queries = [q for q in corpus() if args.match in q["name"]][: args.limit or None]
+    matches = args.match.split("|")
+    queries = [q for q in corpus() if any(m in q["name"] for m in matches)][: args.limit or None]
     results: list[dict[str, Any]] = []
     with ExitStack() as stack:
         one = stack.enter_context(serve(wh, 1, [], out / "1w.log", threads=2))

@@ -113,7 +113,10 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 
 	// Uncorrelated scalar and EXISTS subqueries outside the aggregates
 	// (`count(*) - (SELECT count(*) FROM titles)`), and parameters there
-	// (`HAVING count(*) > ?`), are constants of the statement: each
+	// (`HAVING count(*) > ?`), are constants of the statement, and a
+	// subquery correlated only through the group keys (`(SELECT target
+	// FROM targets t WHERE t.region = s.region)` grouped on s.region) is
+	// one in each group (Planner.constantSubquery): each
 	// fragment computes one as a column of its partials (a subquery over
 	// the broadcast tables it reads, a parameter from its arguments), the
 	// same value in every row, and the merge, which has no arguments,
@@ -129,7 +132,8 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		if q.Class() != ast.ClassSubquery {
 			continue
 		}
-		if t := q.Str("subquery_type"); t != "SCALAR" && t != "EXISTS" || d.constant == nil || !d.constant(q.Child(ast.FieldSubquery).Child(ast.FieldNode)) {
+		if t := q.Str("subquery_type"); t != "SCALAR" && t != "EXISTS" || d.constant == nil ||
+			!d.constant(q.Child(ast.FieldSubquery).Child(ast.FieldNode), a.groups, multi) {
 			return nil, fallbackOf(ReasonSubqueryInAggregate)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
@@ -322,29 +323,107 @@ func (p *Planner) standsAlone(ctx context.Context, refs []tableRef, q node) bool
 	return err == nil
 }
 
-// constantSubquery reports whether a subquery is a constant of the
-// statement every fragment can compute: it binds alone and calls no
-// volatile function (each fragment would draw its own value). Unless it
-// may be a stage (stageable: stageFilters plans it as one when its own
-// plan is split, and the fragments read its output), it must also read
-// only tables small enough to broadcast, other than the split one
-// (refs[split]): every fragment would read them whole, and a subquery
-// over the split table (TPC-H q11's HAVING) costs each fragment more than
-// its share of the statement.
-func (p *Planner) constantSubquery(ctx context.Context, refs []tableRef, files [][]storage.File, split int, q node, stageable bool) bool {
+// constantSubquery reports whether a subquery of a split aggregate's
+// select list or HAVING can be a column of its partials (aggregate.go),
+// the same value in every partial row of a group. Either it is a constant
+// of the statement — it binds alone — or, with groups and no grouping sets,
+// a function of the group keys: correlated only through them (keyedOn).
+// It must call no volatile function (each fragment would draw its own
+// value). A constant one is computed by every fragment unless it may be
+// a stage (stageable: stageFilters plans it as one when its own plan is
+// split, and the fragments read its output); it must then read only
+// tables small enough to broadcast, other than the split one
+// (refs[split]), since a subquery over the split table (TPC-H q11's
+// HAVING) costs each fragment more than its share of the statement. A
+// correlated one is computed by every fragment for its groups, DuckDB
+// joining its tables with them as a broadcast join would: it must not
+// read the split table, and its tables may be of any size (the statement
+// on one worker, the alternative, reads them whole too).
+func (p *Planner) constantSubquery(ctx context.Context, d *dist, refs []tableRef, files [][]storage.File, split int, q node,
+	groups []node, sets bool, stageable bool) bool {
 	if ast.Contains(q, false, func(n node) bool { return n.Class() == ast.ClassFunction && volatile[n.FunctionName()] }) {
 		return false
 	}
+	small, splitFree := true, true
 	maxBytes := p.maxBroadcastBytes(ctx)
 	for i, r := range refs {
-		if stageable || !ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) {
+		if !ast.Contains(q, false, func(n node) bool { return sameNode(n, r.node) }) {
 			continue
 		}
-		if r.name == refs[split].name || p.tooLarge(r.table, files[i], maxBytes) {
-			return false
+		splitFree = splitFree && r.name != refs[split].name
+		small = small && splitFree && !p.tooLarge(r.table, files[i], maxBytes)
+	}
+	if p.standsAlone(ctx, refs, q) {
+		return stageable || small
+	}
+	return splitFree && len(groups) > 0 && !sets && keyedOn(d, q, refs, groups)
+}
+
+// keyedOn reports whether a correlated subquery q reads the enclosing
+// query only through its group keys: every column reference that no table
+// of q's FROM clause has names a group key that is a column, outside q's
+// aggregate calls (an aggregate of the enclosing rows would see only a
+// fragment's), and q holds no subquery and no derived table (their scopes
+// are not followed).
+func keyedOn(d *dist, q node, refs []tableRef, groups []node) bool {
+	if q.Type() != ast.SelectNode || ast.Contains([]any{q[ast.FieldSelectList], q[ast.FieldWhere], q[ast.FieldHaving], q[ast.FieldFromTable]}, false,
+		func(n node) bool { return n.Class() == ast.ClassSubquery }) {
+		return false
+	}
+	_, inner, opaque := topLevelSources(q, refs)
+	if opaque || len(inner) == 0 {
+		return false
+	}
+	isGroup := func(c node) bool {
+		cn := c.ColumnNames()
+		for _, g := range groups {
+			if g.Class() != ast.ClassColumnRef {
+				continue
+			}
+			gn := g.ColumnNames()
+			if strings.EqualFold(gn[len(gn)-1], cn[len(cn)-1]) && (len(gn) == 1 || len(cn) == 1 || ast.Canonical(g) == ast.Canonical(c)) {
+				return true
+			}
+		}
+		return false
+	}
+	ok := true
+	var visit func(v any, inAggregate bool)
+	visit = func(v any, inAggregate bool) {
+		switch v := v.(type) {
+		case node:
+			switch {
+			case v.Class() == ast.ClassColumnRef:
+				for j := range inner {
+					if _, own := resolverFor(j, refs, inner, false)(v.ColumnNames()); own {
+						return
+					}
+				}
+				ok = ok && !inAggregate && isGroup(v)
+				return
+			case v.Class() == ast.ClassFunction && d.kinds[strings.ToLower(v.FunctionName())] == "aggregate":
+				inAggregate = true
+			}
+			for _, k := range sortedKeys(v) {
+				visit(v[k], inAggregate)
+			}
+		case []any:
+			for _, c := range v {
+				visit(c, inAggregate)
+			}
 		}
 	}
-	return p.standsAlone(ctx, refs, q)
+	for _, key := range []string{ast.FieldSelectList, ast.FieldWhere, ast.FieldGroupBy, ast.FieldHaving, ast.FieldQualify, ast.FieldModifiers} {
+		visit(q[key], false)
+	}
+	// Join conditions in the FROM clause are its own; its table
+	// references hold no column references.
+	ast.Walk(q[ast.FieldFromTable], func(n node) {
+		if n.Type() == ast.Join {
+			visit(n[ast.FieldCondition], false)
+		}
+	})
+	return ok
 }
 
 // bindsIn reports whether e binds in q's FROM with only the conjuncts

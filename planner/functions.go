@@ -69,10 +69,11 @@ type dist struct {
 	// values (aggRewrite.addList): the last resort, when their groups
 	// cannot be made whole.
 	listPartials bool
-	// constant reports whether a subquery of an output expression is a
-	// constant of the statement (uncorrelated, over tables small enough
-	// to broadcast), which every fragment can compute; nil: none is.
-	constant func(q node) bool
+	// constant reports whether a subquery of an aggregate's output
+	// expressions (grouped on groups, under grouping sets when sets) has
+	// the same value in every row of a group, which every fragment can
+	// compute (Planner.constantSubquery); nil: none has.
+	constant func(q node, groups []node, sets bool) bool
 }
 
 // loadKinds fetches the function catalog once.

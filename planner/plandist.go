@@ -108,7 +108,9 @@ func (p *Planner) distribute(ctx context.Context, stmt *statement, refs []tableR
 	d.fromColumn = fromColumns(stmt.node, refs)
 	// A subquery that stageFilters may make a stage need not be small.
 	stageable := depth == 0 && plan.Params == 0 && p.opts.TypeName != nil
-	d.constant = func(q node) bool { return p.constantSubquery(ctx, refs, files, split, q, stageable) }
+	d.constant = func(q node, groups []node, sets bool) bool {
+		return p.constantSubquery(ctx, d, refs, files, split, q, groups, sets, stageable)
+	}
 	sh, err := d.choose(stmt.node, names)
 	if err != nil {
 		if wsh := d.windowShape(stmt.node, refs, split, names); wsh != nil {

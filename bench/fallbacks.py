@@ -33,17 +33,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from localserve import ROOT, serve
-from shapes import TABLES, run_quiver, strategy
+from shapes import demo_duckdb, run_quiver, strategy
 
 WINDOW = ("SELECT play_id, sum(revenue) OVER (ORDER BY started_at, play_id ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) AS w "
           "FROM demo.plays{where}")
@@ -73,16 +70,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--only", default="", help="comma-separated subset of window,order,correlated")
     args = p.parse_args(argv)
     out: Path = args.out
-    wh = out / f"warehouse-{args.scale:g}"
-    out.mkdir(parents=True, exist_ok=True)
-    if not (wh / "demo/plays").exists():
-        subprocess.run([str(ROOT / "bin/quiver"), "demo-data", "--warehouse", str(wh), "--scale", str(args.scale)], check=True)
-    con = duckdb.connect()
-    con.execute("SET threads = 2")
-    con.execute("SET enable_progress_bar = false")
-    con.execute("CREATE SCHEMA demo")
-    for t in TABLES:
-        con.execute(f"CREATE VIEW demo.{t} AS SELECT * FROM read_parquet('{wh}/demo/{t}/**/*.parquet', hive_partitioning = true)")
+    wh, con = demo_duckdb(out, args.scale)
 
     def duck(sql: str) -> Callable[[], int]:
         return lambda: con.execute(sql).to_arrow_table().num_rows

@@ -56,6 +56,22 @@ def strategy(client: fl.FlightClient, sql: str) -> str:
     return next(str(r["detail"]) for r in rows if r["step"] == "strategy")
 
 
+def demo_duckdb(out: Path, scale: float) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    """The demo warehouse under out (written once per scale) and the
+    baseline: an in-process DuckDB with 2 threads and a view per table."""
+    wh = out / f"warehouse-{scale:g}"
+    out.mkdir(parents=True, exist_ok=True)
+    if not (wh / "demo/plays").exists():
+        subprocess.run([str(ROOT / "bin/quiver"), "demo-data", "--warehouse", str(wh), "--scale", str(scale)], check=True)
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute("SET enable_progress_bar = false")
+    con.execute("CREATE SCHEMA demo")
+    for t in TABLES:
+        con.execute(f"CREATE VIEW demo.{t} AS SELECT * FROM read_parquet('{wh}/demo/{t}/**/*.parquet', hive_partitioning = true)")
+    return wh, con
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "bench/out/shapes")
@@ -65,15 +81,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--match", default="", help="run only the queries whose name contains this text (or one of A|B|…)")
     args = p.parse_args(argv)
     out: Path = args.out
-    wh = out / f"warehouse-{args.scale:g}"
-    out.mkdir(parents=True, exist_ok=True)
-    if not (wh / "demo/plays").exists():
-        subprocess.run([str(ROOT / "bin/quiver"), "demo-data", "--warehouse", str(wh), "--scale", str(args.scale)], check=True)
-    con = duckdb.connect()
-    con.execute("SET threads = 2")
-    con.execute("CREATE SCHEMA demo")
-    for t in TABLES:
-        con.execute(f"CREATE VIEW demo.{t} AS SELECT * FROM read_parquet('{wh}/demo/{t}/**/*.parquet', hive_partitioning = true)")
+    wh, con = demo_duckdb(out, args.scale)
     matches = args.match.split("|")
     queries = [q for q in corpus() if any(m in q["name"] for m in matches)][: args.limit or None]
     results: list[dict[str, Any]] = []

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -21,11 +22,7 @@ import (
 // DuckDB's rows.
 func TestCoLocatedBroadcast(t *testing.T) {
 	ctx, db, dir := scratch(t)
-	write := func(table, sel string, ranges [][2]int) {
-		for i, r := range ranges {
-			writeParquet(t, db, dir, table, i, fmt.Sprintf("SELECT %s FROM range(%d, %d) t(i)", sel, r[0], r[1]))
-		}
-	}
+	write := func(table, sel string, ranges [][2]int) { writeRanges(t, db, dir, table, sel, ranges) }
 	// fact: three rows per key in [0, 400), some NULL keys in every file.
 	write("fact", "CASE WHEN i % 50 = 7 THEN NULL ELSE i // 3 END AS k, i % 7 AS g, i * 0.5 AS v", [][2]int{{0, 300}, {300, 750}, {750, 1200}})
 	// dim: one row per key, files by the same ranges; shifted: other
@@ -156,11 +153,7 @@ func tableFiles(t *testing.T, dir, table string) int {
 // reads fewer of its files than a broadcast.
 func TestCoLocatedSubqueries(t *testing.T) {
 	ctx, db, dir := scratch(t)
-	write := func(table, sel string, ranges [][2]int) {
-		for i, r := range ranges {
-			writeParquet(t, db, dir, table, i, fmt.Sprintf("SELECT %s FROM range(%d, %d) t(i)", sel, r[0], r[1]))
-		}
-	}
+	write := func(table, sel string, ranges [][2]int) { writeRanges(t, db, dir, table, sel, ranges) }
 	// fact: three rows per key in [0, 400), NULL keys in its middle file
 	// only (so the set below holds a NULL in that fragment's share alone).
 	write("fact", "CASE WHEN i % 50 = 7 AND i BETWEEN 300 AND 749 THEN NULL ELSE i // 3 END AS k, i % 7 AS g, i * 0.5 AS v", [][2]int{{0, 300}, {300, 750}, {750, 1200}})
@@ -235,5 +228,14 @@ func TestCoLocatedSubqueries(t *testing.T) {
 			got, _ := runPlan(t, db, plan, nil)
 			requireRowsMatch(t, want, got, "%s\n%+v", c.query, summarize(plan))
 		})
+	}
+}
+
+// writeRanges writes one file of table per range, each `SELECT sel FROM
+// range(lo, hi) t(i)`.
+func writeRanges(t *testing.T, db *engine.DB, dir, table, sel string, ranges [][2]int) {
+	t.Helper()
+	for i, r := range ranges {
+		writeParquet(t, db, dir, table, i, fmt.Sprintf("SELECT %s FROM range(%d, %d) t(i)", sel, r[0], r[1]))
 	}
 }

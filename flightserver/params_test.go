@@ -3,6 +3,7 @@ package flightserver
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/quiver-data/quiver/systables"
 )
 
 // paramRow is one parameter row: int64, string and bool values become
@@ -170,6 +173,46 @@ func TestCheckParams(t *testing.T) {
 			}
 			require.ErrorIs(t, err, ErrBadParameters)
 			require.Contains(t, err.Error(), "parameter $1")
+		})
+	}
+}
+
+// TestParametersReachTheMerge: prepared statements whose parameters the
+// coordinator's merge needs — HAVING ?, LIMIT ? OFFSET ?, a parameter in
+// the select list — are split over the workers (the fragments return the
+// values as hidden columns of their partials) and answer what one DuckDB
+// answers with the values written in.
+func TestParametersReachTheMerge(t *testing.T) {
+	log := systables.NewQueryLog(systables.QueryLogOptions{})
+	e := newTestEnvWith(t, envOptions{workers: 2, tables: writeJoinTables, system: log})
+	log.SetRunning(e.srv.Running)
+	ctx := context.Background()
+	for _, c := range []struct {
+		sql, literal, strategy string
+		values                 []any
+	}{
+		{"SELECT k, count(*) + ? AS n FROM shop.facts GROUP BY k HAVING count(*) > ? ORDER BY k NULLS FIRST",
+			"SELECT k, count(*) + 1 AS n FROM shop.facts GROUP BY k HAVING count(*) > 500 ORDER BY k NULLS FIRST", "aggregate", []any{int64(1), int64(500)}},
+		{"SELECT id, amount FROM shop.facts WHERE k = ? ORDER BY amount DESC, id LIMIT ? OFFSET ?",
+			"SELECT id, amount FROM shop.facts WHERE k = 3 ORDER BY amount DESC, id LIMIT 5 OFFSET 2", "topk", []any{int64(3), int64(5), int64(2)}},
+		{"SELECT id FROM shop.facts ORDER BY amount, id LIMIT ?",
+			"SELECT id FROM shop.facts ORDER BY amount, id LIMIT 4", "topk", []any{int64(4)}},
+	} {
+		t.Run(c.sql, func(t *testing.T) {
+			stmt, err := e.client.Prepare(ctx, c.sql)
+			require.NoError(t, err)
+			defer func() { require.NoError(t, stmt.Close(ctx)) }()
+			stmt.SetParameters(paramRow(t, c.values...))
+			info, err := stmt.Execute(ctx)
+			require.NoError(t, err)
+			_, recs := e.fetch(t, ctx, info)
+			require.Equal(t, e.joinOracle(t, c.literal), rowStrings(recs))
+			id := queryID(t, info)
+			require.Eventually(t, func() bool { _, ok := log.Lookup(id); return ok }, 10*time.Second, 10*time.Millisecond)
+			info, err = e.client.Execute(ctx, "SELECT strategy, fragments FROM system.queries WHERE query_id = '"+id+"'")
+			require.NoError(t, err)
+			_, got := e.fetch(t, ctx, info)
+			require.Equal(t, []string{c.strategy + "|2"}, rowStrings(got))
 		})
 	}
 }

@@ -25,15 +25,30 @@ func (d *dist) topKOf(root node, names []string, distinct, order, limit node, hi
 	if err := uniqueNames(names); err != nil {
 		return nil, err
 	}
+	// A LIMIT or OFFSET is a constant or, in a scan's own top-k, a
+	// parameter (`LIMIT ? OFFSET ?`, a page of a prepared query): the
+	// fragments have the arguments and keep their first `? + ?` rows; the
+	// merge has none, so the fragments also return each as a hidden
+	// column (boundHidden) the merge's LIMIT and OFFSET read back.
 	var k, offset int64
+	var limitParam, offsetParam bool
 	if limit != nil {
-		var ok bool
-		if k, ok = intConstant(ast.AsNode(limit[ast.FieldLimit])); !ok {
-			return nil, fallbackOf(ReasonLimitNotConstant)
+		bound := func(e node, reason Reason) (int64, bool, error) {
+			if v, ok := intConstant(e); ok {
+				return v, false, nil
+			}
+			if hide && distinct == nil && e.Class() == ast.ClassParameter {
+				return 0, true, nil
+			}
+			return 0, false, fallbackOf(reason)
+		}
+		var err error
+		if k, limitParam, err = bound(ast.AsNode(limit[ast.FieldLimit]), ReasonLimitNotConstant); err != nil {
+			return nil, err
 		}
 		if limit[ast.FieldOffset] != nil {
-			if offset, ok = intConstant(ast.AsNode(limit[ast.FieldOffset])); !ok {
-				return nil, fallbackOf(ReasonOffsetNotConstant)
+			if offset, offsetParam, err = bound(ast.AsNode(limit[ast.FieldOffset]), ReasonOffsetNotConstant); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -57,7 +72,15 @@ func (d *dist) topKOf(root node, names []string, distinct, order, limit node, hi
 	}
 	if limit != nil {
 		lm := node{ast.FieldType: "LIMIT_MODIFIER", ast.FieldLimit: ast.Constant("BIGINT", k), ast.FieldOffset: nil}
-		if offset != 0 {
+		if limitParam {
+			lm[ast.FieldLimit] = fromPartials(boundHidden(ast.FieldLimit))
+			star["exclude_list"] = append(star["exclude_list"].([]any), boundHidden(ast.FieldLimit))
+		}
+		switch {
+		case offsetParam:
+			lm[ast.FieldOffset] = fromPartials(boundHidden(ast.FieldOffset))
+			star["exclude_list"] = append(star["exclude_list"].([]any), boundHidden(ast.FieldOffset))
+		case offset != 0:
 			lm[ast.FieldOffset] = ast.Constant("BIGINT", offset)
 		}
 		mods = append(mods, lm)
@@ -79,10 +102,28 @@ func (d *dist) topKOf(root node, names []string, distinct, order, limit node, hi
 			return
 		}
 		for _, m := range ast.Nodes(r[ast.FieldModifiers]) {
-			if m.Type() == ast.LimitModifier {
+			if m.Type() != ast.LimitModifier {
+				continue
+			}
+			if !limitParam && !offsetParam {
 				m[ast.FieldLimit] = ast.Constant("BIGINT", k+offset)
 				m[ast.FieldOffset] = nil
+				continue
 			}
+			// r's own parameters: the first `limit + offset` rows, and
+			// each parameter a hidden column for the merge.
+			first := ast.AsNode(m[ast.FieldLimit])
+			for _, f := range []string{ast.FieldLimit, ast.FieldOffset} {
+				if v := ast.AsNode(m[f]); v != nil && v.Class() == ast.ClassParameter {
+					c := v.Copy()
+					c[ast.FieldAlias] = boundHidden(f)
+					r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), c)
+				}
+			}
+			if off := ast.AsNode(m[ast.FieldOffset]); off != nil {
+				first = ast.Operator("+", first, off)
+			}
+			m[ast.FieldLimit], m[ast.FieldOffset] = first, nil
 		}
 	}
 	return &shape{strategy: strategy, partial: partial, merge: merge}, nil
@@ -95,6 +136,26 @@ func (d *dist) distinct(root node) (*shape, error) {
 	merge[ast.FieldSelectList] = []any{ast.Star()}
 	merge[ast.FieldModifiers] = []any{node{ast.FieldType: ast.DistinctModifier, "distinct_on_targets": []any{}}}
 	return &shape{strategy: strategyDistinct, partial: func(node) {}, merge: merge}, nil
+}
+
+// boundHidden names the hidden column of a top-k's partials that holds
+// its LIMIT (field limit) or OFFSET parameter.
+func boundHidden(field string) string {
+	if field == ast.FieldLimit {
+		return "quiver_limit"
+	}
+	return "quiver_offset"
+}
+
+// fromPartials is `(SELECT any_value(c) FROM quiver_partials)`, a value
+// every partial row holds alike; NULL over no rows, when there is nothing
+// to limit.
+func fromPartials(c string) node {
+	sel := mergeSelect()
+	sel[ast.FieldSelectList] = []any{function("any_value", []any{ast.ColumnRef(c)})}
+	return node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
+		"subquery_type": "SCALAR", ast.FieldSubquery: node{ast.FieldNode: sel, ast.FieldNamedParams: []any{}}, ast.FieldChild: nil,
+		"comparison_type": "INVALID"}
 }
 
 // orderHidden names the i-th hidden ORDER BY column of a top-k's partials.

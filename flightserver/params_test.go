@@ -202,6 +202,9 @@ func TestParametersReachTheMerge(t *testing.T) {
 			stmt, err := e.client.Prepare(ctx, c.sql)
 			require.NoError(t, err)
 			defer func() { require.NoError(t, stmt.Close(ctx)) }()
+			// Every parameter is declared, those of LIMIT and OFFSET too.
+			require.NotNil(t, stmt.ParameterSchema())
+			require.Equal(t, len(c.values), stmt.ParameterSchema().NumFields(), "%v", stmt.ParameterSchema())
 			stmt.SetParameters(paramRow(t, c.values...))
 			info, err := stmt.Execute(ctx)
 			require.NoError(t, err)

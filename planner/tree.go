@@ -25,7 +25,21 @@ func limitZero(root node) any {
 	for _, m := range mods {
 		mn, ok := m.(node)
 		if ok && (mn.Type() == ast.LimitModifier || mn.Type() == ast.LimitPercentModifier) {
-			out = append(out, zero)
+			// Parameters of the LIMIT and OFFSET stay in the probe
+			// (`LIMIT 0 * $1 OFFSET $2`): it types every parameter of
+			// the statement, and a prepared statement's parameter
+			// schema comes from it.
+			z := zero
+			if ast.Contains(mn, false, func(n node) bool { return n.Class() == ast.ClassParameter }) {
+				z = zero.Copy()
+				if l := ast.AsNode(mn[ast.FieldLimit]); l != nil && mn.Type() == ast.LimitModifier {
+					z[ast.FieldLimit] = ast.Operator("*", ast.Constant("BIGINT", 0), l.Copy())
+				}
+				if o := ast.AsNode(mn[ast.FieldOffset]); o != nil && mn.Type() == ast.LimitModifier {
+					z[ast.FieldOffset] = o.Copy()
+				}
+			}
+			out = append(out, z)
 			replaced = true
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -210,12 +211,19 @@ func TestParametersReachTheMerge(t *testing.T) {
 			require.NoError(t, err)
 			_, recs := e.fetch(t, ctx, info)
 			require.Equal(t, e.joinOracle(t, c.literal), rowStrings(recs))
-			id := queryID(t, info)
-			require.Eventually(t, func() bool { _, ok := log.Lookup(id); return ok }, 10*time.Second, 10*time.Millisecond)
-			info, err = e.client.Execute(ctx, "SELECT strategy, fragments FROM system.queries WHERE query_id = '"+id+"'")
-			require.NoError(t, err)
-			_, got := e.fetch(t, ctx, info)
-			require.Equal(t, []string{c.strategy + "|2"}, rowStrings(got))
+			require.Equal(t, []string{c.strategy + "|2"}, e.history(t, ctx, log, info, "strategy, fragments"))
 		})
 	}
+}
+
+// history waits until the query of info is in log and returns its
+// system.queries row of columns (one string, "|"-separated).
+func (e *testEnv) history(t *testing.T, ctx context.Context, log *systables.QueryLog, info *flight.FlightInfo, columns string) []string {
+	t.Helper()
+	id := queryID(t, info)
+	require.Eventually(t, func() bool { _, ok := log.Lookup(id); return ok }, 10*time.Second, 10*time.Millisecond)
+	res, err := e.client.Execute(ctx, "SELECT "+columns+" FROM system.queries WHERE query_id = '"+id+"'")
+	require.NoError(t, err)
+	_, recs := e.fetch(t, ctx, res)
+	return rowStrings(recs)
 }

@@ -217,7 +217,7 @@ func subqueryKeys(owner node, refs []tableRef, split int, top map[int]bool, opaq
 func keySet(q node, refs []tableRef, inner map[int]bool, opaque bool) (int, string, bool) {
 	sel := q.Children(ast.FieldSelectList)
 	if len(sel) != 1 || sel[0].Class() != ast.ClassColumnRef || q[ast.FieldSample] != nil || q[ast.FieldQualify] != nil ||
-		q.Str(ast.FieldAggregateHandle) != "STANDARD_HANDLING" {
+		q.Str(ast.FieldAggregateHandle) != ast.StandardHandling {
 		return 0, "", false
 	}
 	for _, m := range q.Children(ast.FieldModifiers) {

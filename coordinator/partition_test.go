@@ -131,3 +131,27 @@ func TestPartitionBoundedLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestPartitionFewFilesFairShare(t *testing.T) {
+	// With few files a file more is a large part of a worker's wall time:
+	// each worker takes at most its fair share rounded up.
+	cases := []struct{ files, workers, most int }{{6, 2, 3}, {8, 2, 4}, {6, 4, 2}, {8, 4, 2}, {12, 3, 4}, {7, 3, 3}}
+	for _, tc := range cases {
+		fs := make([]storage.File, tc.files)
+		for i := range fs {
+			fs[i] = storage.File{Object: storage.Object{Key: fmt.Sprintf("tpch/main/lineitem/part-%d.parquet", i)}}
+		}
+		for port := 30000; port < 30200; port++ {
+			nodes := make(staticMembers, tc.workers)
+			for i := range nodes {
+				nodes[i] = fmt.Sprintf("127.0.0.1:%d", port+1000*i)
+			}
+			total := 0
+			for _, g := range (Partitioner{Members: nodes}).Partition(fs) {
+				require.LessOrEqual(t, len(g.Files), tc.most, "%d files on %v", tc.files, nodes)
+				total += len(g.Files)
+			}
+			require.Equal(t, tc.files, total)
+		}
+	}
+}

@@ -38,6 +38,9 @@ func explain(plan *planner.Plan) []explainRow {
 		if st.Counted {
 			spool += ", each producer's distinct rows with their counts"
 		}
+		if st.Fused {
+			spool = "its partials written to the spool and merged where they are read"
+		}
 		rows = append(rows, explainRow{fmt.Sprintf("stage %d", i), fmt.Sprintf("%s: %s; %d fragments, %s", st.Of, describeDecisions(st.Decisions), st.Fragments, spool)})
 	}
 	if d.Remainder != "" {

@@ -61,6 +61,13 @@ func TestStages(t *testing.T) {
 				require.True(t, strings.HasPrefix(steps[fmt.Sprintf("stage %d", i)], want+"; "), "stage %d: %q, want %q", i, steps[fmt.Sprintf("stage %d", i)], want)
 			}
 			if q.parts == 0 {
+				// One worker reads each stage: an aggregate's merge runs
+				// there, over the stage's partials.
+				for i, want := range q.stages {
+					if strings.Contains(want, ": aggregate") {
+						require.Contains(t, steps[fmt.Sprintf("stage %d", i)], "its partials written to the spool and merged where they are read")
+					}
+				}
 				require.Contains(t, steps["remainder"], "one worker (")
 				require.Equal(t, "worker=any files=0 sql=(reads the stages' outputs)", steps["fragment 0"])
 			} else {
@@ -88,12 +95,13 @@ func TestStagesAnalyze(t *testing.T) {
 	q := stagedQueries[0].sql
 	steps := e.steps(t, ctx, "EXPLAIN ANALYZE "+q)
 	require.Equal(t, "staged; 1 stages", steps["strategy"])
-	// The CTE's partials (stage 0), their merge on a worker writing the
-	// CTE's rows (stage 1), the remainder (stage 2).
-	for stage := range 3 {
+	// The CTE's partials (stage 0) and the remainder (stage 1), which
+	// merges them where it reads the CTE: no round of its own for the
+	// merge.
+	for stage := range 2 {
 		require.Contains(t, steps, fmt.Sprintf("analyze stage %d", stage), "%v", steps)
 	}
-	require.NotContains(t, steps, "analyze stage 3")
+	require.NotContains(t, steps, "analyze stage 2")
 	require.Regexp(t, fmt.Sprintf(`^rows=%d `, len(e.joinOracle(t, q))), steps["analyze result"])
 }
 
@@ -111,6 +119,8 @@ func TestStagesOfSplitPlans(t *testing.T) {
 	require.Equal(t, "aggregate; split shop.facts; 2 stages", steps["strategy"], "%v", steps)
 	require.True(t, strings.HasPrefix(steps["stage 0"], "subquery 1: scan; split shop.facts"), "%v", steps)
 	require.True(t, strings.HasPrefix(steps["stage 1"], "subquery 2: aggregate; split shop.facts"), "%v", steps)
+	// The count is one row: every fragment merges the producers' counts.
+	require.Contains(t, steps["stage 1"], "merged where they are read")
 	require.NotContains(t, steps, "remainder")
 	require.Contains(t, steps, "fragment 1")
 	require.Equal(t, 2, strings.Count(steps["fragment 1"], "FROM (SELECT 1) AS quiver_stage_1"), steps["fragment 1"])

@@ -69,6 +69,21 @@ type stage struct {
 	// distinct row once with its count in copiesColumn, and its readers
 	// make the copies again (a branch whose copies count).
 	distinct, counted bool
+	// merged says its plan ended in a merge the coordinator would have
+	// run, now one final fragment over the spooled partials (onWorkers),
+	// and global that the merge is one row (an aggregate without GROUP
+	// BY). fused, decided by who reads the stage, skips the round that
+	// runs that final fragment: its readers run the merge themselves over
+	// the partials' files (inline, once bound), which is as much work as
+	// the final fragment when one fragment reads the stage, or when the
+	// merge is of one row per producer.
+	merged, global, fused bool
+	inline                string
+}
+
+// fusable reports whether the stage's merge can run where it is read.
+func (st *stage) fusable() bool {
+	return st.merged && st.partCount() == 1 && !st.distinct && !st.counted
 }
 
 // slot is a place in the remainder's tree that reads a stage.
@@ -105,6 +120,9 @@ type StageDecision struct {
 	// that it writes each distinct row once with its count.
 	Distinct bool `json:"distinct,omitempty"`
 	Counted  bool `json:"counted,omitempty"`
+	// Fused says its partials are written and merged where they are
+	// read, with no round of its own for the merge.
+	Fused bool `json:"fused,omitempty"`
 }
 
 // next is the round to run, nil once every stage's output is written.
@@ -150,7 +168,19 @@ func (s *staging) bind(ctx context.Context, plan *Plan, parts [][][]string) erro
 			return fmt.Errorf("bind stage %s: %w", st.what, err)
 		}
 		s.first += len(r.Exchanges)
-		return nil
+		if !st.fused || st.sub.Next() != nil {
+			return nil
+		}
+		// The partials are written: the readers merge them.
+		if len(st.sub.Fragments) != 1 {
+			return fmt.Errorf("bind stage %s: a fused stage has %d final fragments, want 1", st.what, len(st.sub.Fragments))
+		}
+		st.inline, st.output = st.sub.Fragments[0].SQL, true
+		s.cur++
+		if s.next() != nil {
+			return nil
+		}
+		return s.renderRemainder(ctx, plan)
 	}
 	if len(parts) != len(r.Exchanges) {
 		return fmt.Errorf("bind stage %s: want %d exchanges, got %d", st.what, len(r.Exchanges), len(parts))
@@ -167,6 +197,12 @@ func (s *staging) bind(ctx context.Context, plan *Plan, parts [][][]string) erro
 	if s.next() != nil {
 		return nil
 	}
+	return s.renderRemainder(ctx, plan)
+}
+
+// renderRemainder renders the plan's fragments once every stage's output
+// is bound.
+func (s *staging) renderRemainder(ctx context.Context, plan *Plan) error {
 	frags, err := s.render(ctx)
 	if err != nil {
 		return fmt.Errorf("bind the remainder: %w", err)
@@ -209,10 +245,19 @@ func (plan *Plan) Work() int {
 	}
 	if s := plan.staging; s != nil {
 		for _, st := range s.stages {
-			n += st.sub.Work() + len(st.sub.Fragments) // and its output's producers
+			n += st.sub.Work()
+			if !st.fused {
+				n += len(st.sub.Fragments) // its output's producers
+			}
 		}
 	}
 	return n
+}
+
+// decision describes the stage for EXPLAIN.
+func (st *stage) decision() StageDecision {
+	return StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(),
+		Distinct: st.distinct, Counted: st.counted, Fused: st.fused}
 }
 
 // partCount is how many parts the stage's output is written in.
@@ -253,9 +298,12 @@ func (st *stage) outputExchange() Exchange {
 // was: its files cast back to the subquery's types, or (no files, or
 // files nil while planning) no row of those types.
 func (p *Planner) reader(ctx context.Context, st *stage, n int, files []string) (node, error) {
-	cols := castColumns(st.columns, st.types, len(files) > 0)
+	cols := castColumns(st.columns, st.types, len(files) > 0 || st.inline != "")
 	from := fmt.Sprintf(" FROM (SELECT 1) AS %s%d WHERE false", stageAlias, n)
-	if len(files) > 0 {
+	switch {
+	case st.inline != "":
+		from = fmt.Sprintf(" FROM (%s) AS %s%d", st.inline, stageAlias, n)
+	case len(files) > 0:
 		uris := make([]string, len(files))
 		for i, u := range files {
 			uris[i] = quoteString(u)
@@ -351,6 +399,11 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		}
 	}
 	stages := x.stages
+	for _, st := range stages {
+		// One fragment reads a stage unless the remainder is in parts;
+		// every part merging a one-row merge is no more work either.
+		st.fused = st.fusable() && (sp == nil || st.global)
+	}
 	plan.staging = &staging{stages: stages, render: func(ctx context.Context) ([]Fragment, error) {
 		if sp != nil {
 			return p.partedFragments(ctx, sp, stages, rem, remRefs, remFiles)
@@ -381,7 +434,7 @@ func (p *Planner) planStages(ctx context.Context, stmt *statement, refs []tableR
 		plan.Decisions.Remainder = "one worker: the aggregate over the stage's rows (" + fb.Error() + ")"
 	}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct, Counted: st.counted})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, st.decision())
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))
@@ -474,6 +527,11 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 		return err
 	}
 	stages := x.stages
+	for _, st := range stages {
+		// Every fragment reads the stage: only a merge of one row per
+		// producer is merged where it is read.
+		st.fused = st.fusable() && st.global
+	}
 	// A table read only inside a stage is no longer broadcast.
 	var broadcast []string
 	for _, name := range plan.Decisions.Broadcast {
@@ -498,7 +556,7 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 		return frags, err
 	}}
 	for _, st := range stages {
-		plan.Decisions.Stages = append(plan.Decisions.Stages, StageDecision{Of: st.what, Decisions: st.sub.Decisions, Fragments: len(st.sub.Fragments), Parts: st.partCount(), Distinct: st.distinct, Counted: st.counted})
+		plan.Decisions.Stages = append(plan.Decisions.Stages, st.decision())
 	}
 	if depth == 0 {
 		p.stages.Add(float64(len(stages)))
@@ -681,6 +739,9 @@ func (x *extraction) try(ctx context.Context, holder node, key string, q node, w
 	if err != nil || !ok {
 		return false, err
 	}
+	st.merged = subPlan.Final == nil && subPlan.Merge != nil
+	st.global = st.merged && q.Type() == ast.SelectNode && len(ast.Nodes(q[ast.FieldGroupBy])) == 0 &&
+		len(ast.Nodes(q[ast.FieldGroupSets])) == 0 && p.hasAggregates(ctx, q)
 	if ok, err := p.onWorkers(ctx, subPlan); err != nil || !ok {
 		return false, err
 	}

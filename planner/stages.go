@@ -739,7 +739,7 @@ func (x *extraction) try(ctx context.Context, holder node, key string, q node, w
 	if err != nil || !ok {
 		return false, err
 	}
-	st.merged = subPlan.Final == nil && subPlan.Merge != nil
+	st.merged = subPlan.Final == nil && subPlan.Merge != nil && subPlan.staging == nil
 	st.global = st.merged && q.Type() == ast.SelectNode && len(ast.Nodes(q[ast.FieldGroupBy])) == 0 &&
 		len(ast.Nodes(q[ast.FieldGroupSets])) == 0 && p.hasAggregates(ctx, q)
 	if ok, err := p.onWorkers(ctx, subPlan); err != nil || !ok {

@@ -196,6 +196,8 @@ func TestParametersReachTheMerge(t *testing.T) {
 			"SELECT k, count(*) + 1 AS n FROM shop.facts GROUP BY k HAVING count(*) > 500 ORDER BY k NULLS FIRST", "aggregate", []any{int64(1), int64(500)}},
 		{"SELECT id, amount FROM shop.facts WHERE k = ? ORDER BY amount DESC, id LIMIT ? OFFSET ?",
 			"SELECT id, amount FROM shop.facts WHERE k = 3 ORDER BY amount DESC, id LIMIT 5 OFFSET 2", "topk", []any{int64(3), int64(5), int64(2)}},
+		{"SELECT k, count(*) AS n FROM shop.facts GROUP BY k ORDER BY n DESC, k NULLS FIRST LIMIT ? OFFSET ?",
+			"SELECT k, count(*) AS n FROM shop.facts GROUP BY k ORDER BY n DESC, k NULLS FIRST LIMIT 3 OFFSET 1", "aggregate", []any{int64(3), int64(1)}},
 		{"SELECT id FROM shop.facts ORDER BY amount, id LIMIT ?",
 			"SELECT id FROM shop.facts ORDER BY amount, id LIMIT 4", "topk", []any{int64(4)}},
 	} {

@@ -172,8 +172,21 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		}
 		mods = append(mods, o)
 	}
+	// A LIMIT or OFFSET parameter (`ORDER BY n DESC LIMIT ?`, a prepared
+	// top-N): the merge has no arguments, so each fragment returns it as
+	// a column of its partials (boundHidden), the same value in every
+	// row, and the merge's LIMIT reads it back, as a scan's top-k does.
+	// Over no partial rows it is NULL, and there is nothing to limit.
+	var boundParams []string
 	if limit != nil {
-		mods = append(mods, limit.Copy())
+		lm := limit.Copy()
+		for _, f := range []string{ast.FieldLimit, ast.FieldOffset} {
+			if v := ast.AsNode(lm[f]); v != nil && v.Class() == ast.ClassParameter {
+				lm[f] = fromPartials(boundHidden(f))
+				boundParams = append(boundParams, f)
+			}
+		}
+		mods = append(mods, lm)
 	}
 	merge[ast.FieldModifiers] = mods
 	keys := make([]any, 0, len(a.groups))
@@ -212,7 +225,7 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		partialGroups = append(partialGroups, a.distinctArg.Copy())
 	}
 	partialSelect = append(partialSelect, ast.List(a.partials)...)
-	if len(partialSelect)+len(a.constants) == 0 {
+	if len(partialSelect)+len(a.constants)+len(boundParams) == 0 {
 		return nil, fallbackOf(ReasonEmptyPartials)
 	}
 	partial := func(r node) {
@@ -222,6 +235,17 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		for i, q := range subs {
 			q[ast.FieldAlias] = fmt.Sprintf("s%d", i)
 			r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), q)
+		}
+		// r's own LIMIT and OFFSET parameters, for the merge.
+		for _, m := range ast.Nodes(r[ast.FieldModifiers]) {
+			if m.Type() != ast.LimitModifier {
+				continue
+			}
+			for _, f := range boundParams {
+				c := ast.AsNode(m[f]).Copy()
+				c[ast.FieldAlias] = boundHidden(f)
+				r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), c)
+			}
 		}
 		r[ast.FieldGroupBy] = ast.Clone(partialGroups)
 		if partialGroups == nil {

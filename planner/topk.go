@@ -29,7 +29,9 @@ func (d *dist) topKOf(root node, names []string, distinct, order, limit node, hi
 	// parameter (`LIMIT ? OFFSET ?`, a page of a prepared query): the
 	// fragments have the arguments and keep their first `? + ?` rows; the
 	// merge has none, so the fragments also return each as a hidden
-	// column (boundHidden) the merge's LIMIT and OFFSET read back.
+	// column (boundHidden) the merge's LIMIT and OFFSET read back. Under
+	// DISTINCT too: the column is one value in every row, so the rows
+	// distinct with it are those distinct without it.
 	var k, offset int64
 	var limitParam, offsetParam bool
 	if limit != nil {
@@ -37,7 +39,7 @@ func (d *dist) topKOf(root node, names []string, distinct, order, limit node, hi
 			if v, ok := intConstant(e); ok {
 				return v, false, nil
 			}
-			if hide && distinct == nil && e.Class() == ast.ClassParameter {
+			if hide && e.Class() == ast.ClassParameter {
 				return 0, true, nil
 			}
 			return 0, false, fallbackOf(reason)

@@ -115,6 +115,9 @@ func TestFaults(t *testing.T) {
 		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 		cl := dialFlightSQL(t, srv.Addr(), mem)
 		q := faultQueries()[2]
+		// Both workers healthy before planning: with one the plan is
+		// single (one_worker).
+		waitLocalWorkers(t, srv, cl, workers)
 		steps := explain(t, cl, q.sql)
 		require.Contains(t, formatExplain(steps), "repartition demo.plays on title_id and demo.titles on title_id")
 		t.Run("while_producing", func(t *testing.T) {
@@ -153,6 +156,7 @@ func TestFaults(t *testing.T) {
 		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers, Args: []string{"--final-aggregate-groups", "1"}})
 		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 		cl := dialFlightSQL(t, srv.Addr(), mem)
+		waitLocalWorkers(t, srv, cl, workers) // with one worker the plan is single
 		require.Contains(t, formatExplain(explain(t, cl, q.sql)), "final k0 (about")
 		t.Run("while_producing", func(t *testing.T) {
 			waitLocalWorkers(t, srv, cl, workers)

@@ -177,13 +177,13 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 	// a column of its partials (boundHidden), the same value in every
 	// row, and the merge's LIMIT reads it back, as a scan's top-k does.
 	// Over no partial rows it is NULL, and there is nothing to limit.
-	var boundParams []string
+	boundParams := 0
 	if limit != nil {
 		lm := limit.Copy()
 		for _, f := range []string{ast.FieldLimit, ast.FieldOffset} {
 			if v := ast.AsNode(lm[f]); v != nil && v.Class() == ast.ClassParameter {
 				lm[f] = fromPartials(boundHidden(f))
-				boundParams = append(boundParams, f)
+				boundParams++
 			}
 		}
 		mods = append(mods, lm)
@@ -225,7 +225,7 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		partialGroups = append(partialGroups, a.distinctArg.Copy())
 	}
 	partialSelect = append(partialSelect, ast.List(a.partials)...)
-	if len(partialSelect)+len(a.constants)+len(boundParams) == 0 {
+	if len(partialSelect)+len(a.constants)+boundParams == 0 {
 		return nil, fallbackOf(ReasonEmptyPartials)
 	}
 	partial := func(r node) {
@@ -238,13 +238,8 @@ func (d *dist) aggregate(root node, names []string, order, limit node) (*shape, 
 		}
 		// r's own LIMIT and OFFSET parameters, for the merge.
 		for _, m := range ast.Nodes(r[ast.FieldModifiers]) {
-			if m.Type() != ast.LimitModifier {
-				continue
-			}
-			for _, f := range boundParams {
-				c := ast.AsNode(m[f]).Copy()
-				c[ast.FieldAlias] = boundHidden(f)
-				r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), c)
+			if m.Type() == ast.LimitModifier {
+				hiddenBounds(r, m)
 			}
 		}
 		r[ast.FieldGroupBy] = ast.Clone(partialGroups)

@@ -115,13 +115,7 @@ func (d *dist) topKOf(root node, names []string, distinct, order, limit node, hi
 			// r's own parameters: the first `limit + offset` rows, and
 			// each parameter a hidden column for the merge.
 			first := ast.AsNode(m[ast.FieldLimit])
-			for _, f := range []string{ast.FieldLimit, ast.FieldOffset} {
-				if v := ast.AsNode(m[f]); v != nil && v.Class() == ast.ClassParameter {
-					c := v.Copy()
-					c[ast.FieldAlias] = boundHidden(f)
-					r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), c)
-				}
-			}
+			hiddenBounds(r, m)
 			if off := ast.AsNode(m[ast.FieldOffset]); off != nil {
 				first = ast.Operator("+", first, off)
 			}
@@ -147,6 +141,19 @@ func boundHidden(field string) string {
 		return "quiver_limit"
 	}
 	return "quiver_offset"
+}
+
+// hiddenBounds appends to r's select list each LIMIT or OFFSET of its
+// limit modifier m that is a parameter, as the boundHidden column a
+// merge reads it back from (fromPartials).
+func hiddenBounds(r, m node) {
+	for _, f := range []string{ast.FieldLimit, ast.FieldOffset} {
+		if v := ast.AsNode(m[f]); v != nil && v.Class() == ast.ClassParameter {
+			c := v.Copy()
+			c[ast.FieldAlias] = boundHidden(f)
+			r[ast.FieldSelectList] = append(r[ast.FieldSelectList].([]any), c)
+		}
+	}
 }
 
 // fromPartials is `(SELECT any_value(c) FROM quiver_partials)`, a value

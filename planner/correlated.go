@@ -83,12 +83,16 @@ func (x *extraction) decorrelate(ctx context.Context, e node) (node, bool) {
 	// is written to the spool and read back) to the distinct keys.
 	in[ast.FieldModifiers] = []any{node{ast.FieldType: ast.DistinctModifier, "distinct_on_targets": []any{}}}
 	in[ast.FieldWhere] = andAll(where)
-	sub := node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
-		"subquery_type": "ANY", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: in},
-		"child": probe, "comparison_type": "COMPARE_EQUAL"}
-	out := ast.Coalesce(sub, ast.Constant("BOOLEAN", false))
+	out := ast.Coalesce(inSubquery(probe, in), ast.Constant("BOOLEAN", false))
 	out[ast.FieldAlias] = e.Alias()
 	return out, true
+}
+
+// inSubquery is `probe IN (q)`.
+func inSubquery(probe, q node) node {
+	return node{ast.FieldClass: ast.ClassSubquery, ast.FieldType: "SUBQUERY", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
+		"subquery_type": "ANY", ast.FieldSubquery: node{ast.FieldNamedParams: []any{}, ast.FieldNode: q},
+		"child": probe, "comparison_type": "COMPARE_EQUAL"}
 }
 
 // correlation splits the WHERE conjuncts of a subquery q over tables into

@@ -51,8 +51,10 @@ var nullOnEmpty = map[string]bool{
 }
 
 // decorrelateScalar rewrites the correlated scalar subqueries of q's WHERE
-// clause and select list that qualify (see above).
-func (x *extraction) decorrelateScalar(ctx context.Context, q node) {
+// clause and select list that qualify (see above). keep, when not nil, is
+// asked about each rewrite with the grouped subquery's FROM item: a rewrite
+// it refuses is undone, references included.
+func (x *extraction) decorrelateScalar(ctx context.Context, q node, keep func(ref node) bool) {
 	from := q.Child(ast.FieldFromTable)
 	if q.Type() != ast.SelectNode || from == nil || from.Type() == ast.EmptyFrom {
 		return
@@ -79,48 +81,66 @@ func (x *extraction) decorrelateScalar(ctx context.Context, q node) {
 		}
 	}
 	for i, e := range subs {
-		r, join, ok := x.scalarJoin(ctx, q, e)
+		from, saved := q[ast.FieldFromTable], x.saveRefs()
+		r, join, undo, ok := x.scalarJoin(ctx, q, e)
 		if !ok {
+			x.restoreRefs(saved)
 			continue
 		}
 		holders[i](r)
 		q[ast.FieldFromTable] = join
+		if keep != nil && !keep(join.Child(ast.FieldRight)) {
+			holders[i](e)
+			q[ast.FieldFromTable] = from
+			undo()
+			x.restoreRefs(saved)
+		}
 	}
 }
 
-// scalarJoin returns the column that replaces the scalar subquery e of q
-// and q's FROM clause joined to its grouped form, false when it does not
-// qualify.
-func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, bool) {
+// saveRefs is what restoreRefs needs to undo a rewrite's adopted and
+// duplicated references.
+func (x *extraction) saveRefs() []tableRef { return slices.Clone(x.refs) }
+
+// restoreRefs puts the references back as saveRefs found them.
+func (x *extraction) restoreRefs(saved []tableRef) {
+	copy(x.refs, saved)
+	x.refs, x.origin = x.refs[:len(saved)], x.origin[:len(saved)]
+}
+
+// scalarJoin returns the column that replaces the scalar subquery e of q,
+// q's FROM clause joined to its grouped form and what undoes the changes
+// to the FROM clause's joins; false when it does not qualify.
+func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, func(), bool) {
 	sq := e.Child(ast.FieldSubquery).Child(ast.FieldNode)
 	if sq == nil || sq.Type() != ast.SelectNode || sq[ast.FieldWhere] == nil || len(ast.Nodes(sq[ast.FieldGroupBy])) > 0 ||
 		sq[ast.FieldHaving] != nil || sq[ast.FieldQualify] != nil || sq[ast.FieldSample] != nil || len(ast.Nodes(sq[ast.FieldModifiers])) > 0 ||
 		sq.Str(ast.FieldAggregateHandle) != ast.StandardHandling || len(ast.Nodes(sq[ast.FieldSelectList])) != 1 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	if cm, _ := sq[ast.FieldCTEMap].(node); len(ast.Nodes(cm["map"])) > 0 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	v := ast.Nodes(sq[ast.FieldSelectList])[0]
 	tables := x.tablesIn(sq)
 	if len(tables) == 0 || x.foreign(sq) {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	inner, outer, rest, ok := x.correlation(ctx, sq, tables)
 	if !ok {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	outerTables := x.tablesIn(q)
 	rows := q.Copy() // q's rows before any grouping, where a WHERE sees them
 	rows[ast.FieldGroupBy], rows[ast.FieldGroupSets], rows[ast.FieldHaving], rows[ast.FieldQualify] = []any{}, []any{}, nil, nil
 	for _, o := range outer {
 		if !x.bindsIn(ctx, rows, outerTables, o, nil) {
-			return nil, nil, false // it refers further out
+			return nil, nil, nil, false // it refers further out
 		}
 	}
 	value, aggs, ok := x.aggregateLeaves(ctx, v, sq, tables, rows, outerTables, rest)
 	if !ok {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	x.subs++
 	alias := fmt.Sprintf("quiver_sq%d", x.subs)
@@ -144,11 +164,17 @@ func (x *extraction) scalarJoin(ctx context.Context, q, e node) (node, node, boo
 	grouped[ast.FieldSelectList] = list
 	grouped[ast.FieldGroupBy] = groups
 	grouped[ast.FieldGroupSets] = groupSets(len(groups))
-	grouped[ast.FieldWhere] = andAll(copies(rest))
-	join := ast.JoinRef(q.Child(ast.FieldFromTable), ast.SubqueryRef(grouped, alias), andAll(on), ast.JoinLeft)
+	where := copies(rest)
+	if m := x.magicSet(ctx, q, e, inner, outer, tables); m != nil {
+		where = append(where, m)
+	}
+	grouped[ast.FieldWhere] = andAll(where)
+	from := q.Child(ast.FieldFromTable)
+	undo := uncross(from)
+	join := ast.JoinRef(from, ast.SubqueryRef(grouped, alias), andAll(on), ast.JoinLeft)
 	r := value(alias)
 	r[ast.FieldAlias] = e.Alias()
-	return r, join, true
+	return r, join, undo, true
 }
 
 // aggregateLeaves finds the aggregates of E, the value of the scalar
@@ -239,6 +265,97 @@ func (x *extraction) aggregateLeaves(ctx context.Context, e, sq node, tables []*
 		return put(out)
 	}
 	return value, copies(aggs), true
+}
+
+// uncross writes the cross products of a FROM clause's join tree as
+// inner joins ON true: DuckDB renders `a, b` joined to c as `a, b LEFT
+// JOIN c ON …`, which parses as a joined to (b LEFT JOIN c), and the
+// condition could not see a. It returns what undoes it.
+func uncross(ref node) (undo func()) {
+	undo = func() {}
+	if ref == nil || ref.Type() != ast.Join {
+		return undo
+	}
+	if ref.Str(ast.FieldRefType) == ast.RefCross {
+		ref[ast.FieldRefType], ref[ast.FieldCondition] = ast.RefRegular, ast.Constant("BOOLEAN", true)
+		undo = func() { ref[ast.FieldRefType], ref[ast.FieldCondition] = ast.RefCross, nil }
+	}
+	l, r := uncross(ref.Child(ast.FieldLeft)), uncross(ref.Child(ast.FieldRight))
+	return func() { undo(); l(); r() }
+}
+
+// magicSet is a filter that keeps the grouped form of q's scalar
+// subquery e (keys inner, equal to outer of the enclosing row) to the keys
+// the enclosing query can look up, as DuckDB's own decorrelation keeps
+// the subquery to the enclosing rows' distinct keys (its delim join):
+// without it the stage aggregates every key of its tables (TPC-H q17's
+// `avg(l_quantity)` of every part, where the enclosing query asks for
+// the parts of one brand and container). For a table T of q's FROM clause
+// smaller than the subquery's largest, over whose columns some of the
+// outer keys are computed, and whose own conjuncts of q's WHERE filter it,
+// it is
+//
+//	inner IN (SELECT outer FROM T WHERE <T's conjuncts>)
+//
+// (struct_pack of the keys for several). It only removes groups no row of
+// the result reads: a row that reaches the result passes every WHERE
+// conjunct, T's among them, so its key is in the set, or it is NULL
+// (T's side NULL-extended), and NULL joins no group anyway. nil when no
+// table qualifies.
+func (x *extraction) magicSet(ctx context.Context, q, e node, inner, outer []node, innerTables []*storage.Table) node {
+	var most int64
+	for _, t := range innerTables {
+		most = max(most, t.Rows)
+	}
+	var conjuncts []node
+	for _, c := range flattenAnd(q.Child(ast.FieldWhere)) {
+		if !ast.Contains(c, false, func(n node) bool { return sameNode(n, e) }) {
+			conjuncts = append(conjuncts, c)
+		}
+	}
+	_, top, _ := topLevelSources(q, x.refs)
+	for i, r := range x.refs {
+		if !top[i] || r.table.Rows >= most {
+			continue
+		}
+		probe := ast.Select(r.node.Copy())
+		var keys []int
+		for j, o := range outer {
+			if x.bindsIn(ctx, probe, []*storage.Table{r.table}, o, nil) {
+				keys = append(keys, j)
+			}
+		}
+		var own []node
+		for _, c := range conjuncts {
+			tables := x.tablesIn(c)
+			if !slices.Contains(tables, r.table) {
+				tables = append(tables, r.table)
+			}
+			if !x.foreign(c) && x.bindsIn(ctx, probe, tables, c, nil) {
+				own = append(own, c)
+			}
+		}
+		if len(keys) == 0 || len(own) == 0 {
+			continue
+		}
+		set := ast.Select(x.duplicate(r.node))
+		where := make([]node, len(own))
+		for j, c := range own {
+			where[j] = x.duplicate(c)
+		}
+		set[ast.FieldWhere] = andAll(where)
+		ins, outs := make([]node, len(keys)), make([]node, len(keys))
+		for j, k := range keys {
+			ins[j], outs[j] = inner[k], outer[k]
+		}
+		probeKey, setKey := ins[0].Copy(), outs[0].Copy()
+		if len(keys) > 1 {
+			probeKey, setKey = keyStruct(ins), keyStruct(outs)
+		}
+		set[ast.FieldSelectList] = []any{setKey}
+		return inSubquery(probeKey, set)
+	}
+	return nil
 }
 
 // tablesIn are the distinct tables of the extraction's references under n.

@@ -489,9 +489,10 @@ func (p *Planner) readStages(ctx context.Context, stages []*stage, part int) err
 // statement's fragments as its tree then is.
 func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tableRef, split int, plan *Plan, depth int,
 	fragments func(ctx context.Context) ([]Fragment, map[int]bool, error), local func(q node) bool) error {
-	// Only the query's own plan: a stage's plan may still get a final
-	// round (onWorkers), which would have to run after these stages.
-	if depth > 0 || p.opts.Typer == nil || p.opts.TypeName == nil || p.opts.Partitioner == nil || plan.Params > 0 ||
+	// A stage's plan only when it is a scan: an aggregate's may still get
+	// a final round (onWorkers), which would have to run after these
+	// stages.
+	if depth > 0 && (plan.Merge != nil || plan.Final != nil) || p.opts.Typer == nil || p.opts.TypeName == nil || p.opts.Partitioner == nil || plan.Params > 0 ||
 		stmt.node.Type() != ast.SelectNode {
 		return nil
 	}
@@ -501,6 +502,22 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	}
 	x := &extraction{p: p, root: stmt.node, refs: refs, origin: origin, depth: depth}
 	var err error
+	// A correlated scalar subquery of the WHERE clause, which every
+	// fragment would compute over the whole of its tables, is joined as
+	// its grouped form (scalar.go) when that can be a stage.
+	x.decorrelateScalar(ctx, stmt.node, func(ref node) bool {
+		holder := ref.Child(ast.FieldSubquery)
+		q := holder.Child(ast.FieldNode)
+		if err != nil || local(q) {
+			return false
+		}
+		var done bool
+		done, err = x.try(ctx, holder, ast.FieldNode, q, fmt.Sprintf("subquery %d", x.subs))
+		return done
+	})
+	if err != nil {
+		return err
+	}
 	// The select list's and HAVING's stand-alone subqueries run in the
 	// fragments too: in scans as they are, in aggregates as constant
 	// columns of the partials (aggregate.go).
@@ -609,7 +626,7 @@ type extraction struct {
 // not is searched for smaller ones.
 func (x *extraction) walk(ctx context.Context, n node, cte string) error {
 	x.decorrelateIn(ctx, n)
-	x.decorrelateScalar(ctx, n)
+	x.decorrelateScalar(ctx, n, nil)
 	for _, k := range sortedKeys(n) {
 		if v, ok := n[k].(node); ok {
 			if r, ok := x.decorrelate(ctx, v); ok {

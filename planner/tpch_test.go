@@ -92,7 +92,7 @@ func TestTPCHDistributed(t *testing.T) {
 
 	for _, mode := range distModes {
 		pl := newDistPlanner(t, wh, groupsOf(mode.workers), mode.tweak)
-		distributed, exchanged, finals, whole, staged, stagedFilters, coLocated := 0, 0, 0, 0, 0, 0, 0
+		distributed, exchanged, finals, whole, staged, stagedFilters, coLocated, nested := 0, 0, 0, 0, 0, 0, 0, 0
 		fallbacks := map[string]string{}
 		t.Run(mode.name, func(t *testing.T) {
 			for _, qu := range queries {
@@ -122,6 +122,9 @@ func TestTPCHDistributed(t *testing.T) {
 					}
 					if plan.Decisions.Strategy != "staged" && len(plan.Decisions.Stages) > 0 && qu.nr <= 22 {
 						stagedFilters++
+					}
+					if qu.nr == 20 && len(plan.Decisions.Stages) == 1 && len(plan.Decisions.Stages[0].Decisions.Stages) == 1 {
+						nested++
 					}
 					switch {
 					case plan.Final != nil:
@@ -155,14 +158,18 @@ func TestTPCHDistributed(t *testing.T) {
 			// table groups whole on the split customer key; q15's CTE
 			// and q20's IN subquery are stages of their own, each
 			// split, and the rest of the query runs over their
-			// results; q11's HAVING subquery is a stage read by the
-			// split aggregate's partials.
+			// results (q20's scan stage has its correlated sum as a
+			// stage of its own); q11's HAVING subquery is a stage read
+			// by the split aggregate's partials, and the correlated
+			// min of q02 and avg of q17 are grouped stages joined to
+			// the split plan.
 			require.Empty(t, fallbacks, mode.name)
 			require.Equal(t, 2, staged, "q15 and q20 in stages")
+			require.Equal(t, 1, nested, "q20's correlated subquery a stage of its stage")
 			if !strings.Contains(mode.name, "exchanging") {
 				// With exchanges the fragments are rendered once
 				// their inputs are written: each computes it whole.
-				require.Equal(t, 1, stagedFilters, "q11's HAVING subquery a stage of its split aggregate")
+				require.Equal(t, 3, stagedFilters, "q02's, q11's and q17's subqueries stages of their split plans")
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/planner"
 )
 
 // TestScalarSubqueryStages checks what the golden plans of the correlated
@@ -61,6 +63,19 @@ func TestScalarSubqueryStages(t *testing.T) {
 			require.Equal(t, 3, strings.Count(sql, c.magic), sql)
 		})
 	}
+
+	t.Run("small tables stay in the fragments", func(t *testing.T) {
+		const q = "SELECT p.play_id FROM demo.plays p WHERE p.revenue > (SELECT 2 * avg(q.revenue) FROM demo.plays q WHERE q.profile_id = p.profile_id)"
+		plan, err := pl.Plan(ctx, q)
+		require.NoError(t, err)
+		require.Len(t, plan.Decisions.Stages, 1)
+		small := newDistPlanner(t, goldenCatalog(), groupsOf(3), func(o *planner.Options) { o.CorrelatedStageRows = 1 << 40 })
+		plan, err = small.Plan(ctx, q)
+		require.NoError(t, err)
+		require.Equal(t, "scan", plan.Decisions.Strategy)
+		require.Empty(t, plan.Decisions.Stages)
+		require.Contains(t, plan.Fragments[0].SQL, "avg(q.revenue)", "the subquery is computed in the fragment")
+	})
 
 	t.Run("a stage of a stage", func(t *testing.T) {
 		plan, err := pl.Plan(ctx, "SELECT t.title_id, t.genre FROM demo.titles t WHERE t.title_id IN (SELECT p.title_id FROM demo.plays p WHERE p.device = 'tv' AND "+

@@ -508,7 +508,7 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	x.decorrelateScalar(ctx, stmt.node, func(ref node) bool {
 		holder := ref.Child(ast.FieldSubquery)
 		q := holder.Child(ast.FieldNode)
-		if err != nil || local(q) {
+		if err != nil || local(q) || !slices.ContainsFunc(x.tablesIn(q), func(t *storage.Table) bool { return t.Rows >= p.opts.CorrelatedStageRows }) {
 			return false
 		}
 		var done bool

@@ -508,13 +508,31 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	x.decorrelateScalar(ctx, stmt.node, func(ref node) bool {
 		holder := ref.Child(ast.FieldSubquery)
 		q := holder.Child(ast.FieldNode)
-		if err != nil || local(q) || !slices.ContainsFunc(x.tablesIn(q), func(t *storage.Table) bool { return t.Rows >= p.opts.CorrelatedStageRows }) {
+		if err != nil || local(q) || !slices.ContainsFunc(x.tablesIn(q), func(t *storage.Table) bool { return t.Rows >= p.opts.GroupedStageRows }) {
 			return false
 		}
 		var done bool
 		done, err = x.try(ctx, holder, ast.FieldNode, q, fmt.Sprintf("subquery %d", x.subs))
 		return done
 	})
+	if err != nil {
+		return err
+	}
+	// A grouped derived table that joins a table to aggregate it (TPC-H
+	// q13's customer LEFT JOIN orders) aggregates it first, as a stage
+	// (eager.go).
+	for _, q := range derivedTables(stmt.node.Child(ast.FieldFromTable)) {
+		x.eagerAggregate(ctx, q, func(ref node) bool {
+			holder := ref.Child(ast.FieldSubquery)
+			g := holder.Child(ast.FieldNode)
+			if err != nil || !slices.ContainsFunc(x.tablesIn(g), func(t *storage.Table) bool { return t.Rows >= p.opts.GroupedStageRows }) {
+				return false
+			}
+			var done bool
+			done, err = x.try(ctx, holder, ast.FieldNode, g, fmt.Sprintf("subquery %d", x.subs))
+			return done
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -579,6 +597,22 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 		p.stages.Add(float64(len(stages)))
 	}
 	p.logger.Debug("filter subqueries planned as stages", "stages", len(stages), "strategy", plan.Decisions.Strategy)
+	return nil
+}
+
+// derivedTables are the query nodes of the derived tables of a FROM
+// clause's join tree.
+func derivedTables(ref node) []node {
+	switch {
+	case ref == nil:
+		return nil
+	case ref.Type() == ast.Join:
+		return append(derivedTables(ref.Child(ast.FieldLeft)), derivedTables(ref.Child(ast.FieldRight))...)
+	case ref.Type() == ast.Subquery:
+		if q := ref.Child(ast.FieldSubquery).Child(ast.FieldNode); q != nil {
+			return []node{q}
+		}
+	}
 	return nil
 }
 

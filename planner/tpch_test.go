@@ -139,8 +139,8 @@ func TestTPCHDistributed(t *testing.T) {
 				})
 			}
 		})
-		t.Logf("%s: %d of 22 TPC-H queries and 12 shapes distributed, %d with exchanges, %d finished on workers, %d grouped whole in the fragments, %d reading orders by lineitem's key ranges",
-			mode.name, distributed, exchanged, finals, whole, coLocated)
+		t.Logf("%s: %d of 22 TPC-H queries and %d shapes distributed, %d with exchanges, %d finished on workers, %d grouped whole in the fragments, %d reading orders by lineitem's key ranges",
+			mode.name, distributed, len(tpchShapes), exchanged, finals, whole, coLocated)
 		if strings.Contains(mode.name, "finishing") {
 			require.GreaterOrEqual(t, finals, 10, "TPC-H aggregates finished on workers")
 		}
@@ -169,7 +169,13 @@ func TestTPCHDistributed(t *testing.T) {
 			if !strings.Contains(mode.name, "exchanging") {
 				// With exchanges the fragments are rendered once
 				// their inputs are written: each computes it whole.
-				require.Equal(t, 3, stagedFilters, "q02's, q11's and q17's subqueries stages of their split plans")
+				// Finishing on workers, q13's outer aggregate has a
+				// final round, which these stages would have to precede.
+				want := 4
+				if strings.Contains(mode.name, "finishing") {
+					want = 3
+				}
+				require.Equal(t, want, stagedFilters, "q02's, q11's and q17's subqueries and q13's orders grouped first stages of their split plans")
 			}
 		}
 	}
@@ -193,4 +199,12 @@ var tpchShapes = []string{
 	`SELECT ps_partkey, string_agg(CAST(ps_suppkey AS VARCHAR), ',' ORDER BY ps_suppkey) AS s FROM partsupp GROUP BY ps_partkey`,
 	`SELECT n_name, count(*) AS n FROM customer JOIN nation ON c_nationkey = n_nationkey
 	 WHERE c_custkey IN (SELECT o_custkey FROM orders GROUP BY o_custkey HAVING sum(o_totalprice) > 500000) GROUP BY n_name`,
+	// Eager aggregation (q13's shape): orders grouped on the customer
+	// key first, as a stage; counts of customers without orders are 0,
+	// their sums and minimums NULL.
+	`SELECT c_count, count(*) AS n, count(spent) AS with_spent, min(first) AS first FROM (SELECT c_custkey, count(o_orderkey) AS c_count,
+	 sum(o_totalprice) AS spent, min(o_orderdate) AS first FROM customer LEFT JOIN orders ON c_custkey = o_custkey AND o_orderstatus = 'F'
+	 GROUP BY c_custkey) GROUP BY c_count`,
+	`SELECT nb, c_mktsegment, count(*) AS n FROM (SELECT c_custkey, c_mktsegment, count(o_orderkey) AS nb FROM customer JOIN orders
+	 ON c_custkey = o_custkey WHERE c_acctbal > 0 GROUP BY c_custkey, c_mktsegment) AS t GROUP BY nb, c_mktsegment`,
 }

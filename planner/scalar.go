@@ -271,17 +271,22 @@ func (x *extraction) aggregateLeaves(ctx context.Context, e, sq node, tables []*
 // inner joins ON true: DuckDB renders `a, b` joined to c as `a, b LEFT
 // JOIN c ON …`, which parses as a joined to (b LEFT JOIN c), and the
 // condition could not see a. It returns what undoes it.
-func uncross(ref node) (undo func()) {
-	undo = func() {}
+func uncross(ref node) func() {
 	if ref == nil || ref.Type() != ast.Join {
-		return undo
+		return func() {}
 	}
-	if ref.Str(ast.FieldRefType) == ast.RefCross {
+	crossed := ref.Str(ast.FieldRefType) == ast.RefCross
+	if crossed {
 		ref[ast.FieldRefType], ref[ast.FieldCondition] = ast.RefRegular, ast.Constant("BOOLEAN", true)
-		undo = func() { ref[ast.FieldRefType], ref[ast.FieldCondition] = ast.RefCross, nil }
 	}
 	l, r := uncross(ref.Child(ast.FieldLeft)), uncross(ref.Child(ast.FieldRight))
-	return func() { undo(); l(); r() }
+	return func() {
+		if crossed {
+			ref[ast.FieldRefType], ref[ast.FieldCondition] = ast.RefCross, nil
+		}
+		l()
+		r()
+	}
 }
 
 // magicSet is a filter that keeps the grouped form of q's scalar

@@ -75,6 +75,15 @@ func TestScalarSubqueryStages(t *testing.T) {
 		require.Equal(t, "scan", plan.Decisions.Strategy)
 		require.Empty(t, plan.Decisions.Stages)
 		require.Contains(t, plan.Fragments[0].SQL, "avg(q.revenue)", "the subquery is computed in the fragment")
+		// Over a comma join the rewrite made inner joins ON true of its
+		// cross products: undone too.
+		const comma = "SELECT count(*) AS n FROM demo.plays p, demo.titles t WHERE p.title_id = t.title_id AND t.kind = 'movie' AND " +
+			"p.duration_seconds > (SELECT 0.5 * avg(q.duration_seconds) FROM demo.plays q WHERE q.title_id = t.title_id)"
+		plan, err = small.Plan(ctx, comma)
+		require.NoError(t, err)
+		require.Empty(t, plan.Decisions.Stages)
+		require.Contains(t, plan.Fragments[0].SQL, " AS p , ", "the comma join is as it was")
+		require.NotContains(t, plan.Fragments[0].SQL, "ON (true)")
 	})
 
 	t.Run("a stage of a stage", func(t *testing.T) {

@@ -149,7 +149,7 @@ public class DeleteWriter {
     }
     if (type.equals("sql")) {
       props.put("type", "jdbc");
-      // pyiceberg's SQL catalog has no views table column (schema V0).
+      // V0: tables only, as pyiceberg (which made the catalog) uses it.
       props.put("jdbc.schema-version", "V0");
       return CatalogUtil.buildIcebergCatalog(c.get("name").asText(), props, new Configuration());
     }

@@ -34,6 +34,17 @@ VENV_STAMP := $(VENV)/.installed
 WHEELHOUSE := $(TOOLS)/wheels/python
 # The Flight SQL JDBC driver, for the JDBC end-to-end test (Maven Central).
 JDBC_JAR := $(TOOLS)/jdbc/flight-sql-jdbc-driver-18.3.0.jar
+# The Iceberg fixtures (testdata/iceberg): a real REST catalog (one
+# self-contained jar, Maven Central), the Java writer of the merge-on-read
+# delete files pyiceberg cannot write, pyiceberg itself in the test venv,
+# and DuckDB's iceberg extension (with avro, which it needs) as a
+# reference reader.
+ICEBERG_JAR := $(TOOLS)/iceberg/iceberg-open-api-1.10.0.jar
+ICEBERG_WRITER := $(TOOLS)/iceberg-writer
+ICEBERG_WRITER_CLASS := $(ICEBERG_WRITER)/classes/DeleteWriter.class
+ICEBERG_EXT := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/iceberg.duckdb_extension
+AVRO_EXT := $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/avro.duckdb_extension
+VENV_ICEBERG := $(VENV)/.iceberg-installed
 
 # Tests and the demo find the tools through these.
 export QUIVER_EXTENSION_DIR := $(EXT_DIR)
@@ -43,10 +54,12 @@ export QUIVER_TEST_BIN := $(TEST_BIN)
 export QUIVER_PYTHON := $(VENV)/bin/python
 export QUIVER_WHEELHOUSE := $(WHEELHOUSE)
 export QUIVER_JDBC_JAR = $(JDBC_JAR)
+export QUIVER_ICEBERG_JAR = $(ICEBERG_JAR)
+export QUIVER_ICEBERG_WRITER = $(ICEBERG_WRITER)
 
 COMMA := ,
 
-.PHONY: all build build-test demo demo-prerequisites test test-go test-python notebooks tools lint bench fuzz clean
+.PHONY: all build build-test demo demo-prerequisites test test-go test-python notebooks tools iceberg-tools lint bench fuzz clean
 
 all: build
 
@@ -61,7 +74,10 @@ $(TEST_BIN): $(GO_SOURCES)
 	$(GO) build -tags=$(GOTAGS),quivertest -o $(TEST_BIN) ./cmd/quiver
 
 # Everything the tests and benchmarks use; `make demo` needs none of it.
-tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP) $(JDBC_JAR) $(STATICCHECK) $(ERRCHECK)
+tools: $(MINIO) $(HTTPFS) $(TPCH) $(VENV_STAMP) $(JDBC_JAR) $(STATICCHECK) $(ERRCHECK) iceberg-tools
+
+# What the Iceberg fixtures need (testdata/iceberg/README.md).
+iceberg-tools: $(ICEBERG_JAR) $(ICEBERG_WRITER_CLASS) $(VENV_ICEBERG) $(ICEBERG_EXT) $(AVRO_EXT)
 
 # Installed under a versioned name, so changing a pin installs the new one.
 $(STATICCHECK):
@@ -86,6 +102,22 @@ $(EXT_DIR)/v$(DUCKDB_VERSION)/linux_amd64/%.duckdb_extension:
 
 $(JDBC_JAR): clients/jdbc/pom.xml
 	mvn -q -f clients/jdbc/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/jdbc
+
+$(ICEBERG_JAR): testdata/iceberg/pom.xml
+	mvn -q -f testdata/iceberg/pom.xml dependency:copy-dependencies -DoutputDirectory=$(TOOLS)/iceberg
+	touch $@
+
+# Its libraries are replaced whole, so a changed pin leaves no stale jar
+# on the classpath (lib/*).
+$(ICEBERG_WRITER_CLASS): testdata/iceberg/writer/pom.xml testdata/iceberg/writer/DeleteWriter.java
+	rm -rf $(ICEBERG_WRITER)
+	mvn -q -f testdata/iceberg/writer/pom.xml dependency:copy-dependencies -DoutputDirectory=$(ICEBERG_WRITER)/lib
+	javac -nowarn -d $(ICEBERG_WRITER)/classes -cp '$(ICEBERG_WRITER)/lib/*' testdata/iceberg/writer/DeleteWriter.java
+
+# pyiceberg and what it pulls in, pinned, on top of the test venv.
+$(VENV_ICEBERG): testdata/iceberg/requirements.txt $(VENV_STAMP)
+	$(VENV)/bin/pip install --quiet -r testdata/iceberg/requirements.txt
+	touch $@
 
 # The venv the README's Python examples start from, made by `make demo`:
 # the client (editable) with its DataFrame, Jupyter and ADBC extras, and
@@ -135,15 +167,16 @@ demo-prerequisites:
 # on non-test code (.errcheck-excludes lists what it need not ask for:
 # terminal prints, buffered writers, read-only closers, temp-file removal;
 # a deliberately dropped error is written `_ = f.Close()`), and ruff
-# (pinned in clients/python's test extra) on the client and the
-# benchmarks; `ruff format` is not enforced, the code predates it.
+# (pinned in clients/python's test extra) on the client, the
+# benchmarks and the Iceberg fixture generator; `ruff format` is not
+# enforced, the code predates it.
 lint: $(VENV_STAMP) $(STATICCHECK) $(ERRCHECK)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	$(GO) vet -tags=$(GOTAGS),quivertest ./cmd/quiver/
 	$(STATICCHECK) ./...
 	$(ERRCHECK) -tags $(GOTAGS) -ignoretests -exclude .errcheck-excludes ./...
-	$(VENV)/bin/ruff check clients/python bench
+	$(VENV)/bin/ruff check clients/python bench testdata/iceberg
 
 test: tools build build-test lint test-go test-python
 

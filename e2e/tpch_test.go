@@ -90,10 +90,10 @@ func TestTPCH(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := harness.StartServer(t, harness.ServerOptions{
 				// At SF0.1 lineitem has 600,000 rows: below the default
-				// --grouped-stage-rows, so q02's and q17's subqueries
+				// --correlated-stage-rows, so q02's and q17's subqueries
 				// would be computed in every fragment.
 				Warehouse: wh, LocalWorkers: workers, S3Endpoint: m.Endpoint(), Env: m.Env(),
-				Args: append([]string{"--grouped-stage-rows", "50000"}, run.args...),
+				Args: append([]string{"--correlated-stage-rows", "50000"}, run.args...),
 			})
 			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 			cl := dialFlightSQL(t, srv.Addr(), mem)

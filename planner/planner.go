@@ -88,13 +88,14 @@ type Options struct {
 	// the group keys (FinalAggregate), instead of merged on the
 	// coordinator; 0 never does.
 	FinalGroups int64
-	// GroupedStageRows is the size, in rows of its largest table, from
-	// which a correlated scalar subquery of a split statement (scalar.go),
-	// or the table a grouped derived table joins only to aggregate it
-	// (eager.go), is computed grouped on its keys as a stage instead of
-	// by every fragment: below it a stage's round costs more than the
-	// scan it saves. 0 always stages.
-	GroupedStageRows int64
+	// CorrelatedStageRows is the size, in rows of its largest table, from
+	// which a correlated scalar subquery of a split statement is computed
+	// grouped on its keys as a stage (scalar.go) instead of by every
+	// fragment; EagerStageRows the size of the table a grouped derived
+	// table joins only to aggregate it from which it is aggregated first,
+	// as a stage (eager.go). Below them a stage's rounds cost more than
+	// the scans they save. 0 always stages.
+	CorrelatedStageRows, EagerStageRows int64
 	// NoCoLocation reads every broadcast table whole in every fragment,
 	// even where footer ranges say which of its files a fragment needs
 	// (colocate.go).

@@ -69,7 +69,7 @@ func TestScalarSubqueryStages(t *testing.T) {
 		plan, err := pl.Plan(ctx, q)
 		require.NoError(t, err)
 		require.Len(t, plan.Decisions.Stages, 1)
-		small := newDistPlanner(t, goldenCatalog(), groupsOf(3), func(o *planner.Options) { o.GroupedStageRows = 1 << 40 })
+		small := newDistPlanner(t, goldenCatalog(), groupsOf(3), func(o *planner.Options) { o.CorrelatedStageRows = 1 << 40 })
 		plan, err = small.Plan(ctx, q)
 		require.NoError(t, err)
 		require.Equal(t, "scan", plan.Decisions.Strategy)

@@ -508,7 +508,7 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	x.decorrelateScalar(ctx, stmt.node, func(ref node) bool {
 		holder := ref.Child(ast.FieldSubquery)
 		q := holder.Child(ast.FieldNode)
-		if err != nil || local(q) || !slices.ContainsFunc(x.tablesIn(q), func(t *storage.Table) bool { return t.Rows >= p.opts.GroupedStageRows }) {
+		if err != nil || local(q) || !slices.ContainsFunc(x.tablesIn(q), func(t *storage.Table) bool { return t.Rows >= p.opts.CorrelatedStageRows }) {
 			return false
 		}
 		var done bool
@@ -525,7 +525,7 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 		x.eagerAggregate(ctx, q, func(ref node) bool {
 			holder := ref.Child(ast.FieldSubquery)
 			g := holder.Child(ast.FieldNode)
-			if err != nil || !slices.ContainsFunc(x.tablesIn(g), func(t *storage.Table) bool { return t.Rows >= p.opts.GroupedStageRows }) {
+			if err != nil || !slices.ContainsFunc(x.tablesIn(g), func(t *storage.Table) bool { return t.Rows >= p.opts.EagerStageRows }) {
 				return false
 			}
 			var done bool

@@ -29,7 +29,8 @@ type distFlags struct {
 	broadcastRows     int64
 	broadcastBytes    string
 	finalGroups       int64
-	groupedRows       int64
+	correlatedRows    int64
+	eagerRows         int64
 	coLocate          bool
 }
 
@@ -46,7 +47,8 @@ func (d *distFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&d.broadcastRows, "broadcast-rows", 0, "a table with at least this many rows that the split table joins on equal keys is hash-partitioned with it through the spool (an exchange) instead of read whole by every fragment; 0 never exchanges")
 	fs.StringVar(&d.broadcastBytes, "broadcast-bytes", "auto", "a table whose files the split table would have every fragment read (a join on equal keys) is repartitioned with it instead, through the spool, from this size: auto is an eighth of a worker's memory_limit (a hash table is several times its Parquet): a local worker's, or the smallest a remote worker reports; 0 never")
 	fs.Int64Var(&d.finalGroups, "final-aggregate-groups", 1_000_000, "a GROUP BY whose keys hold about this many groups or more (footer min/max of integer and date keys, at most the rows read) finishes on the workers: partials hash-partitioned on the keys through the spool, one final fragment per part, instead of merged on the coordinator; 0 always merges on the coordinator")
-	fs.Int64Var(&d.groupedRows, "grouped-stage-rows", 1_000_000, "a correlated scalar subquery of a split query, or the table a grouped derived table joins only to aggregate it, whose largest table has at least this many rows is computed once, grouped on its keys, as a stage read by every fragment, instead of by every fragment over its whole tables; 0 always")
+	fs.Int64Var(&d.correlatedRows, "correlated-stage-rows", 10_000_000, "a correlated scalar subquery of a split query whose largest table has at least this many rows is computed once, grouped on its correlation keys, as a stage every fragment reads, instead of by every fragment over its whole tables; 0 always")
+	fs.Int64Var(&d.eagerRows, "eager-stage-rows", 1_000_000, "a table with at least this many rows that a grouped derived table joins only to aggregate it (customer LEFT JOIN orders … count(o_orderkey)) is aggregated on its join key first, as a stage, instead of joined whole in every fragment; 0 always")
 	fs.BoolVar(&d.coLocate, "co-locate", true, "a broadcast table joined on equal integer or date keys to the split table is read, in each fragment, only from its files whose footer min/max range meets that fragment's files of the split table (tables laid out by the same key); false reads it whole everywhere")
 	fs.DurationVar(&d.spoolTTL, "spool-ttl", time.Hour, "exchange data of a query no coordinator has touched for this long (the warehouse's _spool/<query>/, left by a crash) is deleted; swept at start and every min(5m, ttl/2). Queries delete their own when they end")
 	fs.StringVar(&d.compression, "ipc-compression", flightserver.CompressionAuto, "compression of result batches: auto (zstd for clients on other machines, except Java/JDBC ones), off, zstd or lz4 (every result); clients override it per query with the "+flightserver.CompressionHeader+" header")
@@ -56,8 +58,8 @@ func (d *distFlags) validate() error {
 	if d.broadcastRows < 0 {
 		return fmt.Errorf("--broadcast-rows must be 0 (never exchange) or more, got %d", d.broadcastRows)
 	}
-	if d.groupedRows < 0 {
-		return fmt.Errorf("--grouped-stage-rows must be 0 (always a stage) or more, got %d", d.groupedRows)
+	if d.correlatedRows < 0 || d.eagerRows < 0 {
+		return fmt.Errorf("--correlated-stage-rows and --eager-stage-rows must be 0 (always a stage) or more, got %d and %d", d.correlatedRows, d.eagerRows)
 	}
 	if d.finalGroups < 0 {
 		return fmt.Errorf("--final-aggregate-groups must be 0 (merge on the coordinator) or more, got %d", d.finalGroups)

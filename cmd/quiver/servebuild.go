@@ -244,7 +244,7 @@ func (a *serveApp) buildPlanner(system *systables.Registry) (*planner.Planner, e
 		Parser: a.db, Catalog: systables.Catalog{Warehouse: a.warehouse, System: system}, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: a.pool}, Typer: a.coord.Typer(), Functions: a.db, Footers: a.warehouse,
 		BroadcastRows: c.dist.broadcastRows, BroadcastBytes: broadcastBytes, BroadcastBytesFor: broadcastBytesFor,
-		FinalGroups: c.dist.finalGroups, GroupedStageRows: c.dist.groupedRows, NoCoLocation: !c.dist.coLocate, Logger: a.logger, Registerer: a.reg,
+		FinalGroups: c.dist.finalGroups, CorrelatedStageRows: c.dist.correlatedRows, EagerStageRows: c.dist.eagerRows, NoCoLocation: !c.dist.coLocate, Logger: a.logger, Registerer: a.reg,
 	}), nil
 }
 

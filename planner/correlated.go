@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/quiver-data/quiver/planner/ast"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -433,16 +435,17 @@ func keyedOn(d *dist, q node, refs []tableRef, groups []node) bool {
 // bindsIn reports whether e binds in q's FROM with only the conjuncts
 // where (so it does not refer to the enclosing query).
 func (x *extraction) bindsIn(ctx context.Context, q node, tables []*storage.Table, e node, where []node) bool {
+	_, err := x.typeIn(ctx, q, tables, e, where)
+	return err == nil
+}
+
+// typeIn types e in q's FROM with only the conjuncts where: a schema of
+// one field.
+func (x *extraction) typeIn(ctx context.Context, q node, tables []*storage.Table, e node, where []node) (*arrow.Schema, error) {
 	probe := q.Copy()
 	probe[ast.FieldSelectList] = []any{e.Copy()}
-	probe[ast.FieldModifiers] = []any{ast.Limit(ast.Constant("BIGINT", 0), nil)}
 	probe[ast.FieldWhere] = andAll(copies(where))
-	sql, err := x.p.renderNode(ctx, probe)
-	if err != nil {
-		return false
-	}
-	_, err = x.p.opts.Typer.Schema(ctx, tables, sql, nil)
-	return err == nil
+	return x.schemaOf(ctx, probe, tables)
 }
 
 // adopt copies q, which is about to leave the tree, and makes the

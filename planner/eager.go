@@ -227,9 +227,7 @@ func (x *extraction) eagerAggregate(ctx context.Context, q node, keep func(ref n
 // exactSum reports whether sum(e) over B is exact in any order: e is an
 // integer or a decimal.
 func (x *extraction) exactSum(ctx context.Context, bProbe node, tables []*storage.Table, e node) bool {
-	probe := bProbe.Copy()
-	probe[ast.FieldSelectList] = []any{e.Copy()}
-	sc, err := x.schemaOf(ctx, probe, tables)
+	sc, err := x.typeIn(ctx, bProbe, tables, e, nil)
 	if err != nil || sc.NumFields() != 1 {
 		return false
 	}

@@ -504,34 +504,31 @@ func (p *Planner) stageFilters(ctx context.Context, stmt *statement, refs []tabl
 	var err error
 	// A correlated scalar subquery of the WHERE clause, which every
 	// fragment would compute over the whole of its tables, is joined as
-	// its grouped form (scalar.go) when that can be a stage.
-	x.decorrelateScalar(ctx, stmt.node, func(ref node) bool {
-		holder := ref.Child(ast.FieldSubquery)
-		q := holder.Child(ast.FieldNode)
-		if err != nil || local(q) || !slices.ContainsFunc(x.tablesIn(q), func(t *storage.Table) bool { return t.Rows >= p.opts.CorrelatedStageRows }) {
-			return false
-		}
-		var done bool
-		done, err = x.try(ctx, holder, ast.FieldNode, q, fmt.Sprintf("subquery %d", x.subs))
-		return done
-	})
-	if err != nil {
-		return err
-	}
-	// A grouped derived table that joins a table to aggregate it (TPC-H
-	// q13's customer LEFT JOIN orders) aggregates it first, as a stage
-	// (eager.go).
-	for _, q := range derivedTables(stmt.node.Child(ast.FieldFromTable)) {
-		x.eagerAggregate(ctx, q, func(ref node) bool {
+	// its grouped form (scalar.go), and a grouped derived table that joins
+	// a table only to aggregate it (TPC-H q13's customer LEFT JOIN orders)
+	// aggregates it first (eager.go), when that can be a stage over a
+	// table of at least rows rows. Without such a table no rewrite is
+	// tried (each costs a few binding probes).
+	stageOver := func(rows int64) (func(ref node) bool, bool) {
+		large := func(t *storage.Table) bool { return t.Rows >= rows }
+		return func(ref node) bool {
 			holder := ref.Child(ast.FieldSubquery)
-			g := holder.Child(ast.FieldNode)
-			if err != nil || !slices.ContainsFunc(x.tablesIn(g), func(t *storage.Table) bool { return t.Rows >= p.opts.EagerStageRows }) {
+			q := holder.Child(ast.FieldNode)
+			if err != nil || local(q) || !slices.ContainsFunc(x.tablesIn(q), large) {
 				return false
 			}
 			var done bool
-			done, err = x.try(ctx, holder, ast.FieldNode, g, fmt.Sprintf("subquery %d", x.subs))
+			done, err = x.try(ctx, holder, ast.FieldNode, q, fmt.Sprintf("subquery %d", x.subs))
 			return done
-		})
+		}, slices.ContainsFunc(refs, func(r tableRef) bool { return large(r.table) })
+	}
+	if keep, ok := stageOver(p.opts.CorrelatedStageRows); ok {
+		x.decorrelateScalar(ctx, stmt.node, keep)
+	}
+	if keep, ok := stageOver(p.opts.EagerStageRows); ok {
+		for _, q := range derivedTables(stmt.node.Child(ast.FieldFromTable)) {
+			x.eagerAggregate(ctx, q, keep)
+		}
 	}
 	if err != nil {
 		return err

@@ -64,11 +64,15 @@ func (c *footerCache) len() int {
 	return c.order.Len()
 }
 
-// Footer returns f's parsed footer, from the cache when this key and ETag
+// Footer returns f's parsed footer (its manifest statistics when it has
+// them), from the cache when this key and ETag
 // were read before. Concurrent calls for the same file share one read, which
 // runs to completion even if the caller that started it gives up, so its
 // result still lands in the cache.
 func (w *Warehouse) Footer(ctx context.Context, f File) (*Footer, error) {
+	if f.Stats != nil {
+		return f.Stats, nil
+	}
 	k := footerKey{key: f.Key, etag: f.ETag, size: f.Size}
 	if ft, ok := w.footers.get(k); ok {
 		w.metrics.footerHits.Inc()

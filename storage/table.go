@@ -30,6 +30,30 @@ type Table struct {
 	// Virtual tables have no files: the coordinator serves their rows
 	// (system tables).
 	Virtual bool
+	// Iceberg is set for a table of an Iceberg catalog: the snapshot the
+	// query is pinned to. Its Files are the snapshot's data files, each
+	// with the delete files that apply to it, and Columns its schema.
+	Iceberg *IcebergSnapshot
+}
+
+// IcebergSnapshot is the pinned snapshot of an Iceberg table.
+type IcebergSnapshot struct {
+	// MetadataLocation is the table metadata file the snapshot was read
+	// from (a new commit writes a new one).
+	MetadataLocation string
+	// SnapshotID is the pinned snapshot; 0 for a table without any
+	// snapshot (created, never written: no files).
+	SnapshotID int64
+	// SequenceNumber is the snapshot's sequence number.
+	SequenceNumber int64
+	// TimestampMS is when the snapshot was committed.
+	TimestampMS int64
+	// SchemaID is the schema the snapshot is read with.
+	SchemaID int
+	// FieldIDs are the Iceberg field ids of Columns, index for index:
+	// data files are read by field id, so renamed, reordered, dropped and
+	// re-added columns read right from files written before the change.
+	FieldIDs []int
 }
 
 // File is one file of a table's snapshot.
@@ -47,6 +71,48 @@ type File struct {
 	// Start … End-1 by file row number, whole row groups (the planner
 	// splits a table of one file this way).
 	Slice *Slice
+
+	// Iceberg data files only.
+
+	// Path is the file's location exactly as the table metadata spells it
+	// (position delete files name data files this way); URI is what
+	// DuckDB reads (a local path for file: locations).
+	Path string
+	// Deletes are the delete files that apply to this data file, by
+	// Iceberg's sequence-number rules: position deletes whose file may
+	// name it and equality deletes of a later sequence number.
+	Deletes []DeleteFile
+	// Stats, when set, are the file's statistics from its manifest entry
+	// (column bounds and null counts as one row group, the schema being
+	// the table's Columns); pruning reads them instead of the footer.
+	Stats *Footer
+}
+
+// DeleteKind is the kind of an Iceberg delete file.
+type DeleteKind int
+
+// The kinds of delete file.
+const (
+	// PositionDeletes hold (file_path, pos) rows: row pos of data file
+	// file_path is deleted.
+	PositionDeletes DeleteKind = iota + 1
+	// EqualityDeletes hold values of EqualityIDs: a row whose values equal
+	// (NULL equals NULL) one delete row on all those columns is deleted.
+	EqualityDeletes
+)
+
+// DeleteFile is an Iceberg delete file (Parquet).
+type DeleteFile struct {
+	Kind DeleteKind
+	// Path as the metadata spells it; URI as DuckDB reads it.
+	Path, URI string
+	// EqualityIDs are the field ids an equality delete compares (columns
+	// of the table's Columns, by FieldIDs).
+	EqualityIDs []int
+	// Rows is the delete file's record count.
+	Rows int64
+	// SequenceNumber is the delete file's data sequence number.
+	SequenceNumber int64
 }
 
 // Slice is a range of a file's rows, [Start, End) by file row number.

@@ -37,11 +37,14 @@ const (
 	FailedPrecondition
 	// Internal is a bug or an unexpected state.
 	Internal
+	// Unimplemented is a feature of the data or the request Quiver does
+	// not support (yet): an Iceberg table feature it cannot read right.
+	Unimplemented
 )
 
 func (k Kind) String() string {
 	names := [...]string{"Unknown", "Invalid", "NotFound", "AlreadyExists", "PermissionDenied",
-		"Unauthenticated", "Unavailable", "Canceled", "DeadlineExceeded", "Exhausted", "FailedPrecondition", "Internal"}
+		"Unauthenticated", "Unavailable", "Canceled", "DeadlineExceeded", "Exhausted", "FailedPrecondition", "Internal", "Unimplemented"}
 	if k < 0 || int(k) >= len(names) {
 		return "Kind(?)"
 	}
@@ -110,7 +113,7 @@ func Of(err error) Kind {
 // the caller — who checks its own context first — and when nobody
 // classified the error (Unknown: a transport failure no package named).
 // No when the request was at fault (Invalid, NotFound, AlreadyExists,
-// PermissionDenied, Unauthenticated, FailedPrecondition: it fails the same
+// PermissionDenied, Unauthenticated, FailedPrecondition, Unimplemented: it fails the same
 // way again), for a limit (Exhausted: the same work needs the same
 // memory), for a bug (Internal), and for errors marked Permanent.
 func Retryable(err error) bool {

@@ -34,13 +34,15 @@ func Code(k errkind.Kind) codes.Code {
 		return codes.ResourceExhausted
 	case errkind.FailedPrecondition:
 		return codes.FailedPrecondition
+	case errkind.Unimplemented:
+		return codes.Unimplemented
 	}
 	return codes.Internal
 }
 
 // KindOf is the kind of a gRPC status another process sent: Code read
 // backwards, with the codes Code never produces folded into the nearest
-// kind (Aborted is Unavailable, OutOfRange Invalid, Unimplemented Invalid).
+// kind (Aborted is Unavailable, OutOfRange Invalid).
 // A stream reset by a dying peer or proxy arrives as Internal with
 // "RST_STREAM" in its message — gRPC gives it no code of its own — and is
 // Unavailable: the peer went away, the request was not at fault.
@@ -48,8 +50,10 @@ func KindOf(st *status.Status) errkind.Kind {
 	switch st.Code() {
 	case codes.OK:
 		return errkind.Unknown
-	case codes.InvalidArgument, codes.OutOfRange, codes.Unimplemented:
+	case codes.InvalidArgument, codes.OutOfRange:
 		return errkind.Invalid
+	case codes.Unimplemented:
+		return errkind.Unimplemented
 	case codes.NotFound:
 		return errkind.NotFound
 	case codes.AlreadyExists:

@@ -13,12 +13,12 @@ import (
 )
 
 func TestCodeAndKindOfRoundTrip(t *testing.T) {
-	for k := errkind.Invalid; k <= errkind.Internal; k++ {
+	for k := errkind.Invalid; k <= errkind.Unimplemented; k++ {
 		require.Equal(t, k, KindOf(status.New(Code(k), "x")), "kind %s", k)
 	}
 	require.Equal(t, codes.Internal, Code(errkind.Unknown))
 	require.Equal(t, errkind.Unavailable, KindOf(status.New(codes.Aborted, "x")))
-	require.Equal(t, errkind.Invalid, KindOf(status.New(codes.Unimplemented, "x")))
+	require.Equal(t, codes.Unimplemented, Code(errkind.Unimplemented))
 	require.Equal(t, errkind.Unavailable, KindOf(status.New(codes.Internal, "stream terminated by RST_STREAM with error code: CANCEL")))
 	require.Equal(t, errkind.Internal, KindOf(status.New(codes.Internal, "INTERNAL Error: assertion")))
 	require.Equal(t, errkind.Internal, KindOf(status.New(codes.Unknown, "x")))

@@ -24,12 +24,24 @@ const (
 	systemTableType = "SYSTEM TABLE"
 )
 
-// listedTable is one row of GetTables: a warehouse table, or a system table
-// (system is then its Arrow schema).
+// listedTable is one row of GetTables: a warehouse or Iceberg table, or a
+// system table (system is then its Arrow schema).
 type listedTable struct {
 	name   storage.TableName
 	kind   string
 	system *arrow.Schema
+	// catalog and schema are what the listing shows: quiver and the
+	// name's schema, or an Iceberg catalog and its namespace.
+	catalog, schema string
+}
+
+// catalogOf splits a table name into its catalog and schema: an Iceberg
+// table's schema is "<catalog>.<namespace>".
+func (s *Server) catalogOf(n storage.TableName) (catalog, schema string) {
+	if c, ns, ok := strings.Cut(n.Schema, "."); ok && containsFold(s.opts.IcebergCatalogs, c) {
+		return c, ns
+	}
+	return planner.CatalogName, n.Schema
 }
 
 // infoForCommand answers a metadata request with one endpoint whose ticket
@@ -57,11 +69,14 @@ func (s *Server) GetFlightInfoCatalogs(_ context.Context, desc *flight.FlightDes
 	return s.infoForCommand(desc, schema_ref.Catalogs), nil
 }
 
-// DoGetCatalogs returns the one catalog.
+// DoGetCatalogs returns the warehouse's catalog and the Iceberg catalogs.
 func (s *Server) DoGetCatalogs(context.Context) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	b := array.NewRecordBuilder(s.mem, schema_ref.Catalogs)
 	defer b.Release()
 	b.Field(0).(*array.StringBuilder).Append(planner.CatalogName)
+	for _, c := range s.opts.IcebergCatalogs {
+		b.Field(0).(*array.StringBuilder).Append(c)
+	}
 	return one(b.NewRecordBatch())
 }
 
@@ -81,13 +96,12 @@ func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas)
 	defer b.Release()
 	seen := map[string]bool{}
 	for _, l := range listed {
-		n := l.name
-		if seen[n.Schema] {
+		if seen[l.catalog+"\x00"+l.schema] {
 			continue
 		}
-		seen[n.Schema] = true
-		b.Field(0).(*array.StringBuilder).Append(planner.CatalogName)
-		b.Field(1).(*array.StringBuilder).Append(n.Schema)
+		seen[l.catalog+"\x00"+l.schema] = true
+		b.Field(0).(*array.StringBuilder).Append(l.catalog)
+		b.Field(1).(*array.StringBuilder).Append(l.schema)
 	}
 	return one(b.NewRecordBatch())
 }
@@ -111,8 +125,8 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 	b := array.NewRecordBuilder(s.mem, tablesSchema(cmd.GetIncludeSchema()))
 	defer b.Release()
 	for _, l := range listed {
-		b.Field(0).(*array.StringBuilder).Append(planner.CatalogName)
-		b.Field(1).(*array.StringBuilder).Append(l.name.Schema)
+		b.Field(0).(*array.StringBuilder).Append(l.catalog)
+		b.Field(1).(*array.StringBuilder).Append(l.schema)
 		b.Field(2).(*array.StringBuilder).Append(l.name.Name)
 		b.Field(3).(*array.StringBuilder).Append(l.kind)
 		if cmd.GetIncludeSchema() {
@@ -149,16 +163,14 @@ func (s *Server) DoGetTableTypes(context.Context) (*arrow.Schema, <-chan flight.
 	return one(b.NewRecordBatch())
 }
 
-// tables lists warehouse tables and then system tables, filtered the
-// Flight SQL way: catalog exact, schema and table by LIKE patterns, kinds
-// by name (none given: every kind).
+// tables lists warehouse and Iceberg tables and then system tables,
+// filtered the Flight SQL way: catalog exact (case-insensitive), schema
+// and table by LIKE patterns, kinds by name (none given: every kind).
 func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePattern *string, kinds []string) ([]listedTable, error) {
-	if catalog != nil && *catalog != "" && !strings.EqualFold(*catalog, planner.CatalogName) {
-		return nil, nil
-	}
 	schemaRE, tableRE := likePattern(schemaPattern), likePattern(tablePattern)
-	match := func(n storage.TableName, kind string) bool {
-		return schemaRE.MatchString(n.Schema) && tableRE.MatchString(n.Name) && (len(kinds) == 0 || containsFold(kinds, kind))
+	match := func(l listedTable) bool {
+		return (catalog == nil || *catalog == "" || strings.EqualFold(*catalog, l.catalog)) &&
+			schemaRE.MatchString(l.schema) && tableRE.MatchString(l.name.Name) && (len(kinds) == 0 || containsFold(kinds, l.kind))
 	}
 	var out []listedTable
 	if len(kinds) == 0 || containsFold(kinds, tableType) {
@@ -167,9 +179,11 @@ func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePatter
 			return nil, err
 		}
 		for _, n := range all {
+			l := listedTable{name: n, kind: tableType}
+			l.catalog, l.schema = s.catalogOf(n)
 			// With a policy, principals see only the tables granted to them.
-			if match(n, tableType) && (s.opts.Access.Visible == nil || s.opts.Access.Visible(ctx, n)) {
-				out = append(out, listedTable{name: n, kind: tableType})
+			if match(l) && (s.opts.Access.Visible == nil || s.opts.Access.Visible(ctx, n)) {
+				out = append(out, l)
 			}
 		}
 	}
@@ -178,8 +192,10 @@ func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePatter
 		// only its own rows unless it is an admin), so everyone sees them.
 		for _, name := range s.opts.System.Names() {
 			n := storage.TableName{Schema: systables.Schema, Name: name}
-			if t, ok := s.opts.System.Get(name); ok && match(n, systemTableType) {
-				out = append(out, listedTable{name: n, kind: systemTableType, system: t.Schema()})
+			l := listedTable{name: n, kind: systemTableType, catalog: planner.CatalogName, schema: n.Schema}
+			if t, ok := s.opts.System.Get(name); ok && match(l) {
+				l.system = t.Schema()
+				out = append(out, l)
 			}
 		}
 	}

@@ -108,6 +108,10 @@ type Options struct {
 	Planner Planner
 	Runner  Runner
 	Catalog Catalog
+	// IcebergCatalogs name the Iceberg catalogs Catalog serves besides the
+	// warehouse's catalog quiver: a table named {Schema: "<catalog>.<ns>"}
+	// is listed as catalog <catalog>, schema <ns>.
+	IcebergCatalogs []string
 	// Access says who the caller is and what it may see.
 	Access Access
 	// Delivery says how results reach clients.

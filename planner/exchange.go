@@ -593,7 +593,7 @@ func (p *Planner) exchangeSides(ctx context.Context, stmt *statement, refs []tab
 			} else {
 				fs := files[i]
 				if len(fs) == 0 {
-					fs = ref.table.Files[:1]
+					fs = firstFile(ref.table)
 				}
 				var err error
 				if src, err = p.source(copies[i], ref.table, fs); err != nil {
@@ -647,11 +647,11 @@ func (p *Planner) producer(ctx context.Context, t *storage.Table, files []storag
 // table's first file (so the columns keep their types).
 func (p *Planner) spoolSource(base node, t *storage.Table, cols []string, files []string) (node, error) {
 	if len(files) == 0 {
-		fn, err := p.readParquet(t, t.Files[:1])
+		src, err := p.source(ast.Table(t.Name.Schema, t.Name.Name), t, firstFile(t))
 		if err != nil {
 			return nil, err
 		}
-		return projection(base, tableSource(ast.Table(t.Name.Schema, t.Name.Name), t, fn), cols, ast.Constant("BOOLEAN", false)), nil
+		return projection(base, src, cols, ast.Constant("BOOLEAN", false)), nil
 	}
 	uris := make([]ast.Node, len(files))
 	for i, f := range files {

@@ -50,6 +50,13 @@ type Catalog interface {
 	Table(ctx context.Context, name storage.TableName) (*storage.Table, error)
 }
 
+// SnapshotCatalog is a Catalog whose tables may have several snapshots
+// (Iceberg): TableAt resolves a reference with an AT clause. A table
+// without snapshots answers ErrTimeTravel.
+type SnapshotCatalog interface {
+	TableAt(ctx context.Context, name storage.TableName, at storage.AsOf) (*storage.Table, error)
+}
+
 // TypeNamer names the DuckDB type of an Arrow column type.
 type TypeNamer func(t arrowType) (string, error)
 
@@ -399,10 +406,14 @@ func (p *Planner) resolve(ctx context.Context, refs []tableRef) (map[storage.Tab
 	var wg sync.WaitGroup
 	for i, ref := range distinct {
 		wg.Go(func() {
-			t, err := p.opts.Catalog.Table(ctx, ref.name)
+			t, err := p.table(ctx, ref)
 			switch {
+			case ref.atErr != nil:
+				errs[i] = ref.atErr
+			case errors.Is(err, ErrTimeTravel), errors.Is(err, ErrSnapshotNotFound):
+				errs[i] = fmt.Errorf("table %s: %w", ref.display, err)
 			case errors.Is(err, storage.ErrTableNotFound):
-				errs[i] = fmt.Errorf("table %s does not exist: %w%s", ref.display, ErrTableNotFound, didYouMean(p.suggest(ctx, ref.name)))
+				errs[i] = fmt.Errorf("table %s does not exist: %w%s", ref.display, ErrTableNotFound, didYouMean(p.suggest(ctx, ref.base)))
 			case err != nil:
 				errs[i] = fmt.Errorf("resolve table %s: %w", ref.display, err)
 			}
@@ -467,7 +478,7 @@ func (p *Planner) fragment(ctx context.Context, stmt *statement, refs []tableRef
 		if len(fs) == 0 {
 			// Everything was pruned: read one file and let the filter
 			// remove its rows, so the statement stays valid.
-			fs = ref.table.Files[:1]
+			fs = firstFile(ref.table)
 		}
 		src, err := p.source(copies[i], ref.table, fs)
 		if err != nil {

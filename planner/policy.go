@@ -44,7 +44,7 @@ func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
 		return nil
 	}
 	for i := range refs {
-		r, err := p.opts.Policy.Restrict(ctx, refs[i].name)
+		r, err := p.opts.Policy.Restrict(ctx, refs[i].base)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
 		inner[ast.FieldAlias] = ""
 		sel, err := p.restrictedSelect(ctx, refs[i].table, r, inner)
 		if err != nil {
-			return fmt.Errorf("policy for table %s: %w", refs[i].name, err)
+			return fmt.Errorf("policy for table %s: %w", refs[i].base, err)
 		}
 		sub := ast.SubqueryRef(sel, alias)
 		if cols := refs[i].node[ast.FieldColumnAliases]; cols != nil {

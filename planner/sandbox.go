@@ -99,7 +99,7 @@ func checkSandbox(root node, isTable func(storage.TableName) bool) error {
 		default:
 			continue
 		}
-		if isTable != nil && isTable(ref.name) {
+		if isTable != nil && isTable(ref.base) {
 			continue
 		}
 		return fmt.Errorf("%w: table %s is not allowed: %s", ErrRefused, ref.display, why)

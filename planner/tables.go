@@ -18,10 +18,19 @@ type arrowType = arrow.DataType
 
 // tableRef is one BASE_TABLE node of the tree that names a warehouse table.
 type tableRef struct {
-	node    node
-	table   *storage.Table // resolved snapshot
-	name    storage.TableName
+	node  node
+	table *storage.Table // resolved snapshot
+	// name tells the plan's tables apart: base, with at's suffix for a
+	// reference to another snapshot than the current one (a query may
+	// read two snapshots of one table).
+	name storage.TableName
+	// base is the table's name in the catalog; policies and lineage use it.
+	base    storage.TableName
 	display string // as written, for messages
+	// at is the snapshot an `AT (…)` clause asks for (atErr: why the
+	// clause cannot be read).
+	at    storage.AsOf
+	atErr error
 	// restricted is a reference a policy rewrote into a subquery.
 	restricted bool
 }
@@ -69,15 +78,21 @@ func tableRefs(root node) []tableRef {
 			// lookup fail with a name that says so.
 			name = storage.TableName{Schema: catalog + "." + schema, Name: table}
 		}
-		refs = append(refs, tableRef{node: n, name: name, display: display})
+		at, atErr := asOf(n)
+		ref := tableRef{node: n, name: name, base: name, display: display, at: at, atErr: atErr}
+		ref.name.Name += at.Suffix()
+		refs = append(refs, ref)
 	})
 	sort.SliceStable(refs, func(i, j int) bool { return refs[i].display < refs[j].display })
 	return refs
 }
 
-// normalize rewrites a reference to the canonical <schema>.<table>.
+// normalize rewrites a reference to the canonical <schema>.<table>
+// (a snapshot's name for a time-travelling reference, without its AT
+// clause: the shadow catalog has a table per snapshot).
 func normalize(ref tableRef) {
 	ref.node[ast.FieldCatalogName] = ""
+	ref.node[ast.FieldAtClause] = nil
 	ref.node[ast.FieldSchemaName] = ref.name.Schema
 	ref.node[ast.FieldTableName] = ref.name.Name
 }
@@ -142,8 +157,12 @@ func tableSource(base node, t *storage.Table, fn node) node {
 
 // source reads files of t in place of the reference base: the files
 // whole (readParquet), or, for slices of one file, its rows in their
-// ranges (DuckDB skips the row groups outside them).
+// ranges (DuckDB skips the row groups outside them); an Iceberg table's
+// by field id, minus deleted rows (icebergSource).
 func (p *Planner) source(base node, t *storage.Table, fs []storage.File) (node, error) {
+	if t.Iceberg != nil {
+		return p.icebergSource(base, t, fs)
+	}
 	fn, err := p.readParquet(t, fs[:sliceEnd(fs)])
 	if err != nil {
 		return nil, err
@@ -153,13 +172,24 @@ func (p *Planner) source(base node, t *storage.Table, fs []storage.File) (node, 
 	}
 	args, _ := fn[ast.FieldChildren].([]any)
 	fn[ast.FieldChildren] = append(args, ast.NamedParam("file_row_number", ast.Constant("BOOLEAN", true)))
+	where := sliceWhere(fs, ast.ColumnRef("file_row_number"))
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = c.Name
+	}
+	return projection(base, ast.TableFunctionRef(fn, ""), cols, where), nil
+}
+
+// sliceWhere keeps the rows of slices fs of one file: rows of the ranges
+// of row number rowNumber.
+func sliceWhere(fs []storage.File, rowNumber node) node {
 	var where node
 	for _, r := range sliceRanges(fs) {
 		in := ast.And(
 			node{ast.FieldClass: ast.ClassComparison, ast.FieldType: "COMPARE_GREATERTHANOREQUALTO", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
-				ast.FieldLeft: ast.ColumnRef("file_row_number"), ast.FieldRight: ast.Constant("BIGINT", r.Start)},
+				ast.FieldLeft: ast.Clone(rowNumber), ast.FieldRight: ast.Constant("BIGINT", r.Start)},
 			node{ast.FieldClass: ast.ClassComparison, ast.FieldType: "COMPARE_LESSTHAN", ast.FieldAlias: "", ast.FieldQueryLocation: ast.NoLocation,
-				ast.FieldLeft: ast.ColumnRef("file_row_number"), ast.FieldRight: ast.Constant("BIGINT", r.End)})
+				ast.FieldLeft: ast.Clone(rowNumber), ast.FieldRight: ast.Constant("BIGINT", r.End)})
 		if where == nil {
 			where = in
 		} else {
@@ -167,12 +197,13 @@ func (p *Planner) source(base node, t *storage.Table, fs []storage.File) (node, 
 				ast.FieldChildren: []any{where, in}}
 		}
 	}
-	cols := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		cols[i] = c.Name
-	}
-	return projection(base, ast.TableFunctionRef(fn, ""), cols, where), nil
+	return where
 }
+
+// firstFile is t's first file, for a reference whose files were all
+// pruned: read it and let the filter remove its rows, so the statement
+// stays valid (none for a table without files).
+func firstFile(t *storage.Table) []storage.File { return t.Files[:min(1, len(t.Files))] }
 
 // sliceEnd is how many of fs read_parquet lists: one file for slices of
 // it, all of them otherwise.

@@ -37,10 +37,13 @@ func (p *Policy) Check(ctx context.Context, tables Tables) error {
 		}
 		sort.Strings(names)
 		for _, table := range names {
-			schema, name, ok := strings.Cut(table, ".")
-			if !ok {
-				return fmt.Errorf("%w: rule %d: table %q is not schema.table", ErrInvalid, i+1, table)
+			// An Iceberg table is catalog.namespace.table: its schema is
+			// everything before the last dot.
+			dot := strings.LastIndex(table, ".")
+			if dot <= 0 || dot == len(table)-1 {
+				return fmt.Errorf("%w: rule %d: table %q is not schema.table (or catalog.namespace.table)", ErrInvalid, i+1, table)
 			}
+			schema, name := table[:dot], table[dot+1:]
 			t, err := tables.Table(ctx, storage.TableName{Schema: schema, Name: name})
 			if errors.Is(err, storage.ErrTableNotFound) {
 				continue

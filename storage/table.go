@@ -36,6 +36,33 @@ type Table struct {
 	Iceberg *IcebergSnapshot
 }
 
+// AsOf picks the snapshot of a table a reference reads (SQL's
+// `AT (VERSION => …)` and `AT (TIMESTAMP => …)`); the zero value is the
+// current snapshot.
+type AsOf struct {
+	// SnapshotID, when not 0, is the snapshot.
+	SnapshotID int64
+	// TimestampMS, when HasTimestamp, picks the last snapshot committed at
+	// or before it (milliseconds since the epoch).
+	TimestampMS  int64
+	HasTimestamp bool
+}
+
+// IsCurrent reports whether a is the current snapshot.
+func (a AsOf) IsCurrent() bool { return a.SnapshotID == 0 && !a.HasTimestamp }
+
+// Suffix tells references to different snapshots of one table apart in a
+// plan's table names: "@v<id>", "@t<ms>", or "" for the current one.
+func (a AsOf) Suffix() string {
+	switch {
+	case a.SnapshotID != 0:
+		return fmt.Sprintf("@v%d", a.SnapshotID)
+	case a.HasTimestamp:
+		return fmt.Sprintf("@t%d", a.TimestampMS)
+	}
+	return ""
+}
+
 // IcebergSnapshot is the pinned snapshot of an Iceberg table.
 type IcebergSnapshot struct {
 	// MetadataLocation is the table metadata file the snapshot was read

@@ -3,6 +3,7 @@ package systables
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -91,6 +92,9 @@ var tablesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "rows", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "columns", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "partition_columns", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	{Name: "catalog_name", Type: arrow.BinaryTypes.String},
+	{Name: "format", Type: arrow.BinaryTypes.String},
+	{Name: "snapshot_id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 }, nil)
 
 // TableLister lists and resolves warehouse tables; *storage.Warehouse is one.
@@ -99,8 +103,11 @@ type TableLister interface {
 	Table(ctx context.Context, name storage.TableName) (*storage.Table, error)
 }
 
-// Tables is system.tables: every warehouse table the caller may see, with
-// its file count, size and footer row count.
+// Tables is system.tables: every table the caller may see, with its
+// file count, size and row count (footers' for Parquet, the data files'
+// record counts for Iceberg, before deletes), its catalog (quiver, or an
+// Iceberg catalog: then schema_name is the namespace), format and current
+// snapshot.
 type Tables struct {
 	Warehouse TableLister
 	// Visible filters by policy; nil shows every table.
@@ -133,7 +140,12 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 		for _, f := range tbl.Files {
 			size += f.Size
 		}
-		b.Field(0).(*array.StringBuilder).Append(n.Schema)
+		catalog, schema, format := CatalogName, n.Schema, "parquet"
+		if tbl.Iceberg != nil {
+			catalog, schema, _ = strings.Cut(n.Schema, ".")
+			format = "iceberg"
+		}
+		b.Field(0).(*array.StringBuilder).Append(schema)
 		b.Field(1).(*array.StringBuilder).Append(n.Name)
 		b.Field(2).(*array.Int64Builder).Append(int64(len(tbl.Files)))
 		b.Field(3).(*array.Int64Builder).Append(size)
@@ -143,6 +155,13 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 		lb.Append(true)
 		for _, p := range tbl.Partitions {
 			lb.ValueBuilder().(*array.StringBuilder).Append(p.Name)
+		}
+		b.Field(7).(*array.StringBuilder).Append(catalog)
+		b.Field(8).(*array.StringBuilder).Append(format)
+		if tbl.Iceberg != nil && tbl.Iceberg.SnapshotID != 0 {
+			b.Field(9).(*array.Int64Builder).Append(tbl.Iceberg.SnapshotID)
+		} else {
+			b.Field(9).AppendNull()
 		}
 	}
 	return b.NewRecordBatch(), nil

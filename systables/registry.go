@@ -94,3 +94,17 @@ func (c Catalog) Table(ctx context.Context, name storage.TableName) (*storage.Ta
 	}
 	return c.Warehouse.Table(ctx, name)
 }
+
+// TableAt resolves name at a snapshot, when the warehouse catalog has
+// snapshots (a DataCatalog with Iceberg catalogs).
+func (c Catalog) TableAt(ctx context.Context, name storage.TableName, at storage.AsOf) (*storage.Table, error) {
+	if sc, ok := c.Warehouse.(interface {
+		TableAt(ctx context.Context, name storage.TableName, at storage.AsOf) (*storage.Table, error)
+	}); ok && !strings.EqualFold(name.Schema, Schema) {
+		return sc.TableAt(ctx, name, at)
+	}
+	if _, err := c.Table(ctx, name); err != nil {
+		return nil, err
+	}
+	return nil, errNoSnapshots
+}

@@ -9,6 +9,9 @@ import (
 // Schema is the schema name system tables live under.
 const Schema = "system"
 
+// CatalogName is the Parquet warehouse's catalog (planner.CatalogName).
+const CatalogName = "quiver"
+
 // Viewer is who reads a system table.
 type Viewer struct {
 	// Principal is the subject of the caller ("anonymous" without auth).

@@ -14,6 +14,14 @@ func Constant(typeID string, value any) Node {
 	}
 }
 
+// Null is the NULL literal.
+func Null() Node {
+	return Node{
+		FieldClass: ClassConstant, FieldType: ExprValueConstant, FieldAlias: "", FieldQueryLocation: NoLocation,
+		FieldValue: Node{"type": Node{"id": "NULL", "type_info": nil}, "is_null": true},
+	}
+}
+
 // Function is a call of a scalar, aggregate or table function.
 func Function(name string, args ...Node) Node {
 	return Node{
@@ -91,7 +99,7 @@ func Select(from Node) Node {
 // Table references a table by name.
 func Table(schema, name string) Node {
 	return Node{FieldType: BaseTable, FieldAlias: "", FieldSample: nil, FieldQueryLocation: NoLocation,
-		FieldSchemaName: schema, FieldTableName: name, FieldCatalogName: "", FieldColumnAliases: []any{}, "at_clause": nil}
+		FieldSchemaName: schema, FieldTableName: name, FieldCatalogName: "", FieldColumnAliases: []any{}, FieldAtClause: nil}
 }
 
 // SubqueryRef is `(query) AS alias` in a FROM clause.

@@ -113,6 +113,7 @@ const (
 	FieldTableName       = "table_name"
 	FieldSchemaName      = "schema_name"
 	FieldCatalogName     = "catalog_name"
+	FieldAtClause        = "at_clause"
 	FieldColumnAliases   = "column_name_alias"
 	FieldSubquery        = "subquery"
 	FieldNode            = "node"

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -125,17 +126,26 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 	b := array.NewRecordBuilder(s.mem, tablesSchema(cmd.GetIncludeSchema()))
 	defer b.Release()
 	for _, l := range listed {
+		var schema *arrow.Schema
+		if cmd.GetIncludeSchema() {
+			if schema = l.system; schema == nil {
+				schema, err = s.tableSchema(ctx, l.name)
+				if errkind.Of(err) == errkind.Unimplemented {
+					// A table Quiver cannot read (system.tables says why)
+					// has no schema to list.
+					s.logger.Debug("table without a schema in GetTables", "table", l.name.String(), "err", err)
+					continue
+				}
+				if err != nil {
+					return nil, nil, err
+				}
+			}
+		}
 		b.Field(0).(*array.StringBuilder).Append(l.catalog)
 		b.Field(1).(*array.StringBuilder).Append(l.schema)
 		b.Field(2).(*array.StringBuilder).Append(l.name.Name)
 		b.Field(3).(*array.StringBuilder).Append(l.kind)
-		if cmd.GetIncludeSchema() {
-			schema := l.system
-			if schema == nil {
-				if schema, err = s.tableSchema(ctx, l.name); err != nil {
-					return nil, nil, err
-				}
-			}
+		if schema != nil {
 			b.Field(4).(*array.BinaryBuilder).Append(flight.SerializeSchema(schema, s.mem))
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -87,14 +88,15 @@ func appendOptional(b *array.StringBuilder, s string) {
 var tablesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "schema_name", Type: arrow.BinaryTypes.String},
 	{Name: "table_name", Type: arrow.BinaryTypes.String},
-	{Name: "files", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "bytes", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "rows", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "columns", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "files", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "bytes", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "rows", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "columns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "partition_columns", Type: arrow.ListOf(arrow.BinaryTypes.String)},
 	{Name: "catalog_name", Type: arrow.BinaryTypes.String},
 	{Name: "format", Type: arrow.BinaryTypes.String},
 	{Name: "snapshot_id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "unsupported", Type: arrow.BinaryTypes.String, Nullable: true},
 }, nil)
 
 // TableLister lists and resolves warehouse tables; *storage.Warehouse is one.
@@ -133,6 +135,22 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 			continue
 		}
 		tbl, err := t.Warehouse.Table(ctx, n)
+		if errkind.Of(err) == errkind.Unimplemented {
+			// A table Quiver cannot read (an Iceberg feature it lacks)
+			// is listed with why, not hidden and not failing the listing.
+			catalog, schema, _ := strings.Cut(n.Schema, ".")
+			b.Field(0).(*array.StringBuilder).Append(schema)
+			b.Field(1).(*array.StringBuilder).Append(n.Name)
+			for i := 2; i <= 5; i++ {
+				b.Field(i).AppendNull()
+			}
+			b.Field(6).AppendNull()
+			b.Field(7).(*array.StringBuilder).Append(catalog)
+			b.Field(8).(*array.StringBuilder).Append("iceberg")
+			b.Field(9).AppendNull()
+			b.Field(10).(*array.StringBuilder).Append(err.Error())
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", n, err)
 		}
@@ -163,6 +181,7 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 		} else {
 			b.Field(9).AppendNull()
 		}
+		b.Field(10).AppendNull()
 	}
 	return b.NewRecordBatch(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/lakehouse"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/policy"
 	"github.com/quiver-data/quiver/storage"
@@ -34,16 +36,19 @@ type serveApp struct {
 	lis       net.Listener
 	opsLis    net.Listener // nil without --http-listen
 	warehouse *storage.Warehouse
-	db        *engine.DB // the coordinator's own DuckDB
-	pool      *workerpool.Pool
-	workers   *workerSet
-	coord     *coordinator.Coordinator
-	policy    *policy.Store  // nil without --policy-file
-	hup       chan os.Signal // SIGHUP, with a policy
-	queryLog  *systables.QueryLog
-	srv       *flightserver.Server
-	health    *health.Server
-	grpc      *grpc.Server
+	lake      *lakehouse.Catalogs // nil without --iceberg-catalog
+	// catalog is every table with data: the warehouse's and the lake's.
+	catalog  systables.DataCatalog
+	db       *engine.DB // the coordinator's own DuckDB
+	pool     *workerpool.Pool
+	workers  *workerSet
+	coord    *coordinator.Coordinator
+	policy   *policy.Store  // nil without --policy-file
+	hup      chan os.Signal // SIGHUP, with a policy
+	queryLog *systables.QueryLog
+	srv      *flightserver.Server
+	health   *health.Server
+	grpc     *grpc.Server
 }
 
 // buildServe opens and starts, in dependency order, what serve runs: by
@@ -131,6 +136,21 @@ func (a *serveApp) openStorage(ctx context.Context, cl *closers) error {
 	if a.warehouse, err = storage.Open(ctx, wh.warehouse, withLogger(wh.storageOptions(), a.logger, a.reg)); err != nil {
 		return fmt.Errorf("open warehouse: %w", err)
 	}
+	a.catalog = systables.DataCatalog{Warehouse: a.warehouse}
+	if a.lake, err = a.cfg.ice.open(ctx, wh, lakehouse.Options{Logger: a.logger}); err != nil {
+		return err
+	}
+	if a.lake != nil {
+		cl.add(func() { _ = a.lake.Close() })
+		a.catalog.Lake = a.lake
+		// Local workers read the catalogs' data too.
+		for _, l := range a.lake.Locations() {
+			if !slices.Contains(wh.dataLocations, l) {
+				wh.dataLocations = append(wh.dataLocations, l)
+			}
+		}
+		a.logger.Info("iceberg catalogs", "names", a.lake.Names(), "locations", a.lake.Locations())
+	}
 	limit, err := engine.ResolveMemoryLimit(a.cfg.coordMemory, "")
 	if err != nil {
 		return fmt.Errorf("--coordinator-memory-limit: %w", err)
@@ -141,6 +161,14 @@ func (a *serveApp) openStorage(ctx context.Context, cl *closers) error {
 	}
 	cl.add(func() { _ = a.db.Close() })
 	return nil
+}
+
+// lakeNames are the Iceberg catalogs' names (none without any).
+func (a *serveApp) lakeNames() []string {
+	if a.lake == nil {
+		return nil
+	}
+	return a.lake.Names()
 }
 
 func withLogger(o storage.Options, logger *slog.Logger, reg prometheus.Registerer) storage.Options {
@@ -177,7 +205,7 @@ func (a *serveApp) openPolicy(ctx context.Context, cl *closers) error {
 	}
 	// Columns are checked against the warehouse on every load, so that a
 	// misspelt denied column refuses the file instead of staying visible.
-	check := func(ctx context.Context, p *policy.Policy) error { return p.Check(ctx, a.warehouse) }
+	check := func(ctx context.Context, p *policy.Policy) error { return p.Check(ctx, a.catalog) }
 	store, err := policy.OpenStore(ctx, a.cfg.policyFile, check)
 	if err != nil {
 		return err
@@ -217,7 +245,7 @@ func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, e
 	pool := a.pool
 	return systables.NewRegistry(a.queryLog, reportRuns,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
-		systables.Tables{Warehouse: a.warehouse, Visible: a.visible()}), nil
+		systables.Tables{Warehouse: a.catalog, Visible: a.visible()}), nil
 }
 
 // buildPlanner builds the planner, with the limits under which a join
@@ -241,7 +269,7 @@ func (a *serveApp) buildPlanner(system *systables.Registry) (*planner.Planner, e
 	}
 	return planner.New(planner.Options{
 		Policy: policy,
-		Parser: a.db, Catalog: systables.Catalog{Warehouse: a.warehouse, System: system}, TypeName: engine.DuckDBType,
+		Parser: a.db, Catalog: systables.Catalog{Warehouse: a.catalog, System: system}, TypeName: engine.DuckDBType,
 		Partitioner: coordinator.Partitioner{Members: a.pool}, Typer: a.coord.Typer(), Functions: a.db, Footers: a.warehouse,
 		BroadcastRows: c.dist.broadcastRows, BroadcastBytes: broadcastBytes, BroadcastBytesFor: broadcastBytesFor,
 		FinalGroups: c.dist.finalGroups, CorrelatedStageRows: c.dist.correlatedRows, EagerStageRows: c.dist.eagerRows, NoCoLocation: !c.dist.coLocate, Logger: a.logger, Registerer: a.reg,
@@ -262,7 +290,7 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 		auditLogger = l
 	}
 	srv, err := flightserver.New(flightserver.Options{
-		Planner: plan, Runner: a.coord, Catalog: a.warehouse,
+		Planner: plan, Runner: a.coord, Catalog: a.catalog, IcebergCatalogs: a.lakeNames(),
 		Access:   flightserver.Access{Principal: flightserver.PrincipalName, IsAdmin: c.ops.isAdmin, Visible: a.visible()},
 		Delivery: flightserver.Delivery{Routing: c.dist.routing, Compression: c.dist.compression, TicketTTL: c.ticketTTL},
 		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,

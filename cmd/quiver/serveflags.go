@@ -21,6 +21,7 @@ type serveConfig struct {
 	dist    distFlags
 	ops     opsFlags
 	reps    reportsFlags // scheduled reports: reportsflags.go
+	ice     icebergFlags // Iceberg catalogs: icebergflags.go
 	workers listFlag
 
 	listen         string
@@ -56,6 +57,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.dist.register(fs)
 	c.ops.register(fs)
 	c.reps.register(fs)
+	c.ice.register(fs)
 	fs.Var(&c.workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
 }
 

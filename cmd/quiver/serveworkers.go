@@ -101,6 +101,9 @@ func startLocalWorkers(ctx context.Context, c *serveConfig, secret []byte, pool 
 	if c.wh.s3Endpoint != "" {
 		command = append(command, "--s3-endpoint", c.wh.s3Endpoint)
 	}
+	for _, l := range c.wh.dataLocations {
+		command = append(command, "--data-location", l)
+	}
 	command = append(command, "--memory-limit", localWorkerMemory(c.workerMemory, c.localWorkers), "--drain-timeout", drain.String())
 	if c.workerTemp != "" {
 		command = append(command, "--temp-dir", c.workerTemp)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,8 @@ type warehouseFlags struct {
 	s3Region     string
 	s3PathStyle  string
 	extensionDir string
+	// dataLocations are more places DuckDB reads (Iceberg tables' data).
+	dataLocations listFlag
 }
 
 func (w *warehouseFlags) register(fs *flag.FlagSet) {
@@ -28,10 +31,28 @@ func (w *warehouseFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.s3Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL, e.g. http://127.0.0.1:9000 (default: AWS)")
 	fs.StringVar(&w.s3Region, "s3-region", "", "S3 region (default: from the AWS environment, else us-east-1)")
 	fs.StringVar(&w.s3PathStyle, "s3-path-style", "auto", "path-style S3 addressing: true, false, or auto (true when --s3-endpoint is set)")
+	fs.Var(&w.dataLocations, "data-location", "another location DuckDB may read besides the warehouse, e.g. an Iceberg catalog's s3://bucket/prefix (repeatable; `quiver serve` passes its Iceberg catalogs' to local workers)")
 	fs.StringVar(&w.extensionDir, "extension-dir", "", "DuckDB extension directory holding httpfs (default: .tools/duckdb-extensions next to the binary, then /opt/quiver/extensions)")
 }
 
 func (w *warehouseFlags) isS3() bool { return strings.HasPrefix(w.warehouse, "s3://") }
+
+// readsS3 reports whether DuckDB reads anything in S3: the warehouse or
+// another data location.
+func (w *warehouseFlags) readsS3() bool {
+	return w.isS3() || slices.ContainsFunc(w.dataLocations, func(l string) bool { return strings.HasPrefix(l, "s3://") })
+}
+
+// secretScope limits the S3 secret to the warehouse when it is the only
+// S3 location DuckDB reads; with others the secret serves every bucket.
+func (w *warehouseFlags) secretScope() string {
+	for _, l := range w.dataLocations {
+		if strings.HasPrefix(l, "s3://") {
+			return ""
+		}
+	}
+	return strings.TrimSuffix(w.warehouse, "/")
+}
 
 func (w *warehouseFlags) pathStyle() *bool {
 	switch w.s3PathStyle {
@@ -81,7 +102,7 @@ func (w *warehouseFlags) extDir() string {
 // A sandbox in opts is applied last, after the secret exists.
 func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*engine.DB, *engine.S3Secret, error) {
 	opts.ExtensionDir = w.extDir()
-	opts.LoadHTTPFS = w.isS3()
+	opts.LoadHTTPFS = w.readsS3()
 	sandbox := opts.Sandbox
 	opts.Sandbox = nil
 	db, err := engine.Open(ctx, opts)
@@ -94,7 +115,7 @@ func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*
 		}
 		return db.ApplySandbox(ctx, *sandbox)
 	}
-	if !w.isS3() {
+	if !w.readsS3() {
 		if err := applySandbox(); err != nil {
 			_ = db.Close() // the error above is the one to report
 			return nil, nil, err
@@ -108,7 +129,7 @@ func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*
 	}
 	style := w.pathStyle()
 	secret := engine.NewS3Secret(db, engine.S3Config{
-		Scope:     strings.TrimSuffix(w.warehouse, "/"),
+		Scope:     w.secretScope(),
 		Endpoint:  w.s3Endpoint,
 		Region:    w.region(),
 		PathStyle: (style == nil && w.s3Endpoint != "") || (style != nil && *style),
@@ -124,7 +145,8 @@ func (w *warehouseFlags) openEngine(ctx context.Context, opts engine.Options) (*
 	return db, secret, nil
 }
 
-// sandbox confines a worker's DuckDB to the warehouse (and its temp directory).
+// sandbox confines a worker's DuckDB to the warehouse and the other data
+// locations (and its temp directory).
 func (w *warehouseFlags) sandbox() *engine.Sandbox {
-	return &engine.Sandbox{AllowedDirectories: []string{w.warehouse}}
+	return &engine.Sandbox{AllowedDirectories: append([]string{w.warehouse}, w.dataLocations...)}
 }

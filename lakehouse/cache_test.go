@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
 	"github.com/stretchr/testify/require"
@@ -49,11 +50,14 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// TestNewCommit appends a row to a copy of the SQL catalog with iceberg-go
-// and sees the next Table call pin the new snapshot.
+// TestNewCommit changes a copy of the SQL catalog with iceberg-go and sees
+// each change in the next Table call: an appended row (a new snapshot), a
+// column added without a commit of data (the current schema, while the
+// snapshot by id keeps its own), a column with an initial default
+// (refused), and a new empty table.
 func TestNewCommit(t *testing.T) {
 	fx := fixtures(t)[0]
-	// A copy of the catalog file: the append commits to it alone, so the
+	// A copy of the catalog file: the changes commit to it alone, so the
 	// shared catalog keeps the manifest's snapshots (the new data and
 	// metadata files land in the shared warehouse, which nothing lists).
 	db := filepath.Join(t.TempDir(), "catalog.db")
@@ -63,14 +67,15 @@ func TestNewCommit(t *testing.T) {
 	c, err := Open(t.Context(), []Spec{spec}, Options{MetadataCacheSize: 2})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, c.Close()) }()
+	w := openWriter(t, db, fx.manifest.SQLCatalogName)
+	id := table.Identifier{"lake", "hashed"}
 
 	tn := storage.TableName{Schema: "ice.lake", Name: "hashed"}
 	before, err := c.Table(t.Context(), tn, AsOf{})
 	require.NoError(t, err)
 	opens := c.opens.Load()
 
-	appendRow(t, db, fx.manifest.SQLCatalogName, table.Identifier{"lake", "hashed"})
-
+	w.appendRow(t, id)
 	after, err := c.Table(t.Context(), tn, AsOf{})
 	require.NoError(t, err)
 	require.NotEqual(t, before.Iceberg.SnapshotID, after.Iceberg.SnapshotID)
@@ -87,6 +92,37 @@ func TestNewCommit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before.Files, old.Files)
 	require.Equal(t, opens, c.opens.Load())
+
+	w.addColumn(t, id, "extra", nil)
+	widened, err := c.Table(t.Context(), tn, AsOf{})
+	require.NoError(t, err)
+	require.Equal(t, after.Iceberg.SnapshotID, widened.Iceberg.SnapshotID)
+	require.NotEqual(t, after.Iceberg.SchemaID, widened.Iceberg.SchemaID)
+	require.Equal(t, append(after.Columns, storage.Column{Name: "extra", Type: arrow.BinaryTypes.String, Nullable: true}), widened.Columns)
+	require.Equal(t, storage.ColumnStats{}, widened.Files[0].Stats.RowGroups[0].Columns[len(widened.Columns)-1])
+	pinned, err := c.Table(t.Context(), tn, AsOf{SnapshotID: after.Iceberg.SnapshotID})
+	require.NoError(t, err)
+	require.Equal(t, after.Columns, pinned.Columns)
+
+	// Defaults are v3: the table reads as v3 until it has one.
+	w.upgrade(t, id, 3)
+	_, err = c.Table(t.Context(), tn, AsOf{})
+	require.NoError(t, err)
+	w.addColumn(t, id, "defaulted", iceberg.NewLiteral("x"))
+	_, err = c.Table(t.Context(), tn, AsOf{})
+	require.ErrorIs(t, err, ErrUnsupported)
+	require.ErrorContains(t, err, "table ice.lake.hashed: column defaulted has an initial default (x)")
+
+	empty := w.createTable(t, table.Identifier{"lake", "empty"})
+	got, err := c.Table(t.Context(), storage.TableName{Schema: "ice.lake", Name: "empty"}, AsOf{})
+	require.NoError(t, err)
+	require.Equal(t, &storage.IcebergSnapshot{MetadataLocation: empty.MetadataLocation(), FieldIDs: []int{1}}, got.Iceberg)
+	require.Empty(t, got.Files)
+	require.Zero(t, got.Rows)
+	require.Equal(t, []storage.Column{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, got.Columns)
+	_, err = c.Table(t.Context(), storage.TableName{Schema: "ice.lake", Name: "empty"}, AsOf{SnapshotID: 1})
+	require.ErrorIs(t, err, ErrSnapshotNotFound)
+	require.ErrorContains(t, err, "(snapshots: none)")
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -101,19 +137,27 @@ func copyFile(t *testing.T, from, to string) {
 	require.NoError(t, out.Close())
 }
 
-// appendRow commits one row (id 1<<40, name "zz-new", qty 7) to table id
-// of the SQL catalog in file db, with iceberg-go.
-func appendRow(t *testing.T, db, catalogName string, id table.Identifier) {
+// writer changes a SQL catalog with iceberg-go.
+type writer struct{ cat *sqlcat.Catalog }
+
+// openWriter opens the SQL catalog in file db for writing.
+func openWriter(t *testing.T, db, catalogName string) *writer {
 	t.Helper()
 	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+db)
 	require.NoError(t, err)
-	defer func() { require.NoError(t, sqldb.Close()) }()
+	t.Cleanup(func() { require.NoError(t, sqldb.Close()) })
 	cat, err := sqlcat.NewCatalog(catalogName, sqldb, sqlcat.SQLite, iceberg.Properties{"init_catalog_tables": "false"})
 	require.NoError(t, err)
-	defer func() { require.NoError(t, cat.Close()) }()
-	tbl, err := cat.LoadTable(t.Context(), id)
-	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, cat.Close()) })
+	return &writer{cat: cat}
+}
 
+// appendRow commits one row (id 1<<40, name "zz-new", qty 7) to table id
+// (lake.hashed's columns).
+func (w *writer) appendRow(t *testing.T, id table.Identifier) {
+	t.Helper()
+	tbl, err := w.cat.LoadTable(t.Context(), id)
+	require.NoError(t, err)
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
 	sc := arrow.NewSchema([]arrow.Field{
@@ -132,4 +176,36 @@ func appendRow(t *testing.T, db, catalogName string, id table.Identifier) {
 	defer at.Release()
 	_, err = tbl.AppendTable(t.Context(), at, 1, nil)
 	require.NoError(t, err)
+}
+
+// addColumn adds an optional string column to table id, with initial
+// default def (nil for none), committing no data.
+func (w *writer) addColumn(t *testing.T, id table.Identifier, name string, def iceberg.Literal) {
+	t.Helper()
+	tbl, err := w.cat.LoadTable(t.Context(), id)
+	require.NoError(t, err)
+	txn := tbl.NewTransaction()
+	require.NoError(t, txn.UpdateSchema(true, false).AddColumn([]string{name}, iceberg.PrimitiveTypes.String, "", false, def).Commit())
+	_, err = txn.Commit(t.Context())
+	require.NoError(t, err)
+}
+
+// upgrade upgrades table id to format version v.
+func (w *writer) upgrade(t *testing.T, id table.Identifier, v int) {
+	t.Helper()
+	tbl, err := w.cat.LoadTable(t.Context(), id)
+	require.NoError(t, err)
+	txn := tbl.NewTransaction()
+	require.NoError(t, txn.UpgradeFormatVersion(v))
+	_, err = txn.Commit(t.Context())
+	require.NoError(t, err)
+}
+
+// createTable creates table id with one required long column, id.
+func (w *writer) createTable(t *testing.T, id table.Identifier) *table.Table {
+	t.Helper()
+	sc := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: true})
+	tbl, err := w.cat.CreateTable(t.Context(), id, sc, catalog.WithLocation("file://"+t.TempDir()))
+	require.NoError(t, err)
+	return tbl
 }

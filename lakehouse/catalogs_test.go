@@ -44,6 +44,18 @@ func TestListing(t *testing.T) {
 	require.Contains(t, locs, fxs[0].manifest.WarehouseDir)
 	t.Logf("locations: %v", locs)
 
+	// A REST catalog's locations: the warehouse it was given (the Java
+	// catalog advertises none in /v1/config).
+	rest := fxs[1].spec
+	rest.Warehouse = "s3://iceberg/wh/"
+	rc, err := Open(t.Context(), []Spec{rest}, Options{S3: fxs[1].s3})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, rc.Close()) }()
+	require.Equal(t, []string{"s3://iceberg/wh"}, rc.Locations())
+	got, err = rc.Tables(t.Context())
+	require.NoError(t, err)
+	require.Len(t, got, len(fixtureTables))
+
 	_, err = c.Schemas(t.Context(), "nope")
 	require.ErrorIs(t, err, storage.ErrTableNotFound)
 	require.Equal(t, errkind.NotFound, errkind.Of(err))

@@ -1,6 +1,7 @@
 package lakehouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -84,10 +85,7 @@ func (c *Catalogs) Snapshots(ctx context.Context, name storage.TableName) ([]Sna
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Snapshot) int {
-		if a.SequenceNumber != b.SequenceNumber {
-			return int(a.SequenceNumber - b.SequenceNumber)
-		}
-		return int(a.TimestampMS - b.TimestampMS)
+		return cmp.Or(cmp.Compare(a.SequenceNumber, b.SequenceNumber), cmp.Compare(a.TimestampMS, b.TimestampMS))
 	})
 	return out, nil
 }
@@ -176,7 +174,7 @@ func snapshotList(md table.Metadata) string {
 	if len(snaps) == 0 {
 		return "none"
 	}
-	slices.SortStableFunc(snaps, func(a, b table.Snapshot) int { return int(a.TimestampMs - b.TimestampMs) })
+	slices.SortStableFunc(snaps, func(a, b table.Snapshot) int { return cmp.Compare(a.TimestampMs, b.TimestampMs) })
 	var parts []string
 	if len(snaps) > 20 {
 		parts = append(parts, "…")

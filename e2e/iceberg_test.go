@@ -53,12 +53,42 @@ func TestIcebergQueries(t *testing.T) {
 				checkManifestQueries(t, cl, mf)
 				checkIcebergJoin(t, cl, mf, wh, workers)
 				if workers == 2 {
-					checkIcebergListing(t, cl)
+					checkIcebergListing(t, cl, mf)
 					checkTimeTravel(t, cl, mf)
 					checkIcebergErrors(t, cl, mf)
 				}
 			})
 		}
+		t.Run("policy", func(t *testing.T) {
+			policy := filepath.Join(t.TempDir(), "policy.yaml")
+			require.NoError(t, os.WriteFile(policy, []byte(`rules:
+  - match: {sub: anonymous}
+    tables: ["ice.lake.*"]
+    deny_columns: {ice.lake.pos_deleted: [value]}
+    masks: {ice.lake.events: {name: "'**'"}}
+    row_filters: {ice.lake.events: "id < 100"}
+`), 0o600))
+			srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: 2, Args: []string{"--iceberg-catalog", spec, "--policy-file", policy}})
+			cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
+			first := mf.Tables["events"].Snapshots[0].SnapshotID
+			require.Equal(t, [][]string{{"100", "1", `"**"`}}, queryRows(t, cl, "SELECT count(*), count(DISTINCT name), min(name) FROM ice.lake.events"))
+			require.Equal(t, [][]string{{"100", `"**"`}}, queryRows(t, cl, fmt.Sprintf("SELECT count(*), max(name) FROM ice.lake.events AT (VERSION => %d)", first)),
+				"an older snapshot is restricted like the table")
+			require.Equal(t, [][]string{{"2373"}}, queryRows(t, cl, "SELECT count(*) FROM ice.lake.pos_deleted"))
+			ctx := context.Background()
+			_, err := harness.RunFlightSQL(ctx, cl, "SELECT sum(value) FROM ice.lake.pos_deleted")
+			require.Error(t, err, "a denied column is not there")
+			_, err = harness.RunFlightSQL(ctx, cl, "SELECT count(*) FROM dim.id_tags")
+			require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
+			info, err := cl.GetTables(ctx, &flightsql.GetTablesOpts{})
+			require.NoError(t, err)
+			res, err := harness.FetchAll(ctx, cl, info)
+			require.NoError(t, err)
+			defer res.Release()
+			for _, r := range harness.ArrowRows(res).Rows {
+				require.NotEqual(t, `"dim"`, r[1], "an ungranted table is not listed")
+			}
+		})
 		t.Run("pinned snapshot", func(t *testing.T) {
 			srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: 2, Args: []string{"--iceberg-catalog", spec}})
 			cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
@@ -93,7 +123,7 @@ func TestIcebergQueries(t *testing.T) {
 		})
 		cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
 		checkManifestQueries(t, cl, mf)
-		checkIcebergListing(t, cl)
+		checkIcebergListing(t, cl, mf)
 	})
 }
 
@@ -241,7 +271,7 @@ func checkIcebergJoin(t *testing.T, cl *flightsql.Client, mf *harness.IcebergMan
 
 // checkIcebergListing checks that the Flight SQL metadata calls and
 // system.tables list the Iceberg catalog, namespace and tables.
-func checkIcebergListing(t *testing.T, cl *flightsql.Client) {
+func checkIcebergListing(t *testing.T, cl *flightsql.Client, mf *harness.IcebergManifest) {
 	t.Helper()
 	ctx := context.Background()
 	info, err := cl.GetCatalogs(ctx)
@@ -282,6 +312,18 @@ func checkIcebergListing(t *testing.T, cl *flightsql.Client) {
 	res.Release()
 	got := queryRows(t, cl, "SELECT table_name FROM system.tables WHERE catalog_name = 'ice' AND unsupported LIKE '%deletion vectors%'")
 	require.Equal(t, [][]string{{`"dv_deleted"`}}, got)
+
+	// The metadata tables: snapshots in commit order, files with the
+	// delete files that apply (eq_deleted: 3 data files, 3600 rows before
+	// deletes; the id delete applies to the two older, the name delete to
+	// all three).
+	var want [][]string
+	for i, s := range mf.Tables["eq_deleted"].Snapshots {
+		want = append(want, []string{strconv.FormatInt(s.SnapshotID, 10), strconv.FormatInt(s.SequenceNumber, 10), strconv.FormatBool(i == len(mf.Tables["eq_deleted"].Snapshots)-1)})
+	}
+	require.Equal(t, want, queryRows(t, cl, "SELECT snapshot_id, sequence_number, is_current FROM system.iceberg_snapshots WHERE catalog_name = 'ice' AND table_name = 'eq_deleted' ORDER BY sequence_number"))
+	require.Equal(t, [][]string{{"3", "3600", "0", "5"}}, queryRows(t, cl,
+		"SELECT count(*), sum(record_count), sum(position_delete_files), sum(equality_delete_files) FROM system.iceberg_files WHERE table_name = 'eq_deleted'"))
 
 	got = queryRows(t, cl, "SELECT catalog_name, schema_name, table_name, format FROM system.tables WHERE table_name = 'evolved'")
 	require.Equal(t, [][]string{{`"ice"`, `"lake"`, `"evolved"`, `"iceberg"`}}, got)

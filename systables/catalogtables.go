@@ -135,7 +135,7 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 			continue
 		}
 		tbl, err := t.Warehouse.Table(ctx, n)
-		if errkind.Of(err) == errkind.Unimplemented {
+		if unreadable(err) {
 			// A table Quiver cannot read (an Iceberg feature it lacks)
 			// is listed with why, not hidden and not failing the listing.
 			catalog, schema, _ := strings.Cut(n.Schema, ".")
@@ -185,3 +185,7 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 	}
 	return b.NewRecordBatch(), nil
 }
+
+// unreadable reports whether err says a table uses a feature Quiver
+// cannot read (an Iceberg feature it lacks).
+func unreadable(err error) bool { return err != nil && errkind.Of(err) == errkind.Unimplemented }

@@ -243,9 +243,14 @@ func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, e
 		return nil, err
 	}
 	pool := a.pool
-	return systables.NewRegistry(a.queryLog, reportRuns,
+	tables := []systables.Table{a.queryLog, reportRuns,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
-		systables.Tables{Warehouse: a.catalog, Visible: a.visible()}), nil
+		systables.Tables{Warehouse: a.catalog, Visible: a.visible()}}
+	if a.lake != nil {
+		md := icebergMetadata{a.lake}
+		tables = append(tables, systables.IcebergSnapshots{Lake: md, Visible: a.visible()}, systables.IcebergFiles{Lake: md, Visible: a.visible()})
+	}
+	return systables.NewRegistry(tables...), nil
 }
 
 // buildPlanner builds the planner, with the limits under which a join

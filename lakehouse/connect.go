@@ -146,7 +146,15 @@ func connectSQLite(ctx context.Context, s Spec, props iceberg.Properties) (*conn
 		_ = db.Close()
 		return nil, fmt.Errorf("iceberg catalog %s: open %s: %w", s.Name, abs, classify(err))
 	}
-	return &connection{cat: cat, warehouse: s.Warehouse, close: func() error {
+	warehouse := s.Warehouse
+	if !strings.Contains(warehouse, ":") {
+		if warehouse, err = filepath.Abs(warehouse); err != nil {
+			_ = cat.Close()
+			_ = db.Close()
+			return nil, fmt.Errorf("iceberg catalog %s: warehouse %s: %w: %w", s.Name, s.Warehouse, err, ErrConfig)
+		}
+	}
+	return &connection{cat: cat, warehouse: warehouse, close: func() error {
 		return errors.Join(cat.Close(), db.Close())
 	}}, nil
 }

@@ -29,13 +29,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	shared.cleanup()
 	if code == 0 {
-		if err := goleak.Find(
-			// The AWS SDK's and gocloud's HTTP clients keep idle
-			// connections to MinIO that nobody can close.
-			goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-			goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-		); err != nil {
+		if err := goleak.Find(); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
 			code = 1
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -56,11 +57,14 @@ func (c *Catalogs) plan(ctx context.Context, name storage.TableName, t *table.Ta
 		if p, ok := c.plans.get(key); ok {
 			return p, nil
 		}
+		start, opens := time.Now(), c.opens.Load()
 		p, err := c.readPlan(ctx, name, t, snap, cols, ids, current)
 		if err != nil {
 			return nil, err
 		}
 		c.plans.put(key, p)
+		c.logger.Debug("iceberg snapshot planned", "table", name.String(), "snapshot", snap.SnapshotID,
+			"files", len(p.files), "rows", p.rows, "opened", c.opens.Load()-opens, "elapsed", time.Since(start), "err", p.err)
 		return p, nil
 	})
 	if err != nil {

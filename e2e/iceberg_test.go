@@ -53,6 +53,7 @@ func TestIcebergQueries(t *testing.T) {
 				checkManifestQueries(t, cl, mf)
 				checkIcebergJoin(t, cl, mf, wh, workers)
 				if workers == 2 {
+					checkPythonClient(t, srv.Addr(), mf)
 					checkIcebergListing(t, cl, mf)
 					checkTimeTravel(t, cl, mf)
 					checkIcebergErrors(t, cl, mf)
@@ -438,4 +439,30 @@ tbl.append(pa.Table.from_pylist([row], schema=sc))
 `, mf.SQLCatalogName, mf.CatalogDB, mf.WarehouseDir, id)
 	out, err := exec.Command(harness.IcebergPython(t), "-c", script).CombinedOutput()
 	require.NoError(t, err, string(out))
+}
+
+// checkPythonClient lists and reads Iceberg tables through the Python
+// client: tables() names them catalog.namespace, table() takes the
+// three-part name.
+func checkPythonClient(t *testing.T, addr string, mf *harness.IcebergManifest) {
+	t.Helper()
+	script := fmt.Sprintf(`
+import quiver
+with quiver.connect("grpc://%s") as conn:
+    listed = conn.tables("ice.lake")
+    names = sorted(s + "." + t for s, t in zip(listed["schema"], listed["table"]))
+    assert "ice.lake.events" in names and "ice.lake.evolved" in names, names
+    assert "dim.id_tags" in set(s + "." + t for s, t in zip(conn.tables()["schema"], conn.tables()["table"]))
+    events = conn.table("ice.lake.events")
+    assert events.name == "ice.lake.events", events.name
+    print(events.count(), ",".join(events.columns))
+`, addr)
+	out, err := exec.Command(harness.IcebergPython(t), "-c", script).CombinedOutput()
+	require.NoError(t, err, string(out))
+	events := mf.Tables["events"]
+	var cols []string
+	for _, f := range events.SchemaFields {
+		cols = append(cols, f.Name)
+	}
+	require.Equal(t, fmt.Sprintf("%d %s", events.Snapshots[len(events.Snapshots)-1].RowCount, strings.Join(cols, ",")), strings.TrimSpace(string(out)))
 }

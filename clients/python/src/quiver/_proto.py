@@ -134,9 +134,12 @@ def get_tables(
     schema_pattern: str | None = None,
     table_pattern: str | None = None,
     table_types: list[str] | None = None,
+    catalog: str | None = None,
 ) -> bytes:
     """``CommandGetTables`` with the table schemas included, as an ``Any``."""
     body = b""
+    if catalog is not None:
+        body += field_bytes(1, catalog.encode())
     if schema_pattern is not None:
         body += field_bytes(2, schema_pattern.encode())
     if table_pattern is not None:

@@ -54,13 +54,16 @@ class Table:
         parts = split_name(name)
         self._conn = conn
         self.schema_name, self.table_name = parts[-2], parts[-1]
+        if len(parts) == 3 and parts[0].lower() != "quiver":
+            # An Iceberg catalog's table: its schema is catalog.namespace.
+            self.schema_name = f"{parts[0]}.{parts[1]}"
         self._ref = ".".join(quote_ident(p) for p in parts)
         # Asking for the schema checks that the table exists (and may be read).
         self._schema: pa.Schema = conn._schema_of(f"SELECT * FROM {self._ref}")
 
     @property
     def name(self) -> str:
-        """``schema.table``."""
+        """``schema.table`` (``catalog.namespace.table`` for an Iceberg table)."""
         return f"{self.schema_name}.{self.table_name}"
 
     @property

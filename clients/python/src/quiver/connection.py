@@ -77,6 +77,9 @@ CANCEL_FLIGHT_INFO = "CancelFlightInfo"
 COMPRESSION_HEADER = "x-quiver-ipc-compression"
 
 # What tables() lists (as a pyarrow.Table without pandas).
+# The Parquet warehouse's catalog; Iceberg catalogs have names of their own.
+_WAREHOUSE_CATALOG = "quiver"
+
 _TABLES_SCHEMA = pa.schema([("schema", pa.string()), ("table", pa.string()), ("columns", pa.list_(pa.string()))])
 
 
@@ -187,10 +190,13 @@ class Connection:
         return Result(self, query, list(params) if params is not None else None)
 
     def tables(self, schema: str | None = None) -> pandas.DataFrame | pa.Table:
-        """List the warehouse's tables, with columns ``schema``, ``table``, ``columns``.
+        """List the tables, with columns ``schema``, ``table``, ``columns``.
 
-        ``columns`` holds each table's column names in order. ``schema``
-        restricts the listing to one schema; ``tables("system")`` lists the
+        ``columns`` holds each table's column names in order. An Iceberg
+        table's ``schema`` is its catalog and namespace (``lake.sales``), so
+        ``schema + "." + table`` is always its name in SQL. ``schema``
+        restricts the listing to one schema (``"lake.sales"`` to a
+        namespace); ``tables("system")`` lists the
         server's system tables (``system.queries``, …), which are otherwise
         left out. The listing is a pandas DataFrame when pandas is installed
         and otherwise a ``pyarrow.Table`` with the same columns (``columns``
@@ -373,8 +379,12 @@ class Connection:
         # Without a schema, only the warehouse: its tables are of type TABLE,
         # the system tables of type SYSTEM TABLE.
         types = ["TABLE"] if schema is None else None
+        catalog = None
+        if schema is not None and "." in schema:
+            # An Iceberg catalog's namespace: "lake.sales".
+            catalog, schema = schema.split(".", 1)
         descriptor = flight.FlightDescriptor.for_command(
-            _proto.get_tables(schema_pattern=_like_escape(schema), table_types=types)
+            _proto.get_tables(schema_pattern=_like_escape(schema), table_types=types, catalog=catalog)
         )
         try:
             info = self._client.get_flight_info(descriptor, self._options())
@@ -384,7 +394,12 @@ class Connection:
         out: list[tuple[str, str, pa.Schema]] = []
         for table in tables:
             for row in table.to_pylist():
-                out.append((row["db_schema_name"], row["table_name"], _read_schema(row.get("table_schema"))))
+                # An Iceberg table's schema is its catalog and namespace, as
+                # SQL names it: lake.sales.orders.
+                schema_name = row["db_schema_name"]
+                if row.get("catalog_name") not in (None, "", _WAREHOUSE_CATALOG):
+                    schema_name = f"{row['catalog_name']}.{schema_name}"
+                out.append((schema_name, row["table_name"], _read_schema(row.get("table_schema"))))
         return sorted(out, key=lambda r: (r[0], r[1]))
 
     def _check_open(self) -> None:

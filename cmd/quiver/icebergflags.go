@@ -134,7 +134,6 @@ func (f *icebergFlags) open(ctx context.Context, wh *warehouseFlags, opts lakeho
 	return cats, nil
 }
 
-
 // icebergMetadata is the catalogs as the Iceberg system tables read them.
 type icebergMetadata struct{ *lakehouse.Catalogs }
 

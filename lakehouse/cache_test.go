@@ -54,7 +54,7 @@ func TestCache(t *testing.T) {
 // each change in the next Table call: an appended row (a new snapshot), a
 // column added without a commit of data (the current schema, while the
 // snapshot by id keeps its own), a column with an initial default
-// (refused), and a new empty table.
+// (refused), a new empty table, and a name mapping (refused).
 func TestNewCommit(t *testing.T) {
 	fx := fixtures(t)[0]
 	// A copy of the catalog file: the changes commit to it alone, so the
@@ -123,6 +123,11 @@ func TestNewCommit(t *testing.T) {
 	_, err = c.Table(t.Context(), storage.TableName{Schema: "ice.lake", Name: "empty"}, AsOf{SnapshotID: 1})
 	require.ErrorIs(t, err, ErrSnapshotNotFound)
 	require.ErrorContains(t, err, "(snapshots: none)")
+
+	w.setProperty(t, table.Identifier{"lake", "empty"}, table.DefaultNameMappingKey, "[]")
+	_, err = c.Table(t.Context(), storage.TableName{Schema: "ice.lake", Name: "empty"}, AsOf{})
+	require.ErrorIs(t, err, ErrUnsupported)
+	require.ErrorContains(t, err, "table ice.lake.empty has a name mapping")
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -197,6 +202,17 @@ func (w *writer) upgrade(t *testing.T, id table.Identifier, v int) {
 	require.NoError(t, err)
 	txn := tbl.NewTransaction()
 	require.NoError(t, txn.UpgradeFormatVersion(v))
+	_, err = txn.Commit(t.Context())
+	require.NoError(t, err)
+}
+
+// setProperty sets a property of table id.
+func (w *writer) setProperty(t *testing.T, id table.Identifier, key, value string) {
+	t.Helper()
+	tbl, err := w.cat.LoadTable(t.Context(), id)
+	require.NoError(t, err)
+	txn := tbl.NewTransaction()
+	require.NoError(t, txn.SetProperties(iceberg.Properties{key: value}))
 	_, err = txn.Commit(t.Context())
 	require.NoError(t, err)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/apache/iceberg-go/catalog/rest"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	iceio "github.com/apache/iceberg-go/io"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/uptrace/bun/driver/sqliteshim"
 
 	// Registers the s3:// (and s3a://, s3n://) FileIO; file:// is built in.
@@ -206,15 +207,24 @@ func (c *configSniffer) warehouse() string {
 	return c.wh
 }
 
-// classify gives err a kind when it has none: a catalog or store that
-// cannot be reached, answers 5xx, or refuses Quiver's credentials is
+// classify gives err a kind when it has none: a catalog or S3 that cannot
+// be reached, answers 5xx, or refuses Quiver's credentials is
 // Unavailable (a failure of the system, not of the request).
 func classify(err error) error {
 	if err == nil || errkind.Of(err) != errkind.Unknown {
 		return err
 	}
-	var netErr net.Error
-	var urlErr *url.Error
+	var (
+		netErr  net.Error
+		urlErr  *url.Error
+		httpErr *smithyhttp.ResponseError
+	)
+	if errors.As(err, &httpErr) {
+		// S3 refusing the metadata's credentials, or failing.
+		if code := httpErr.HTTPStatusCode(); code == http.StatusUnauthorized || code == http.StatusForbidden || code >= 500 {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
 	switch {
 	case errors.As(err, &netErr), errors.As(err, &urlErr),
 		errors.Is(err, rest.ErrServiceUnavailable), errors.Is(err, rest.ErrServerError),

@@ -96,3 +96,17 @@ func TestOpenConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestBadS3Credentials reads a REST table's manifests with credentials
+// MinIO refuses: Unavailable, naming the table.
+func TestBadS3Credentials(t *testing.T) {
+	fx := fixtures(t)[1]
+	s3 := fx.s3
+	s3.SecretAccessKey = "wrong"
+	c, err := Open(t.Context(), []Spec{fx.spec}, Options{S3: s3})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, c.Close()) }()
+	_, err = c.Table(t.Context(), storage.TableName{Schema: "rest.lake", Name: "events"}, AsOf{})
+	require.Equal(t, errkind.Unavailable, errkind.Of(err), "%v", err)
+	require.ErrorContains(t, err, "table rest.lake.events")
+}

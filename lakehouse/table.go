@@ -96,6 +96,13 @@ func (c *Catalogs) pin(ctx context.Context, name storage.TableName, t *table.Tab
 	if v := md.Version(); v > 3 {
 		return nil, fmt.Errorf("table %s: format version %d: %w", name, v, ErrUnsupported)
 	}
+	// A name mapping is how readers find the columns of files written
+	// without field ids (migrated or added files): a read by field id
+	// would give their columns as NULL.
+	if _, ok := md.Properties()[table.DefaultNameMappingKey]; ok {
+		return nil, fmt.Errorf("table %s has a name mapping (%s), so some of its files may lack field ids: %w",
+			name, table.DefaultNameMappingKey, ErrUnsupported)
+	}
 	snap, err := pickSnapshot(name, md, at)
 	if err != nil {
 		return nil, err

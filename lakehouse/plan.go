@@ -22,11 +22,11 @@ import (
 const filePathFieldID = 2147483546
 
 // planKey identifies a snapshot plan. A snapshot's files never change, so
-// a plan is keyed by the table (its UUID; the metadata location for a
-// table without one) rather than by the metadata file: time travel to an
-// old snapshot stays cached across new commits.
+// a plan is keyed by the table (its name and UUID; the metadata location
+// for a table without one) rather than by the metadata file: time travel
+// to an old snapshot stays cached across new commits.
 type planKey struct {
-	table    string
+	table    string // name@uuid
 	snapshot int64
 	schema   int
 }
@@ -45,9 +45,9 @@ type plan struct {
 // at the same time).
 func (c *Catalogs) plan(ctx context.Context, name storage.TableName, t *table.Table, snap *table.Snapshot,
 	sc *iceberg.Schema, cols []storage.Column, ids []int, current bool) (*plan, error) {
-	key := planKey{table: t.Metadata().TableUUID().String(), snapshot: snap.SnapshotID, schema: sc.ID}
+	key := planKey{table: name.String() + "@" + t.Metadata().TableUUID().String(), snapshot: snap.SnapshotID, schema: sc.ID}
 	if t.Metadata().TableUUID() == [16]byte{} {
-		key.table = t.MetadataLocation()
+		key.table = name.String() + "@" + t.MetadataLocation()
 	}
 	if p, ok := c.plans.get(key); ok {
 		return p, p.err

@@ -349,6 +349,12 @@ func checkTimeTravel(t *testing.T, cl *flightsql.Client, mf *harness.IcebergMani
 	got := queryRows(t, cl, fmt.Sprintf(
 		"SELECT (SELECT count(*) FROM ice.lake.events) - (SELECT count(*) FROM ice.lake.events AT (VERSION => %d))", snaps[0].SnapshotID))
 	require.Equal(t, [][]string{{strconv.FormatInt(snaps[len(snaps)-1].RowCount-snaps[0].RowCount, 10)}}, got)
+	// EXPLAIN names the pinned snapshot of each reference.
+	plan := queryRows(t, cl, fmt.Sprintf("EXPLAIN SELECT count(*) FROM ice.lake.events AT (VERSION => %d)", snaps[0].SnapshotID))
+	row := fmt.Sprintf(`"table ice.lake.events@v%d"`, snaps[0].SnapshotID)
+	i := slices.IndexFunc(plan, func(r []string) bool { return r[0] == row })
+	require.GreaterOrEqual(t, i, 0, "%v", plan)
+	require.Contains(t, plan[i][1], fmt.Sprintf("snapshot=%d", snaps[0].SnapshotID))
 	// The old schema of an evolved table: its first snapshot's columns.
 	evolved := mf.Tables["evolved"].Snapshots[0]
 	desc := queryRows(t, cl, fmt.Sprintf("DESCRIBE SELECT * FROM ice.lake.evolved AT (VERSION => %d)", evolved.SnapshotID))

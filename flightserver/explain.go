@@ -130,8 +130,18 @@ func explainRest(plan *planner.Plan, rows []explainRow) []explainRow {
 		names = append(names, t)
 	}
 	sort.Strings(names)
+	snapshots := map[string]int64{}
+	for _, t := range plan.Tables {
+		if t.Iceberg != nil {
+			snapshots[t.Name.String()] = t.Iceberg.SnapshotID
+		}
+	}
 	for _, t := range names {
-		rows = append(rows, explainRow{"table " + t, fmt.Sprintf("files=%d pruned=%d", d.Files[t], d.Pruned[t])})
+		detail := fmt.Sprintf("files=%d pruned=%d", d.Files[t], d.Pruned[t])
+		if id, ok := snapshots[t]; ok {
+			detail += fmt.Sprintf(" snapshot=%d", id)
+		}
+		rows = append(rows, explainRow{"table " + t, detail})
 	}
 	return rows
 }

@@ -145,10 +145,16 @@ $(VENV_STAMP): clients/python/pyproject.toml
 # is only loaded for s3:// warehouses), so it needs the binary, and the venv
 # for the README's Python examples; no Java, MinIO or extension.
 # The demo also serves /metrics, /healthz and /readyz on DEMO_HTTP.
+# demo-data also writes an Iceberg table into a SQL catalog under
+# warehouse/_iceberg (ignored by the Parquet layout), served as catalog
+# lake: lake.billing.invoices. A warehouse made before it existed gets it
+# with --iceberg-only, from its own demo.profiles, without regenerating.
 DEMO_HTTP ?= 127.0.0.1:9090
+DEMO_ICEBERG := lake=sqlite:./warehouse/_iceberg/catalog.db?warehouse=./warehouse/_iceberg/tables&sql-catalog-name=demo_lake
 demo: demo-prerequisites build $(VENV_CLIENT)
-	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; fi
-	$(BIN) serve --warehouse ./warehouse --http-listen $(DEMO_HTTP) --reports-file examples/reports.yaml
+	@if [ ! -d warehouse/demo ]; then $(BIN) demo-data --warehouse ./warehouse; \
+	elif [ ! -f warehouse/_iceberg/catalog.db ]; then $(BIN) demo-data --warehouse ./warehouse --iceberg-only; fi
+	$(BIN) serve --warehouse ./warehouse --http-listen $(DEMO_HTTP) --reports-file examples/reports.yaml --iceberg-catalog '$(DEMO_ICEBERG)'
 
 # One line per missing tool, before anything is built or installed. The Go
 # module proxy and PyPI must be reachable (or GOPROXY/PIP_INDEX_URL point at

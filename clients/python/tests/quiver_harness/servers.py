@@ -4,6 +4,12 @@ A :class:`Warehouse` is a URI that ``quiver demo-data`` has filled, plus the
 environment and flags a quiver process needs to read it (AWS credentials and
 ``--s3-endpoint`` for MinIO). Readiness is checked the way a user would: MinIO
 answers its health endpoint, Quiver answers ``SELECT 1``.
+
+A local warehouse may also hold the demo's Iceberg table (``quiver demo-data``
+writes a SQL catalog under ``_iceberg/``); ``start_quiver`` then serves it as
+catalog ``lake``, as ``make demo`` does. Only ``make_local_warehouse(...,
+iceberg=True)`` asks for one: the end-to-end tests expect one catalog, and
+their oracle would read ``_iceberg/`` as a table.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +30,11 @@ from .tools import Tools
 MINIO_USER = "quiveradmin"
 MINIO_PASSWORD = "quiversecret-e2e"
 MINIO_REGION = "us-east-1"
+
+#: The catalog name the demo's Iceberg table is served under (``lake.billing.invoices``), as in ``make demo``.
+ICEBERG_CATALOG = "lake"
+#: The ``catalog_name`` of the rows of the SQL catalog ``quiver demo-data`` writes.
+ICEBERG_SQL_CATALOG_NAME = "demo_lake"
 
 
 @dataclass
@@ -129,14 +141,27 @@ class Warehouse:
         """The environment for a quiver process reading this warehouse."""
         return {**os.environ, **self.env}
 
+    def iceberg_catalog(self) -> str | None:
+        """The ``--iceberg-catalog`` value serving this local warehouse's Iceberg table, if it has one."""
+        if self.local_path is None:
+            return None
+        root = self.local_path / "_iceberg"
+        catalog = root / "catalog.db"
+        if not catalog.is_file():
+            return None
+        warehouse = urllib.parse.quote(str(root / "tables"), safe="/")
+        return f"{ICEBERG_CATALOG}=sqlite:{catalog}?warehouse={warehouse}&sql-catalog-name={ICEBERG_SQL_CATALOG_NAME}"
 
-def run_demo_data(tools: Tools, warehouse: Warehouse, log_path: Path, timeout: float = 900.0) -> float:
+
+def run_demo_data(
+    tools: Tools, warehouse: Warehouse, log_path: Path, timeout: float = 900.0, extra_args: list[str] | None = None
+) -> float:
     """Run ``quiver demo-data`` into the warehouse and return how long it took.
 
     Raises RuntimeError with the command's output when it fails.
     """
     argv = [str(tools.quiver_bin), "demo-data", "--warehouse", warehouse.uri, "--scale", str(warehouse.scale)]
-    argv += warehouse.args
+    argv += warehouse.args + (extra_args or [])
     started = time.monotonic()
     with open(log_path, "wb") as log:
         try:
@@ -158,11 +183,14 @@ def run_demo_data(tools: Tools, warehouse: Warehouse, log_path: Path, timeout: f
     return time.monotonic() - started
 
 
-def make_local_warehouse(tools: Tools, directory: Path, scale: float, log_dir: Path) -> Warehouse:
-    """Create a local-directory warehouse with the demo dataset."""
+def make_local_warehouse(
+    tools: Tools, directory: Path, scale: float, log_dir: Path, iceberg: bool = False
+) -> Warehouse:
+    """Create a local-directory warehouse with the demo dataset, and with ``iceberg`` its Iceberg table."""
     directory.mkdir(parents=True, exist_ok=True)
     warehouse = Warehouse("local", str(directory), scale, local_path=directory)
-    run_demo_data(tools, warehouse, log_dir / "demo-data-local.log")
+    log = log_dir / f"demo-data-{directory.name}.log"
+    run_demo_data(tools, warehouse, log, extra_args=[] if iceberg else ["--iceberg=false"])
     return warehouse
 
 
@@ -214,9 +242,11 @@ def start_quiver(
 ) -> QuiverServer:
     """Start ``quiver serve`` on a free port and wait until ``SELECT 1`` works.
 
+    A local warehouse with the demo's Iceberg table is served with it (``Warehouse.iceberg_catalog``).
     ``token`` is the bearer token the readiness check sends to a server with authentication.
     """
     port = free_port()
+    iceberg = warehouse.iceberg_catalog()
     argv = [
         str(tools.quiver_bin),
         "serve",
@@ -231,6 +261,7 @@ def start_quiver(
         "--log-format",
         "text",
         *warehouse.args,
+        *(["--iceberg-catalog", iceberg] if iceberg else []),
         *(extra_args or []),
     ]
     log_dir.mkdir(parents=True, exist_ok=True)

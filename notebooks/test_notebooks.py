@@ -7,6 +7,9 @@ The server is the session's S3 deployment (``quiver serve`` over
 ``s3://quiver/warehouse`` on a MinIO started by the harness). The kernel gets
 ``QUIVER_URI`` and, for the report notebook, the MinIO endpoint and
 credentials, so the report is written to and read back from the same MinIO.
+The lakehouse notebook reads the demo's Iceberg table, which only a local
+warehouse has: it runs against a server of its own over one, served as
+``make demo`` serves it (catalog ``lake``).
 A notebook passes when no cell fails and it drew its chart (an image/png
 output).
 """
@@ -15,8 +18,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -26,12 +31,27 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
-from quiver_harness import QuiverServer
+from quiver_harness import QuiverServer, Tools, make_local_warehouse, start_quiver
+from quiver_harness.plugin import e2e_scale
 from refresh import WIDGET, volatile
 
 NOTEBOOKS = sorted(Path(__file__).resolve().parent.glob("*.ipynb"))
-EXPECTED = ["01_quickstart.ipynb", "02_distributed_analytics.ipynb", "03_report_to_s3.ipynb"]
+EXPECTED = ["01_quickstart.ipynb", "02_distributed_analytics.ipynb", "03_report_to_s3.ipynb", "04_lakehouse.ipynb"]
+#: The notebooks that read the demo's Iceberg table (lake.billing.invoices).
+LAKEHOUSE = {"04_lakehouse.ipynb"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="session")
+def lake_quiver(quiver_tools: Tools, harness_dir: Path) -> Iterator[QuiverServer]:
+    """``quiver serve`` over a local demo warehouse with its Iceberg table, as catalog ``lake``."""
+    warehouse = make_local_warehouse(quiver_tools, harness_dir / "lake-warehouse", e2e_scale(), harness_dir, iceberg=True)
+    assert warehouse.iceberg_catalog(), "quiver demo-data wrote no Iceberg catalog"
+    server = start_quiver(quiver_tools, warehouse, harness_dir / "logs", local_workers=2)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _kernel_manager(tmp_path: Path) -> KernelManager:
@@ -79,12 +99,13 @@ def test_notebook_is_committed_with_clean_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_and_draws_its_chart(
-    path: Path, s3_quiver: QuiverServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    path: Path, s3_quiver: QuiverServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     minio = s3_quiver.warehouse.minio
     assert minio is not None
+    server: QuiverServer = request.getfixturevalue("lake_quiver") if path.name in LAKEHOUSE else s3_quiver
     # The kernel inherits this environment.
-    monkeypatch.setenv("QUIVER_URI", s3_quiver.uri)
+    monkeypatch.setenv("QUIVER_URI", server.uri)
     monkeypatch.delenv("QUIVER_TOKEN", raising=False)
     monkeypatch.setenv("QUIVER_S3_ENDPOINT", minio.endpoint)
     prefix = f"{minio.bucket}/notebook-reports/{uuid.uuid4().hex}"
@@ -110,6 +131,14 @@ def test_notebook_runs_and_draws_its_chart(
         # The tqdm.auto progress bar is a Jupyter widget in a kernel.
         widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         assert widgets, "02 showed no progress bar"
+    if path.name == "04_lakehouse.ipynb":
+        # Time travel read the snapshots before the correction: January's premium
+        # invoices cost less now than as billed (the other plans are unchanged),
+        # and right after February's run they were still at 19.99.
+        texts = [o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs]
+        assert any(re.search(r"premium\s+\S+\s+\S+\s+-\d", t) for t in texts), "04: no premium correction"
+        assert any(re.search(r"basic\s+(\S+)\s+\1\s+0\.00", t) for t in texts), "04: basic changed"
+        assert any(re.search(r"2025-01-01\s+\d+\s+\S+\s+19\.99", t) for t in texts), "04: no 19.99 January"
     if path.name == "03_report_to_s3.ipynb":
         # The report really went to MinIO, and holds the query's rows.
         s3 = pafs.S3FileSystem(

@@ -56,6 +56,7 @@ func TestIcebergQueries(t *testing.T) {
 					checkPythonClient(t, srv.Addr(), mf)
 					checkIcebergListing(t, cl, mf)
 					checkTimeTravel(t, cl, mf)
+					checkBucketPruning(t, cl)
 					checkIcebergErrors(t, cl, mf)
 				}
 			})
@@ -471,4 +472,19 @@ with quiver.connect("grpc://%s") as conn:
 		cols = append(cols, f.Name)
 	}
 	require.Equal(t, fmt.Sprintf("%d %s", events.Snapshots[len(events.Snapshots)-1].RowCount, strings.Join(cols, ",")), strings.TrimSpace(string(out)))
+}
+
+// checkBucketPruning checks that an equality on a bucket(8, id) column
+// keeps about an eighth of the files (the files' id bounds alone keep about
+// half: a bucket spans the whole id range).
+func checkBucketPruning(t *testing.T, cl *flightsql.Client) {
+	t.Helper()
+	plan := queryRows(t, cl, "EXPLAIN SELECT id, name, qty FROM ice.lake.hashed WHERE id = 1234")
+	i := slices.IndexFunc(plan, func(r []string) bool { return r[0] == `"table ice.lake.hashed"` })
+	require.GreaterOrEqual(t, i, 0, "%v", plan)
+	var files, pruned int
+	_, err := fmt.Sscanf(strings.Trim(plan[i][1], `"`), "files=%d pruned=%d", &files, &pruned)
+	require.NoError(t, err, plan[i][1])
+	require.Positive(t, files)
+	require.Less(t, files*6, files+pruned, "bucket pruning keeps about 1/8 of the files: %s", plan[i][1])
 }

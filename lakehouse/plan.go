@@ -131,6 +131,9 @@ func (c *Catalogs) readPlan(ctx context.Context, name storage.TableName, t *tabl
 	for _, path := range paths {
 		task := byPath[path]
 		f, err := dataFile(name, task, schema, ids, seqs)
+		if err == nil {
+			f.Buckets = buckets(task.File, t.Metadata().PartitionSpecs(), ids)
+		}
 		if err != nil {
 			if errors.Is(err, ErrUnsupported) {
 				return &plan{err: err}, nil

@@ -2,11 +2,14 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/twmb/murmur3"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -113,6 +116,43 @@ type File struct {
 	// (column bounds and null counts as one row group, the schema being
 	// the table's Columns); pruning reads them instead of the footer.
 	Stats *Footer
+	// Buckets are an Iceberg data file's bucket partitions (MayHold).
+	Buckets []Bucket
+}
+
+// Bucket is an Iceberg bucket partition of a data file: its rows' values of
+// column Column (an index of Table.Columns) hash to bucket Value of Count.
+type Bucket struct {
+	Column, Count int
+	Value         int32
+}
+
+// MayHold reports whether f may hold a row whose column (an index of
+// Table.Columns) equals value: an int64 of an integer column or a string
+// of a string column, hashed as Iceberg's bucket transform hashes them
+// (murmur3 of the value as a little-endian long, or of its UTF-8 bytes).
+// Any other value, or a column without a bucket, may be there.
+func (f File) MayHold(column int, value any) bool {
+	for _, b := range f.Buckets {
+		if b.Column != column || b.Count <= 0 {
+			continue
+		}
+		var h uint32
+		switch v := value.(type) {
+		case int64:
+			var buf [8]byte
+			binary.LittleEndian.PutUint64(buf[:], uint64(v))
+			h = murmur3.Sum32(buf[:])
+		case string:
+			h = murmur3.Sum32([]byte(v))
+		default:
+			continue
+		}
+		if int32((h&math.MaxInt32)%uint32(b.Count)) != b.Value {
+			return false
+		}
+	}
+	return true
 }
 
 // DeleteKind is the kind of an Iceberg delete file.

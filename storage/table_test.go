@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -161,4 +162,18 @@ func TestTableCaseInsensitiveFallback(t *testing.T) {
 	require.Equal(t, TableName{"x", "DUP"}, tbl.Name)
 	_, err = w.Table(context.Background(), TableName{"x", "Dup"})
 	require.ErrorIs(t, err, ErrTableNotFound)
+}
+
+// TestFileMayHold checks the bucket hash against the Iceberg spec's
+// examples (bucket transform, appendix B): int and long 34 hash to
+// 2017239379, the string "iceberg" to 1210000089.
+func TestFileMayHold(t *testing.T) {
+	at := func(v int32) File { return File{Buckets: []Bucket{{Column: 1, Count: math.MaxInt32, Value: v}}} }
+	require.True(t, at(2017239379).MayHold(1, int64(34)))
+	require.False(t, at(2017239378).MayHold(1, int64(34)))
+	require.True(t, at(1210000089).MayHold(1, "iceberg"))
+	require.False(t, at(1210000089).MayHold(1, "iceberG"))
+	require.True(t, at(0).MayHold(0, int64(34)), "another column")
+	require.True(t, at(0).MayHold(1, 3.5), "a value it cannot hash")
+	require.True(t, File{}.MayHold(1, int64(34)))
 }

@@ -94,6 +94,9 @@ func Files(ctx context.Context, t *storage.Table, where ast.Node, resolve Resolv
 		if p.excludes(stats, c.domains) {
 			continue
 		}
+		if len(f.Buckets) > 0 && !mayHold(p, f, c.domains) {
+			continue
+		}
 		if len(statCols) > 0 {
 			ft, err := footers.Footer(ctx, f)
 			if err != nil {
@@ -850,4 +853,44 @@ func (d domain) bindTimestamp(l lit) (bound, bool) {
 		return bound{}, false
 	}
 	return bound{v: value{n: decimal128.FromI64(q.Int64())}, exact: true}, true
+}
+
+// mayHold asks a file that knows which values of some columns it can hold
+// (an Iceberg file's bucket partitions) whether it can hold rows the
+// predicate keeps: every top-level `col = c` or `col IN (…)` of an integer
+// (not decimal, date or timestamp) or string column needs one of its
+// values in the file. Anything else is left to the file's statistics.
+func mayHold(p *pred, f storage.File, domains []domain) bool {
+	leaves := []*pred{p}
+	if p.op == "and" {
+		leaves = p.kids
+	}
+	for _, l := range leaves {
+		if l.op != "=" && l.op != "in" {
+			continue
+		}
+		d := domains[l.col]
+		var values []any
+		for _, b := range l.bounds {
+			switch {
+			case !b.exact:
+				values = nil // a fraction equals no integer: leave it to the bounds
+			case d.kind == kindString:
+				values = append(values, b.v.s)
+				continue
+			case d.kind == kindInt && d.tempo == kindNotTemporal && !d.decimal && b.v.n.FitsInPrecision(18):
+				values = append(values, int64(b.v.n.LowBits()))
+				continue
+			}
+			values = nil
+			break
+		}
+		if len(values) == 0 {
+			continue
+		}
+		if !slices.ContainsFunc(values, func(v any) bool { return f.MayHold(l.col, v) }) {
+			return false
+		}
+	}
+	return true
 }

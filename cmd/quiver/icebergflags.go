@@ -122,9 +122,18 @@ func (f *icebergFlags) open(ctx context.Context, wh *warehouseFlags, opts lakeho
 	}
 	style := wh.pathStyle()
 	opts.S3 = lakehouse.S3{Endpoint: wh.s3Endpoint, Region: wh.region(), PathStyle: (style == nil && wh.s3Endpoint != "") || (style != nil && *style)}
-	if awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(wh.region())); err == nil {
-		if creds, err := awsCfg.Credentials.Retrieve(ctx); err == nil {
-			opts.S3.AccessKeyID, opts.S3.SecretAccessKey, opts.S3.SessionToken = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
+	// The AWS credential chain only for catalogs that may read S3: a
+	// local sqlite catalog over a local directory does not (and the chain
+	// may wait for an instance metadata endpoint that is not there).
+	needS3 := wh.isS3()
+	for _, s := range specs {
+		needS3 = needS3 || !strings.HasPrefix(s.URI, "sqlite:") || strings.HasPrefix(s.Warehouse, "s3://")
+	}
+	if needS3 {
+		if awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(wh.region())); err == nil {
+			if creds, err := awsCfg.Credentials.Retrieve(ctx); err == nil {
+				opts.S3.AccessKeyID, opts.S3.SecretAccessKey, opts.S3.SessionToken = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
+			}
 		}
 	}
 	cats, err := lakehouse.Open(ctx, specs, opts)

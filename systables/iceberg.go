@@ -10,24 +10,16 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/quiver-data/quiver/lakehouse"
 	"github.com/quiver-data/quiver/storage"
 )
 
 // IcebergSnapshot is one snapshot of an Iceberg table, as
 // system.iceberg_snapshots shows it.
-type IcebergSnapshot struct {
-	SnapshotID     int64
-	ParentID       int64
-	HasParent      bool
-	SequenceNumber int64
-	TimestampMS    int64
-	Operation      string
-	Summary        map[string]string
-	Current        bool
-}
+type IcebergSnapshot = lakehouse.Snapshot
 
 // IcebergMetadata is what the Iceberg metadata tables read: the tables
-// and their snapshots; cmd adapts *lakehouse.Catalogs.
+// and their snapshots; *lakehouse.Catalogs is one.
 type IcebergMetadata interface {
 	Tables(ctx context.Context) ([]storage.TableName, error)
 	Table(ctx context.Context, name storage.TableName, at storage.AsOf) (*storage.Table, error)

@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/quiver-data/quiver/lakehouse"
-	"github.com/quiver-data/quiver/storage"
-	"github.com/quiver-data/quiver/systables"
 )
 
 // icebergFlags name the Iceberg catalogs serve reads besides the warehouse.
@@ -141,21 +139,4 @@ func (f *icebergFlags) open(ctx context.Context, wh *warehouseFlags, opts lakeho
 		return nil, fmt.Errorf("open Iceberg catalogs: %w", err)
 	}
 	return cats, nil
-}
-
-// icebergMetadata is the catalogs as the Iceberg system tables read them.
-type icebergMetadata struct{ *lakehouse.Catalogs }
-
-// Snapshots lists a table's snapshots.
-func (m icebergMetadata) Snapshots(ctx context.Context, name storage.TableName) ([]systables.IcebergSnapshot, error) {
-	snaps, err := m.Catalogs.Snapshots(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]systables.IcebergSnapshot, len(snaps))
-	for i, s := range snaps {
-		out[i] = systables.IcebergSnapshot{SnapshotID: s.SnapshotID, ParentID: s.ParentID, HasParent: s.HasParent, SequenceNumber: s.SequenceNumber,
-			TimestampMS: s.TimestampMS, Operation: s.Operation, Summary: s.Summary, Current: s.Current}
-	}
-	return out, nil
 }

@@ -247,8 +247,7 @@ func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, e
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
 		systables.Tables{Warehouse: a.catalog, Visible: a.visible()}}
 	if a.lake != nil {
-		md := icebergMetadata{a.lake}
-		tables = append(tables, systables.IcebergSnapshots{Lake: md, Visible: a.visible()}, systables.IcebergFiles{Lake: md, Visible: a.visible()})
+		tables = append(tables, systables.IcebergSnapshots{Lake: a.lake, Visible: a.visible()}, systables.IcebergFiles{Lake: a.lake, Visible: a.visible()})
 	}
 	return systables.NewRegistry(tables...), nil
 }

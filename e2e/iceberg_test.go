@@ -288,7 +288,8 @@ func checkIcebergListing(t *testing.T, cl *flightsql.Client, mf *harness.Iceberg
 	require.NoError(t, err)
 	res, err = harness.FetchAll(ctx, cl, info)
 	require.NoError(t, err)
-	require.Equal(t, [][]string{{`"ice"`, `"lake"`}}, harness.ArrowRows(res).Rows)
+	require.Equal(t, [][]string{{`"ice"`, `"lake"`}, {`"ice"`, `"` + mf.EmptyNamespace + `"`}}, harness.ArrowRows(res).Rows,
+		"a namespace without tables is a schema too")
 	res.Release()
 
 	pattern := "e%"

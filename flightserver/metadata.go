@@ -1,8 +1,11 @@
 package flightserver
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -86,25 +89,78 @@ func (s *Server) GetFlightInfoSchemas(_ context.Context, _ flightsql.GetDBSchema
 	return s.infoForCommand(desc, schema_ref.DBSchemas), nil
 }
 
-// DoGetDBSchemas returns the schemas that hold at least one table, the
-// system schema included.
+// DoGetDBSchemas returns the schemas that hold a table the caller may
+// see, the system schema included, and the Iceberg namespaces that hold
+// no table at all (a namespace whose every table is hidden from the
+// caller stays hidden too).
 func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	listed, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
+	type schemaRow struct{ catalog, schema string }
+	var rows []schemaRow
+	seen := map[schemaRow]bool{}
+	for _, l := range listed {
+		r := schemaRow{l.catalog, l.schema}
+		if !seen[r] {
+			seen[r] = true
+			rows = append(rows, r)
+		}
+	}
+	empty, err := s.emptyNamespaces(ctx, cmd.GetCatalog(), likePattern(cmd.GetDBSchemaFilterPattern()))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range empty {
+		if r := (schemaRow{e[0], e[1]}); !seen[r] {
+			seen[r] = true
+			rows = append(rows, r)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b schemaRow) int {
+		return cmp.Or(cmp.Compare(a.catalog, b.catalog), cmp.Compare(a.schema, b.schema))
+	})
 	b := array.NewRecordBuilder(s.mem, schema_ref.DBSchemas)
 	defer b.Release()
-	seen := map[string]bool{}
-	for _, l := range listed {
-		if seen[l.catalog+"\x00"+l.schema] {
-			continue
-		}
-		seen[l.catalog+"\x00"+l.schema] = true
-		b.Field(0).(*array.StringBuilder).Append(l.catalog)
-		b.Field(1).(*array.StringBuilder).Append(l.schema)
+	for _, r := range rows {
+		b.Field(0).(*array.StringBuilder).Append(r.catalog)
+		b.Field(1).(*array.StringBuilder).Append(r.schema)
 	}
 	return one(b.NewRecordBatch())
+}
+
+// emptyNamespaces lists, as {catalog, namespace}, the namespaces of the
+// Iceberg catalogs asked for that match schemaRE and hold no table.
+func (s *Server) emptyNamespaces(ctx context.Context, catalog *string, schemaRE *regexp.Regexp) ([][2]string, error) {
+	nl, ok := s.opts.Catalog.(NamespaceLister)
+	if !ok || len(s.opts.IcebergCatalogs) == 0 {
+		return nil, nil
+	}
+	all, err := s.opts.Catalog.Tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	holding := map[string]bool{}
+	for _, n := range all {
+		holding[n.Schema] = true
+	}
+	var out [][2]string
+	for _, c := range s.opts.IcebergCatalogs {
+		if catalog != nil && *catalog != "" && !strings.EqualFold(*catalog, c) {
+			continue
+		}
+		nss, err := nl.Namespaces(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("list the namespaces of catalog %s: %w", c, err)
+		}
+		for _, ns := range nss {
+			if !holding[c+"."+ns] && schemaRE.MatchString(ns) {
+				out = append(out, [2]string{c, ns})
+			}
+		}
+	}
+	return out, nil
 }
 
 // GetFlightInfoTables lists tables.

@@ -103,6 +103,12 @@ type Catalog interface {
 	Table(ctx context.Context, name storage.TableName) (*storage.Table, error)
 }
 
+// NamespaceLister is a Catalog that also knows an Iceberg catalog's
+// namespaces, empty ones included (systables.DataCatalog is one).
+type NamespaceLister interface {
+	Namespaces(ctx context.Context, catalog string) ([]string, error)
+}
+
 // Options configure the service.
 type Options struct {
 	Planner Planner

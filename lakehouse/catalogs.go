@@ -44,6 +44,13 @@ type Spec struct {
 	// Credential is REST OAuth2 client credentials,
 	// "client_id:client_secret" (optional).
 	Credential string
+	// Scope is the OAuth2 scope asked for with Credential (default
+	// "catalog"; Polaris wants "PRINCIPAL_ROLE:ALL").
+	Scope string
+	// OAuth2ServerURI is the token endpoint Credential is exchanged at,
+	// when it is not the catalog's own /v1/oauth/tokens (an identity
+	// provider such as Keycloak, as Lakekeeper deployments use).
+	OAuth2ServerURI string
 	// Props are extra iceberg-go catalog properties, passed through; they
 	// override the ones derived from Options.S3.
 	Props map[string]string
@@ -234,6 +241,7 @@ func (c *Catalogs) Schemas(ctx context.Context, catalog string) ([]string, error
 	for i, ns := range nss {
 		out[i] = strings.Join(ns, ".")
 	}
+	slices.Sort(out)
 	return out, nil
 }
 

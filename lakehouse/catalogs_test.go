@@ -31,7 +31,7 @@ func TestListing(t *testing.T) {
 	for _, fx := range fxs {
 		schemas, err := c.Schemas(t.Context(), fx.catalog)
 		require.NoError(t, err, fx.name)
-		require.Equal(t, []string{"lake"}, schemas, fx.name)
+		require.Equal(t, []string{"lake", fx.manifest.EmptyNamespace}, schemas, fx.name)
 		for _, n := range fixtureTables {
 			want = append(want, storage.TableName{Schema: fx.catalog + ".lake", Name: n})
 		}

@@ -98,6 +98,17 @@ func connectREST(ctx context.Context, s Spec, props iceberg.Properties) (*connec
 	if s.Credential != "" {
 		opts = append(opts, rest.WithCredential(s.Credential))
 	}
+	if s.Scope != "" {
+		opts = append(opts, rest.WithScope(s.Scope))
+	}
+	if s.OAuth2ServerURI != "" {
+		u, err := url.Parse(s.OAuth2ServerURI)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			base.CloseIdleConnections()
+			return nil, fmt.Errorf("iceberg catalog %s: oauth2 server uri %q: want http(s)://…: %w", s.Name, s.OAuth2ServerURI, ErrConfig)
+		}
+		opts = append(opts, rest.WithAuthURI(u))
+	}
 	cat, err := rest.NewCatalog(ctx, s.Name, s.URI, opts...)
 	if err != nil {
 		base.CloseIdleConnections()

@@ -17,6 +17,8 @@ type LakeCatalog interface {
 	Has(catalog string) bool
 	Tables(ctx context.Context) ([]storage.TableName, error)
 	Table(ctx context.Context, name storage.TableName, at storage.AsOf) (*storage.Table, error)
+	// Schemas lists a catalog's namespaces, also those without tables.
+	Schemas(ctx context.Context, catalog string) ([]string, error)
 }
 
 // DataCatalog is every table with data: the Parquet warehouse's (catalog
@@ -51,6 +53,16 @@ func (c DataCatalog) Tables(ctx context.Context) ([]storage.TableName, error) {
 		return nil, fmt.Errorf("list Iceberg tables: %w", err)
 	}
 	return slices.Concat(names, lake), nil
+}
+
+// Namespaces lists an Iceberg catalog's namespaces, empty ones too (the
+// Parquet warehouse's schemas are its directories that hold tables, so
+// they come from Tables).
+func (c DataCatalog) Namespaces(ctx context.Context, catalog string) ([]string, error) {
+	if c.Lake == nil || !c.Lake.Has(catalog) {
+		return nil, nil
+	}
+	return c.Lake.Schemas(ctx, catalog)
 }
 
 // Table resolves name at its current snapshot.

@@ -85,8 +85,12 @@ func parseCatalogSpec(v string) (lakehouse.Spec, error) {
 			if s.Credential, err = readSecretFile(val); err != nil {
 				return lakehouse.Spec{}, fmt.Errorf("credential-file: %w", err)
 			}
+		case "scope":
+			s.Scope = val
+		case "oauth2-server-uri":
+			s.OAuth2ServerURI = val
 		default:
-			return lakehouse.Spec{}, fmt.Errorf("unknown option %q (options: warehouse, token-file, credential-file, sql-catalog-name)", k)
+			return lakehouse.Spec{}, fmt.Errorf("unknown option %q (options: warehouse, token-file, credential-file, scope, oauth2-server-uri, sql-catalog-name)", k)
 		}
 	}
 	switch {

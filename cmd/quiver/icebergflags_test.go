@@ -21,6 +21,11 @@ func TestParseCatalogSpec(t *testing.T) {
 		{"lake=http://127.0.0.1:8181", lakehouse.Spec{Name: "lake", URI: "http://127.0.0.1:8181"}},
 		{"lake=https://polaris/api/catalog?warehouse=analytics&token-file=" + token,
 			lakehouse.Spec{Name: "lake", URI: "https://polaris/api/catalog", Warehouse: "analytics", Token: "s3cr3t"}},
+		{"lake=https://polaris/api/catalog?warehouse=analytics&credential-file=" + token + "&scope=PRINCIPAL_ROLE:ALL",
+			lakehouse.Spec{Name: "lake", URI: "https://polaris/api/catalog", Warehouse: "analytics", Credential: "s3cr3t", Scope: "PRINCIPAL_ROLE:ALL"}},
+		{"lake=https://lakekeeper/catalog?warehouse=prod&credential-file=" + token + "&scope=lakekeeper&oauth2-server-uri=https://idp/realms/lake/protocol/openid-connect/token",
+			lakehouse.Spec{Name: "lake", URI: "https://lakekeeper/catalog", Warehouse: "prod", Credential: "s3cr3t", Scope: "lakekeeper",
+				OAuth2ServerURI: "https://idp/realms/lake/protocol/openid-connect/token"}},
 		{"local=sqlite:/data/cat.db?warehouse=/data/wh&sql-catalog-name=default",
 			lakehouse.Spec{Name: "local", URI: "sqlite:/data/cat.db", Warehouse: "/data/wh", SQLCatalogName: "default"}},
 	}

@@ -180,7 +180,8 @@ type IcebergManifest struct {
 	Catalog        string                  `json:"catalog"`          // "rest" or "sql"
 	SQLCatalogName string                  `json:"sql_catalog_name"` // the catalog_name column of a SQL catalog
 	Namespace      string                  `json:"namespace"`
-	Warehouse      string                  `json:"warehouse"` // s3://… or file:///…
+	EmptyNamespace string                  `json:"empty_namespace"` // a namespace without tables
+	Warehouse      string                  `json:"warehouse"`       // s3://… or file:///…
 	Seconds        float64                 `json:"generated_seconds"`
 	JavaSeconds    float64                 `json:"java_seconds"`
 	Tables         map[string]IcebergTable `json:"tables"` // by table name, without the namespace

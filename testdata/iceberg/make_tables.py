@@ -69,6 +69,8 @@ from pyiceberg.types import (
 )
 
 NAMESPACE = "lake"
+#: A namespace with no table: catalogs list it as a schema all the same.
+EMPTY_NAMESPACE = "lake_empty"
 SQL_CATALOG_NAME = "fixtures"
 MANIFEST_VERSION = 1
 
@@ -698,6 +700,7 @@ def main() -> None:
     target = open_target(args)
     java = JavaWriter(Path(args.writer_dir), target.java_catalog)
     target.catalog.create_namespace_if_not_exists(NAMESPACE)
+    target.catalog.create_namespace_if_not_exists(EMPTY_NAMESPACE)
 
     events = make_events(target)
     daily = make_daily(target)
@@ -749,6 +752,7 @@ def main() -> None:
         "catalog": target.kind,
         "sql_catalog_name": SQL_CATALOG_NAME if target.kind == "sql" else None,
         "namespace": NAMESPACE,
+        "empty_namespace": EMPTY_NAMESPACE,
         "warehouse": target.warehouse,
         "generated_seconds": round(time.monotonic() - start, 2),
         "java_seconds": round(java.seconds, 2),

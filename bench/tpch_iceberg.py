@@ -56,6 +56,15 @@ BUCKET = "lake"
 NAMESPACE = "tpch"
 CATALOG = "lake"
 ROOT = Path(__file__).resolve().parent.parent
+#: Queries whose predicates the manifests' bounds on the split keys answer:
+#: the files Quiver prunes before any worker is involved.
+PRUNING = [
+    "SELECT count(*), sum(l_extendedprice) FROM lake.tpch.lineitem WHERE l_orderkey < 500000",
+    "SELECT count(*) FROM lake.tpch.orders WHERE o_orderkey BETWEEN 3000000 AND 3100000",
+    "SELECT o_orderstatus, count(*) FROM lake.tpch.orders JOIN lake.tpch.lineitem ON o_orderkey = l_orderkey "
+    "WHERE o_orderkey > 5900000 GROUP BY o_orderstatus ORDER BY 1",
+    "SELECT count(*) FROM lake.tpch.customer WHERE c_custkey = 4242",
+]
 SYSTEMS = ["duckdb", "duckdb-parquet", "quiver-1w", "quiver-2w"]
 QUIVERS = ["quiver-1w", "quiver-2w"]
 
@@ -370,6 +379,18 @@ def run(scale: float, runs: int, threads: int, out: Path) -> dict[str, Any]:
                         planning[name][nr].append(systems[name].planning[-1])
             bl.log(f"  warm pass {r}: " + ", ".join(f"{n} {sum(v[-1] for v in warm[n].values()):.2f}s" for n in SYSTEMS))
         explain = {nr: systems["quiver-2w"].explain(sql) for nr, sql in queries}
+        pruning = []
+        for sql in PRUNING:
+            want = systems["duckdb"].run(sql)
+            times: dict[str, list[float]] = {n: [] for n in SYSTEMS}
+            for r in range(max(3, runs)):
+                for name in SYSTEMS[r % len(SYSTEMS):] + SYSTEMS[:r % len(SYSTEMS)]:
+                    took, got = bl.timed(lambda name=name, sql=sql: systems[name].run(sql))
+                    if not same(want, got):
+                        raise SystemExit(f"answers differ: {name} on {sql}")
+                    times[name].append(took)
+            pruning.append({"sql": sql, "median": {n: statistics.median(v) for n, v in times.items()},
+                            "files": files(systems["quiver-2w"].explain(sql))})
     finally:
         for s in systems.values():
             s.close()
@@ -383,6 +404,7 @@ def run(scale: float, runs: int, threads: int, out: Path) -> dict[str, Any]:
         "scale": scale, "threads": threads, "runs": runs, "time": time.time(), "machine": bl.machine(),
         "warm_median": med, "warm": warm, "planning": planning, "catalog_requests": catalog,
         "catalog_detail": catalog_detail, "s3_gets": gets, "explain": explain,
+        "pruning": pruning,
     }
 
 
@@ -423,6 +445,13 @@ def report(res: dict[str, Any]) -> str:
     lines.append(
         f"| **all** | {d:.2f} | {dp:.2f} | {q1:.2f} | {q2:.2f} | **{q1 / d:.2f}** | **{q2 / d:.2f}** "
         f"| **{q1 / dp:.2f}** | **{q2 / dp:.2f}** | | | | | |")
+    lines += ["", "Pruning by the manifests' bounds (median s; files read/pruned by Quiver):", "",
+              "| query | duckdb iceberg | duckdb parquet | 1w | 2w | 1w/iceberg | files read/pruned |",
+              "|---|---|---|---|---|---|---|"]
+    for p in res["pruning"]:
+        m = p["median"]
+        lines.append(f"| `{p['sql']}` | {m['duckdb']:.3f} | {m['duckdb-parquet']:.3f} | {m['quiver-1w']:.3f} "
+                     f"| {m['quiver-2w']:.3f} | {m['quiver-1w'] / m['duckdb']:.2f} | {p['files'][0]}/{p['files'][1]} |")
     return "\n".join(lines)
 
 

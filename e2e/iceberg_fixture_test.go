@@ -18,7 +18,7 @@ import (
 )
 
 // icebergTables are the tables make_tables.py writes into namespace lake.
-var icebergTables = []string{"daily", "dv_deleted", "eq_deleted", "events", "evolved", "hashed", "pos_deleted", "timeparts"}
+var icebergTables = []string{"daily", "dv_deleted", "eq_deleted", "events", "evolved", "hashed", "nested", "pos_deleted", "timeparts"}
 
 // icebergMetadata is the part of an Iceberg table metadata file (and of a
 // REST LoadTable answer's "metadata") the fixture test reads.

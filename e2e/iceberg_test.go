@@ -30,7 +30,7 @@ const icebergCatalog = "ice"
 
 // unsupportedIceberg are fixture tables Quiver refuses, with the feature
 // its error must name.
-var unsupportedIceberg = map[string]string{"dv_deleted": "deletion vectors"}
+var unsupportedIceberg = map[string]string{"nested": "is a struct"}
 
 // TestIcebergQueries runs every query of the Iceberg fixtures' manifest —
 // scans, aggregates, pruning predicates of each partition transform,
@@ -313,8 +313,10 @@ func checkIcebergListing(t *testing.T, cl *flightsql.Client, mf *harness.Iceberg
 	require.NoError(t, err)
 	require.Len(t, harness.ArrowRows(res).Rows, len(icebergTables)-len(unsupportedIceberg))
 	res.Release()
-	got := queryRows(t, cl, "SELECT table_name FROM system.tables WHERE catalog_name = 'ice' AND unsupported LIKE '%deletion vectors%'")
-	require.Equal(t, [][]string{{`"dv_deleted"`}}, got)
+	got := queryRows(t, cl, "SELECT table_name FROM system.tables WHERE catalog_name = 'ice' AND unsupported IS NOT NULL")
+	require.Equal(t, [][]string{{`"nested"`}}, got)
+	require.Equal(t, [][]string{{"1"}}, queryRows(t, cl,
+		"SELECT count(*) FROM system.tables WHERE table_name = 'nested' AND unsupported LIKE '%is a struct%'"), "system.tables says why")
 
 	// The metadata tables: snapshots in commit order, files with the
 	// delete files that apply (eq_deleted: 3 data files, 3600 rows before
@@ -325,8 +327,13 @@ func checkIcebergListing(t *testing.T, cl *flightsql.Client, mf *harness.Iceberg
 		want = append(want, []string{strconv.FormatInt(s.SnapshotID, 10), strconv.FormatInt(s.SequenceNumber, 10), strconv.FormatBool(i == len(mf.Tables["eq_deleted"].Snapshots)-1)})
 	}
 	require.Equal(t, want, queryRows(t, cl, "SELECT snapshot_id, sequence_number, is_current FROM system.iceberg_snapshots WHERE catalog_name = 'ice' AND table_name = 'eq_deleted' ORDER BY sequence_number"))
-	require.Equal(t, [][]string{{"3", "3600", "0", "5"}}, queryRows(t, cl,
-		"SELECT count(*), sum(record_count), sum(position_delete_files), sum(equality_delete_files) FROM system.iceberg_files WHERE table_name = 'eq_deleted'"))
+	require.Equal(t, [][]string{{"3", "3600", "0", "5", "0"}}, queryRows(t, cl,
+		"SELECT count(*), sum(record_count), sum(position_delete_files), sum(equality_delete_files), sum(deletion_vector_rows) FROM system.iceberg_files WHERE table_name = 'eq_deleted'"))
+	// dv_deleted: the deletion vectors delete what the rows in the files
+	// exceed the live rows by.
+	dv := mf.Tables["dv_deleted"]
+	require.Equal(t, [][]string{{strconv.FormatInt(dv.Snapshots[len(dv.Snapshots)-1].RowCount, 10), "0"}}, queryRows(t, cl,
+		"SELECT sum(record_count) - sum(deletion_vector_rows), sum(position_delete_files) FROM system.iceberg_files WHERE table_name = 'dv_deleted'"))
 
 	got = queryRows(t, cl, "SELECT catalog_name, schema_name, table_name, format FROM system.tables WHERE table_name = 'evolved'")
 	require.Equal(t, [][]string{{`"ice"`, `"lake"`, `"evolved"`, `"iceberg"`}}, got)

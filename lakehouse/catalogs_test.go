@@ -10,7 +10,7 @@ import (
 )
 
 // fixtureTables are the tables make_tables.py writes into namespace lake.
-var fixtureTables = []string{"daily", "dv_deleted", "eq_deleted", "events", "evolved", "hashed", "pos_deleted", "timeparts"}
+var fixtureTables = []string{"daily", "dv_deleted", "eq_deleted", "events", "evolved", "hashed", "nested", "pos_deleted", "timeparts"}
 
 // TestListing lists both catalogs' namespaces and tables, and the
 // locations workers must be allowed to read.

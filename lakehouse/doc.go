@@ -24,8 +24,10 @@
 // Whatever a plain Parquet read by field id would get wrong is refused
 // with ErrUnsupported (errkind.Unimplemented) naming the table and the
 // feature: nested, uuid and v3-only column types, initial defaults, name
-// mappings (files without field ids), deletion vectors, non-Parquet and
-// encrypted files. A catalog that cannot
+// mappings (files without field ids), non-Parquet and encrypted files,
+// and deletion vectors past maxDeletionVectorRuns. Deletion vectors
+// (v3) are read while planning (dv.go) into the runs of positions they
+// delete. A catalog that cannot
 // be reached is errkind.Unavailable (and is retried on the next use); a
 // missing catalog, namespace or table wraps storage.ErrTableNotFound, a
 // missing snapshot ErrSnapshotNotFound.

@@ -103,18 +103,16 @@ func (c *Catalogs) readPlan(ctx context.Context, name storage.TableName, t *tabl
 			paths = append(paths, p)
 			byPath[p] = task
 		}
-		withDeletes = withDeletes || len(task.DeleteFiles)+len(task.EqualityDeleteFiles) > 0
-		if len(task.DeletionVectorFiles) > 0 {
-			return &plan{err: fmt.Errorf("table %s: snapshot %d has deletion vectors (Iceberg v3), which Quiver cannot read yet: %w",
-				name, snap.SnapshotID, ErrUnsupported)}, nil
-		}
+		withDeletes = withDeletes || len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0
 	}
 	slices.Sort(paths)
 
-	var seqs map[string]int64
+	var (
+		seqs map[string]int64
+		fio  iceio.IO
+	)
 	if withDeletes {
-		fio, err := fsF(ctx)
-		if err != nil {
+		if fio, err = fsF(ctx); err != nil {
 			return nil, fmt.Errorf("table %s: open FileIO: %w", name, classify(err))
 		}
 		if seqs, err = deleteSequenceNumbers(fio, snap); err != nil {
@@ -128,11 +126,13 @@ func (c *Catalogs) readPlan(ctx context.Context, name storage.TableName, t *tabl
 	}
 	schema := arrow.NewSchema(fields, nil)
 	p := &plan{files: make([]storage.File, 0, len(paths))}
+	dvRuns := 0
 	for _, path := range paths {
 		task := byPath[path]
 		f, err := dataFile(name, task, schema, ids, seqs)
 		if err == nil {
 			f.Buckets = buckets(task.File, t.Metadata().PartitionSpecs(), ids)
+			err = attachDeletionVectors(fio, name, task, seqs, &f, &dvRuns)
 		}
 		if err != nil {
 			if errors.Is(err, ErrUnsupported) {
@@ -144,6 +144,28 @@ func (c *Catalogs) readPlan(ctx context.Context, name storage.TableName, t *tabl
 		p.rows += f.Rows
 	}
 	return p, nil
+}
+
+// attachDeletionVectors reads the deletion vectors of task (at most one,
+// iceberg-go has matched it by referenced file and sequence number, and
+// then left the file's position delete files out, as the spec says) into
+// f.Deletes. runs counts the snapshot's runs so far, against
+// maxDeletionVectorRuns.
+func attachDeletionVectors(fio iceio.IO, name storage.TableName, task table.FileScanTask,
+	seqs map[string]int64, f *storage.File, runs *int) error {
+	for _, d := range task.DeletionVectorFiles {
+		dv, err := deletionVector(fio, name, d, f.Path)
+		if err != nil {
+			return err
+		}
+		dv.SequenceNumber = seqs[d.FilePath()]
+		if *runs += len(dv.Positions); *runs > maxDeletionVectorRuns {
+			return fmt.Errorf("table %s: its deletion vectors hold more than %d runs of deleted rows, more than Quiver puts in a plan: %w",
+				name, maxDeletionVectorRuns, ErrUnsupported)
+		}
+		f.Deletes = append(f.Deletes, dv)
+	}
+	return nil
 }
 
 // dataFile is the storage.File of a planned task: its locations, size,

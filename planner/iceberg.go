@@ -19,6 +19,8 @@ import (
 //	ANTI JOIN (SELECT <path>, pos FROM read_parquet([position deletes])
 //	           WHERE <path> IN [files]) AS p
 //	       ON d.<file> = p.<path> AND d.file_row_number = p.pos
+//	ANTI JOIN (SELECT <path>, unnest(range(lo, hi)) AS pos FROM <deletion vectors' runs>) AS v
+//	       ON d.<file> = v.<path> AND d.file_row_number = v.pos
 //	ANTI JOIN (SELECT k1, k2 FROM read_parquet([equality deletes], schema = …)) AS e1
 //	       ON d.k1 IS NOT DISTINCT FROM e1.k1 AND … [AND d.<file> IN [files it applies to]]
 //
@@ -26,7 +28,8 @@ import (
 // data file lists only the delete files that apply to it. Equality delete
 // files are grouped by their columns and by the data files they apply to,
 // one anti join per group; an equality delete matches NULL with NULL, as
-// the spec says.
+// the spec says. Deletion vectors (v3) were read by the catalog: their
+// runs of deleted positions come as one string per data file, "lo-hi,…".
 
 // Names inside an Iceberg source; the data alias and the file column
 // cannot collide with a table's columns, which the source projects by name.
@@ -60,6 +63,11 @@ func (p *Planner) icebergSource(base node, t *storage.Table, fs []storage.File) 
 		from = ast.JoinRef(from, positionDeleteRef(pos, fs), ast.And(
 			ast.Equal(ast.ColumnRef(icebergData, icebergFile), ast.ColumnRef("p", icebergPath)),
 			ast.Equal(ast.ColumnRef(icebergData, "file_row_number"), ast.ColumnRef("p", icebergPosition))), ast.JoinAnti)
+	}
+	if dv := deletionVectorRef(fs); dv != nil {
+		from = ast.JoinRef(from, dv, ast.And(
+			ast.Equal(ast.ColumnRef(icebergData, icebergFile), ast.ColumnRef("v", icebergPath)),
+			ast.Equal(ast.ColumnRef(icebergData, "file_row_number"), ast.ColumnRef("v", icebergPosition))), ast.JoinAnti)
 	}
 	for i, g := range equalityGroups(fs) {
 		alias := fmt.Sprintf("e%d", i+1)
@@ -178,6 +186,74 @@ func positionDeleteRef(dels []storage.DeleteFile, fs []storage.File) node {
 	sel[ast.FieldSelectList] = []any{path, pos}
 	sel[ast.FieldWhere] = ast.Function("list_contains", ast.Function("list_value", uriConstants(fs)...), pathExpr(ast.ColumnRef("file_path")))
 	return ast.SubqueryRef(sel, "p")
+}
+
+// deletionVectorRef lists the positions the deletion vectors of fs
+// delete, as (path, pos) rows, or is nil when none of fs has one. A
+// sliced file lists only the runs that meet its slices in fs.
+//
+//	SELECT path AS <path>, unnest(range(CAST(split_part(run, '-', 1) AS BIGINT),
+//	                                    CAST(split_part(run, '-', 2) AS BIGINT))) AS <pos>
+//	FROM (SELECT path, unnest(string_split(runs, ',')) AS run
+//	      FROM (SELECT unnest([uri, …]) AS path, unnest(['lo-hi,lo-hi', …]) AS runs))
+func deletionVectorRef(fs []storage.File) node {
+	var uris, lists []node
+	for i, f := range fs {
+		if slices.ContainsFunc(fs[:i], func(g storage.File) bool { return g.URI == f.URI }) {
+			continue // the file's slices are taken together below
+		}
+		var slicesOf []storage.Slice
+		for _, g := range fs {
+			if g.URI == f.URI && g.Slice != nil {
+				slicesOf = append(slicesOf, *g.Slice)
+			}
+		}
+		var sb strings.Builder
+		for _, d := range f.Deletes {
+			if d.Kind != storage.DeletionVector {
+				continue
+			}
+			for _, r := range d.Positions {
+				if len(slicesOf) > 0 && !slices.ContainsFunc(slicesOf, func(s storage.Slice) bool { return r.Start < s.End && s.Start < r.End }) {
+					continue
+				}
+				if sb.Len() > 0 {
+					sb.WriteByte(',')
+				}
+				fmt.Fprintf(&sb, "%d-%d", r.Start, r.End)
+			}
+		}
+		if sb.Len() > 0 {
+			uris = append(uris, ast.Constant("VARCHAR", f.URI))
+			lists = append(lists, ast.Constant("VARCHAR", sb.String()))
+		}
+	}
+	if len(uris) == 0 {
+		return nil
+	}
+	alias := func(e node, name string) node {
+		e[ast.FieldAlias] = name
+		return e
+	}
+	perFile := ast.Select(node{ast.FieldType: ast.EmptyFrom, ast.FieldAlias: "", ast.FieldSample: nil, ast.FieldQueryLocation: ast.NoLocation})
+	perFile[ast.FieldSelectList] = []any{
+		alias(ast.Function("unnest", ast.Function("list_value", uris...)), icebergPath),
+		alias(ast.Function("unnest", ast.Function("list_value", lists...)), "runs"),
+	}
+	perRun := ast.Select(ast.SubqueryRef(perFile, "f"))
+	perRun[ast.FieldSelectList] = []any{
+		ast.ColumnRef(icebergPath),
+		alias(ast.Function("unnest", ast.Function("string_split", ast.ColumnRef("runs"), ast.Constant("VARCHAR", ","))), "run"),
+	}
+	bound := func(i int) node {
+		return ast.Cast(ast.Function("split_part", ast.ColumnRef("run"), ast.Constant("VARCHAR", "-"), ast.Constant("INTEGER", i)), "BIGINT")
+	}
+	perPos := ast.Select(ast.SubqueryRef(perRun, "r"))
+	perPos[ast.FieldSelectList] = []any{
+		ast.ColumnRef(icebergPath),
+		alias(ast.Function("unnest", ast.Function("range", bound(1), bound(2))), icebergPosition),
+	}
+	return ast.SubqueryRef(perPos, "v")
 }
 
 // equalityGroup is equality delete files over the same columns that apply

@@ -160,3 +160,33 @@ func TestAsOfLiterals(t *testing.T) {
 		require.Equal(t, "t", refs[0].base.Name)
 	}
 }
+
+// TestIcebergDeletionVectors removes the positions a deletion vector's
+// runs name from its data file only, next to the other file's position
+// and equality deletes.
+func TestIcebergDeletionVectors(t *testing.T) {
+	ctx := context.Background()
+	db, err := engine.Open(ctx, engine.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	tbl := icebergFixture(t, db)
+	// new.parquet: (4, D, x), (5, e, NULL), (NULL, N, y); delete rows 0 and 2.
+	tbl.Files[1].Deletes = []storage.DeleteFile{{Kind: storage.DeletionVector, Path: "file:///dv.puffin", Rows: 2,
+		Positions: []storage.Slice{{Start: 0, End: 1}, {Start: 2, End: 3}}}}
+	p := New(Options{Parser: db, Catalog: fakeCatalog{tbl.Name: tbl}, TypeName: engine.DuckDBType})
+	plan, err := p.Plan(ctx, "SELECT string_agg(concat_ws('/', id, full_name), ' ' ORDER BY id NULLS LAST, full_name) FROM lake.ns.t")
+	require.NoError(t, err)
+	require.Len(t, plan.Fragments, 1)
+	require.Contains(t, plan.Fragments[0].SQL, "'0-1,2-3'")
+	var got string
+	require.NoError(t, db.SQL().QueryRowContext(ctx, plan.Fragments[0].SQL).Scan(&got))
+	require.Equal(t, "2/b 5/e", got, "old.parquet keeps 2/b (position and equality deletes), new.parquet only 5/e")
+
+	// A deletion vector of a large run.
+	tbl.Files[1].Deletes[0].Positions = []storage.Slice{{Start: 1, End: 1 << 20}}
+	plan, err = p.Plan(ctx, "SELECT count(*) FROM lake.ns.t")
+	require.NoError(t, err)
+	var n int64
+	require.NoError(t, db.SQL().QueryRowContext(ctx, plan.Fragments[0].SQL).Scan(&n))
+	require.Equal(t, int64(2), n, "2/b from old.parquet, 4/D from new.parquet")
+}

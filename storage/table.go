@@ -166,9 +166,12 @@ const (
 	// EqualityDeletes hold values of EqualityIDs: a row whose values equal
 	// (NULL equals NULL) one delete row on all those columns is deleted.
 	EqualityDeletes
+	// DeletionVector (Iceberg v3) deletes the rows of one data file whose
+	// positions it lists; the catalog has read them into Positions.
+	DeletionVector
 )
 
-// DeleteFile is an Iceberg delete file (Parquet).
+// DeleteFile is an Iceberg delete file (Parquet), or a deletion vector.
 type DeleteFile struct {
 	Kind DeleteKind
 	// Path as the metadata spells it; URI as DuckDB reads it.
@@ -180,6 +183,9 @@ type DeleteFile struct {
 	Rows int64
 	// SequenceNumber is the delete file's data sequence number.
 	SequenceNumber int64
+	// Positions are a deletion vector's deleted row positions, as sorted,
+	// disjoint [Start, End) runs.
+	Positions []Slice
 }
 
 // Slice is a range of a file's rows, [Start, End) by file row number.

@@ -105,11 +105,12 @@ var icebergFilesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "file_size_bytes", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "position_delete_files", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "equality_delete_files", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "deletion_vector_rows", Type: arrow.PrimitiveTypes.Int64},
 }, nil)
 
 // IcebergFiles is system.iceberg_files: the data files of the current
 // snapshot of every Iceberg table the caller may see, with how many delete
-// files apply to each. A table Quiver cannot read has no rows here
+// files apply to each and how many rows its deletion vector deletes. A table Quiver cannot read has no rows here
 // (system.tables says why).
 type IcebergFiles struct {
 	Lake IcebergMetadata
@@ -136,12 +137,15 @@ func (t IcebergFiles) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, er
 			return fmt.Errorf("table %s: %w", n, err)
 		}
 		for _, f := range tbl.Files {
-			var pos, eq int64
+			var pos, eq, dv int64
 			for _, d := range f.Deletes {
-				if d.Kind == storage.PositionDeletes {
+				switch d.Kind {
+				case storage.PositionDeletes:
 					pos++
-				} else {
+				case storage.EqualityDeletes:
 					eq++
+				case storage.DeletionVector:
+					dv += d.Rows
 				}
 			}
 			b.Field(0).(*array.StringBuilder).Append(catalog)
@@ -153,6 +157,7 @@ func (t IcebergFiles) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, er
 			b.Field(6).(*array.Int64Builder).Append(f.Size)
 			b.Field(7).(*array.Int64Builder).Append(pos)
 			b.Field(8).(*array.Int64Builder).Append(eq)
+			b.Field(9).(*array.Int64Builder).Append(dv)
 		}
 		return nil
 	})

@@ -64,6 +64,7 @@ from pyiceberg.types import (
     LongType,
     NestedField,
     StringType,
+    StructType,
     TimestampType,
     TimestamptzType,
 )
@@ -461,6 +462,21 @@ def make_timeparts(target: Target) -> TableModel:
     return m
 
 
+def make_nested(target: Target) -> TableModel:
+    m = TableModel("nested", 2, "a struct column, which Quiver refuses (Unimplemented) rather than misread")
+    schema = Schema(
+        NestedField(1, "id", LongType(), required=True),
+        NestedField(2, "address", StructType(
+            NestedField(3, "city", StringType()),
+            NestedField(4, "zip", IntegerType()),
+        )),
+    )
+    create(target, m, schema, PartitionSpec())
+    append(m, [{"id": i, "address": {"city": f"c{i % 5}", "zip": 1000 + i}} for i in range(50)], "ids 0..49")
+    m.queries = [Query("count", "SELECT count(*), sum(id) FROM {table}")]
+    return m
+
+
 def make_evolved(target: Target) -> TableModel:
     m = TableModel("evolved", 2, "schema and partition evolution: files written before the changes keep "
                    "the old column names and types, so only field ids read them right")
@@ -707,6 +723,7 @@ def main() -> None:
     hashed = make_hashed(target)
     timeparts = make_timeparts(target)
     evolved = make_evolved(target)
+    nested = make_nested(target)
     pos = make_pos_deleted(target)
     eq = make_eq_deleted(target)
     dv = make_dv_deleted(target)
@@ -746,7 +763,7 @@ def main() -> None:
     apply_java(eq, r[1], f"equality delete on name = '{EQ_NAME}'",
                lambda s, row: s < seq and row["name"] == EQ_NAME)
 
-    models = [events, daily, hashed, timeparts, evolved, pos, eq, dv]
+    models = [events, daily, hashed, timeparts, evolved, nested, pos, eq, dv]
     manifest = {
         "version": MANIFEST_VERSION,
         "catalog": target.kind,

@@ -14,6 +14,7 @@ import (
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/lru"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/workerpool"
@@ -86,7 +87,7 @@ type Coordinator struct {
 	mem    memory.Allocator
 	shadow *shadow
 	// merges are merge result schemas by partials schema and merge statement.
-	merges    *engine.Memo[*arrow.Schema]
+	merges    *lru.Cache[string, *arrow.Schema]
 	retries   prometheus.Counter
 	spilled   prometheus.Counter
 	spill     prometheus.Histogram
@@ -130,7 +131,7 @@ func New(opts Options) *Coordinator {
 		logger: logger,
 		mem:    mem,
 		shadow: newShadow(opts.DB),
-		merges: engine.NewMemo[*arrow.Schema](schemaMemoSize),
+		merges: lru.New[string, *arrow.Schema](schemaMemoSize),
 		retries: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_fragment_retries_total", Help: "Fragments re-run on another worker.",
 		}),

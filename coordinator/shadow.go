@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/quiver-data/quiver/engine"
+	"github.com/quiver-data/quiver/lru"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -24,14 +25,14 @@ type shadow struct {
 	// is typed without DuckDB. Entries are added under mu's read lock and
 	// the memo is cleared under its write lock whenever a definition
 	// changes, so no entry outlives the definitions it was typed against.
-	schemas *engine.Memo[*arrow.Schema]
+	schemas *lru.Cache[string, *arrow.Schema]
 }
 
 // schemaMemoSize bounds the typing caches (entries).
 const schemaMemoSize = 4096
 
 func newShadow(db *engine.DB) *shadow {
-	return &shadow{db: db, defined: map[storage.TableName]string{}, schemas: engine.NewMemo[*arrow.Schema](schemaMemoSize)}
+	return &shadow{db: db, defined: map[storage.TableName]string{}, schemas: lru.New[string, *arrow.Schema](schemaMemoSize)}
 }
 
 // argTypesKey identifies what typing a statement depends on in its

@@ -16,6 +16,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/quiver-data/quiver/lru"
 )
 
 // DuckDBVersion is the engine version this build links; extensions must match it.
@@ -69,7 +71,7 @@ type DB struct {
 	// (concurrent registrations crash or lose each other's views).
 	arrowScan *sync.Mutex
 	// serialized and deserialized cache the parser and the renderer.
-	serialized, deserialized *Memo[string]
+	serialized, deserialized *lru.Cache[string, string]
 	// layout locates duckdb-go's DuckDB handles for streaming results;
 	// nil (an unknown duckdb-go) materializes every result.
 	layout *driverLayout
@@ -102,7 +104,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
 	db := &DB{sql: sql.OpenDB(connector), logger: logger, locked: locked, arrowScan: &sync.Mutex{},
-		serialized: NewMemo[string](memoSize), deserialized: NewMemo[string](memoSize)}
+		serialized: lru.New[string, string](memoSize), deserialized: lru.New[string, string](memoSize)}
 	if db.layout, err = findDriverLayout(); err != nil {
 		logger.Warn("duckdb-go's layout is not the one streaming results need; results are materialized", "err", err)
 	}

@@ -8,25 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMemoEvictsLeastRecentlyUsed(t *testing.T) {
-	m := NewMemo[string](2)
-	m.Put("a", "1")
-	m.Put("b", "2")
-	_, ok := m.Get("a") // a is now the most recent
-	require.True(t, ok)
-	m.Put("c", "3")
-	_, ok = m.Get("b")
-	require.False(t, ok, "b was the least recently used")
-	v, ok := m.Get("a")
-	require.True(t, ok)
-	require.Equal(t, "1", v)
-	require.Equal(t, 2, m.Len())
-	m.Clear()
-	require.Equal(t, 0, m.Len())
-	_, ok = m.Get("a")
-	require.False(t, ok, "cleared")
-}
-
 func TestParserCacheReturnsWhatDuckDBDoes(t *testing.T) {
 	db, err := Open(context.Background(), Options{Threads: 1})
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/quiver-data/quiver/errkind"
+	"github.com/quiver-data/quiver/lru"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -88,7 +89,7 @@ type Options struct {
 type Catalogs struct {
 	logger  *slog.Logger
 	lakes   []*lake
-	plans   *lru[planKey, *plan]
+	plans   *lru.Cache[planKey, *plan]
 	flights singleflight.Group
 	// opens counts the metadata files (manifest lists, manifests) planning
 	// has opened: what the plan cache saves.
@@ -121,7 +122,7 @@ func Open(ctx context.Context, specs []Spec, opts Options) (*Catalogs, error) {
 	if size <= 0 {
 		size = defaultCacheSize
 	}
-	c := &Catalogs{logger: logger, plans: newLRU[planKey, *plan](size)}
+	c := &Catalogs{logger: logger, plans: lru.New[planKey, *plan](size)}
 	for _, s := range specs {
 		switch {
 		case s.Name == "" || strings.ContainsAny(s.Name, `."`):

@@ -49,12 +49,12 @@ func (c *Catalogs) plan(ctx context.Context, name storage.TableName, t *table.Ta
 	if t.Metadata().TableUUID() == [16]byte{} {
 		key.table = name.String() + "@" + t.MetadataLocation()
 	}
-	if p, ok := c.plans.get(key); ok {
+	if p, ok := c.plans.Get(key); ok {
 		return p, p.err
 	}
 	flight := fmt.Sprintf("%s/%d/%d", key.table, key.snapshot, key.schema)
 	v, err, _ := c.flights.Do(flight, func() (any, error) {
-		if p, ok := c.plans.get(key); ok {
+		if p, ok := c.plans.Get(key); ok {
 			return p, nil
 		}
 		start, opens := time.Now(), c.opens.Load()
@@ -62,7 +62,7 @@ func (c *Catalogs) plan(ctx context.Context, name storage.TableName, t *table.Ta
 		if err != nil {
 			return nil, err
 		}
-		c.plans.put(key, p)
+		c.plans.Put(key, p)
 		c.logger.Debug("iceberg snapshot planned", "table", name.String(), "snapshot", snap.SnapshotID,
 			"files", len(p.files), "rows", p.rows, "opened", c.opens.Load()-opens, "elapsed", time.Since(start), "err", p.err)
 		return p, nil

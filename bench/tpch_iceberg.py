@@ -169,20 +169,25 @@ def start_rest(work: Path, minio: MinioServer) -> tuple[ManagedProcess, int]:
     return proc, port
 
 
+def rest_catalog(minio: MinioServer, rest_uri: str) -> Any:
+    """pyiceberg's client of the REST catalog, reading and writing MinIO."""
+    from pyiceberg.catalog import load_catalog
+
+    return load_catalog("rest", **{
+        "type": "rest", "uri": rest_uri, "s3.endpoint": minio.endpoint, "s3.path-style-access": "true",
+        "s3.region": minio.region, "s3.access-key-id": minio.access_key, "s3.secret-access-key": minio.secret_key,
+    })
+
+
 def generate(ext_dir: Path, minio: MinioServer, rest_uri: str, scale: float, marker: Path) -> list[tuple[int, str]]:
     """Write the tables through the catalog unless marker says they are
     there; return the 22 queries with their tables named lake.tpch.<t>."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute(f"LOAD '{tpch._ext(ext_dir, 'tpch')}'")
     if not marker.exists():
-        from pyiceberg.catalog import load_catalog
-
         bl.log(f"generating TPC-H sf {scale:g} as Iceberg tables …")
         con.execute(f"CALL dbgen(sf := {scale})")
-        cat = load_catalog("rest", **{
-            "type": "rest", "uri": rest_uri, "s3.endpoint": minio.endpoint, "s3.path-style-access": "true",
-            "s3.region": minio.region, "s3.access-key-id": minio.access_key, "s3.secret-access-key": minio.secret_key,
-        })
+        cat = rest_catalog(minio, rest_uri)
         if (NAMESPACE,) not in cat.list_namespaces():
             cat.create_namespace(NAMESPACE)
         for table, (key, files) in tpch.SPLITS.items():
@@ -246,12 +251,7 @@ class DuckIceberg:
 
 def data_files(minio: MinioServer, rest_uri: str) -> dict[str, list[str]]:
     """The data files of every table's current snapshot, from the catalog."""
-    from pyiceberg.catalog import load_catalog
-
-    cat = load_catalog("rest", **{
-        "type": "rest", "uri": rest_uri, "s3.endpoint": minio.endpoint, "s3.path-style-access": "true",
-        "s3.region": minio.region, "s3.access-key-id": minio.access_key, "s3.secret-access-key": minio.secret_key,
-    })
+    cat = rest_catalog(minio, rest_uri)
     return {t: sorted(task.file.file_path for task in cat.load_table(f"{NAMESPACE}.{t}").scan().plan_files())
             for t in tpch.SPLITS}
 

@@ -94,10 +94,11 @@ func (s *Server) GetFlightInfoSchemas(_ context.Context, _ flightsql.GetDBSchema
 // no table at all (a namespace whose every table is hidden from the
 // caller stays hidden too).
 func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	listed, err := s.tables(ctx, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), nil, nil)
+	all, err := s.opts.Catalog.Tables(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	listed := s.tablesOf(ctx, all, cmd.GetCatalog(), cmd.GetDBSchemaFilterPattern(), nil, nil)
 	type schemaRow struct{ catalog, schema string }
 	var rows []schemaRow
 	seen := map[schemaRow]bool{}
@@ -108,7 +109,7 @@ func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas)
 			rows = append(rows, r)
 		}
 	}
-	empty, err := s.emptyNamespaces(ctx, cmd.GetCatalog(), likePattern(cmd.GetDBSchemaFilterPattern()))
+	empty, err := s.emptyNamespaces(ctx, all, cmd.GetCatalog(), likePattern(cmd.GetDBSchemaFilterPattern()))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,15 +132,11 @@ func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas)
 }
 
 // emptyNamespaces lists, as {catalog, namespace}, the namespaces of the
-// Iceberg catalogs asked for that match schemaRE and hold no table.
-func (s *Server) emptyNamespaces(ctx context.Context, catalog *string, schemaRE *regexp.Regexp) ([][2]string, error) {
+// Iceberg catalogs asked for that match schemaRE and hold none of all.
+func (s *Server) emptyNamespaces(ctx context.Context, all []storage.TableName, catalog *string, schemaRE *regexp.Regexp) ([][2]string, error) {
 	nl, ok := s.opts.Catalog.(NamespaceLister)
 	if !ok || len(s.opts.IcebergCatalogs) == 0 {
 		return nil, nil
-	}
-	all, err := s.opts.Catalog.Tables(ctx)
-	if err != nil {
-		return nil, err
 	}
 	holding := map[string]bool{}
 	for _, n := range all {
@@ -233,6 +230,18 @@ func (s *Server) DoGetTableTypes(context.Context) (*arrow.Schema, <-chan flight.
 // filtered the Flight SQL way: catalog exact (case-insensitive), schema
 // and table by LIKE patterns, kinds by name (none given: every kind).
 func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePattern *string, kinds []string) ([]listedTable, error) {
+	var all []storage.TableName
+	if len(kinds) == 0 || containsFold(kinds, tableType) {
+		var err error
+		if all, err = s.opts.Catalog.Tables(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s.tablesOf(ctx, all, catalog, schemaPattern, tablePattern, kinds), nil
+}
+
+// tablesOf is tables over the data tables all, already listed.
+func (s *Server) tablesOf(ctx context.Context, all []storage.TableName, catalog, schemaPattern, tablePattern *string, kinds []string) []listedTable {
 	schemaRE, tableRE := likePattern(schemaPattern), likePattern(tablePattern)
 	match := func(l listedTable) bool {
 		return (catalog == nil || *catalog == "" || strings.EqualFold(*catalog, l.catalog)) &&
@@ -240,10 +249,6 @@ func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePatter
 	}
 	var out []listedTable
 	if len(kinds) == 0 || containsFold(kinds, tableType) {
-		all, err := s.opts.Catalog.Tables(ctx)
-		if err != nil {
-			return nil, err
-		}
 		for _, n := range all {
 			l := listedTable{name: n, kind: tableType}
 			l.catalog, l.schema = s.catalogOf(n)
@@ -265,7 +270,7 @@ func (s *Server) tables(ctx context.Context, catalog, schemaPattern, tablePatter
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // likePattern compiles a SQL LIKE pattern (% and _, backslash escapes);

@@ -189,8 +189,9 @@ func positionDeleteRef(dels []storage.DeleteFile, fs []storage.File) node {
 }
 
 // deletionVectorRef lists the positions the deletion vectors of fs
-// delete, as (path, pos) rows, or is nil when none of fs has one. A
-// sliced file lists only the runs that meet its slices in fs.
+// delete, as (path, pos) rows, or is nil when none of fs has one. A file
+// in several slices is listed once; the fragment's slice condition drops
+// the rows outside its slices anyway.
 //
 //	SELECT path AS <path>, unnest(range(CAST(split_part(run, '-', 1) AS BIGINT),
 //	                                    CAST(split_part(run, '-', 2) AS BIGINT))) AS <pos>
@@ -198,25 +199,14 @@ func positionDeleteRef(dels []storage.DeleteFile, fs []storage.File) node {
 //	      FROM (SELECT unnest([uri, …]) AS path, unnest(['lo-hi,lo-hi', …]) AS runs))
 func deletionVectorRef(fs []storage.File) node {
 	var uris, lists []node
-	for i, f := range fs {
-		if slices.ContainsFunc(fs[:i], func(g storage.File) bool { return g.URI == f.URI }) {
-			continue // the file's slices are taken together below
-		}
-		var slicesOf []storage.Slice
-		for _, g := range fs {
-			if g.URI == f.URI && g.Slice != nil {
-				slicesOf = append(slicesOf, *g.Slice)
-			}
-		}
+	seen := map[string]bool{}
+	for _, f := range fs {
 		var sb strings.Builder
 		for _, d := range f.Deletes {
-			if d.Kind != storage.DeletionVector {
+			if d.Kind != storage.DeletionVector || seen[f.URI] {
 				continue
 			}
 			for _, r := range d.Positions {
-				if len(slicesOf) > 0 && !slices.ContainsFunc(slicesOf, func(s storage.Slice) bool { return r.Start < s.End && s.Start < r.End }) {
-					continue
-				}
 				if sb.Len() > 0 {
 					sb.WriteByte(',')
 				}
@@ -224,6 +214,7 @@ func deletionVectorRef(fs []storage.File) node {
 			}
 		}
 		if sb.Len() > 0 {
+			seen[f.URI] = true
 			uris = append(uris, ast.Constant("VARCHAR", f.URI))
 			lists = append(lists, ast.Constant("VARCHAR", sb.String()))
 		}

@@ -110,8 +110,8 @@ var icebergFilesSchema = arrow.NewSchema([]arrow.Field{
 
 // IcebergFiles is system.iceberg_files: the data files of the current
 // snapshot of every Iceberg table the caller may see, with how many delete
-// files apply to each and how many rows its deletion vector deletes. A table Quiver cannot read has no rows here
-// (system.tables says why).
+// files apply to each and how many rows its deletion vector deletes. A
+// table Quiver cannot read has no rows here (system.tables says why).
 type IcebergFiles struct {
 	Lake IcebergMetadata
 	// Visible filters by policy; nil shows every table.

@@ -77,6 +77,7 @@ func (c *Coordinator) sign(ref fragmentRef, ttl time.Duration, heartbeat time.Du
 		Compression: ref.Codec,
 		Schema:      ref.schema,
 		Statement:   ref.statement,
+		Credentials: ref.Credentials,
 	})
 }
 

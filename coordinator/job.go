@@ -4,6 +4,7 @@ import (
 	"github.com/quiver-data/quiver/flightwire"
 	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
 )
 
 // Job is what every fragment of one query runs with. It lives here, not
@@ -18,6 +19,9 @@ type Job struct {
 	// fetched directly; exchange producers, which write the spool, and
 	// a merge's partials, which the coordinator decodes, ignore it.
 	Codec flightwire.Compression
+	// Credentials are the S3 credentials catalogs vended for the query's
+	// tables (planner.Plan.Credentials), sealed into every worker ticket.
+	Credentials []storage.S3Credential
 }
 
 // FragmentJob is fragment Index of a Job's plan: what Stream and Route run.

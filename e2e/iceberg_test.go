@@ -1,16 +1,23 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,7 +133,100 @@ func TestIcebergQueries(t *testing.T) {
 		cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
 		checkManifestQueries(t, cl, mf)
 		checkIcebergListing(t, cl, mf)
+
+		t.Run("vended credentials", func(t *testing.T) {
+			// The catalog vends the only S3 credentials that can read its
+			// bucket; Quiver's own (coordinator and workers) are refused by
+			// MinIO. Every answer exact means the workers read the data
+			// files with what the catalog vended, through the coordinator
+			// and fetched directly from the workers.
+			vending := startVendingCatalog(t, rest.URI(), storageCredential{
+				Prefix: rest.Warehouse(),
+				Config: map[string]string{"s3.access-key-id": harness.MinIOUser, "s3.secret-access-key": harness.MinIOPassword},
+			})
+			spec := icebergCatalog + "=" + vending.URL + "?warehouse=" + rest.Warehouse()
+			denied := []string{"AWS_ACCESS_KEY_ID=quiver-not-a-key", "AWS_SECRET_ACCESS_KEY=quiver-not-a-secret", "AWS_REGION=" + harness.S3Region}
+			for _, routing := range []string{"proxy", "direct"} {
+				t.Run(routing, func(t *testing.T) {
+					srv := harness.StartServer(t, harness.ServerOptions{
+						Warehouse: wh, LocalWorkers: 2, S3Endpoint: m.Endpoint(), Env: denied,
+						Args: []string{"--iceberg-catalog", spec, "--result-routing", routing},
+					})
+					cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
+					checkManifestQueries(t, cl, mf)
+				})
+			}
+			require.Positive(t, vending.loads.Load(), "the tables were loaded through the vending catalog")
+			t.Run("without them", func(t *testing.T) {
+				srv := harness.StartServer(t, harness.ServerOptions{
+					Warehouse: wh, LocalWorkers: 1, S3Endpoint: m.Endpoint(), Env: denied,
+					Args: []string{"--iceberg-catalog", icebergCatalog + "=" + rest.URI() + "?warehouse=" + rest.Warehouse()},
+				})
+				cl := dialFlightSQL(t, srv.Addr(), memory.DefaultAllocator)
+				_, err := harness.RunFlightSQL(context.Background(), cl, "SELECT count(*) FROM ice.lake.events")
+				require.Equal(t, codes.Unavailable, status.Code(err), "Quiver's own credentials are refused: %v", err)
+			})
+		})
 	})
+}
+
+// storageCredential is one entry of a LoadTable answer's
+// storage-credentials.
+type storageCredential struct {
+	Prefix string            `json:"prefix"`
+	Config map[string]string `json:"config"`
+}
+
+// vendingCatalog is a REST catalog proxy that vends credentials.
+type vendingCatalog struct {
+	URL   string
+	loads atomic.Int64
+}
+
+// startVendingCatalog serves the REST catalog at upstream, adding cred to
+// the storage-credentials of every LoadTable answer, as Polaris and
+// Lakekeeper do when asked for vended credentials.
+func startVendingCatalog(t *testing.T, upstream string, cred storageCredential) *vendingCatalog {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	require.NoError(t, err)
+	v := &vendingCatalog{}
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Header.Del("Accept-Encoding") // answers to rewrite arrive plain
+	}}
+	proxy.ModifyResponse = func(rsp *http.Response) error {
+		segs := strings.Split(strings.TrimSuffix(rsp.Request.URL.Path, "/"), "/")
+		if rsp.Request.Method != http.MethodGet || rsp.StatusCode != http.StatusOK || len(segs) < 4 || segs[len(segs)-2] != "tables" {
+			return nil
+		}
+		if rsp.Request.Header.Get("X-Iceberg-Access-Delegation") != "vended-credentials" {
+			return nil // a catalog vends only to clients that ask
+		}
+		var body map[string]json.RawMessage // snapshot ids are beyond float64
+		if err := json.NewDecoder(rsp.Body).Decode(&body); err != nil {
+			return err
+		}
+		_ = rsp.Body.Close()
+		creds, err := json.Marshal([]storageCredential{cred})
+		if err != nil {
+			return err
+		}
+		body["storage-credentials"] = creds
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		v.loads.Add(1)
+		rsp.Body = io.NopCloser(bytes.NewReader(b))
+		rsp.ContentLength = int64(len(b))
+		rsp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	v.URL = srv.URL
+	return v
 }
 
 // queryRows runs query and returns its rows as canonical cells.

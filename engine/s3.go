@@ -26,6 +26,13 @@ type S3Config struct {
 // SetS3 installs (or replaces) the temporary S3 secret. Temporary secrets live
 // only in this process's memory and are never written to disk.
 func (db *DB) SetS3(ctx context.Context, c S3Config) error {
+	return db.SetS3Secret(ctx, "quiver_s3", c)
+}
+
+// SetS3Secret installs (or replaces) the temporary S3 secret name (a plain
+// identifier). DuckDB reads each URL with the secret whose Scope is its
+// longest prefix.
+func (db *DB) SetS3Secret(ctx context.Context, name string, c S3Config) error {
 	opts := []string{"TYPE s3"}
 	add := func(k, v string) {
 		if v != "" {
@@ -48,9 +55,17 @@ func (db *DB) SetS3(ctx context.Context, c S3Config) error {
 		opts = append(opts, "URL_STYLE 'path'")
 	}
 	add("SCOPE", c.Scope)
-	stmt := "CREATE OR REPLACE TEMPORARY SECRET quiver_s3 (" + strings.Join(opts, ", ") + ")"
+	stmt := "CREATE OR REPLACE TEMPORARY SECRET " + QuoteIdent(name) + " (" + strings.Join(opts, ", ") + ")"
 	if _, err := db.sql.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("create s3 secret for endpoint %q: %w", c.Endpoint, err)
+	}
+	return nil
+}
+
+// DropSecret drops the temporary secret name, if there is one.
+func (db *DB) DropSecret(ctx context.Context, name string) error {
+	if _, err := db.sql.ExecContext(ctx, "DROP TEMPORARY SECRET IF EXISTS "+QuoteIdent(name)); err != nil {
+		return fmt.Errorf("drop secret %s: %w", name, err)
 	}
 	return nil
 }

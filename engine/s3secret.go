@@ -50,3 +50,11 @@ func (s *S3Secret) Ensure(ctx context.Context) error {
 	s.set = true
 	return nil
 }
+
+// Base is the S3 configuration the secret was made with, without
+// credentials: where and how this process reaches S3.
+func (s *S3Secret) Base() S3Config {
+	b := s.base
+	b.AccessKeyID, b.SecretAccessKey, b.SessionToken = "", "", ""
+	return b
+}

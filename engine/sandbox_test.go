@@ -69,6 +69,19 @@ func TestSandbox(t *testing.T) {
 	if opts.S3 != nil {
 		// Credential rotation still works with the configuration locked.
 		require.NoError(t, db.SetS3(ctx, S3Config{AccessKeyID: "c", SecretAccessKey: "d", Region: "us-east-1"}))
+		// So do the scoped secrets of vended credentials: the longest
+		// matching scope wins, the worker's own secret reads the rest.
+		require.NoError(t, db.SetS3Secret(ctx, "quiver_vended_x", S3Config{AccessKeyID: "e", SecretAccessKey: "f", Scope: "s3://lake/sales"}))
+		which := func(path string) string {
+			var name string
+			require.NoError(t, db.SQL().QueryRowContext(ctx, "SELECT name FROM which_secret("+QuoteString(path)+", 's3')").Scan(&name))
+			return name
+		}
+		require.Equal(t, "quiver_vended_x", which("s3://lake/sales/data/1.parquet"))
+		require.Equal(t, "quiver_s3", which("s3://lake/hr/1.parquet"))
+		require.NoError(t, db.DropSecret(ctx, "quiver_vended_x"))
+		require.Equal(t, "quiver_s3", which("s3://lake/sales/data/1.parquet"))
+		require.NoError(t, db.DropSecret(ctx, "quiver_vended_x"), "dropping a secret that is not there is no error")
 	}
 }
 

@@ -403,7 +403,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
-	job := coordinator.Job{QueryID: queryID, Args: wargs, Codec: codec}
+	job := coordinator.Job{QueryID: queryID, Args: wargs, Codec: codec, Credentials: plan.Credentials()}
 	stages := 1
 	if plan.Next() != nil {
 		if stages, err = s.exchange(ctx, lq, plan, job); err != nil {

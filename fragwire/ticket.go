@@ -1,10 +1,14 @@
 package fragwire
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/flightwire"
+	"github.com/quiver-data/quiver/storage"
 )
 
 // Sentinel errors of fragment tickets.
@@ -44,6 +49,13 @@ type Fragment struct {
 	// statement: the errors the client then reads from the worker quote
 	// it, never this fragment's SQL or the warehouse's paths.
 	Statement string `json:"st,omitempty"`
+	// Credentials are S3 credentials an Iceberg catalog vended for the
+	// tables the fragment reads. Tickets are signed, not encrypted, and
+	// clients hold the ones they redeem directly, so Sign seals these into
+	// Sealed (AES-256-GCM under a key derived from the worker secret) and
+	// Verify opens them: only the coordinator and its workers read them.
+	Credentials []storage.S3Credential `json:"-"`
+	Sealed      []byte                 `json:"k,omitempty"`
 }
 
 // Arg is one bind parameter in a form that survives JSON with its type.
@@ -113,8 +125,19 @@ func NewSigner(secret []byte) (*Signer, error) {
 	return &Signer{key: append([]byte(nil), secret...), now: time.Now}, nil
 }
 
-// Sign encodes f as <payload>.<mac>, both base64url.
+// Sign encodes f as <payload>.<mac>, both base64url, its credentials
+// sealed.
 func (s *Signer) Sign(f Fragment) ([]byte, error) {
+	f.Sealed = nil
+	if len(f.Credentials) > 0 {
+		plain, err := json.Marshal(f.Credentials)
+		if err != nil {
+			return nil, fmt.Errorf("encode fragment credentials: %w", err)
+		}
+		if f.Sealed, err = s.seal(plain); err != nil {
+			return nil, err
+		}
+	}
 	payload, err := json.Marshal(f)
 	if err != nil {
 		return nil, fmt.Errorf("encode fragment: %w", err)
@@ -146,7 +169,60 @@ func (s *Signer) Verify(ticket []byte) (Fragment, error) {
 	if s.now().UnixMilli() > f.Expires {
 		return Fragment{}, fmt.Errorf("%w: expired", ErrBadTicket)
 	}
+	if len(f.Sealed) > 0 {
+		plain, err := s.open(f.Sealed)
+		if err != nil {
+			return Fragment{}, fmt.Errorf("%w: credentials: %v", ErrBadTicket, err)
+		}
+		if err := json.Unmarshal(plain, &f.Credentials); err != nil {
+			return Fragment{}, fmt.Errorf("%w: credentials: %v", ErrBadTicket, err)
+		}
+		f.Sealed = nil
+	}
 	return f, nil
+}
+
+// sealDomain derives the sealing key from the worker secret, apart from
+// the MAC key.
+const sealDomain = "quiver-seal."
+
+func (s *Signer) aead() (cipher.AEAD, error) {
+	h := hmac.New(sha256.New, s.key)
+	h.Write([]byte(sealDomain))
+	block, err := aes.NewCipher(h.Sum(nil))
+	if err != nil {
+		return nil, fmt.Errorf("sealing key: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// seal encrypts plain as <nonce><ciphertext+tag>.
+func (s *Signer) seal(plain []byte) ([]byte, error) {
+	a, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plain)+a.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("seal fragment credentials: %w", err)
+	}
+	return a.Seal(nonce, nonce, plain, nil), nil
+}
+
+// open decrypts what seal sealed.
+func (s *Signer) open(sealed []byte) ([]byte, error) {
+	a, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < a.NonceSize()+a.Overhead() {
+		return nil, errors.New("sealed credentials are too short")
+	}
+	plain, err := a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], nil)
+	if err != nil {
+		return nil, errors.New("sealed credentials do not open with this worker secret")
+	}
+	return plain, nil
 }
 
 func (s *Signer) mac(payload string) []byte {

@@ -1,10 +1,16 @@
 package fragwire
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/quiver-data/quiver/storage"
 )
 
 func TestTicketRoundTrip(t *testing.T) {
@@ -35,6 +41,55 @@ func TestTicketRoundTrip(t *testing.T) {
 		}
 		require.Equal(t, args[i], v)
 	}
+}
+
+func TestTicketSealsCredentials(t *testing.T) {
+	s, err := NewSigner([]byte("0123456789abcdef0123"))
+	require.NoError(t, err)
+	creds := []storage.S3Credential{
+		{Scope: "s3://lake/sales", AccessKeyID: "AKIAVENDED", SecretAccessKey: "very-secret", SessionToken: "tok", Region: "eu-west-1", PathStyle: "true"},
+		{Scope: "s3://lake/hr", AccessKeyID: "AKIAOTHER", SecretAccessKey: "also-secret"},
+	}
+	f := Fragment{QueryID: "q1", SQL: "SELECT 1", Expires: time.Now().Add(time.Minute).UnixMilli(), Credentials: creds}
+	tk, err := s.Sign(f)
+	require.NoError(t, err)
+	payload, _, _ := strings.Cut(string(tk), ".")
+	plain, err := base64.RawURLEncoding.DecodeString(payload)
+	require.NoError(t, err)
+	for _, secret := range []string{"AKIAVENDED", "very-secret", "tok", "AKIAOTHER", "also-secret", "s3://lake"} {
+		require.NotContains(t, string(plain), secret, "what a client holding the ticket can read")
+	}
+	got, err := s.Verify(tk)
+	require.NoError(t, err)
+	require.Equal(t, creds, got.Credentials)
+	require.Nil(t, got.Sealed)
+	require.Equal(t, "vended S3 credential for s3://lake/sales", fmt.Sprint(creds[0]))
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v", creds, got, creds[0]), "very-secret", "printing never shows a secret")
+
+	// Sealed by a coordinator with another secret, or damaged, it does not
+	// open, even under a valid signature.
+	other, err := NewSigner([]byte("another-secret-of-length"))
+	require.NoError(t, err)
+	foreign, err := other.seal([]byte(`[]`))
+	require.NoError(t, err)
+	for name, sealed := range map[string][]byte{"foreign": foreign, "short": []byte("abc"), "flipped": flip(t, s)} {
+		t.Run(name, func(t *testing.T) {
+			body, err := json.Marshal(Fragment{SQL: "SELECT 1", Expires: time.Now().Add(time.Minute).UnixMilli(), Sealed: sealed})
+			require.NoError(t, err)
+			p := base64.RawURLEncoding.EncodeToString(body)
+			_, err = s.Verify([]byte(p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p))))
+			require.ErrorIs(t, err, ErrBadTicket)
+			require.ErrorContains(t, err, "credentials")
+		})
+	}
+}
+
+// flip seals something with s and flips a bit of its ciphertext.
+func flip(t *testing.T, s *Signer) []byte {
+	b, err := s.seal([]byte(`[{"scope":"s3://x"}]`))
+	require.NoError(t, err)
+	b[len(b)-1] ^= 1
+	return b
 }
 
 func TestTicketRejects(t *testing.T) {

@@ -295,6 +295,18 @@ func (l *lake) connection(ctx context.Context) (*connection, error) {
 	return conn, nil
 }
 
+// vended returns the S3 credentials the catalog vended with its last load
+// of t.
+func (l *lake) vended(t *table.Table) []storage.S3Credential {
+	l.mu.Lock()
+	conn := l.conn
+	l.mu.Unlock()
+	if conn == nil || conn.vended == nil {
+		return nil
+	}
+	return conn.vended(t)
+}
+
 // tableName is the Quiver name of a catalog table identifier.
 func (l *lake) tableName(id table.Identifier) storage.TableName {
 	return storage.TableName{

@@ -1,14 +1,11 @@
 package lakehouse
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -17,13 +14,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	iceio "github.com/apache/iceberg-go/io"
+	"github.com/apache/iceberg-go/table"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/uptrace/bun/driver/sqliteshim"
 
@@ -31,6 +28,7 @@ import (
 	_ "github.com/apache/iceberg-go/io/gocloud/s3"
 
 	"github.com/quiver-data/quiver/errkind"
+	"github.com/quiver-data/quiver/storage"
 )
 
 // connection is an open iceberg-go catalog and what closes it.
@@ -39,7 +37,10 @@ type connection struct {
 	// warehouse is where the catalog's tables live, as Locations lists it;
 	// "" when a REST catalog neither was given one nor advertises one.
 	warehouse string
-	close     func() error
+	// vended returns the S3 credentials the catalog vended with the last
+	// load of a table (nil for a SQL catalog).
+	vended func(t *table.Table) []storage.S3Credential
+	close  func() error
 }
 
 // s3Props are the iceberg-go FileIO properties for o; empty fields are
@@ -87,7 +88,7 @@ func connectREST(ctx context.Context, s Spec, props iceberg.Properties) (*connec
 		skip, _ := strconv.ParseBool(v)
 		base.TLSClientConfig = &tls.Config{InsecureSkipVerify: skip} //nolint:gosec // the operator asked for it
 	}
-	sniff := &configSniffer{next: base}
+	sniff := newRESTSniffer(base)
 	opts := []rest.Option{rest.WithAdditionalProps(props), rest.WithCustomTransport(sniff)}
 	if s.Warehouse != "" {
 		opts = append(opts, rest.WithWarehouseLocation(s.Warehouse))
@@ -118,7 +119,7 @@ func connectREST(ctx context.Context, s Spec, props iceberg.Properties) (*connec
 	if warehouse == "" {
 		warehouse = sniff.warehouse()
 	}
-	return &connection{cat: cat, warehouse: warehouse, close: func() error {
+	return &connection{cat: cat, warehouse: warehouse, vended: sniff.credentials, close: func() error {
 		err := cat.Close()
 		base.CloseIdleConnections()
 		return err
@@ -174,48 +175,6 @@ func connectSQLite(ctx context.Context, s Spec, props iceberg.Properties) (*conn
 // escapeSQLitePath makes an absolute path safe inside a sqlite file: URI.
 func escapeSQLitePath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
-}
-
-// configSniffer passes requests through and remembers the warehouse a
-// REST catalog's GET /v1/config answer advertises (an override before a
-// default): iceberg-go reads that answer but does not expose it.
-type configSniffer struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	wh   string
-}
-
-func (c *configSniffer) RoundTrip(r *http.Request) (*http.Response, error) {
-	rsp, err := c.next.RoundTrip(r)
-	if err != nil || r.Method != http.MethodGet || rsp.StatusCode != http.StatusOK || !strings.HasSuffix(r.URL.Path, "/v1/config") {
-		return rsp, err
-	}
-	body, err := io.ReadAll(io.LimitReader(rsp.Body, 1<<20))
-	_ = rsp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	rsp.Body = io.NopCloser(bytes.NewReader(body))
-	var cfg struct {
-		Defaults  map[string]string `json:"defaults"`
-		Overrides map[string]string `json:"overrides"`
-	}
-	if json.Unmarshal(body, &cfg) == nil {
-		c.mu.Lock()
-		if wh := cfg.Overrides["warehouse"]; wh != "" {
-			c.wh = wh
-		} else if wh := cfg.Defaults["warehouse"]; wh != "" {
-			c.wh = wh
-		}
-		c.mu.Unlock()
-	}
-	return rsp, nil
-}
-
-func (c *configSniffer) warehouse() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.wh
 }
 
 // classify gives err a kind when it has none: a catalog or S3 that cannot

@@ -42,7 +42,8 @@ type Snapshot struct {
 // Table pins a snapshot of name (Schema "<catalog>.<namespace>") and
 // returns it as a storage.Table: the snapshot's schema as Columns, its
 // data files, each with the delete files that may apply to it and its
-// manifest statistics, and the pinned snapshot in Iceberg. It costs one
+// manifest statistics, and the pinned snapshot in Iceberg, with the S3
+// credentials the catalog vended for it. It costs one
 // catalog round trip (LoadTable) when the snapshot was planned before,
 // else also the reads of its manifest list and manifests.
 func (c *Catalogs) Table(ctx context.Context, name storage.TableName, at AsOf) (*storage.Table, error) {
@@ -54,7 +55,12 @@ func (c *Catalogs) Table(ctx context.Context, name storage.TableName, at AsOf) (
 	if err != nil {
 		return nil, err
 	}
-	return c.pin(ctx, l.tableName(id), t, at)
+	out, err := c.pin(ctx, l.tableName(id), t, at)
+	if err != nil {
+		return nil, err
+	}
+	out.Iceberg.Credentials = l.vended(t)
+	return out, nil
 }
 
 // Snapshots lists a table's snapshots in commit order.

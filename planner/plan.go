@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+
 	"github.com/quiver-data/quiver/planner/prune"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -159,3 +161,21 @@ type FileGroup struct {
 // Footers returns a file's Parquet footer (cached by ETag);
 // *storage.Warehouse is one.
 type Footers = prune.Footers
+
+// Credentials are the S3 credentials Iceberg catalogs vended for the
+// plan's tables, once each: every fragment carries them (sealed) to the
+// worker that reads the tables' files.
+func (p *Plan) Credentials() []storage.S3Credential {
+	var out []storage.S3Credential
+	for _, t := range p.Tables {
+		if t.Iceberg == nil {
+			continue
+		}
+		for _, c := range t.Iceberg.Credentials {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

@@ -84,6 +84,10 @@ type IcebergSnapshot struct {
 	// data files are read by field id, so renamed, reordered, dropped and
 	// re-added columns read right from files written before the change.
 	FieldIDs []int
+	// Credentials are what the catalog vended with this load of the
+	// table, one per prefix it covers (none for a catalog that vends
+	// none): the workers read its files with them.
+	Credentials []S3Credential
 }
 
 // File is one file of a table's snapshot.

@@ -42,6 +42,9 @@ type ServerOptions struct {
 	BatchRows int64
 	// Prepare runs before each fragment (e.g. refreshing S3 credentials); nil skips it.
 	Prepare func(ctx context.Context) error
+	// Vended installs the S3 credentials a fragment carries for the
+	// Iceberg tables it reads; nil (a worker that reads no S3) ignores them.
+	Vended *Vended
 	// Info is reported by StatusAction and names the limits in
 	// out-of-memory errors.
 	Info Info
@@ -173,6 +176,11 @@ func (s *Server) run(ctx context.Context, f fragwire.Fragment, stream flight.Fli
 	}
 	if s.opts.Prepare != nil {
 		if err := s.opts.Prepare(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if s.opts.Vended != nil && len(f.Credentials) > 0 {
+		if err := s.opts.Vended.Apply(ctx, f.Credentials); err != nil {
 			return 0, err
 		}
 	}

@@ -118,6 +118,7 @@ func (a *workerApp) openEngine(ctx context.Context, cl *closers) (worker.ServerO
 	}
 	if s3 != nil {
 		opts.Prepare = s3.Ensure
+		opts.Vended = worker.NewVended(db, s3.Base())
 	}
 	return opts, nil
 }

@@ -83,3 +83,55 @@ func (c *Conn) CancelQuery(ctx context.Context, queryID string) error {
 	_, err := c.Action(ctx, actionCancel, []byte(queryID))
 	return err
 }
+
+// actionSearch is flightserver.ActionSearch.
+const actionSearch = "quiver.search"
+
+// SearchHit is one table or column a search found.
+type SearchHit struct {
+	Kind        string   `json:"kind"` // "table" or "column"
+	Catalog     string   `json:"catalog"`
+	Schema      string   `json:"schema"`
+	Table       string   `json:"table"`
+	Column      string   `json:"column"`
+	Type        string   `json:"type"`
+	Description string   `json:"description"`
+	Tags        []string `json:"tags"`
+	Score       float64  `json:"score"`
+	// Matched are the fields that matched: name, tags, table, description.
+	Matched []string `json:"matched"`
+}
+
+// Name is the hit's name in SQL: catalog.schema.table[.column].
+func (h SearchHit) Name() string {
+	n := h.Catalog + "." + h.Schema + "." + h.Table
+	if h.Column != "" {
+		n += "." + h.Column
+	}
+	return n
+}
+
+// Search finds up to limit tables and columns the caller may see whose
+// names, descriptions or tags match text, best first (0 is the server's
+// default limit).
+func (c *Conn) Search(ctx context.Context, text string, limit int) ([]SearchHit, error) {
+	req := map[string]any{"text": text}
+	if limit != 0 {
+		req["limit"] = limit
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode search: %w", err)
+	}
+	raw, err := c.Action(ctx, actionSearch, body)
+	if err != nil {
+		return nil, err
+	}
+	var rsp struct {
+		Hits []SearchHit `json:"hits"`
+	}
+	if err := json.Unmarshal(raw, &rsp); err != nil {
+		return nil, fmt.Errorf("decode search results: %w", err)
+	}
+	return rsp.Hits, nil
+}

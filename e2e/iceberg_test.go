@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
@@ -443,6 +445,24 @@ func checkIcebergListing(t *testing.T, cl *flightsql.Client, mf *harness.Iceberg
 		cols = append(cols, r[0])
 	}
 	require.Equal(t, []string{`"qty"`, `"id"`, `"cat"`, `"full_name"`, `"score"`, `"legacy"`, `"note"`}, cols)
+
+	// What the events table says about itself (make_tables.py): its
+	// comment and owner properties, and the doc of its amount column.
+	require.Equal(t, [][]string{{`"fixtures"`, `"Events of the fixtures."`}}, queryRows(t, cl,
+		"SELECT owner, description FROM system.tables WHERE catalog_name = 'ice' AND table_name = 'events'"))
+	require.Equal(t, [][]string{{`"amount"`, `"DOUBLE"`, `"Amount paid, in EUR."`}}, queryRows(t, cl,
+		"SELECT column_name, data_type, description FROM system.columns WHERE catalog_name = 'ice' AND table_name = 'events' AND description IS NOT NULL"))
+	events := "events"
+	info, err = cl.GetTables(ctx, &flightsql.GetTablesOpts{Catalog: &catalog, TableNameFilterPattern: &events, IncludeSchema: true})
+	require.NoError(t, err)
+	res, err = harness.FetchAll(ctx, cl, info)
+	require.NoError(t, err)
+	defer res.Release()
+	require.Equal(t, int64(1), res.NumRows())
+	sc, err := flight.DeserializeSchema(res.Records[0].Column(4).(*array.Binary).Value(0), memory.DefaultAllocator)
+	require.NoError(t, err)
+	remark, _ := sc.Field(sc.FieldIndices("amount")[0]).Metadata.GetValue(flightsql.RemarksKey)
+	require.Equal(t, "Amount paid, in EUR.", remark, "GetTables gives the doc as the column's REMARKS")
 }
 
 // checkTimeTravel reads snapshots by timestamp: between two commits the

@@ -53,6 +53,8 @@ func (s *service) DoAction(action *flight.Action, stream flight.FlightService_Do
 	case ActionCancel:
 		err = s.srv.cancelQuery(ctx, string(action.GetBody()), "cancel action")
 		body = map[string]string{"status": "cancelled"}
+	case ActionSearch:
+		body, err = s.srv.search(ctx, action.GetBody())
 	default:
 		if a, ok := s.srv.opts.Actions[action.GetType()]; ok {
 			out, herr := a.Handler(ctx, action.GetBody())
@@ -78,6 +80,7 @@ func (s *service) ListActions(req *flight.Empty, stream flight.FlightService_Lis
 	for _, a := range []*flight.ActionType{
 		{Type: ActionProgress, Description: "progress of a running query: body is the query_id of its FlightInfo app_metadata; returns JSON"},
 		{Type: ActionCancel, Description: "cancel a running query: body is its query_id"},
+		{Type: ActionSearch, Description: `search the tables and columns you may see by name, description and tags: body is JSON {"text": …, "limit": …}; returns JSON {"hits": […]}`},
 	} {
 		if err := stream.Send(a); err != nil {
 			return err

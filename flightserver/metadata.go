@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
 
+	"github.com/quiver-data/quiver/catalogmeta"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/planner"
@@ -192,6 +193,9 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 				if err != nil {
 					return nil, nil, err
 				}
+				if schema, err = s.remarked(ctx, l, schema); err != nil {
+					return nil, nil, err
+				}
 			}
 		}
 		b.Field(0).(*array.StringBuilder).Append(l.catalog)
@@ -203,6 +207,47 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 		}
 	}
 	return one(b.NewRecordBatch())
+}
+
+// remarked gives each column of a listed table's schema what is said
+// about it (the catalog file's description over an Iceberg column's doc)
+// as its ARROW:FLIGHT:SQL:REMARKS, which JDBC's getColumns reports as
+// REMARKS. Only an Iceberg table is resolved for it: Parquet columns have
+// no docs of their own.
+func (s *Server) remarked(ctx context.Context, l listedTable, sc *arrow.Schema) (*arrow.Schema, error) {
+	var meta *catalogmeta.Catalog
+	if s.opts.Meta != nil {
+		meta = s.opts.Meta()
+	}
+	var about map[string]catalogmeta.Column
+	if l.catalog == systables.CatalogName {
+		about = meta.Table(catalogmeta.NewKey(l.catalog, l.schema, l.name.Name)).Columns
+	} else {
+		t, err := s.opts.Catalog.Table(ctx, l.name)
+		if err != nil {
+			return nil, err
+		}
+		about = systables.TableEntry(meta, l.catalog, l.schema, t).Columns
+	}
+	if len(about) == 0 {
+		return sc, nil
+	}
+	fields := sc.Fields()
+	for i, f := range fields {
+		d := about[strings.ToLower(f.Name)].Description
+		if d == "" {
+			continue
+		}
+		keys, vals := []string{flightsql.RemarksKey}, []string{d}
+		for j, k := range f.Metadata.Keys() {
+			if k != flightsql.RemarksKey {
+				keys, vals = append(keys, k), append(vals, f.Metadata.Values()[j])
+			}
+		}
+		fields[i].Metadata = arrow.NewMetadata(keys, vals)
+	}
+	md := sc.Metadata()
+	return arrow.NewSchema(fields, &md), nil
 }
 
 func tablesSchema(withSchema bool) *arrow.Schema {

@@ -24,9 +24,11 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/quiver-data/quiver/admission"
+	"github.com/quiver-data/quiver/catalogmeta"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/search"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 )
@@ -141,6 +143,11 @@ type Options struct {
 	History History
 	// Actions are extra Flight actions by type (e.g. "quiver.report.run").
 	Actions map[string]Action
+	// Meta is the catalog file in force (descriptions GetTables gives as
+	// columns' ARROW:FLIGHT:SQL:REMARKS); nil, or nil returned, is none.
+	Meta func() *catalogmeta.Catalog
+	// Search answers ActionSearch; nil refuses it (Unimplemented).
+	Search *search.Service
 }
 
 // Access decides who a request's caller is and what it may see. Every
@@ -154,6 +161,9 @@ type Access struct {
 	// Visible reports whether the context's principal may see a table in
 	// metadata calls; nil shows every table (no policy).
 	Visible func(ctx context.Context, name storage.TableName) bool
+	// Denied reports the columns of a table the context's principal may
+	// not read (lower-cased), for search; nil denies none.
+	Denied func(ctx context.Context, name storage.TableName) map[string]bool
 }
 
 // Delivery says how results reach clients.

@@ -29,7 +29,7 @@ func columns(table string, sc *iceberg.Schema) ([]storage.Column, []int, error) 
 			return nil, nil, fmt.Errorf("table %s: column %s has an initial default (%v), which files written before it was added must read as: %w",
 				table, f.Name, f.InitialDefault, ErrUnsupported)
 		}
-		cols = append(cols, storage.Column{Name: f.Name, Type: typ, Nullable: !f.Required})
+		cols = append(cols, storage.Column{Name: f.Name, Type: typ, Nullable: !f.Required, Doc: f.Doc})
 		ids = append(ids, f.ID)
 	}
 	return cols, ids, nil

@@ -128,7 +128,8 @@ func (c *Catalogs) pin(ctx context.Context, name storage.TableName, t *table.Tab
 	out := &storage.Table{
 		Name:    name,
 		Columns: cols,
-		Iceberg: &storage.IcebergSnapshot{MetadataLocation: t.MetadataLocation(), SchemaID: sc.ID, FieldIDs: ids},
+		Iceberg: &storage.IcebergSnapshot{MetadataLocation: t.MetadataLocation(), SchemaID: sc.ID, FieldIDs: ids,
+			Comment: md.Properties()["comment"], Owner: md.Properties()["owner"]},
 	}
 	if snap == nil {
 		return out, nil

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/quiver-data/quiver/search"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -43,11 +44,12 @@ func (p *Planner) suggest(ctx context.Context, missing storage.TableName) []stri
 			}
 		}
 		full := strings.ToLower(n.Schema + "." + n.Name)
-		d := editDistance(want, full)
+		limit := max(2, len(want)/4)
+		d := search.EditDistance(want, full, limit)
 		if strings.EqualFold(n.Name, missing.Name) {
 			d = 0
 		}
-		if d <= max(2, len(want)/4) {
+		if d <= limit {
 			close = append(close, candidate{n.Schema + "." + n.Name, d})
 		}
 	}
@@ -62,27 +64,6 @@ func (p *Planner) suggest(ctx context.Context, missing storage.TableName) []stri
 		out = append(out, c.name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, by bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // didYouMean is the hint for a missing table: " (did you mean demo.plays?)".

@@ -60,13 +60,6 @@ func TestMissingTableSuggestsClosest(t *testing.T) {
 	})
 }
 
-func TestEditDistance(t *testing.T) {
-	require.Equal(t, 0, editDistance("abc", "abc"))
-	require.Equal(t, 1, editDistance("demo.play", "demo.plays"))
-	require.Equal(t, 2, editDistance("demo.titels", "demo.titles"))
-	require.Equal(t, 3, editDistance("", "abc"))
-}
-
 func TestDidYouMean(t *testing.T) {
 	require.Empty(t, didYouMean(nil))
 	require.Equal(t, " (did you mean a.b?)", didYouMean([]string{"a.b"}))

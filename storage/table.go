@@ -84,6 +84,9 @@ type IcebergSnapshot struct {
 	// data files are read by field id, so renamed, reordered, dropped and
 	// re-added columns read right from files written before the change.
 	FieldIDs []int
+	// Comment and Owner are the table properties "comment" and "owner"
+	// (as Spark and Trino set them).
+	Comment, Owner string
 	// Credentials are what the catalog vended with this load of the
 	// table, one per prefix it covers (none for a catalog that vends
 	// none): the workers read its files with them.
@@ -211,6 +214,9 @@ type Column struct {
 	Name     string
 	Type     arrow.DataType
 	Nullable bool
+	// Doc is what the table format says about the column (an Iceberg
+	// field's doc); "" for Parquet.
+	Doc string
 }
 
 // Table lists <schema>/<table>/ once (the snapshot a query is pinned to) and

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/quiver-data/quiver/catalogmeta"
 	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -97,6 +98,9 @@ var tablesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "format", Type: arrow.BinaryTypes.String},
 	{Name: "snapshot_id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "unsupported", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "owner", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "description", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)},
 }, nil)
 
 // TableLister lists and resolves warehouse tables; *storage.Warehouse is one.
@@ -109,11 +113,14 @@ type TableLister interface {
 // file count, size and row count (footers' for Parquet, the data files'
 // record counts for Iceberg, before deletes), its catalog (quiver, or an
 // Iceberg catalog: then schema_name is the namespace), format and current
-// snapshot.
+// snapshot, and its owner, description and tags (the catalog file's over
+// the Iceberg table's own).
 type Tables struct {
 	Warehouse TableLister
 	// Visible filters by policy; nil shows every table.
 	Visible func(ctx context.Context, name storage.TableName) bool
+	// Meta is the catalog file in force; nil, or nil returned, is none.
+	Meta func() *catalogmeta.Catalog
 }
 
 // Name implements Table.
@@ -127,6 +134,10 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 	names, err := t.Warehouse.Tables(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	var meta *catalogmeta.Catalog
+	if t.Meta != nil {
+		meta = t.Meta()
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, tablesSchema)
 	defer b.Release()
@@ -149,6 +160,7 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 			b.Field(8).(*array.StringBuilder).Append("iceberg")
 			b.Field(9).AppendNull()
 			b.Field(10).(*array.StringBuilder).Append(err.Error())
+			appendEntry(b, 11, catalogmeta.Merge(meta.Table(catalogmeta.NewKey(catalog, schema, n.Name)).Entry, catalogmeta.Entry{}))
 			continue
 		}
 		if err != nil {
@@ -182,8 +194,42 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 			b.Field(9).AppendNull()
 		}
 		b.Field(10).AppendNull()
+		appendEntry(b, 11, TableEntry(meta, catalog, schema, tbl).Entry)
 	}
 	return b.NewRecordBatch(), nil
+}
+
+// TableEntry is what is said about tbl (catalog, schema as SQL names
+// them): the catalog file's entry over the Iceberg table's own comment,
+// owner and column docs.
+func TableEntry(meta *catalogmeta.Catalog, catalog, schema string, tbl *storage.Table) catalogmeta.TableEntry {
+	file := meta.Table(catalogmeta.NewKey(catalog, schema, tbl.Name.Name))
+	var own catalogmeta.Entry
+	if tbl.Iceberg != nil {
+		own = catalogmeta.Entry{Owner: tbl.Iceberg.Owner, Description: tbl.Iceberg.Comment}
+	}
+	out := catalogmeta.TableEntry{Entry: catalogmeta.Merge(file.Entry, own), Columns: map[string]catalogmeta.Column{}}
+	for _, c := range tbl.Columns {
+		if col := catalogmeta.MergeColumn(file.Columns[strings.ToLower(c.Name)], catalogmeta.Column{Description: c.Doc}); col.Description != "" || len(col.Tags) > 0 {
+			out.Columns[strings.ToLower(c.Name)] = col
+		}
+	}
+	return out
+}
+
+// appendEntry appends owner, description and tags at fields i, i+1, i+2.
+func appendEntry(b *array.RecordBuilder, i int, e catalogmeta.Entry) {
+	appendOptional(b.Field(i).(*array.StringBuilder), e.Owner)
+	appendOptional(b.Field(i+1).(*array.StringBuilder), e.Description)
+	appendTags(b.Field(i+2).(*array.ListBuilder), e.Tags)
+}
+
+// appendTags appends a list of tags, empty (not NULL) for none.
+func appendTags(lb *array.ListBuilder, tags []string) {
+	lb.Append(true)
+	for _, t := range tags {
+		lb.ValueBuilder().(*array.StringBuilder).Append(t)
+	}
 }
 
 // unreadable reports whether err says a table uses a feature Quiver

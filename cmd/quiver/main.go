@@ -21,6 +21,7 @@ Usage:
   quiver demo-data  [flags]   write the demo dataset into a warehouse
   quiver query SQL  [flags]   run a query against a server and print it
   quiver sql        [flags]   an interactive SQL shell (or -c "…", -f FILE, stdin)
+  quiver search TEXT [flags]  find tables and columns by name, description and tags
   quiver token      [flags]   sign a bearer token (--sub alice --role analyst --ttl 1h)
   quiver report     list|run NAME [--at TIME]|check FILE   scheduled reports
   quiver version              print the version
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string) error {
 		return runQuery(ctx, rest)
 	case "sql":
 		return runSQL(ctx, rest)
+	case "search":
+		return runSearch(ctx, rest)
 	case "token":
 		return runToken(ctx, rest)
 	case "report":

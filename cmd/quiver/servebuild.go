@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/quiver-data/quiver/catalogmeta"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
@@ -22,6 +24,7 @@ import (
 	"github.com/quiver-data/quiver/lakehouse"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/policy"
+	"github.com/quiver-data/quiver/search"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 	"github.com/quiver-data/quiver/workerpool"
@@ -43,8 +46,9 @@ type serveApp struct {
 	pool     *workerpool.Pool
 	workers  *workerSet
 	coord    *coordinator.Coordinator
-	policy   *policy.Store  // nil without --policy-file
-	hup      chan os.Signal // SIGHUP, with a policy
+	policy   *policy.Store      // nil without --policy-file
+	meta     *catalogmeta.Store // nil without --catalog-file
+	hup      chan os.Signal     // SIGHUP, with a policy
 	queryLog *systables.QueryLog
 	srv      *flightserver.Server
 	health   *health.Server
@@ -93,6 +97,9 @@ func buildServe(ctx context.Context, cfg *serveConfig) (_ *serveApp, cleanup fun
 		Parallelism: cfg.dist.fragmentsParallel, Spool: a.warehouse,
 	})
 	if err := a.openPolicy(ctx, &cl); err != nil {
+		return nil, nil, err
+	}
+	if err := a.openCatalogFile(&cl); err != nil {
 		return nil, nil, err
 	}
 	system, err := a.openSystemTables(ctx)
@@ -211,11 +218,67 @@ func (a *serveApp) openPolicy(ctx context.Context, cl *closers) error {
 		return err
 	}
 	a.policy = store
+	a.catchHUP(cl)
+	a.logger.Info("policy loaded", "file", a.cfg.policyFile, "rules", len(store.Policy().Rules))
+	return nil
+}
+
+// openCatalogFile loads --catalog-file, if any; SIGHUP reloads it with
+// the policy.
+func (a *serveApp) openCatalogFile(cl *closers) error {
+	if a.cfg.catalogFile == "" {
+		return nil
+	}
+	store, err := catalogmeta.OpenStore(a.cfg.catalogFile)
+	if err != nil {
+		return err
+	}
+	a.meta = store
+	a.catchHUP(cl)
+	a.logger.Info("catalog file loaded", "file", a.cfg.catalogFile, "tables", len(store.Catalog().Tables()))
+	return nil
+}
+
+// catchHUP catches SIGHUP from here on (once), so that one sent before the
+// run group starts does not end the process.
+func (a *serveApp) catchHUP(cl *closers) {
+	if a.hup != nil {
+		return
+	}
 	a.hup = make(chan os.Signal, 1)
 	signal.Notify(a.hup, syscall.SIGHUP)
 	cl.add(func() { signal.Stop(a.hup) })
-	a.logger.Info("policy loaded", "file", a.cfg.policyFile, "rules", len(store.Policy().Rules))
-	return nil
+}
+
+// searchService indexes every table and column with what the catalog
+// file and Iceberg say about them; a reload of the file rebuilds it.
+func (a *serveApp) searchService() *search.Service {
+	return &search.Service{
+		Load: func(ctx context.Context) ([]search.Doc, error) {
+			return systables.SearchDocs(ctx, a.catalog, a.meta.Catalog())
+		},
+		Version: a.meta.Version,
+	}
+}
+
+// denied reports the columns the policy denies the caller in a table,
+// lower-cased; nil without a policy.
+func (a *serveApp) denied() func(context.Context, storage.TableName) map[string]bool {
+	if a.policy == nil {
+		return nil
+	}
+	store := a.policy
+	return func(ctx context.Context, n storage.TableName) map[string]bool {
+		r, err := store.Restrict(ctx, n)
+		if err != nil || r == nil {
+			return nil
+		}
+		out := make(map[string]bool, len(r.Deny))
+		for _, c := range r.Deny {
+			out[strings.ToLower(c)] = true
+		}
+		return out
+	}
 }
 
 // visible reports whether the policy lets the caller see a table; it is
@@ -245,7 +308,9 @@ func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, e
 	pool := a.pool
 	tables := []systables.Table{a.queryLog, reportRuns,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
-		systables.Tables{Warehouse: a.catalog, Visible: a.visible()}}
+		systables.Tables{Warehouse: a.catalog, Visible: a.visible(), Meta: a.meta.Catalog},
+		systables.Columns{Warehouse: a.catalog, Visible: a.visible(), Denied: a.denied(), Meta: a.meta.Catalog},
+		systables.Schemas{Warehouse: a.catalog, Visible: a.visible(), Meta: a.meta.Catalog}}
 	if a.lake != nil {
 		tables = append(tables, systables.IcebergSnapshots{Lake: a.lake, Visible: a.visible()}, systables.IcebergFiles{Lake: a.lake, Visible: a.visible()})
 	}
@@ -295,11 +360,11 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 	}
 	srv, err := flightserver.New(flightserver.Options{
 		Planner: plan, Runner: a.coord, Catalog: a.catalog, IcebergCatalogs: a.lakeNames(),
-		Access:   flightserver.Access{Principal: flightserver.PrincipalName, IsAdmin: c.ops.isAdmin, Visible: a.visible()},
+		Access:   flightserver.Access{Principal: flightserver.PrincipalName, IsAdmin: c.ops.isAdmin, Visible: a.visible(), Denied: a.denied()},
 		Delivery: flightserver.Delivery{Routing: c.dist.routing, Compression: c.dist.compression, TicketTTL: c.ticketTTL},
 		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,
 		System: system, Admission: c.ops.admission(a.reg), Limits: c.ops.limits(),
-		History: a.queryLog, Actions: c.reps.actions(),
+		History: a.queryLog, Actions: c.reps.actions(), Meta: a.meta.Catalog, Search: a.searchService(),
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ type serveConfig struct {
 	workerMaxTemp  string
 	coordMemory    string
 	policyFile     string
+	catalogFile    string
 	auditLog       string
 	ticketTTL      time.Duration
 }
@@ -49,6 +50,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.workerMaxTemp, "worker-max-temp-size", "", "most spill space per local worker, e.g. 20GB (default: 90% of the free disk space)")
 	fs.StringVar(&c.coordMemory, "coordinator-memory-limit", "20%", "memory_limit of the coordinator's own DuckDB (merges, system tables): a size or a share of the memory available")
 	fs.StringVar(&c.policyFile, "policy-file", "", "YAML policy: table grants, column denials and masks, row filters from claims (deny by default once set)")
+	fs.StringVar(&c.catalogFile, "catalog-file", "", "YAML catalog metadata: owners, descriptions and tags of schemas, tables and columns (reloaded on SIGHUP)")
 	fs.StringVar(&c.auditLog, "audit-log", "", "append audit records (JSON lines: principal, statement, tables, decision) to this file instead of the server log")
 	fs.DurationVar(&c.ticketTTL, "ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
 	c.wh.register(fs)

@@ -18,9 +18,9 @@ func (a *serveApp) run(ctx context.Context) error {
 	var g rungroup.Group
 	signalled, stopSignalled := untilDone(ctx)
 	addInOrder(&g, signalled, stopSignalled)
-	if a.policy != nil {
+	if a.hup != nil {
 		hupCtx, stopHUP := context.WithCancel(context.Background())
-		addInOrder(&g, func() error { return a.reloadPolicyOnHUP(hupCtx) }, stopHUP)
+		addInOrder(&g, func() error { return a.reloadOnHUP(hupCtx) }, stopHUP)
 	}
 	// buildServe started the scheduler; this actor only stops it.
 	reportsRunning, stopReports := untilDone(context.Background())
@@ -96,19 +96,29 @@ func (a *serveApp) runHistory(ctx context.Context) error {
 	return nil
 }
 
-// reloadPolicyOnHUP reloads the policy on every SIGHUP until ctx ends; an
-// invalid file keeps the old policy.
-func (a *serveApp) reloadPolicyOnHUP(ctx context.Context) error {
-	file := a.cfg.policyFile
+// reloadOnHUP reloads the policy and the catalog file on every SIGHUP
+// until ctx ends; a file that does not load keeps the one in force.
+func (a *serveApp) reloadOnHUP(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-a.hup:
-			if p, err := a.policy.Reload(ctx); err != nil {
-				a.logger.Error("policy reload rejected; the previous policy stays in force", "file", file, "err", err)
-			} else {
-				a.logger.Info("policy reloaded", "file", file, "rules", len(p.Rules))
+			if a.policy != nil {
+				file := a.cfg.policyFile
+				if p, err := a.policy.Reload(ctx); err != nil {
+					a.logger.Error("policy reload rejected; the previous policy stays in force", "file", file, "err", err)
+				} else {
+					a.logger.Info("policy reloaded", "file", file, "rules", len(p.Rules))
+				}
+			}
+			if a.meta != nil {
+				file := a.cfg.catalogFile
+				if c, err := a.meta.Reload(); err != nil {
+					a.logger.Error("catalog file reload rejected; the previous one stays in force", "file", file, "err", err)
+				} else {
+					a.logger.Info("catalog file reloaded", "file", file, "tables", len(c.Tables()))
+				}
 			}
 		}
 	}

@@ -308,7 +308,7 @@ def make_events(target: Target) -> TableModel:
     schema = Schema(
         NestedField(1, "id", LongType(), required=True),
         NestedField(2, "user_id", IntegerType()),
-        NestedField(3, "amount", DoubleType()),
+        NestedField(3, "amount", DoubleType(), doc="Amount paid, in EUR."),
         NestedField(4, "price", DecimalType(10, 2)),
         NestedField(5, "name", StringType()),
         NestedField(6, "day", DateType()),
@@ -316,7 +316,8 @@ def make_events(target: Target) -> TableModel:
         NestedField(8, "ts_tz", TimestamptzType()),
         NestedField(9, "flag", BooleanType()),
     )
-    create(target, m, schema, PartitionSpec())
+    # What the table says about itself, as Spark and Trino write it.
+    create(target, m, schema, PartitionSpec(), extra={"comment": "Events of the fixtures.", "owner": "fixtures"})
     append(m, events_rows(0, 1000), "ids 0..999")
     append(m, events_rows(1000, 2500), "ids 1000..2499")
     append(m, events_rows(2500, 4000), "ids 2500..3999")

@@ -76,6 +76,56 @@ class Table:
         """The column names, in order."""
         return list(self._schema.names)
 
+    def _where(self) -> tuple[str, list[object]]:
+        """The system-table filter for this table, and its parameters."""
+        catalog, schema = "quiver", self.schema_name
+        if "." in schema:
+            catalog, schema = schema.split(".", 1)
+        where = "lower(catalog_name) = lower(?) AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)"
+        return where, [catalog, schema, self.table_name]
+
+    def describe(self) -> pa.Table:
+        """The columns with what the catalog says about them (``system.columns``).
+
+        Columns ``column``, ``type`` (DuckDB's), ``nullable``, ``description``
+        and ``tags``, in table order: descriptions and tags come from the
+        server's catalog file (``--catalog-file``) and, for an Iceberg table,
+        its column docs. Columns a policy denies the caller are absent.
+        """
+        where, params = self._where()
+        query = (
+            "SELECT column_name AS column, data_type AS type, is_nullable AS nullable, description, tags "
+            f"FROM system.columns WHERE {where} ORDER BY ordinal_position"
+        )
+        return self._conn.sql(query, params).to_arrow(progress=False)
+
+    def _about(self) -> dict[str, object]:
+        where, params = self._where()
+        table = self._conn.sql(f"SELECT owner, description, tags FROM system.tables WHERE {where}", params).to_arrow(
+            progress=False
+        )
+        if table.num_rows == 0:
+            return {"owner": None, "description": None, "tags": []}
+        return {name: table.column(name)[0].as_py() for name in ("owner", "description", "tags")}
+
+    @property
+    def owner(self) -> str | None:
+        """Who owns the table, by the catalog file or the Iceberg table's ``owner`` property."""
+        owner = self._about()["owner"]
+        return owner if isinstance(owner, str) else None
+
+    @property
+    def description(self) -> str | None:
+        """What the table holds, by the catalog file or the Iceberg table's ``comment`` property."""
+        description = self._about()["description"]
+        return description if isinstance(description, str) else None
+
+    @property
+    def tags(self) -> list[str]:
+        """The table's tags (``pii:email``, …), sorted."""
+        tags = self._about()["tags"]
+        return [str(t) for t in tags] if isinstance(tags, list) else []
+
     def head(self, n: int = 5) -> Result:
         """The first ``n`` rows, as a :class:`~quiver.Result` (in storage order, not sorted)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:

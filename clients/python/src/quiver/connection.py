@@ -72,6 +72,7 @@ _REUSE_CONNECTION = "arrow-flight-reuse-connection://?"
 # Quiver's own Flight actions (see README, "Progress and cancellation").
 PROGRESS_ACTION = "quiver.progress"
 CANCEL_ACTION = "quiver.cancel"
+SEARCH_ACTION = "quiver.search"
 CANCEL_FLIGHT_INFO = "CancelFlightInfo"
 
 COMPRESSION_HEADER = "x-quiver-ipc-compression"
@@ -81,6 +82,19 @@ COMPRESSION_HEADER = "x-quiver-ipc-compression"
 _WAREHOUSE_CATALOG = "quiver"
 
 _TABLES_SCHEMA = pa.schema([("schema", pa.string()), ("table", pa.string()), ("columns", pa.list_(pa.string()))])
+
+# What search() returns (as a pyarrow.Table without pandas).
+_SEARCH_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("description", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("score", pa.float64()),
+        ("matched", pa.list_(pa.string())),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -210,6 +224,46 @@ class Connection:
             columns = {"schema": [r[0] for r in rows], "table": [r[1] for r in rows], "columns": [r[2] for r in rows]}
             return pa.table(columns, schema=_TABLES_SCHEMA)
         return pandas.DataFrame(rows, columns=_TABLES_SCHEMA.names)
+
+    def search(self, text: str, limit: int = 20) -> pandas.DataFrame | pa.Table:
+        """Find the tables and columns you may see by name, description and tags, best first.
+
+        Typos are forgiven (``"revnue"`` finds ``revenue``) and a word may be
+        the start of a name (``"invo"`` finds ``invoices``). Columns:
+        ``kind`` (``table`` or ``column``), ``name`` (``schema.table`` or
+        ``schema.table.column``, with the catalog for Iceberg tables, as SQL
+        names them), ``type``, ``description``, ``tags``, ``score`` and
+        ``matched`` (where the words matched: ``name``, ``tags``, ``table``,
+        ``description``). A pandas DataFrame when pandas is installed,
+        otherwise a ``pyarrow.Table``.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValueError(f"search(limit): want an int from 1 to 1000, got {limit!r}")
+        self._check_open()
+        action = flight.Action(SEARCH_ACTION, json.dumps({"text": text, "limit": limit}).encode())
+        try:
+            results = list(self._client.do_action(action, self._options()))
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc) from None
+        hits = json.loads(results[0].body.to_pybytes())["hits"] if results else []
+        rows = [
+            {
+                "kind": h["kind"],
+                "name": _hit_name(h),
+                "type": h.get("type"),
+                "description": h.get("description"),
+                "tags": h.get("tags") or [],
+                "score": float(h["score"]),
+                "matched": h.get("matched") or [],
+            }
+            for h in hits
+        ]
+        table = pa.Table.from_pylist(rows, schema=_SEARCH_SCHEMA)
+        try:
+            import pandas  # noqa: F401 - to_pandas needs it
+        except ImportError:
+            return table
+        return table.to_pandas()
 
     def table(self, name: str) -> Table:
         """Return the :class:`~quiver.Table` ``name`` (``"demo.plays"`` or ``"quiver.demo.plays"``).
@@ -405,6 +459,12 @@ class Connection:
     def _check_open(self) -> None:
         if self._closed:
             raise Error("connection is closed")
+
+
+def _hit_name(hit: Mapping[str, Any]) -> str:
+    """A search hit's name as SQL spells it: the warehouse's catalog left out."""
+    catalog = None if hit["catalog"] == _WAREHOUSE_CATALOG else hit["catalog"]
+    return ".".join(p for p in (catalog, hit["schema"], hit["table"], hit.get("column")) if p)
 
 
 def _translated(exc: BaseException, query: str | None = None) -> BaseException:

@@ -60,13 +60,19 @@ func newS3Fixture(t *testing.T) *fixture {
 // warehouse before the server starts; tables limits the oracle's views.
 func newLocalFixture(t *testing.T, prepare func(wh string), tables []string) *fixture {
 	t.Helper()
+	return newLocalFixtureArgs(t, prepare, tables, nil)
+}
+
+// newLocalFixtureArgs is newLocalFixture with more `quiver serve` flags.
+func newLocalFixtureArgs(t *testing.T, prepare func(wh string), tables []string, args []string) *fixture {
+	t.Helper()
 	harness.QuiverBin(t)
 	wh := filepath.Join(t.TempDir(), "warehouse")
 	harness.DemoData(t, wh, demoScale, nil)
 	if prepare != nil {
 		prepare(wh)
 	}
-	srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh})
+	srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, Args: args})
 	return &fixture{
 		warehouse: wh,
 		server:    srv,

@@ -33,14 +33,16 @@ func TestJDBC(t *testing.T) {
 			t.Skipf("%s not found: the JDBC test needs a JDK", tool)
 		}
 	}
+	catalog := filepath.Join(t.TempDir(), "catalog.yaml")
+	require.NoError(t, os.WriteFile(catalog, []byte("tables: {sales.orders: {columns: {id: {description: The order's id.}}}}"), 0o600))
 	// sales.orders has two Hive keys in non-alphabetical directory order.
-	fx := newLocalFixture(t, func(wh string) {
+	fx := newLocalFixtureArgs(t, func(wh string) {
 		writer := harness.NewOracle(t, harness.OracleOptions{Warehouse: wh, Tables: []string{}})
 		require.NoError(t, os.MkdirAll(filepath.Join(wh, "sales"), 0o755))
 		require.NoError(t, writer.Exec(queryCtx(t), fmt.Sprintf(
 			"COPY (SELECT i AS id, CASE WHEN i %% 2 = 0 THEN 'EU' ELSE 'US' END AS region, i %% 3 AS bucket FROM range(100) t(i)) "+
 				"TO '%s' (FORMAT parquet, PARTITION_BY (region, bucket))", filepath.Join(wh, "sales", "orders"))))
-	}, demoTables)
+	}, demoTables, []string{"--catalog-file", catalog})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -56,7 +58,7 @@ func TestJDBC(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "java: %s", stderr.String())
 
-	var groups, tables, hive []string
+	var groups, tables, hive, columns []string
 	var prepared string
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		kind, rest, _ := strings.Cut(line, "\t")
@@ -69,6 +71,8 @@ func TestJDBC(t *testing.T) {
 			tables = append(tables, rest)
 		case "hive":
 			hive = append(hive, rest)
+		case "column":
+			columns = append(columns, rest)
 		}
 	}
 
@@ -100,6 +104,8 @@ func TestJDBC(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"quiver.demo.events", "quiver.demo.plays", "quiver.demo.profiles", "quiver.demo.titles", "quiver.sales.orders"}, warehouse)
 	require.Subset(t, system, []string{"quiver.system.queries", "quiver.system.tables"}, "JDBC tools find the system tables")
+	require.Equal(t, []string{"id\tThe order's id.", "region\tnull", "bucket\tnull"}, columns,
+		"a column's description reaches getColumns as REMARKS")
 	require.Len(t, hive, 20)
 	for i, line := range hive {
 		region := map[bool]string{true: "EU", false: "US"}[i%2 == 0]

@@ -46,6 +46,12 @@ public class JdbcSmoke {
                     System.out.println("table\t" + rs.getString("TABLE_CAT") + "." + rs.getString("TABLE_SCHEM") + "." + rs.getString("TABLE_NAME"));
                 }
             }
+            // Column descriptions (the server's catalog file) arrive as REMARKS.
+            try (ResultSet rs = c.getMetaData().getColumns(null, "sales", "orders", "%")) {
+                while (rs.next()) {
+                    System.out.println("column\t" + rs.getString("COLUMN_NAME") + "\t" + rs.getString("REMARKS"));
+                }
+            }
         }
     }
 }

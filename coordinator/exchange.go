@@ -67,7 +67,7 @@ func newExchangeMetrics(reg prometheus.Registerer) *exchangeMetrics {
 // lists of files, not the client's batches.
 func (c *Coordinator) Exchange(ctx context.Context, job Job, round *planner.Round) ([][][]string, error) {
 	queryID := job.QueryID
-	producerJob := Job{QueryID: queryID, Args: job.Args, Credentials: job.Credentials}
+	producerJob := job.Uncompressed()
 	if round == nil || len(round.Exchanges) == 0 {
 		return nil, nil
 	}

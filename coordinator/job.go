@@ -24,6 +24,13 @@ type Job struct {
 	Credentials []storage.S3Credential
 }
 
+// Uncompressed is j for streams the coordinator itself reads (exchange
+// producers' file lists, a merge's partials): everything else the same.
+func (j Job) Uncompressed() Job {
+	j.Codec = flightwire.Uncompressed
+	return j
+}
+
 // FragmentJob is fragment Index of a Job's plan: what Stream and Route run.
 type FragmentJob struct {
 	Job

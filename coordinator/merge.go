@@ -63,7 +63,7 @@ func (c *Coordinator) Merge(ctx context.Context, job Job, plan *planner.Plan, ou
 		return errors.New("merge: plan has no fragments")
 	}
 	b := &budget{limit: c.opts.MaxPartialsBytes}
-	partials := Job{QueryID: job.QueryID, Args: job.Args, Credentials: job.Credentials} // uncompressed
+	partials := job.Uncompressed()
 	parts, err := fanOut(ctx, c.opts.Parallelism, len(plan.Fragments), func(ctx context.Context, i int) (*partial, error) {
 		var p *partial
 		ref := fragmentRef{FragmentJob: FragmentJob{Job: partials, Index: i, Fragment: plan.Fragments[i]}}

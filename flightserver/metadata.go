@@ -183,7 +183,8 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 		var schema *arrow.Schema
 		if cmd.GetIncludeSchema() {
 			if schema = l.system; schema == nil {
-				schema, err = s.tableSchema(ctx, l.name)
+				var t *storage.Table
+				schema, t, err = s.tableSchema(ctx, l.name)
 				if errkind.Of(err) == errkind.Unimplemented {
 					// A table Quiver cannot read (system.tables says why)
 					// has no schema to list.
@@ -193,9 +194,7 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 				if err != nil {
 					return nil, nil, err
 				}
-				if schema, err = s.remarked(ctx, l, schema); err != nil {
-					return nil, nil, err
-				}
+				schema = s.remarked(l, t, schema)
 			}
 		}
 		b.Field(0).(*array.StringBuilder).Append(l.catalog)
@@ -212,25 +211,15 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 // remarked gives each column of a listed table's schema what is said
 // about it (the catalog file's description over an Iceberg column's doc)
 // as its ARROW:FLIGHT:SQL:REMARKS, which JDBC's getColumns reports as
-// REMARKS. Only an Iceberg table is resolved for it: Parquet columns have
-// no docs of their own.
-func (s *Server) remarked(ctx context.Context, l listedTable, sc *arrow.Schema) (*arrow.Schema, error) {
+// REMARKS. t is the table tableSchema resolved.
+func (s *Server) remarked(l listedTable, t *storage.Table, sc *arrow.Schema) *arrow.Schema {
 	var meta *catalogmeta.Catalog
 	if s.opts.Meta != nil {
 		meta = s.opts.Meta()
 	}
-	var about map[string]catalogmeta.Column
-	if l.catalog == systables.CatalogName {
-		about = meta.Table(catalogmeta.NewKey(l.catalog, l.schema, l.name.Name)).Columns
-	} else {
-		t, err := s.opts.Catalog.Table(ctx, l.name)
-		if err != nil {
-			return nil, err
-		}
-		about = systables.TableEntry(meta, l.catalog, l.schema, t).Columns
-	}
+	about := systables.TableEntry(meta, l.catalog, l.schema, t).Columns
 	if len(about) == 0 {
-		return sc, nil
+		return sc
 	}
 	fields := sc.Fields()
 	for i, f := range fields {
@@ -247,7 +236,7 @@ func (s *Server) remarked(ctx context.Context, l listedTable, sc *arrow.Schema) 
 		fields[i].Metadata = arrow.NewMetadata(keys, vals)
 	}
 	md := sc.Metadata()
-	return arrow.NewSchema(fields, &md), nil
+	return arrow.NewSchema(fields, &md)
 }
 
 func tablesSchema(withSchema bool) *arrow.Schema {
@@ -356,19 +345,24 @@ func containsFold(list []string, s string) bool {
 }
 
 // tableSchema is the schema `SELECT *` of a table returns to this
-// principal: with a policy, planned like any query so denied columns are
-// absent and masked ones have their masks' types.
-func (s *Server) tableSchema(ctx context.Context, n storage.TableName) (*arrow.Schema, error) {
+// principal, and the table: with a policy, planned like any query so
+// denied columns are absent and masked ones have their masks' types.
+func (s *Server) tableSchema(ctx context.Context, n storage.TableName) (*arrow.Schema, *storage.Table, error) {
 	if s.opts.Access.Visible != nil {
 		plan, err := s.opts.Planner.Type(ctx, "SELECT * FROM "+engine.QuoteIdent(n.Schema)+"."+engine.QuoteIdent(n.Name))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return s.opts.Runner.Schema(ctx, plan, nil)
+		if len(plan.Tables) != 1 {
+			return nil, nil, fmt.Errorf("type table %s: the plan reads %d tables, not 1", n, len(plan.Tables))
+		}
+		sc, err := s.opts.Runner.Schema(ctx, plan, nil)
+		return sc, plan.Tables[0], err
 	}
 	t, err := s.opts.Catalog.Table(ctx, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.opts.Runner.TableSchema(ctx, t)
+	sc, err := s.opts.Runner.TableSchema(ctx, t)
+	return sc, t, err
 }

@@ -104,3 +104,12 @@ func TestStoreKeepsPolicyOnBadReload(t *testing.T) {
 	_, err = store.Restrict(auditor, plays)
 	require.ErrorIs(t, err, planner.ErrNotGranted, "the new policy is in force")
 }
+
+func TestStoreDenied(t *testing.T) {
+	store, err := OpenStore(context.Background(), writePolicy(t, testPolicy), nil)
+	require.NoError(t, err)
+	analyst := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "ann", Roles: []string{"analyst"}})
+	require.Equal(t, map[string]bool{"name": true}, store.Denied(analyst, storage.TableName{Schema: "demo", Name: "profiles"}))
+	require.Empty(t, store.Denied(analyst, storage.TableName{Schema: "demo", Name: "plays"}), "a row filter denies no column")
+	require.Nil(t, store.Denied(analyst, storage.TableName{Schema: "sales", Name: "orders"}), "an ungranted table")
+}

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/quiver-data/quiver/planner"
@@ -60,4 +61,19 @@ func (s *Store) Policy() *Policy { return s.current.Load() }
 // Restrict is planner.Policy over the policy in force.
 func (s *Store) Restrict(ctx context.Context, name storage.TableName) (*planner.Restriction, error) {
 	return s.current.Load().Restrict(ctx, name)
+}
+
+// Denied reports the columns of a table the policy in force denies the
+// context's principal, lower-cased (nil when it may not read the table
+// at all: then it sees none of it anyway).
+func (s *Store) Denied(ctx context.Context, name storage.TableName) map[string]bool {
+	r, err := s.Restrict(ctx, name)
+	if err != nil || r == nil {
+		return nil
+	}
+	out := make(map[string]bool, len(r.Deny))
+	for _, c := range r.Deny {
+		out[strings.ToLower(c)] = true
+	}
+	return out
 }

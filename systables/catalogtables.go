@@ -2,7 +2,6 @@ package systables
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -131,52 +130,33 @@ func (Tables) Schema() *arrow.Schema { return tablesSchema }
 
 // Rows implements Table.
 func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
-	names, err := t.Warehouse.Tables(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
 	var meta *catalogmeta.Catalog
 	if t.Meta != nil {
 		meta = t.Meta()
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, tablesSchema)
 	defer b.Release()
-	for _, n := range names {
-		if t.Visible != nil && !t.Visible(ctx, n) {
-			continue
-		}
-		tbl, err := t.Warehouse.Table(ctx, n)
-		if unreadable(err) {
+	err := describeTables(ctx, t.Warehouse, t.Visible, meta, func(d described) {
+		b.Field(0).(*array.StringBuilder).Append(d.schema)
+		b.Field(1).(*array.StringBuilder).Append(d.name.Name)
+		b.Field(7).(*array.StringBuilder).Append(d.catalog)
+		appendEntry(b, 11, d.entry.Entry)
+		tbl := d.table
+		if tbl == nil {
 			// A table Quiver cannot read (an Iceberg feature it lacks)
 			// is listed with why, not hidden and not failing the listing.
-			catalog, schema, _ := strings.Cut(n.Schema, ".")
-			b.Field(0).(*array.StringBuilder).Append(schema)
-			b.Field(1).(*array.StringBuilder).Append(n.Name)
-			for i := 2; i <= 5; i++ {
+			for i := 2; i <= 6; i++ {
 				b.Field(i).AppendNull()
 			}
-			b.Field(6).AppendNull()
-			b.Field(7).(*array.StringBuilder).Append(catalog)
 			b.Field(8).(*array.StringBuilder).Append("iceberg")
 			b.Field(9).AppendNull()
-			b.Field(10).(*array.StringBuilder).Append(err.Error())
-			appendEntry(b, 11, catalogmeta.Merge(meta.Table(catalogmeta.NewKey(catalog, schema, n.Name)).Entry, catalogmeta.Entry{}))
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", n, err)
+			b.Field(10).(*array.StringBuilder).Append(d.unreadable.Error())
+			return
 		}
 		var size int64
 		for _, f := range tbl.Files {
 			size += f.Size
 		}
-		catalog, schema, format := CatalogName, n.Schema, "parquet"
-		if tbl.Iceberg != nil {
-			catalog, schema, _ = strings.Cut(n.Schema, ".")
-			format = "iceberg"
-		}
-		b.Field(0).(*array.StringBuilder).Append(schema)
-		b.Field(1).(*array.StringBuilder).Append(n.Name)
 		b.Field(2).(*array.Int64Builder).Append(int64(len(tbl.Files)))
 		b.Field(3).(*array.Int64Builder).Append(size)
 		b.Field(4).(*array.Int64Builder).Append(tbl.Rows)
@@ -186,15 +166,20 @@ func (t Tables) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) {
 		for _, p := range tbl.Partitions {
 			lb.ValueBuilder().(*array.StringBuilder).Append(p.Name)
 		}
-		b.Field(7).(*array.StringBuilder).Append(catalog)
-		b.Field(8).(*array.StringBuilder).Append(format)
+		if tbl.Iceberg != nil {
+			b.Field(8).(*array.StringBuilder).Append("iceberg")
+		} else {
+			b.Field(8).(*array.StringBuilder).Append("parquet")
+		}
 		if tbl.Iceberg != nil && tbl.Iceberg.SnapshotID != 0 {
 			b.Field(9).(*array.Int64Builder).Append(tbl.Iceberg.SnapshotID)
 		} else {
 			b.Field(9).AppendNull()
 		}
 		b.Field(10).AppendNull()
-		appendEntry(b, 11, TableEntry(meta, catalog, schema, tbl).Entry)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return b.NewRecordBatch(), nil
 }

@@ -88,11 +88,13 @@ func (c Columns) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) 
 }
 
 // described is one table as describeTables walks it: table nil for one
-// Quiver cannot read (then entry is the catalog file's alone).
+// Quiver cannot read (unreadable says why; entry is the catalog file's
+// alone).
 type described struct {
 	name            storage.TableName
 	catalog, schema string
 	table           *storage.Table
+	unreadable      error
 	entry           catalogmeta.TableEntry
 }
 
@@ -117,7 +119,9 @@ func describeTables(ctx context.Context, lister TableLister, visible func(contex
 			d.catalog, d.schema, _ = strings.Cut(n.Schema, ".")
 		}
 		if err != nil {
+			d.unreadable = err
 			d.entry = meta.Table(catalogmeta.NewKey(d.catalog, d.schema, n.Name))
+			d.entry.Tags = catalogmeta.UnionTags(d.entry.Tags) // sorted, as merged entries are
 		} else {
 			d.table, d.entry = tbl, TableEntry(meta, d.catalog, d.schema, tbl)
 		}

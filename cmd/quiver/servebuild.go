@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,7 +47,7 @@ type serveApp struct {
 	coord    *coordinator.Coordinator
 	policy   *policy.Store      // nil without --policy-file
 	meta     *catalogmeta.Store // nil without --catalog-file
-	hup      chan os.Signal     // SIGHUP, with a policy
+	hup      chan os.Signal     // SIGHUP, with a policy or a catalog file
 	queryLog *systables.QueryLog
 	srv      *flightserver.Server
 	health   *health.Server
@@ -261,24 +260,13 @@ func (a *serveApp) searchService() *search.Service {
 	}
 }
 
-// denied reports the columns the policy denies the caller in a table,
-// lower-cased; nil without a policy.
+// denied reports the columns the policy denies the caller in a table;
+// nil without a policy.
 func (a *serveApp) denied() func(context.Context, storage.TableName) map[string]bool {
 	if a.policy == nil {
 		return nil
 	}
-	store := a.policy
-	return func(ctx context.Context, n storage.TableName) map[string]bool {
-		r, err := store.Restrict(ctx, n)
-		if err != nil || r == nil {
-			return nil
-		}
-		out := make(map[string]bool, len(r.Deny))
-		for _, c := range r.Deny {
-			out[strings.ToLower(c)] = true
-		}
-		return out
-	}
+	return a.policy.Denied
 }
 
 // visible reports whether the policy lets the caller see a table; it is

@@ -120,6 +120,24 @@ tables:
 	require.Error(t, err)
 	require.Contains(t, string(out), "usage: quiver search TEXT")
 
+	// quiver lineage: who read a column, from system.lineage.
+	queryRows(t, cl, "SELECT upper(tag) AS loud FROM dim.id_tags WHERE tag <> ''")
+	out, err = exec.Command(harness.QuiverBin(t), "lineage", "DIM.id_tags.tag", "--format", "csv", "--server", srv.Addr()).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var edges []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n")[1:] {
+		f := strings.Split(line, ",")
+		require.Len(t, f, 13, line)
+		edges = append(edges, strings.Join([]string{f[1], f[6], f[7], f[8], f[9], f[10], f[11], f[12]}, " "))
+	}
+	require.Equal(t, []string{
+		"anonymous loud quiver dim id_tags tag expression false",
+		"anonymous  quiver dim id_tags tag filter false",
+	}, edges, "%s", out)
+	out, err = exec.Command(harness.QuiverBin(t), "lineage", "id_tags.tag", "--server", srv.Addr()).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), `column "id_tags.tag": want schema.table.column or catalog.schema.table.column`)
+
 	// A SIGHUP reloads the file; a bad one is refused and the old one stays.
 	write(`tables: {dim.id_tags: {description: Reloaded., columns: {tag: {description: Reloaded tag.}}}}`)
 	offset := srv.LogOffset()

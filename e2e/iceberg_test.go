@@ -86,6 +86,15 @@ func TestIcebergQueries(t *testing.T) {
 			require.Equal(t, [][]string{{"100", `"**"`}}, queryRows(t, cl, fmt.Sprintf("SELECT count(*), max(name) FROM ice.lake.events AT (VERSION => %d)", first)),
 				"an older snapshot is restricted like the table")
 			require.Equal(t, [][]string{{"2373"}}, queryRows(t, cl, "SELECT count(*) FROM ice.lake.pos_deleted"))
+			queryRows(t, cl, "SELECT id, name AS masked FROM ice.lake.events WHERE id < 3")
+			require.Equal(t, [][]string{
+				{`"*"`, `"ice.lake.events.id"`, `"filter"`, "false"},
+				{`"*"`, `"ice.lake.events.id"`, `"filter"`, "true"},
+				{`"id"`, `"ice.lake.events.id"`, `"identity"`, "false"},
+				{`"masked"`, `"ice.lake.events.name"`, `"expression"`, "true"},
+			}, queryRows(t, cl, `SELECT DISTINCT coalesce(output_column, '*'), concat_ws('.', source_catalog, source_schema, source_table, source_column), kind, policy
+				FROM system.lineage l JOIN system.queries q USING (query_id) WHERE q.sql = 'SELECT id, name AS masked FROM ice.lake.events WHERE id < 3' ORDER BY ALL`),
+				"lineage names the Iceberg catalog, the mask and both filters")
 			ctx := context.Background()
 			_, err := harness.RunFlightSQL(ctx, cl, "SELECT sum(value) FROM ice.lake.pos_deleted")
 			require.Error(t, err, "a denied column is not there")

@@ -104,6 +104,34 @@ func TestPolicy(t *testing.T) {
 		_, err := query(t, analyst, "SELECT name FROM demo.profiles")
 		require.Error(t, err, "a denied column does not exist for the analyst")
 	})
+	t.Run("lineage shows the mask and the row filter", func(t *testing.T) {
+		sql := "SELECT pr.country, count(*) AS n FROM demo.plays p JOIN demo.profiles pr USING (profile_id) GROUP BY pr.country"
+		res, err := query(t, analyst, sql)
+		require.NoError(t, err)
+		res.Release()
+		lineage := func(tok, sql string) [][]string {
+			t.Helper()
+			res, err := query(t, tok, sql)
+			require.NoError(t, err, sql)
+			defer res.Release()
+			return harness.TextRows(res).Rows
+		}
+		require.Equal(t, [][]string{
+			{"*", "demo.plays.device", "filter", "true"},
+			{"*", "demo.plays.profile_id", "join", "false"},
+			{"*", "demo.profiles.country", "group_by", "false"},
+			{"*", "demo.profiles.profile_id", "join", "false"},
+			{"country", "demo.profiles.country", "expression", "true"},
+		}, lineage(analyst, `SELECT DISTINCT coalesce(output_column, '*'), source_schema || '.' || source_table || '.' || source_column, kind, policy
+			FROM system.lineage l JOIN system.queries q USING (query_id) WHERE q.sql = '`+sql+`' ORDER BY ALL`),
+			"the analyst's own query: country reaches the result through the mask, the row filter reads device")
+		// Who reads demo.profiles.country? The auditor sees only their
+		// own queries; an admin sees everyone's.
+		who := `SELECT DISTINCT principal FROM system.lineage WHERE source_schema = 'demo' AND source_table = 'profiles' AND source_column = 'country' ORDER BY ALL`
+		require.Empty(t, lineage(auditor, who))
+		admin := quiverToken(t, "--jwt-secret-file", ps.secret, "--sub", "root", "--role", "admin", "--ttl", "1h")
+		require.Equal(t, [][]string{{"ann"}}, lineage(admin, who))
+	})
 	t.Run("analyst is denied other tables", func(t *testing.T) {
 		for _, sql := range []string{
 			"SELECT count(*) FROM demo.events",

@@ -496,6 +496,25 @@ func TestReports(t *testing.T) {
 		require.NoError(t, err)
 		defer want.Release()
 		harness.CompareRows(t, "tv_only", harness.TextRows(want), harness.TextRows(res), false)
+
+		// The run's lineage names the object it published as its output
+		// dataset, and the reporting principal's row filter.
+		var uri string
+		for _, r := range rows {
+			if r.report == "tv_only" {
+				uri = r.outputURI
+			}
+		}
+		lin, err := harness.RunFlightSQL(bearer(e.admin), srv.cl, `SELECT run_id LIKE 'tv_only%', output_dataset, coalesce(output_column, '*'),
+			source_schema || '.' || source_table || '.' || source_column, kind, policy FROM system.lineage WHERE report = 'tv_only' ORDER BY ALL`)
+		require.NoError(t, err)
+		defer lin.Release()
+		require.Equal(t, [][]string{
+			{"true", uri, "*", "demo.plays.device", "filter", "true"},
+			{"true", uri, "*", "demo.plays.device", "group_by", "false"},
+			{"true", uri, "*", "demo.plays.device", "sort", "false"},
+			{"true", uri, "device", "demo.plays.device", "identity", "false"},
+		}, harness.TextRows(lin).Rows)
 	})
 
 	t.Run("a failing report retries with backoff then records the failure", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/errkind"
+	"github.com/quiver-data/quiver/lineage"
 	"github.com/quiver-data/quiver/systables"
 )
 
@@ -193,12 +194,13 @@ func (r *registry) idle() <-chan struct{} {
 	return r.empty
 }
 
-// begin registers a new query.
-func (s *Server) begin(id, principal, sql string) *liveQuery {
+// begin registers a new query (a report run's when reqCtx says so).
+func (s *Server) begin(reqCtx context.Context, id, principal, sql string) *liveQuery {
 	ctx, cancel := context.WithCancelCause(context.Background())
+	run, _ := lineage.RunFrom(reqCtx)
 	q := &liveQuery{
 		srv: s, ctx: ctx, cancel: cancel,
-		rec:     systables.QueryRecord{ID: id, Principal: principal, SQL: sql, State: systables.StateQueued, Submitted: time.Now()},
+		rec:     systables.QueryRecord{ID: id, Principal: principal, SQL: sql, State: systables.StateQueued, Submitted: time.Now(), Run: run},
 		done:    map[int]bool{},
 		workers: map[string]bool{},
 	}

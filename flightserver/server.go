@@ -360,7 +360,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		return nil, err
 	}
 	principal := s.opts.Access.Principal(ctx)
-	lq := s.begin(queryID, principal, sql)
+	lq := s.begin(ctx, queryID, principal, sql)
 	var plan *planner.Plan
 	defer func() {
 		if err != nil {
@@ -488,6 +488,13 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	fragments := plan.Work() // progress counts producers done too
 	lq.mu.Lock()
 	lq.rec.Stages = stages
+	if plan.Lineage != nil {
+		names := make([]string, schema.NumFields())
+		for i, f := range schema.Fields() {
+			names[i] = f.Name
+		}
+		lq.rec.Lineage = plan.Lineage.Edges(names)
+	}
 	lq.mu.Unlock()
 	lq.planned(tables, plan.Decisions.Strategy, fragments, proxied)
 	s.started.WithLabelValues("planned").Inc()

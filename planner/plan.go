@@ -3,6 +3,7 @@ package planner
 import (
 	"slices"
 
+	"github.com/quiver-data/quiver/lineage"
 	"github.com/quiver-data/quiver/planner/prune"
 	"github.com/quiver-data/quiver/storage"
 )
@@ -67,6 +68,10 @@ type Plan struct {
 	Local bool
 	// Decisions record why the plan looks the way it does.
 	Decisions Decisions
+	// Lineage is the query's column lineage, bound over the policy's
+	// rewrite; nil for a statement it could not be derived for, a
+	// system-table query and a plan made only to type its result.
+	Lineage *lineage.Graph
 }
 
 // Fragment is one unit of work for one worker.

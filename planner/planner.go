@@ -122,6 +122,7 @@ type Planner struct {
 	pruned         prometheus.Counter
 	finals         *prometheus.CounterVec
 	stages         prometheus.Counter
+	unbound        prometheus.Counter
 
 	kindsOnce sync.Mutex
 	kinds     map[string]string
@@ -153,6 +154,10 @@ func New(opts Options) *Planner {
 		stages: reg.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_planner_stages_total",
 			Help: "Subqueries (CTEs, subqueries, set operations' branches) planned as stages of their own: distributed, their results spooled for the rest of the query.",
+		}),
+		unbound: reg.NewCounter(prometheus.CounterOpts{
+			Name: "quiver_lineage_unbound_total",
+			Help: "Queries whose column lineage could not be derived: they ran, and system.lineage has no rows for them.",
 		}),
 	}
 }
@@ -207,6 +212,9 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 	}
 	if err := p.applyPolicy(ctx, refs); err != nil {
 		return nil, err
+	}
+	if !typeOnly {
+		plan.Lineage = p.lineage(ctx, stmt.node, refs)
 	}
 	if typeOnly && !explain {
 		for _, ref := range refs {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/errkind"
+	"github.com/quiver-data/quiver/lineage"
 	"github.com/quiver-data/quiver/output"
 	"github.com/quiver-data/quiver/publish"
 	"github.com/quiver-data/quiver/storage"
@@ -98,7 +99,9 @@ func (s *Scheduler) attemptIn(ctx context.Context, r *Report, j *job, rec Record
 	}
 
 	sql, args := r.SQL.Bind(p)
-	rdr, err := s.opts.Executor.Execute(auth.WithPrincipal(ctx, r.Principal), sql, args)
+	// The query's lineage names what the run publishes as its output.
+	qctx := lineage.WithRun(auth.WithPrincipal(ctx, r.Principal), lineage.Run{Report: r.Name, RunID: rec.RunID, Output: store.URI(key)})
+	rdr, err := s.opts.Executor.Execute(qctx, sql, args)
 	if err != nil {
 		return publish.Result{}, fmt.Errorf("query: %w", err)
 	}

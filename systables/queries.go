@@ -1,6 +1,10 @@
 package systables
 
-import "time"
+import (
+	"time"
+
+	"github.com/quiver-data/quiver/lineage"
+)
 
 // Query states, as system.queries shows them.
 const (
@@ -42,4 +46,9 @@ type QueryRecord struct {
 	// SpillBytes is the most any worker had spilled to its temp directory
 	// while one of the query's fragments ran there.
 	SpillBytes int64
+	// Run is the report run the query is, zero for others.
+	Run lineage.Run
+	// Lineage is its column lineage; nil where none was derived
+	// (system tables, statements lineage.Bind cannot bind).
+	Lineage []lineage.Edge
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/quiver-data/quiver/lineage"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -47,14 +48,36 @@ var queriesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "spool_rows", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "spool_bytes", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "spill_bytes", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "report", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "run_id", Type: arrow.BinaryTypes.String, Nullable: true},
 }, nil)
+
+// lineageEdgeType is one lineage.Edge in history files.
+var lineageEdgeType = arrow.StructOf(
+	arrow.Field{Name: "output", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "catalog", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "schema", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "table", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "column", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "kind", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "policy", Type: arrow.FixedWidthTypes.Boolean},
+)
+
+// historySchema is what history files hold: system.queries' columns,
+// then the report run's output and the lineage (system.lineage).
+var historySchema = arrow.NewSchema(append(queriesSchema.Fields(),
+	arrow.Field{Name: "output", Type: arrow.BinaryTypes.String, Nullable: true},
+	arrow.Field{Name: "lineage", Type: arrow.ListOf(lineageEdgeType)},
+), nil)
 
 // historyColumnsV1 is how many columns history files written before
 // stages and the spool were recorded have, historyColumnsV2 before spill
-// was: they read with those zero.
+// was, historyColumnsV3 before report runs and lineage were: they read
+// with those zero.
 const (
 	historyColumnsV1 = 18
 	historyColumnsV2 = 21
+	historyColumnsV3 = 22
 )
 
 // Store is where history is persisted; *storage.Warehouse is one.
@@ -137,6 +160,13 @@ func (l *QueryLog) Lookup(id string) (QueryRecord, bool) {
 
 // Rows implements Table: admins see every query, others their own.
 func (l *QueryLog) Rows(_ context.Context, v Viewer) (arrow.RecordBatch, error) {
+	recs := l.visible(v)
+	return encodeQueries(l.mem, queriesSchema, recs), nil
+}
+
+// visible is what v may see of the log: every query for admins, their
+// own for others.
+func (l *QueryLog) visible(v Viewer) []QueryRecord {
 	l.mu.Lock()
 	recs := slices.Clone(l.ended)
 	running := l.opts.Running
@@ -147,15 +177,23 @@ func (l *QueryLog) Rows(_ context.Context, v Viewer) (arrow.RecordBatch, error) 
 	if !v.Admin {
 		recs = slices.DeleteFunc(recs, func(r QueryRecord) bool { return r.Principal != v.Principal })
 	}
-	return encodeQueries(l.mem, recs), nil
+	return recs
 }
 
-func encodeQueries(mem memory.Allocator, recs []QueryRecord) arrow.RecordBatch {
-	b := array.NewRecordBuilder(mem, queriesSchema)
+// encodeQueries encodes recs as schema: queriesSchema or historySchema.
+func encodeQueries(mem memory.Allocator, schema *arrow.Schema, recs []QueryRecord) arrow.RecordBatch {
+	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
 	str := func(i int) *array.StringBuilder { return b.Field(i).(*array.StringBuilder) }
 	i64 := func(i int) *array.Int64Builder { return b.Field(i).(*array.Int64Builder) }
 	ts := func(i int) *array.TimestampBuilder { return b.Field(i).(*array.TimestampBuilder) }
+	opt := func(i int, v string) {
+		if v == "" {
+			str(i).AppendNull()
+		} else {
+			str(i).Append(v)
+		}
+	}
 	list := func(i int, vals []string) {
 		lb := b.Field(i).(*array.ListBuilder)
 		lb.Append(true)
@@ -169,11 +207,7 @@ func encodeQueries(mem memory.Allocator, recs []QueryRecord) arrow.RecordBatch {
 		str(1).Append(r.Principal)
 		str(2).Append(r.SQL)
 		str(3).Append(r.State)
-		if r.Error == "" {
-			str(4).AppendNull()
-		} else {
-			str(4).Append(r.Error)
-		}
+		opt(4, r.Error)
 		ts(5).Append(arrow.Timestamp(r.Submitted.UnixMicro()))
 		if r.Finished.IsZero() {
 			ts(6).AppendNull()
@@ -186,11 +220,7 @@ func encodeQueries(mem memory.Allocator, recs []QueryRecord) arrow.RecordBatch {
 		i64(10).Append(r.Rows)
 		i64(11).Append(r.Bytes)
 		list(12, r.Tables)
-		if r.Strategy == "" {
-			str(13).AppendNull()
-		} else {
-			str(13).Append(r.Strategy)
-		}
+		opt(13, r.Strategy)
 		i64(14).Append(int64(r.Fragments))
 		i64(15).Append(int64(r.FragmentsDone))
 		list(16, r.Workers)
@@ -199,25 +229,64 @@ func encodeQueries(mem memory.Allocator, recs []QueryRecord) arrow.RecordBatch {
 		i64(19).Append(r.SpoolRows)
 		i64(20).Append(r.SpoolBytes)
 		i64(21).Append(r.SpillBytes)
+		opt(22, r.Run.Report)
+		opt(23, r.Run.RunID)
+		if schema == historySchema {
+			opt(24, r.Run.Output)
+			appendEdges(b.Field(25).(*array.ListBuilder), r.Lineage)
+		}
 	}
 	return b.NewRecordBatch()
+}
+
+func appendEdges(lb *array.ListBuilder, edges []lineage.Edge) {
+	lb.Append(true)
+	sb := lb.ValueBuilder().(*array.StructBuilder)
+	for _, e := range edges {
+		sb.Append(true)
+		for i, v := range []string{e.Output, e.Source.Catalog, e.Source.Schema, e.Source.Table, e.Source.Column, string(e.Kind)} {
+			sb.FieldBuilder(i).(*array.StringBuilder).Append(v)
+		}
+		sb.FieldBuilder(6).(*array.BooleanBuilder).Append(e.Policy)
+	}
+}
+
+// decodeEdges reads row's edges of a history file's lineage column.
+func decodeEdges(a *array.List, row int) []lineage.Edge {
+	start, end := a.ValueOffsets(row)
+	if start == end {
+		return nil
+	}
+	st := a.ListValues().(*array.Struct)
+	s := func(f, j int) string { return st.Field(f).(*array.String).Value(j) }
+	out := make([]lineage.Edge, 0, end-start)
+	for j := int(start); j < int(end); j++ {
+		out = append(out, lineage.Edge{
+			Output: s(0, j), Source: lineage.Column{Catalog: s(1, j), Schema: s(2, j), Table: s(3, j), Column: s(4, j)},
+			Kind: lineage.Kind(s(5, j)), Policy: st.Field(6).(*array.Boolean).Value(j),
+		})
+	}
+	return out
 }
 
 func decodeQueries(rec arrow.RecordBatch) ([]QueryRecord, error) {
 	// Parquet adds field metadata and may rename list elements: compare
 	// names and type kinds.
 	got := rec.Schema()
-	if n := got.NumFields(); n != queriesSchema.NumFields() && n != historyColumnsV1 && n != historyColumnsV2 {
-		return nil, fmt.Errorf("query history has %d columns, want %d (or %d or %d from before stages or spill were recorded)",
-			n, queriesSchema.NumFields(), historyColumnsV1, historyColumnsV2)
+	if n := got.NumFields(); !slices.Contains([]int{historySchema.NumFields(), historyColumnsV1, historyColumnsV2, historyColumnsV3}, n) {
+		return nil, fmt.Errorf("query history has %d columns, want %d (or %d, %d or %d from before stages, spill or lineage were recorded)",
+			n, historySchema.NumFields(), historyColumnsV1, historyColumnsV2, historyColumnsV3)
 	}
-	for i, f := range queriesSchema.Fields()[:got.NumFields()] {
+	for i, f := range historySchema.Fields()[:got.NumFields()] {
 		if g := got.Field(i); g.Name != f.Name || g.Type.ID() != f.Type.ID() {
 			return nil, fmt.Errorf("query history column %d is %s %s, want %s %s", i, g.Name, g.Type, f.Name, f.Type)
 		}
 	}
 	col := func(i int) arrow.Array { return rec.Column(i) }
 	str := func(i, row int) string {
+		if i >= int(rec.NumCols()) {
+			return ""
+		}
 		a := col(i).(*array.String)
 		if a.IsNull(row) {
 			return ""
@@ -249,6 +318,11 @@ func decodeQueries(rec arrow.RecordBatch) ([]QueryRecord, error) {
 	}
 	ms := func(i, row int) time.Duration { return time.Duration(i64(i, row)) * time.Millisecond }
 	out := make([]QueryRecord, 0, rec.NumRows())
+	edges := func(int) []lineage.Edge { return nil }
+	if rec.NumCols() > 25 {
+		l := col(25).(*array.List)
+		edges = func(row int) []lineage.Edge { return decodeEdges(l, row) }
+	}
 	for r := range int(rec.NumRows()) {
 		out = append(out, QueryRecord{
 			ID: str(0, r), Principal: str(1, r), SQL: str(2, r), State: str(3, r), Error: str(4, r),
@@ -256,6 +330,7 @@ func decodeQueries(rec arrow.RecordBatch) ([]QueryRecord, error) {
 			Rows: i64(10, r), Bytes: i64(11, r), Tables: list(12, r), Strategy: str(13, r),
 			Fragments: int(i64(14, r)), FragmentsDone: int(i64(15, r)), Workers: list(16, r), Retries: int(i64(17, r)),
 			Stages: int(i64(18, r)), SpoolRows: i64(19, r), SpoolBytes: i64(20, r), SpillBytes: i64(21, r),
+			Run: lineage.Run{Report: str(22, r), RunID: str(23, r), Output: str(24, r)}, Lineage: edges(r),
 		})
 	}
 	return out, nil
@@ -286,7 +361,7 @@ func (l *QueryLog) Flush(ctx context.Context) error {
 }
 
 func (l *QueryLog) parquet(recs []QueryRecord) ([]byte, error) {
-	rec := encodeQueries(l.mem, recs)
+	rec := encodeQueries(l.mem, historySchema, recs)
 	defer rec.Release()
 	return EncodeParquet(rec)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quiver-data/quiver/lineage"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -20,6 +21,12 @@ func record(id, principal string, rows int64) QueryRecord {
 		Submitted: now.Add(-time.Second), Finished: now, Queued: 3 * time.Millisecond, Planning: 5 * time.Millisecond,
 		Execution: time.Second, Rows: rows, Bytes: rows * 8, Tables: []string{"demo.plays"}, Strategy: "scan",
 		Fragments: 2, FragmentsDone: 2, Workers: []string{"w1", "w2"}, Stages: 2, SpoolRows: rows * 3, SpoolBytes: rows * 40, SpillBytes: rows * 100,
+		Run: lineage.Run{Report: "daily", RunID: "daily-" + id, Output: "s3://out/" + id + ".csv"},
+		Lineage: []lineage.Edge{
+			{Output: "n", Source: lineage.Column{Catalog: "quiver", Schema: "demo", Table: "plays", Column: "revenue"}, Kind: lineage.Aggregate},
+			{Output: "name", Source: lineage.Column{Catalog: "lake", Schema: "crm", Table: "people", Column: "email"}, Kind: lineage.Expression, Policy: true},
+			{Source: lineage.Column{Catalog: "quiver", Schema: "demo", Table: "plays", Column: "device"}, Kind: lineage.Filter, Policy: true},
+		},
 	}
 }
 
@@ -27,26 +34,31 @@ func record(id, principal string, rows int64) QueryRecord {
 // stages and the spool were recorded: those read as zero.
 func TestQueryHistoryFromBeforeStages(t *testing.T) {
 	want := record("old", "alice", 5)
-	rec := encodeQueries(memory.DefaultAllocator, []QueryRecord{want})
+	rec := encodeQueries(memory.DefaultAllocator, historySchema, []QueryRecord{want})
 	defer rec.Release()
-	old := array.NewRecordBatch(arrow.NewSchema(queriesSchema.Fields()[:historyColumnsV1], nil), rec.Columns()[:historyColumnsV1], rec.NumRows())
-	defer old.Release()
-	got, err := decodeQueries(old)
-	require.NoError(t, err)
-	full := want
-	want.Stages, want.SpoolRows, want.SpoolBytes, want.SpillBytes = 0, 0, 0, 0
-	require.Equal(t, []QueryRecord{want}, got)
+	prefix := func(n int) arrow.RecordBatch {
+		return array.NewRecordBatch(arrow.NewSchema(historySchema.Fields()[:n], nil), rec.Columns()[:n], rec.NumRows())
+	}
+	// Each older shape reads with what it lacks as zero.
+	for _, old := range []struct {
+		columns int
+		clear   func(*QueryRecord)
+	}{
+		{historyColumnsV1, func(r *QueryRecord) { r.Stages, r.SpoolRows, r.SpoolBytes, r.SpillBytes = 0, 0, 0, 0 }}, // before stages
+		{historyColumnsV2, func(r *QueryRecord) { r.SpillBytes = 0 }},                                               // before spill
+		{historyColumnsV3, func(*QueryRecord) {}},                                                                   // before report runs and lineage
+	} {
+		batch := prefix(old.columns)
+		got, err := decodeQueries(batch)
+		batch.Release()
+		require.NoError(t, err)
+		expect := want
+		old.clear(&expect)
+		expect.Run, expect.Lineage = lineage.Run{}, nil
+		require.Equal(t, []QueryRecord{expect}, got, "%d columns", old.columns)
+	}
 
-	// Written before spill was recorded: it reads as zero.
-	v2 := array.NewRecordBatch(arrow.NewSchema(queriesSchema.Fields()[:historyColumnsV2], nil), rec.Columns()[:historyColumnsV2], rec.NumRows())
-	defer v2.Release()
-	got, err = decodeQueries(v2)
-	require.NoError(t, err)
-	want = full
-	want.SpillBytes = 0
-	require.Equal(t, []QueryRecord{want}, got)
-
-	got, err = decodeQueries(rec)
+	got, err := decodeQueries(rec)
 	require.NoError(t, err)
 	require.Equal(t, []QueryRecord{record("old", "alice", 5)}[0].SpoolBytes, got[0].SpoolBytes)
 	require.Equal(t, 2, got[0].Stages)
@@ -95,4 +107,25 @@ func TestQueryLogSurvivesARestart(t *testing.T) {
 	require.NoError(t, err)
 	defer rec2.Release()
 	require.EqualValues(t, 3, rec2.NumRows())
+
+	// system.lineage: the restored edges, one row each, by the same rule.
+	lin := LineageTable{Log: restarted}
+	l, err := lin.Rows(ctx, Viewer{Principal: "bob"})
+	require.NoError(t, err)
+	defer l.Release()
+	require.True(t, lin.Schema().Equal(l.Schema()))
+	require.EqualValues(t, 6, l.NumRows(), "two queries of bob's, three edges each")
+	col := func(name string) arrow.Array { return l.Column(l.Schema().FieldIndices(name)[0]) }
+	require.Equal(t, "c", col("query_id").(*array.String).Value(0))
+	require.Equal(t, "s3://out/c.csv", col("output_dataset").(*array.String).Value(0))
+	require.Equal(t, "n", col("output_column").(*array.String).Value(0))
+	require.Equal(t, "revenue", col("source_column").(*array.String).Value(0))
+	require.Equal(t, "lake", col("source_catalog").(*array.String).Value(1))
+	require.True(t, col("policy").(*array.Boolean).Value(1))
+	require.True(t, col("output_column").IsNull(2), "an indirect edge has no output column")
+	require.Equal(t, "filter", col("kind").(*array.String).Value(2))
+	all, err := lin.Rows(ctx, Viewer{Principal: "x", Admin: true})
+	require.NoError(t, err)
+	defer all.Release()
+	require.EqualValues(t, 9, all.NumRows())
 }

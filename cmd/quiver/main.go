@@ -22,6 +22,7 @@ Usage:
   quiver query SQL  [flags]   run a query against a server and print it
   quiver sql        [flags]   an interactive SQL shell (or -c "…", -f FILE, stdin)
   quiver search TEXT [flags]  find tables and columns by name, description and tags
+  quiver lineage COLUMN       who read schema.table.column, and how (or --query ID)
   quiver token      [flags]   sign a bearer token (--sub alice --role analyst --ttl 1h)
   quiver report     list|run NAME [--at TIME]|check FILE   scheduled reports
   quiver version              print the version
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string) error {
 		return runSQL(ctx, rest)
 	case "search":
 		return runSearch(ctx, rest)
+	case "lineage":
+		return runLineage(ctx, rest)
 	case "token":
 		return runToken(ctx, rest)
 	case "report":

@@ -282,8 +282,9 @@ func (a *serveApp) visible() func(context.Context, storage.TableName) bool {
 	}
 }
 
-// openSystemTables builds the system tables: query history (persisted
-// under the warehouse's _system/ prefix), report runs, workers and tables.
+// openSystemTables builds the system tables: query history and its
+// lineage (persisted under the warehouse's _system/ prefix), report runs,
+// workers and tables.
 func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, error) {
 	a.queryLog = systables.NewQueryLog(systables.QueryLogOptions{Keep: a.cfg.ops.historyKeep, Store: a.warehouse, Logger: a.logger})
 	if err := a.queryLog.Load(ctx); err != nil {
@@ -294,7 +295,7 @@ func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, e
 		return nil, err
 	}
 	pool := a.pool
-	tables := []systables.Table{a.queryLog, reportRuns,
+	tables := []systables.Table{a.queryLog, systables.LineageTable{Log: a.queryLog}, reportRuns,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
 		systables.Tables{Warehouse: a.catalog, Visible: a.visible(), Meta: a.meta.Catalog},
 		systables.Columns{Warehouse: a.catalog, Visible: a.visible(), Denied: a.denied(), Meta: a.meta.Catalog},

@@ -265,6 +265,48 @@ class Connection:
             return table
         return table.to_pandas()
 
+    def lineage(self, column: str | None = None, *, query_id: str | None = None) -> pandas.DataFrame | pa.Table:
+        """Who read what: the rows of ``system.lineage`` for a source column or a query.
+
+        ``column`` is ``"schema.table.column"`` (``"catalog.schema.table.column"``
+        for an Iceberg table); ``query_id`` narrows to one query (the id
+        ``system.queries`` shows). Each row is one source column of a
+        query's result: ``output_column`` (NULL for columns that only
+        filter, join, group or sort), ``kind`` (``identity``,
+        ``expression``, ``aggregate``, ``filter``, ``join``, ``group_by``,
+        ``sort``, ``window``), ``policy`` (reached through your policy's
+        mask or read by its row filter), with the query's ``principal``
+        and, for report runs, the ``report``, ``run_id`` and the
+        ``output_dataset`` it published. Admins see every query's lineage,
+        others their own. A pandas DataFrame when pandas is installed,
+        otherwise a ``pyarrow.Table``.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        if column is not None:
+            parts = column.split(".")
+            if len(parts) == 3:
+                parts = [_WAREHOUSE_CATALOG, *parts]
+            if len(parts) != 4 or not all(parts):
+                raise ValueError(
+                    f"lineage(column): want 'schema.table.column' or 'catalog.schema.table.column', got {column!r}"
+                )
+            for field, value in zip(("catalog", "schema", "table", "column"), parts, strict=True):
+                where.append(f"lower(source_{field}) = lower(?)")
+                params.append(value)
+        if query_id is not None:
+            where.append("query_id = ?")
+            params.append(query_id)
+        sql = "SELECT * FROM system.lineage"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        result = self.sql(sql + " ORDER BY submitted, query_id, output_column NULLS LAST", params or None)
+        try:
+            import pandas  # noqa: F401 - to_pandas needs it
+        except ImportError:
+            return result.to_arrow()
+        return result.to_pandas()
+
     def table(self, name: str) -> Table:
         """Return the :class:`~quiver.Table` ``name`` (``"demo.plays"`` or ``"quiver.demo.plays"``).
 

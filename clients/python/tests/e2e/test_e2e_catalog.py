@@ -74,3 +74,43 @@ def test_search(catalog_server: QuiverServer) -> None:
             conn.search("  ")
         with pytest.raises(ValueError, match="limit"):
             conn.search("x", limit=0)
+
+
+def test_lineage(catalog_server: QuiverServer) -> None:
+    with quiver.connect(catalog_server.uri) as conn:
+        result = conn.sql(
+            "SELECT pr.country, count(*) AS plays FROM demo.plays p JOIN demo.profiles pr USING (profile_id) "
+            "WHERE p.completed GROUP BY pr.country"
+        )
+        result.to_arrow()
+        query_id = result.query_id
+        assert query_id
+
+        mine = conn.lineage(query_id=query_id)
+        edges = sorted(
+            (
+                r["output_column"] if isinstance(r["output_column"], str) else "*",
+                f"{r['source_table']}.{r['source_column']}",
+                r["kind"],
+            )
+            for r in mine.to_dict("records")
+        )
+        assert edges == [
+            ("*", "plays.completed", "filter"),
+            ("*", "plays.profile_id", "join"),
+            ("*", "profiles.country", "group_by"),
+            ("*", "profiles.profile_id", "join"),
+            ("country", "profiles.country", "identity"),
+        ]
+        assert set(mine["principal"]) == {"anonymous"}
+        assert mine["report"].isna().all() and not mine["policy"].any()
+
+        # "Who reads demo.profiles.country?": this query, by column, any case.
+        readers = conn.lineage("DEMO.profiles.Country")
+        assert query_id in set(readers["query_id"])
+        assert set(readers["source_column"]) == {"country"}
+        assert conn.lineage("quiver.demo.profiles.country")["query_id"].tolist() == readers["query_id"].tolist()
+        assert len(conn.lineage("demo.titles.name")) == 0
+
+        with pytest.raises(ValueError, match="schema.table.column"):
+            conn.lineage("profiles.country")

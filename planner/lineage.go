@@ -1,0 +1,51 @@
+package planner
+
+import (
+	"context"
+	"strings"
+
+	"github.com/quiver-data/quiver/lineage"
+)
+
+// lineage derives the statement's column lineage over the policy's
+// rewrite (root as applyPolicy left it, before distribution changes
+// anything). A statement it cannot bind runs without lineage: that is
+// counted and logged, never an error for the client.
+func (p *Planner) lineage(ctx context.Context, root node, refs []tableRef) *lineage.Graph {
+	kinds, err := p.loadKinds(ctx)
+	if err != nil {
+		p.unbound.Inc()
+		p.logger.Debug("lineage not derived", "err", err)
+		return nil
+	}
+	g, err := lineage.Bind(root, lineage.Options{
+		Table: func(n node) (lineage.Table, bool) {
+			for _, ref := range refs {
+				if sameNode(ref.node, n) {
+					return lineageTable(ref), true
+				}
+			}
+			return lineage.Table{}, false
+		},
+		Aggregate: func(name string) bool { return kinds[strings.ToLower(name)] == "aggregate" },
+	})
+	if err != nil {
+		p.unbound.Inc()
+		p.logger.Debug("lineage not derived", "err", err)
+		return nil
+	}
+	return g
+}
+
+// lineageTable names a reference's table as the catalog does: an
+// Iceberg table's schema is "<catalog>.<namespace>".
+func lineageTable(ref tableRef) lineage.Table {
+	t := lineage.Table{Catalog: CatalogName, Schema: ref.base.Schema, Name: ref.base.Name, Restricted: ref.restricted}
+	if ref.table.Iceberg != nil {
+		t.Catalog, t.Schema, _ = strings.Cut(ref.base.Schema, ".")
+	}
+	for _, c := range ref.table.Columns {
+		t.Columns = append(t.Columns, c.Name)
+	}
+	return t
+}

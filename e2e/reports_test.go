@@ -227,13 +227,13 @@ type reportServer struct {
 	admin string
 }
 
-func startReportServer(t *testing.T, e *reportEnv) *reportServer {
+func startReportServer(t *testing.T, e *reportEnv, extra ...string) *reportServer {
 	t.Helper()
 	srv := harness.StartServer(t, harness.ServerOptions{
 		Warehouse: e.wh, LocalWorkers: 1, S3Endpoint: e.minio.Endpoint(),
 		Env: append(e.minio.Env(), "QUIVER_TEST_CLOCK_FILE="+e.clock, "QUIVER_TEST_PUBLISH_PAUSE="+e.pause),
-		Args: []string{"--jwt-secret-file", e.secret, "--policy-file", e.policy,
-			"--reports-file", e.reportsFile, "--reports-poll", "100ms", "--log-format", "json"},
+		Args: append([]string{"--jwt-secret-file", e.secret, "--policy-file", e.policy,
+			"--reports-file", e.reportsFile, "--reports-poll", "100ms", "--log-format", "json"}, extra...),
 		Ready: func(addr string) error {
 			cl, err := harness.DialFlightSQL(addr, nil)
 			if err != nil {
@@ -475,7 +475,8 @@ func TestReports(t *testing.T) {
 
 	t.Run("policy applies to the report's principal", func(t *testing.T) {
 		e := fx.env(t, "policy", reportDay(10, 59, 30), "tv_only", "titles_denied")
-		srv := startReportServer(t, e)
+		rcv := startLineageReceiver(t)
+		srv := startReportServer(t, e, "--openlineage-url", rcv.URL())
 		e.setClock(t, reportDay(11, 0, 0))
 		rows := srv.waitRuns(t, "the 11:00 reports", func(r []runRow) bool {
 			return count(r, "tv_only", "succeeded") == 1 && count(r, "titles_denied", "failed") == 1
@@ -515,6 +516,33 @@ func TestReports(t *testing.T) {
 			{"true", uri, "*", "demo.plays.device", "sort", "false"},
 			{"true", uri, "device", "demo.plays.device", "identity", "false"},
 		}, harness.TextRows(lin).Rows)
+
+		// OpenLineage: each run a START and a COMPLETE or FAIL; the
+		// successful one names the published object with its column
+		// lineage (the policy's row filter among the dataset's).
+		events := rcv.wait(t, "both runs ended", func(evs []map[string]any) bool { return len(evs) >= 4 })
+		byJob := map[any][]map[string]any{}
+		for _, ev := range events {
+			byJob[field(ev, "job", "name")] = append(byJob[field(ev, "job", "name")], ev)
+		}
+		denied := byJob["report.titles_denied"]
+		require.Len(t, denied, 2)
+		require.Equal(t, []any{"START", "FAIL"}, []any{denied[0]["eventType"], denied[1]["eventType"]})
+		require.Contains(t, field(denied[1], "run", "facets", "errorMessage", "message"), "demo.titles")
+		tv := byJob["report.tv_only"]
+		require.Len(t, tv, 2)
+		require.Equal(t, []any{"START", "COMPLETE"}, []any{tv[0]["eventType"], tv[1]["eventType"]})
+		require.Equal(t, "quiver.demo.plays", field(tv[1], "inputs", 0, "name"))
+		out := field(tv[1], "outputs", 0)
+		require.Equal(t, uri, field(out, "namespace").(string)+"/"+field(out, "name").(string))
+		require.Equal(t, "plays", field(out, "facets", "schema", "fields", 1, "name"))
+		require.Equal(t, "IDENTITY", field(out, "facets", "columnLineage", "fields", "device", "inputFields", 0, "transformations", 0, "subtype"))
+		var indirect []string
+		for _, d := range field(out, "facets", "columnLineage", "dataset").([]any) {
+			tr := field(d, "transformations", 0)
+			indirect = append(indirect, fmt.Sprint(field(d, "field"), " ", field(tr, "subtype"), " ", field(tr, "description")))
+		}
+		require.ElementsMatch(t, []string{"device FILTER row filter of the principal's policy", "device GROUP_BY <nil>", "device SORT <nil>"}, indirect)
 	})
 
 	t.Run("a failing report retries with backoff then records the failure", func(t *testing.T) {

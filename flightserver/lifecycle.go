@@ -5,15 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/quiver-data/quiver/coordinator"
+	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/lineage"
+	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
 )
 
@@ -77,6 +82,42 @@ func (l *Limits) defaults() {
 	}
 }
 
+// datasets are the warehouse and Iceberg tables a plan reads, with
+// their columns' DuckDB types, named as lineage names them.
+func datasets(tables []*storage.Table) []lineage.Dataset {
+	var out []lineage.Dataset
+	for _, t := range tables {
+		if t.Virtual {
+			continue
+		}
+		d := lineage.Dataset{Catalog: planner.CatalogName, Schema: t.Name.Schema, Table: t.Name.Name}
+		if t.Iceberg != nil {
+			d.Catalog, d.Schema, _ = strings.Cut(t.Name.Schema, ".")
+		}
+		for _, c := range t.Columns {
+			d.Fields = append(d.Fields, lineage.Field{Name: c.Name, Type: duckdbType(c.Type)})
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// fields are a result's columns with their DuckDB types.
+func fields(schema *arrow.Schema) []lineage.Field {
+	out := make([]lineage.Field, schema.NumFields())
+	for i, f := range schema.Fields() {
+		out[i] = lineage.Field{Name: f.Name, Type: duckdbType(f.Type)}
+	}
+	return out
+}
+
+func duckdbType(t arrow.DataType) string {
+	if name, err := engine.DuckDBType(t); err == nil {
+		return name
+	}
+	return t.String()
+}
+
 // History keeps the queries that ended; *systables.QueryLog is one.
 type History interface {
 	// Record receives every query when it ends.
@@ -92,6 +133,10 @@ type liveQuery struct {
 	// ctx ends when the query does; its cause is why.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	// inputs and result are the tables read and the result's columns,
+	// for Options.Ended (set under mu when planned; nil without Ended).
+	inputs []lineage.Dataset
+	result []lineage.Field
 
 	mu        sync.Mutex
 	rec       systables.QueryRecord
@@ -411,7 +456,7 @@ func (q *liveQuery) end(err error) {
 		}
 	}
 	release := q.release
-	rec := q.rec
+	rec, inputs, result := q.rec, q.inputs, q.result
 	tickets := q.tickets
 	spooled := q.spooled
 	q.mu.Unlock()
@@ -441,6 +486,9 @@ func (q *liveQuery) end(err error) {
 	s.life.rows.Add(float64(rec.Rows))
 	if s.opts.History != nil {
 		s.opts.History.Record(rec)
+	}
+	if s.opts.Ended != nil {
+		s.opts.Ended(rec, inputs, result)
 	}
 	s.logger.Info("query ended", "queryID", rec.ID, "principal", rec.Principal, "state", rec.State,
 		"rows", rec.Rows, "bytes", rec.Bytes, "queued", rec.Queued, "execution", rec.Execution, "err", rec.Error)

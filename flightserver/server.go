@@ -27,6 +27,7 @@ import (
 	"github.com/quiver-data/quiver/catalogmeta"
 	"github.com/quiver-data/quiver/coordinator"
 	"github.com/quiver-data/quiver/fragwire"
+	"github.com/quiver-data/quiver/lineage"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/search"
 	"github.com/quiver-data/quiver/storage"
@@ -141,6 +142,9 @@ type Options struct {
 	// History receives every query when it ends and finds ended ones for
 	// the progress action; nil keeps none.
 	History History
+	// Ended, when set, receives every query as it ends, with the tables
+	// it read and its result's columns (OpenLineage's emitter).
+	Ended func(rec systables.QueryRecord, inputs []lineage.Dataset, result []lineage.Field)
 	// Actions are extra Flight actions by type (e.g. "quiver.report.run").
 	Actions map[string]Action
 	// Meta is the catalog file in force (descriptions GetTables gives as
@@ -494,6 +498,9 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			names[i] = f.Name
 		}
 		lq.rec.Lineage = plan.Lineage.Edges(names)
+	}
+	if s.opts.Ended != nil {
+		lq.inputs, lq.result = datasets(plan.Tables), fields(schema)
 	}
 	lq.mu.Unlock()
 	lq.planned(tables, plan.Decisions.Strategy, fragments, proxied)

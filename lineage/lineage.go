@@ -88,3 +88,14 @@ func RunFrom(ctx context.Context) (Run, bool) {
 	r, ok := ctx.Value(runKey{}).(Run)
 	return r, ok
 }
+
+// Dataset is a table a query read, with its columns.
+type Dataset struct {
+	Catalog, Schema, Table string
+	Fields                 []Field
+}
+
+// Field is a column and its DuckDB type.
+type Field struct {
+	Name, Type string
+}

@@ -79,6 +79,9 @@ type Options struct {
 	// IsAdmin says whether an action's caller may run and see every
 	// report; others only those that run as themselves. nil: nobody.
 	IsAdmin func(ctx context.Context) bool
+	// Observe, when set, sees every record of a run as it is written
+	// (OpenLineage's emitter).
+	Observe func(Record)
 	// TempDir holds results while they are written; "" is os.TempDir.
 	TempDir    string
 	Logger     *slog.Logger
@@ -433,6 +436,9 @@ func (s *Scheduler) record(r Record) {
 	defer cancel()
 	if err := s.history.Put(ctx, r); err != nil {
 		s.logger.Error("report history not persisted", "report", r.Report, "run", r.RunID, "err", err)
+	}
+	if s.opts.Observe != nil {
+		s.opts.Observe(r)
 	}
 }
 

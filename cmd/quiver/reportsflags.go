@@ -29,6 +29,7 @@ type reportsFlags struct {
 	invalid []error
 	history *reports.History
 	sched   *reports.Scheduler
+	observe func(reports.Record) // OpenLineage's, when on
 }
 
 func (r *reportsFlags) register(fs *flag.FlagSet) {
@@ -84,7 +85,7 @@ func (r *reportsFlags) actions() map[string]flightserver.Action {
 func (r *reportsFlags) start(ctx context.Context, exec reports.Executor, isAdmin func(context.Context) bool, reg prometheus.Registerer) error {
 	opts := reports.Options{
 		Reports: r.valid, Invalid: r.invalid, Executor: exec, Warehouse: r.wh, StorageOptions: r.stOpts,
-		History: r.history, CatchUp: r.catchUp, Poll: r.poll, IsAdmin: isAdmin,
+		History: r.history, CatchUp: r.catchUp, Poll: r.poll, IsAdmin: isAdmin, Observe: r.observe,
 		Logger: r.logger, Registerer: reg,
 	}
 	reportTestHooks(&opts, r.logger) // testhooks_on.go; none in the release binary

@@ -21,6 +21,8 @@ import (
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/lakehouse"
+	"github.com/quiver-data/quiver/lineage"
+	"github.com/quiver-data/quiver/openlineage"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/policy"
 	"github.com/quiver-data/quiver/search"
@@ -49,6 +51,7 @@ type serveApp struct {
 	meta     *catalogmeta.Store // nil without --catalog-file
 	hup      chan os.Signal     // SIGHUP, with a policy or a catalog file
 	queryLog *systables.QueryLog
+	lineage  *openlineage.Emitter // nil without --openlineage-url
 	srv      *flightserver.Server
 	health   *health.Server
 	grpc     *grpc.Server
@@ -347,13 +350,21 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 		cl.addErr(closeLog)
 		auditLogger = l
 	}
+	ol, err := c.ol.emitter(a.logger, a.reg)
+	if err != nil {
+		return err
+	}
+	var ended func(systables.QueryRecord, []lineage.Dataset, []lineage.Field)
+	if ol != nil {
+		a.lineage, ended, c.reps.observe = ol, ol.QueryEnded, ol.ReportRecorded
+	}
 	srv, err := flightserver.New(flightserver.Options{
 		Planner: plan, Runner: a.coord, Catalog: a.catalog, IcebergCatalogs: a.lakeNames(),
 		Access:   flightserver.Access{Principal: flightserver.PrincipalName, IsAdmin: c.ops.isAdmin, Visible: a.visible(), Denied: a.denied()},
 		Delivery: flightserver.Delivery{Routing: c.dist.routing, Compression: c.dist.compression, TicketTTL: c.ticketTTL},
 		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,
 		System: system, Admission: c.ops.admission(a.reg), Limits: c.ops.limits(),
-		History: a.queryLog, Actions: c.reps.actions(), Meta: a.meta.Catalog, Search: a.searchService(),
+		History: a.queryLog, Ended: ended, Actions: c.reps.actions(), Meta: a.meta.Catalog, Search: a.searchService(),
 	})
 	if err != nil {
 		return err

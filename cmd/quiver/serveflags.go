@@ -22,6 +22,7 @@ type serveConfig struct {
 	ops     opsFlags
 	reps    reportsFlags // scheduled reports: reportsflags.go
 	ice     icebergFlags // Iceberg catalogs: icebergflags.go
+	ol      openLineageFlags
 	workers listFlag
 
 	listen         string
@@ -60,6 +61,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.ops.register(fs)
 	c.reps.register(fs)
 	c.ice.register(fs)
+	c.ol.register(fs)
 	fs.Var(&c.workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
 }
 

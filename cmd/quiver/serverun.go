@@ -29,6 +29,12 @@ func (a *serveApp) run(ctx context.Context) error {
 	addInOrder(&g, func() error { defer close(served); return serveGRPC(a.grpc, a.lis) }, func() { a.stopFlight(served) })
 	historyCtx, stopHistory := context.WithCancel(context.Background())
 	addInOrder(&g, func() error { return a.runHistory(historyCtx) }, stopHistory)
+	if a.lineage != nil {
+		// Stopped after the reports and the queries: their last events
+		// get a few seconds to be delivered.
+		lineageCtx, stopLineage := context.WithCancel(context.Background())
+		addInOrder(&g, func() error { a.lineage.Run(lineageCtx); return nil }, stopLineage)
+	}
 	addInOrder(&g, a.workers.run, a.workers.stop)
 	if a.opsLis != nil {
 		ops := newOpsHTTP(a.opsLis, a.reg, a.ready, a.logger)

@@ -102,3 +102,29 @@ func TestBindRefusesWhatItCannotDerive(t *testing.T) {
 		require.ErrorIs(t, err, lineage.ErrUnsupported, sql)
 	}
 }
+
+// BenchmarkBind is the binder's cost per query (a join, an aggregate, a
+// CTE and a correlated subquery), to put beside planning's.
+func BenchmarkBind(b *testing.B) {
+	db, err := engine.Open(b.Context(), engine.Options{Threads: 1})
+	require.NoError(b, err)
+	defer db.Close()
+	raw, err := db.Serialize(b.Context(), `WITH x AS (SELECT a, sum(b) AS s FROM t GROUP BY a)
+		SELECT x.a, x.s, u.c FROM x JOIN u USING (a) WHERE EXISTS (SELECT 1 FROM t t2 WHERE t2.a = u.a AND t2.b > 0) ORDER BY 2`)
+	require.NoError(b, err)
+	env, err := ast.Decode(raw)
+	require.NoError(b, err)
+	root := ast.Nodes(env[ast.FieldStatements])[0].Child(ast.FieldNode)
+	opts := lineage.Options{
+		Table: func(n ast.Node) (lineage.Table, bool) {
+			cols, ok := tables[n.Str(ast.FieldTableName)]
+			return lineage.Table{Catalog: "quiver", Schema: "main", Name: n.Str(ast.FieldTableName), Columns: cols}, ok
+		},
+		Aggregate: func(name string) bool { return name == "sum" },
+	}
+	for b.Loop() {
+		if _, err := lineage.Bind(root, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/quiver-data/quiver/lineage"
@@ -11,14 +12,22 @@ import (
 // rewrite (root as applyPolicy left it, before distribution changes
 // anything). A statement it cannot bind runs without lineage: that is
 // counted and logged, never an error for the client.
-func (p *Planner) lineage(ctx context.Context, root node, refs []tableRef) *lineage.Graph {
+func (p *Planner) lineage(ctx context.Context, root node, refs []tableRef) (g *lineage.Graph) {
+	defer func() {
+		// A binder bug must cost the lineage, never the query.
+		if r := recover(); r != nil {
+			p.unbound.Inc()
+			p.logger.Error("lineage binder failed", "panic", fmt.Sprint(r))
+			g = nil
+		}
+	}()
 	kinds, err := p.loadKinds(ctx)
 	if err != nil {
 		p.unbound.Inc()
 		p.logger.Debug("lineage not derived", "err", err)
 		return nil
 	}
-	g, err := lineage.Bind(root, lineage.Options{
+	g, err = lineage.Bind(root, lineage.Options{
 		Table: func(n node) (lineage.Table, bool) {
 			for _, ref := range refs {
 				if sameNode(ref.node, n) {

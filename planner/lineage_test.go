@@ -72,3 +72,37 @@ func TestLineageCorpus(t *testing.T) {
 		})
 	}
 }
+
+// TestLineageOverGoldenQueries binds the lineage of every query of the
+// golden plan corpus (319 queries: TPC-H, the outside suite's shapes,
+// every distribution strategy): at least 95% bind, every edge comes
+// from a table the plan reads, and none panics or fails its plan.
+func TestLineageOverGoldenQueries(t *testing.T) {
+	pl := newDistPlanner(t, goldenCatalog(), groupsOf(3))
+	bound, total := 0, 0
+	for _, path := range goldenFiles(t) {
+		for _, c := range loadCases(t, path) {
+			plan, err := pl.Plan(t.Context(), c.Query)
+			require.NoError(t, err, c.Query)
+			total++
+			if plan.Lineage == nil {
+				t.Logf("no lineage: %s", c.Query)
+				continue
+			}
+			bound++
+			read := map[string]bool{}
+			for _, tbl := range plan.Tables {
+				read[planner.CatalogName+"."+tbl.Name.String()] = true
+			}
+			for _, e := range plan.Lineage.Edges(nil) {
+				src := e.Source
+				require.True(t, read[src.Catalog+"."+src.Schema+"."+src.Table], "%s: edge from %s, a table the plan does not read", c.Query, src)
+				if !e.Kind.Direct() {
+					require.Empty(t, e.Output, "%s: an indirect edge belongs to no output column", c.Query)
+				}
+			}
+		}
+	}
+	t.Logf("lineage bound for %d of %d golden queries", bound, total)
+	require.GreaterOrEqual(t, float64(bound)/float64(total), 0.95)
+}

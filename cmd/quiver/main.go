@@ -23,6 +23,7 @@ Usage:
   quiver sql        [flags]   an interactive SQL shell (or -c "…", -f FILE, stdin)
   quiver search TEXT [flags]  find tables and columns by name, description and tags
   quiver lineage COLUMN       who read schema.table.column, and how (or --query ID)
+  quiver detect run           sample every table for personal data now (admins)
   quiver token      [flags]   sign a bearer token (--sub alice --role analyst --ttl 1h)
   quiver report     list|run NAME [--at TIME]|check FILE   scheduled reports
   quiver version              print the version
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string) error {
 		return runSearch(ctx, rest)
 	case "lineage":
 		return runLineage(ctx, rest)
+	case "detect":
+		return runDetect(ctx, rest)
 	case "token":
 		return runToken(ctx, rest)
 	case "report":

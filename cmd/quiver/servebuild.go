@@ -17,6 +17,7 @@ import (
 
 	"github.com/quiver-data/quiver/catalogmeta"
 	"github.com/quiver-data/quiver/coordinator"
+	"github.com/quiver-data/quiver/detect"
 	"github.com/quiver-data/quiver/engine"
 	"github.com/quiver-data/quiver/flightserver"
 	"github.com/quiver-data/quiver/fragwire"
@@ -52,6 +53,7 @@ type serveApp struct {
 	hup      chan os.Signal     // SIGHUP, with a policy or a catalog file
 	queryLog *systables.QueryLog
 	lineage  *openlineage.Emitter // nil without --openlineage-url
+	detect   *detect.Job
 	srv      *flightserver.Server
 	health   *health.Server
 	grpc     *grpc.Server
@@ -298,7 +300,9 @@ func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, e
 		return nil, err
 	}
 	pool := a.pool
+	a.detect = a.newDetectJob()
 	tables := []systables.Table{a.queryLog, systables.LineageTable{Log: a.queryLog}, reportRuns,
+		detect.Table{Job: a.detect, Visible: a.visible(), Denied: a.denied(), Meta: a.meta.Catalog},
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
 		systables.Tables{Warehouse: a.catalog, Visible: a.visible(), Meta: a.meta.Catalog},
 		systables.Columns{Warehouse: a.catalog, Visible: a.visible(), Denied: a.denied(), Meta: a.meta.Catalog},
@@ -364,7 +368,7 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 		Delivery: flightserver.Delivery{Routing: c.dist.routing, Compression: c.dist.compression, TicketTTL: c.ticketTTL},
 		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,
 		System: system, Admission: c.ops.admission(a.reg), Limits: c.ops.limits(),
-		History: a.queryLog, Ended: ended, Actions: c.reps.actions(), Meta: a.meta.Catalog, Search: a.searchService(),
+		History: a.queryLog, Ended: ended, Actions: a.actions(), Meta: a.meta.Catalog, Search: a.searchService(),
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ type serveConfig struct {
 	reps    reportsFlags // scheduled reports: reportsflags.go
 	ice     icebergFlags // Iceberg catalogs: icebergflags.go
 	ol      openLineageFlags
+	detect  detectFlags
 	workers listFlag
 
 	listen         string
@@ -62,6 +63,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.reps.register(fs)
 	c.ice.register(fs)
 	c.ol.register(fs)
+	c.detect.register(fs)
 	fs.Var(&c.workers, "worker", "address of a remote worker (repeatable; comma-separated in QUIVER_WORKER)")
 }
 
@@ -75,6 +77,9 @@ func parseServeConfig(args []string) (*serveConfig, error) {
 		return nil, err
 	}
 	if err := c.dist.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.detect.check(); err != nil {
 		return nil, err
 	}
 	if c.loopbackOnly() && !isLoopback(c.listen) {

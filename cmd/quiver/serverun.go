@@ -29,6 +29,10 @@ func (a *serveApp) run(ctx context.Context) error {
 	addInOrder(&g, func() error { defer close(served); return serveGRPC(a.grpc, a.lis) }, func() { a.stopFlight(served) })
 	historyCtx, stopHistory := context.WithCancel(context.Background())
 	addInOrder(&g, func() error { return a.runHistory(historyCtx) }, stopHistory)
+	if a.cfg.detect.schedule != "" {
+		detectCtx, stopDetect := context.WithCancel(context.Background())
+		addInOrder(&g, func() error { return a.runDetectSchedule(detectCtx) }, stopDetect)
+	}
 	if a.lineage != nil {
 		// Stopped after the reports and the queries: their last events
 		// get a few seconds to be delivered.

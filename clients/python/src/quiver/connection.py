@@ -73,6 +73,7 @@ _REUSE_CONNECTION = "arrow-flight-reuse-connection://?"
 PROGRESS_ACTION = "quiver.progress"
 CANCEL_ACTION = "quiver.cancel"
 SEARCH_ACTION = "quiver.search"
+DETECT_ACTION = "quiver.detect.run"
 CANCEL_FLIGHT_INFO = "CancelFlightInfo"
 
 COMPRESSION_HEADER = "x-quiver-ipc-compression"
@@ -306,6 +307,41 @@ class Connection:
         except ImportError:
             return result.to_arrow()
         return result.to_pandas()
+
+    def detections(self) -> pandas.DataFrame | pa.Table:
+        """The latest PII detection run's findings: the rows of ``system.detections``.
+
+        One row per column found to hold personal data, among the tables
+        and columns you may see: ``kind`` (``email``, ``phone``,
+        ``payment_card``, ``iban``, ``national_id``, ``ip_address``,
+        ``person_name``, ``birth_date``, ``address``), ``confidence``,
+        ``method`` (``values``, ``name`` or both), ``rows_sampled``,
+        ``rows_matched``, ``status`` (``suggested`` until the catalog
+        tags the column with ``tag``, then ``accepted``) and
+        ``detected_at``. Never a sampled value. A pandas DataFrame when
+        pandas is installed, otherwise a ``pyarrow.Table``.
+        """
+        result = self.sql("SELECT * FROM system.detections ORDER BY catalog_name, schema_name, table_name, column_name")
+        try:
+            import pandas  # noqa: F401 - to_pandas needs it
+        except ImportError:
+            return result.to_arrow()
+        return result.to_pandas()
+
+    def detect(self) -> dict[str, Any]:
+        """Run the PII detection job now (admins only) and return its summary.
+
+        The server samples every table and replaces ``system.detections``;
+        the summary has ``tables``, ``columns``, ``findings``, ``seconds``
+        and ``failed`` (tables that could not be sampled, with why).
+        """
+        self._check_open()
+        try:
+            results = list(self._client.do_action(flight.Action(DETECT_ACTION, b""), self._options()))
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc) from None
+        summary: dict[str, Any] = json.loads(results[0].body.to_pybytes()) if results else {}
+        return summary
 
     def table(self, name: str) -> Table:
         """Return the :class:`~quiver.Table` ``name`` (``"demo.plays"`` or ``"quiver.demo.plays"``).

@@ -114,3 +114,26 @@ def test_lineage(catalog_server: QuiverServer) -> None:
 
         with pytest.raises(ValueError, match="schema.table.column"):
             conn.lineage("profiles.country")
+
+
+def test_detections(catalog_server: QuiverServer) -> None:
+    with quiver.connect(catalog_server.uri) as conn:
+        # Without authentication nobody is an admin: the run is refused.
+        with pytest.raises(quiver.PermissionDenied, match="detection runs are for admins"):
+            conn.detect()
+        found = conn.detections()
+        assert list(found.columns) == [
+            "catalog_name",
+            "schema_name",
+            "table_name",
+            "column_name",
+            "kind",
+            "confidence",
+            "method",
+            "rows_sampled",
+            "rows_matched",
+            "status",
+            "tag",
+            "detected_at",
+        ]
+        assert len(found) == 0, "no run yet"

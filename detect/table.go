@@ -81,10 +81,7 @@ func (t Table) Rows(ctx context.Context, _ systables.Viewer) (arrow.RecordBatch,
 	str := func(i int, s string) { b.Field(i).(*array.StringBuilder).Append(s) }
 	denied := map[string]map[string]bool{}
 	for _, r := range t.Job.Results() {
-		name := storage.TableName{Schema: r.Schema, Name: r.Table}
-		if r.Catalog != "quiver" {
-			name.Schema = r.Catalog + "." + r.Schema
-		}
+		name := r.tableName()
 		if t.Visible != nil && !t.Visible(ctx, name) {
 			continue
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -90,10 +89,8 @@ func datasets(tables []*storage.Table) []lineage.Dataset {
 		if t.Virtual {
 			continue
 		}
-		d := lineage.Dataset{Catalog: planner.CatalogName, Schema: t.Name.Schema, Table: t.Name.Name}
-		if t.Iceberg != nil {
-			d.Catalog, d.Schema, _ = strings.Cut(t.Name.Schema, ".")
-		}
+		d := lineage.Dataset{Table: t.Name.Name}
+		d.Catalog, d.Schema = t.Qualified(planner.CatalogName)
 		for _, c := range t.Columns {
 			d.Fields = append(d.Fields, lineage.Field{Name: c.Name, Type: duckdbType(c.Type)})
 		}
@@ -102,8 +99,12 @@ func datasets(tables []*storage.Table) []lineage.Dataset {
 	return out
 }
 
-// fields are a result's columns with their DuckDB types.
+// fields are a result's columns with their DuckDB types (none for a
+// query that ended before it was typed).
 func fields(schema *arrow.Schema) []lineage.Field {
+	if schema == nil {
+		return nil
+	}
 	out := make([]lineage.Field, schema.NumFields())
 	for i, f := range schema.Fields() {
 		out[i] = lineage.Field{Name: f.Name, Type: duckdbType(f.Type)}
@@ -133,10 +134,10 @@ type liveQuery struct {
 	// ctx ends when the query does; its cause is why.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	// inputs and result are the tables read and the result's columns,
-	// for Options.Ended (set under mu when planned; nil without Ended).
-	inputs []lineage.Dataset
-	result []lineage.Field
+	// tables and schema are what the query read and returns, for
+	// Options.Ended (set under mu when planned).
+	tables []*storage.Table
+	schema *arrow.Schema
 
 	mu        sync.Mutex
 	rec       systables.QueryRecord
@@ -456,7 +457,7 @@ func (q *liveQuery) end(err error) {
 		}
 	}
 	release := q.release
-	rec, inputs, result := q.rec, q.inputs, q.result
+	rec, tables, schema := q.rec, q.tables, q.schema
 	tickets := q.tickets
 	spooled := q.spooled
 	q.mu.Unlock()
@@ -488,7 +489,7 @@ func (q *liveQuery) end(err error) {
 		s.opts.History.Record(rec)
 	}
 	if s.opts.Ended != nil {
-		s.opts.Ended(rec, inputs, result)
+		s.opts.Ended(rec, func() ([]lineage.Dataset, []lineage.Field) { return datasets(tables), fields(schema) })
 	}
 	s.logger.Info("query ended", "queryID", rec.ID, "principal", rec.Principal, "state", rec.State,
 		"rows", rec.Rows, "bytes", rec.Bytes, "queued", rec.Queued, "execution", rec.Execution, "err", rec.Error)

@@ -142,9 +142,10 @@ type Options struct {
 	// History receives every query when it ends and finds ended ones for
 	// the progress action; nil keeps none.
 	History History
-	// Ended, when set, receives every query as it ends, with the tables
-	// it read and its result's columns (OpenLineage's emitter).
-	Ended func(rec systables.QueryRecord, inputs []lineage.Dataset, result []lineage.Field)
+	// Ended, when set, receives every query as it ends; io gives the
+	// tables it read and its result's columns, built only when called
+	// (OpenLineage's emitter calls it for the queries it reports).
+	Ended func(rec systables.QueryRecord, io func() ([]lineage.Dataset, []lineage.Field))
 	// Actions are extra Flight actions by type (e.g. "quiver.report.run").
 	Actions map[string]Action
 	// Meta is the catalog file in force (descriptions GetTables gives as
@@ -499,9 +500,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		}
 		lq.rec.Lineage = plan.Lineage.Edges(names)
 	}
-	if s.opts.Ended != nil {
-		lq.inputs, lq.result = datasets(plan.Tables), fields(schema)
-	}
+	lq.tables, lq.schema = plan.Tables, schema
 	lq.mu.Unlock()
 	lq.planned(tables, plan.Decisions.Strategy, fragments, proxied)
 	s.started.WithLabelValues("planned").Inc()

@@ -122,7 +122,11 @@ func New(opts Options) (*Emitter, error) {
 // QueryEnded reports an ended query (flightserver's Options.Ended): a
 // report run's query is kept for the run's end event; others are posted
 // as START and COMPLETE/FAIL/ABORT when sampled.
-func (e *Emitter) QueryEnded(rec systables.QueryRecord, inputs []lineage.Dataset, result []lineage.Field) {
+func (e *Emitter) QueryEnded(rec systables.QueryRecord, io func() ([]lineage.Dataset, []lineage.Field)) {
+	if rec.Run.RunID == "" && !Sampled(rec.ID, e.opts.QuerySample) {
+		return
+	}
+	inputs, result := io()
 	if rec.Run.RunID != "" {
 		e.mu.Lock()
 		if _, ok := e.reportQueries[rec.Run.RunID]; !ok {
@@ -136,7 +140,7 @@ func (e *Emitter) QueryEnded(rec systables.QueryRecord, inputs []lineage.Dataset
 		e.mu.Unlock()
 		return
 	}
-	if !Sampled(rec.ID, e.opts.QuerySample) || len(inputs) == 0 {
+	if len(inputs) == 0 {
 		return // system-table queries read no dataset
 	}
 	job := Job{Namespace: e.opts.Namespace, Name: "query." + jobKey(rec.SQL), Facets: jobFacets(rec.SQL, "QUERY")}

@@ -96,6 +96,9 @@ func queryRecord(id string) systables.QueryRecord {
 
 var result = []lineage.Field{{Name: "device", Type: "VARCHAR"}, {Name: "r", Type: "DECIMAL(38,4)"}}
 
+// readsPlays is a query's Ended io: it read demo.plays.
+func readsPlays() ([]lineage.Dataset, []lineage.Field) { return []lineage.Dataset{plays}, result }
+
 func waitEvents(t *testing.T, rcv *receiver, n int) []map[string]any {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(rcv.got()) >= n }, 10*time.Second, 5*time.Millisecond)
@@ -135,7 +138,7 @@ func TestReportRun(t *testing.T) {
 	e.ReportRecorded(run)
 	q := queryRecord("q1")
 	q.Run = lineage.Run{Report: "daily", RunID: "daily-1", Output: run.OutputURI}
-	e.QueryEnded(q, []lineage.Dataset{plays}, result)
+	e.QueryEnded(q, readsPlays)
 	run.Status, run.EndTime = reports.StatusSucceeded, started.Add(2*time.Second)
 	e.ReportRecorded(run)
 
@@ -177,14 +180,17 @@ func TestReportRun(t *testing.T) {
 func TestQueriesSampled(t *testing.T) {
 	none := &receiver{}
 	off, _ := start(t, none, openlineage.Options{})
-	off.QueryEnded(queryRecord("q0"), []lineage.Dataset{plays}, result)
+	off.QueryEnded(queryRecord("q0"), func() ([]lineage.Dataset, []lineage.Field) {
+		t.Error("an unsampled query's tables are not even looked at")
+		return nil, nil
+	})
 
 	rcv := &receiver{}
 	all, _ := start(t, rcv, openlineage.Options{QuerySample: 1})
 	failed := queryRecord("q2")
 	failed.State, failed.Error = systables.StateFailed, "worker lost"
-	all.QueryEnded(failed, []lineage.Dataset{plays}, result)
-	all.QueryEnded(queryRecord("q3"), nil, result) // system tables only
+	all.QueryEnded(failed, readsPlays)
+	all.QueryEnded(queryRecord("q3"), func() ([]lineage.Dataset, []lineage.Field) { return nil, result }) // system tables only
 	got := waitEvents(t, rcv, 2)
 	time.Sleep(50 * time.Millisecond)
 	require.Len(t, rcv.got(), 2)
@@ -211,7 +217,7 @@ func TestQueriesSampled(t *testing.T) {
 		if openlineage.Sampled(id, 0.3) {
 			want++
 		}
-		e.QueryEnded(queryRecord(id), []lineage.Dataset{plays}, result)
+		e.QueryEnded(queryRecord(id), readsPlays)
 	}
 	waitEvents(t, rcv, 2*want)
 	time.Sleep(50 * time.Millisecond)
@@ -224,14 +230,14 @@ func TestQueriesSampled(t *testing.T) {
 func TestDeliveryRetriesAndBounds(t *testing.T) {
 	rcv := &receiver{fail: 2, status: http.StatusServiceUnavailable}
 	e, reg := start(t, rcv, openlineage.Options{QuerySample: 1})
-	e.QueryEnded(queryRecord("q1"), []lineage.Dataset{plays}, result)
+	e.QueryEnded(queryRecord("q1"), readsPlays)
 	waitEvents(t, rcv, 2)
 	require.Equal(t, 4, rcv.posts, "two 503s retried, then two events")
 	require.Equal(t, 2.0, events(t, reg, "sent"))
 
 	refusing := &receiver{fail: 100, status: http.StatusBadRequest}
 	e, reg = start(t, refusing, openlineage.Options{QuerySample: 1})
-	e.QueryEnded(queryRecord("q2"), []lineage.Dataset{plays}, result)
+	e.QueryEnded(queryRecord("q2"), readsPlays)
 	require.Eventually(t, func() bool { return events(t, reg, "failed") == 2 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, 2, refusing.posts, "a 400 is not retried")
 
@@ -242,7 +248,7 @@ func TestDeliveryRetriesAndBounds(t *testing.T) {
 	require.NoError(t, err)
 	begin := time.Now()
 	for i := range 10 {
-		down.QueryEnded(queryRecord(string(rune('a'+i))), []lineage.Dataset{plays}, result)
+		down.QueryEnded(queryRecord(string(rune('a'+i))), readsPlays)
 	}
 	require.Less(t, time.Since(begin), time.Second)
 	require.Equal(t, 17.0, events(t, reg, "dropped"), "20 events, 3 queued")

@@ -49,10 +49,8 @@ func (p *Planner) lineage(ctx context.Context, root node, refs []tableRef) (g *l
 // lineageTable names a reference's table as the catalog does: an
 // Iceberg table's schema is "<catalog>.<namespace>".
 func lineageTable(ref tableRef) lineage.Table {
-	t := lineage.Table{Catalog: CatalogName, Schema: ref.base.Schema, Name: ref.base.Name, Restricted: ref.restricted}
-	if ref.table.Iceberg != nil {
-		t.Catalog, t.Schema, _ = strings.Cut(ref.base.Schema, ".")
-	}
+	t := lineage.Table{Name: ref.base.Name, Restricted: ref.restricted}
+	t.Catalog, t.Schema = ref.table.Qualified(CatalogName)
 	for _, c := range ref.table.Columns {
 		t.Columns = append(t.Columns, c.Name)
 	}

@@ -39,6 +39,18 @@ type Table struct {
 	Iceberg *IcebergSnapshot
 }
 
+// Qualified is the table's catalog and schema as SQL names them: an
+// Iceberg table's Name.Schema is "<catalog>.<namespace>"; a warehouse
+// table's schema is in catalog warehouse.
+func (t *Table) Qualified(warehouse string) (catalog, schema string) {
+	if t.Iceberg != nil {
+		if c, s, ok := strings.Cut(t.Name.Schema, "."); ok {
+			return c, s
+		}
+	}
+	return warehouse, t.Name.Schema
+}
+
 // AsOf picks the snapshot of a table a reference reads (SQL's
 // `AT (VERSION => …)` and `AT (TIMESTAMP => …)`); the zero value is the
 // current snapshot.

@@ -358,7 +358,7 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 	if err != nil {
 		return err
 	}
-	var ended func(systables.QueryRecord, []lineage.Dataset, []lineage.Field)
+	var ended func(systables.QueryRecord, func() ([]lineage.Dataset, []lineage.Field))
 	if ol != nil {
 		a.lineage, ended, c.reps.observe = ol, ol.QueryEnded, ol.ReportRecorded
 	}

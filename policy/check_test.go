@@ -62,5 +62,5 @@ func TestStoreChecksOnReload(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte(bad), 0o600))
 	_, err = store.Reload(context.Background())
 	require.ErrorIs(t, err, ErrInvalid)
-	require.Len(t, store.Policy().Rules, 2, "the old policy stays in force")
+	require.Len(t, store.Decider().(*Policy).Rules, 2, "the old policy stays in force")
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -53,8 +52,6 @@ type Match struct {
 	Claims map[string]any `yaml:"claims"`
 }
 
-var claimRef = regexp.MustCompile(`\$claims\.([A-Za-z_][A-Za-z0-9_]*)`)
-
 // Load reads and checks a policy file.
 func Load(file string) (*Policy, error) {
 	raw, err := os.ReadFile(file)
@@ -95,16 +92,16 @@ func (m Match) matches(p auth.Principal) bool {
 	return true
 }
 
-// Restrict is planner.Policy: the restriction of the context's principal
-// on a table, or planner.ErrNotGranted.
+// Restrict is planner.Policy for the context's principal, with the
+// table described by name alone.
 func (p *Policy) Restrict(ctx context.Context, name storage.TableName) (*planner.Restriction, error) {
-	pr, ok := auth.FromContext(ctx)
-	if !ok {
-		// No authentication configured: the caller is "anonymous", as
-		// everywhere else.
-		pr = auth.Principal{Subject: "anonymous"}
-	}
-	table := name.String()
+	return p.Decide(ctx, principal(ctx), NameOnly(name))
+}
+
+// Decide is Decider: the rules that match the principal and grant the
+// table, their restrictions added up.
+func (p *Policy) Decide(_ context.Context, pr auth.Principal, res Resource) (*planner.Restriction, error) {
+	table := res.Name.String()
 	var out *planner.Restriction
 	for _, r := range p.Rules {
 		if !r.Match.matches(pr) || !slices.ContainsFunc(r.Tables, func(g string) bool {
@@ -121,15 +118,11 @@ func (p *Policy) Restrict(ctx context.Context, name storage.TableName) (*planner
 			out.Masks[col] = expr
 		}
 		if f := r.RowFilters[table]; f != "" {
-			for _, m := range claimRef.FindAllStringSubmatch(f, -1) {
-				v, ok := pr.Claims[m[1]]
-				if !ok {
-					return nil, fmt.Errorf("%w: table %s: the row filter needs claim %q, which the principal's token does not carry",
-						planner.ErrNotGranted, table, m[1])
-				}
-				out.Claims[m[1]] = v
+			bound, err := BindClaims(f, pr, table, out.Claims)
+			if err != nil {
+				return nil, err
 			}
-			out.Filters = append(out.Filters, claimRef.ReplaceAllString(f, "$$quiver_claim_$1"))
+			out.Filters = append(out.Filters, bound)
 		}
 	}
 	if out == nil {

@@ -10,57 +10,79 @@ import (
 	"github.com/quiver-data/quiver/storage"
 )
 
-// Store holds the current policy and swaps it on reload. A reload
-// that fails keeps the policy in force: a typo never opens the warehouse.
+// Store holds the decider in force (the policy file, or a Rego bundle)
+// and swaps it on reload. A reload that fails keeps the one in force: a
+// typo never opens the warehouse.
 type Store struct {
-	file    string
-	check   func(context.Context, *Policy) error
-	current atomic.Pointer[Policy]
+	load      func(context.Context) (Decider, error)
+	resources Resources
+	current   atomic.Pointer[holder]
 }
 
-// OpenStore loads file; an invalid file is an error (the server does
-// not start with it). check, when not nil, is run on every load and
-// reload after the file parses (the server checks columns against its
+type holder struct{ d Decider }
+
+// Loader loads a decider; a Store calls it at open and on every reload.
+type Loader func(context.Context) (Decider, error)
+
+// FileLoader loads a policy file. check, when not nil, is run on every
+// load after the file parses (the server checks columns against its
 // catalog, Policy.Check).
+func FileLoader(file string, check func(context.Context, *Policy) error) Loader {
+	return func(ctx context.Context) (Decider, error) {
+		p, err := Load(file)
+		if err != nil {
+			return nil, err
+		}
+		if check != nil {
+			if err := check(ctx, p); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+		}
+		return p, nil
+	}
+}
+
+// OpenStore loads a policy file; an invalid file is an error (the server
+// does not start with it). Tables are described by name alone.
 func OpenStore(ctx context.Context, file string, check func(context.Context, *Policy) error) (*Store, error) {
-	s := &Store{file: file, check: check}
-	p, err := s.load(ctx)
-	if err != nil {
+	return Open(ctx, FileLoader(file, check), nil)
+}
+
+// Open loads a decider. resources describes the tables decisions are
+// about (their columns' types and tags); nil describes them by name
+// alone.
+func Open(ctx context.Context, load Loader, resources Resources) (*Store, error) {
+	s := &Store{load: load, resources: resources}
+	if _, err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
-	s.current.Store(p)
 	return s, nil
 }
 
-// Reload reads the file again and uses it if it is valid.
-func (s *Store) Reload(ctx context.Context) (*Policy, error) {
-	p, err := s.load(ctx)
+// Reload loads the decider again and uses it if it loads.
+func (s *Store) Reload(ctx context.Context) (Decider, error) {
+	d, err := s.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.current.Store(p)
-	return p, nil
+	s.current.Store(&holder{d})
+	return d, nil
 }
 
-func (s *Store) load(ctx context.Context) (*Policy, error) {
-	p, err := Load(s.file)
-	if err != nil {
-		return nil, err
+// Decider is the decider in force.
+func (s *Store) Decider() Decider { return s.current.Load().d }
+
+// Resource describes a table as decisions see it.
+func (s *Store) Resource(ctx context.Context, name storage.TableName) Resource {
+	if s.resources == nil {
+		return NameOnly(name)
 	}
-	if s.check != nil {
-		if err := s.check(ctx, p); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.file, err)
-		}
-	}
-	return p, nil
+	return s.resources(ctx, name)
 }
 
-// Policy is the policy in force.
-func (s *Store) Policy() *Policy { return s.current.Load() }
-
-// Restrict is planner.Policy over the policy in force.
+// Restrict is planner.Policy for the context's principal.
 func (s *Store) Restrict(ctx context.Context, name storage.TableName) (*planner.Restriction, error) {
-	return s.current.Load().Restrict(ctx, name)
+	return s.Decider().Decide(ctx, principal(ctx), s.Resource(ctx, name))
 }
 
 // Denied reports the columns of a table the policy in force denies the

@@ -223,7 +223,7 @@ func (a *serveApp) openPolicy(ctx context.Context, cl *closers) error {
 	}
 	a.policy = store
 	a.catchHUP(cl)
-	a.logger.Info("policy loaded", "file", a.cfg.policyFile, "rules", len(store.Policy().Rules))
+	a.logger.Info("policy loaded", "file", a.cfg.policyFile)
 	return nil
 }
 

@@ -116,10 +116,10 @@ func (a *serveApp) reloadOnHUP(ctx context.Context) error {
 		case <-a.hup:
 			if a.policy != nil {
 				file := a.cfg.policyFile
-				if p, err := a.policy.Reload(ctx); err != nil {
+				if _, err := a.policy.Reload(ctx); err != nil {
 					a.logger.Error("policy reload rejected; the previous policy stays in force", "file", file, "err", err)
 				} else {
-					a.logger.Info("policy reloaded", "file", file, "rules", len(p.Rules))
+					a.logger.Info("policy reloaded", "file", file)
 				}
 			}
 			if a.meta != nil {

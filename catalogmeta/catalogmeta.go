@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -274,4 +275,31 @@ func UnionTags(lists ...[]string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// WithColumnTags is the catalog with more column tags (lower-cased column
+// names by table key): the tags accepted detections add. c is unchanged.
+func (c *Catalog) WithColumnTags(extra map[Key]map[string][]string) *Catalog {
+	if len(extra) == 0 {
+		return c
+	}
+	out := &Catalog{schemas: map[Key]Entry{}, tables: map[Key]TableEntry{}}
+	if c != nil {
+		maps.Copy(out.schemas, c.schemas)
+		maps.Copy(out.tables, c.tables)
+	}
+	for k, cols := range extra {
+		e := out.tables[k]
+		merged := make(map[string]Column, len(e.Columns)+len(cols))
+		maps.Copy(merged, e.Columns)
+		for col, tags := range cols {
+			col = strings.ToLower(col)
+			ce := merged[col]
+			ce.Tags = UnionTags(ce.Tags, tags)
+			merged[col] = ce
+		}
+		e.Columns = merged
+		out.tables[k] = e
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -38,7 +39,10 @@ type Options struct {
 	// server's principal, planner.Unrestricted).
 	Prepare func(context.Context) context.Context
 	// Rows is how many rows of each table are sampled; default 1000.
-	Rows       int
+	Rows int
+	// Store keeps findings and acceptances across restarts; nil keeps
+	// them in memory only.
+	Store      Store
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -72,8 +76,11 @@ type Job struct {
 	running sync.Mutex
 	mu      sync.Mutex
 	results []Result
-	runs    *prometheus.CounterVec
-	found   prometheus.Gauge
+	// accepted are the findings accepted by action.
+	accepted []Acceptance
+	version  atomic.Int64
+	runs     *prometheus.CounterVec
+	found    prometheus.Gauge
 }
 
 // NewJob returns a job that has not run.
@@ -153,7 +160,12 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 		return strings.Compare(a.Catalog+"."+a.Schema+"."+a.Table+"."+a.Column, b.Catalog+"."+b.Schema+"."+b.Table+"."+b.Column)
 	})
 	j.results = results
+	saveErr := j.save(ctx)
 	j.mu.Unlock()
+	j.version.Add(1)
+	if saveErr != nil {
+		j.logger.Warn("detection findings not saved; they last until a restart", "err", saveErr)
+	}
 	sum.Findings, sum.Seconds = len(results), time.Since(start).Seconds()
 	j.found.Set(float64(len(results)))
 	result := "succeeded"

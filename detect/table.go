@@ -45,7 +45,7 @@ type Table struct {
 	Job *Job
 	// Visible and Denied filter by policy as system.columns does.
 	Visible func(ctx context.Context, name storage.TableName) bool
-	Denied  func(ctx context.Context, name storage.TableName) map[string]bool
+	Denied  func(ctx context.Context, name storage.TableName, columns []storage.Column) map[string]bool
 	// Meta is the catalog file in force; nil, or nil returned, is none.
 	Meta func() *catalogmeta.Catalog
 }
@@ -88,7 +88,7 @@ func (t Table) Rows(ctx context.Context, _ systables.Viewer) (arrow.RecordBatch,
 		if t.Denied != nil {
 			d, ok := denied[name.String()]
 			if !ok {
-				d = t.Denied(ctx, name)
+				d = t.Denied(ctx, name, nil)
 				denied[name.String()] = d
 			}
 			if d[strings.ToLower(r.Column)] {

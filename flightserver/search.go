@@ -84,7 +84,7 @@ func (s *Server) searchFilter(ctx context.Context) func(search.Doc) bool {
 			ok = visible == nil || visible(ctx, d.Name)
 			seen[d.Name] = ok
 			if ok && denied != nil {
-				deny[d.Name] = denied(ctx, d.Name)
+				deny[d.Name] = denied(ctx, d.Name, nil)
 			}
 		}
 		if !ok {

@@ -168,7 +168,7 @@ type Access struct {
 	Visible func(ctx context.Context, name storage.TableName) bool
 	// Denied reports the columns of a table the context's principal may
 	// not read (lower-cased), for search; nil denies none.
-	Denied func(ctx context.Context, name storage.TableName) map[string]bool
+	Denied func(ctx context.Context, name storage.TableName, columns []storage.Column) map[string]bool
 }
 
 // Delivery says how results reach clients.

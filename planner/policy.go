@@ -28,18 +28,26 @@ func Unrestricted(ctx context.Context) context.Context {
 
 // Policy decides what a principal (from the context) may see of a table.
 type Policy interface {
-	// Restrict returns the table's restriction, or ErrNotGranted.
-	Restrict(ctx context.Context, name storage.TableName) (*Restriction, error)
+	// Restrict returns the table's restriction, or ErrNotGranted. columns
+	// are the table's as resolved (decisions by tag need them); nil for a
+	// table known by name alone.
+	Restrict(ctx context.Context, name storage.TableName, columns []storage.Column) (*Restriction, error)
 }
 
 // Restriction is what a policy leaves of a table: columns removed, columns
 // replaced by mask expressions, and row filters (SQL over the table's
 // columns, where $quiver_claim_<name> parameters stand for claim values).
+// TypedMasks are masks whose value is cast back to the column's type
+// (TRY_CAST, so a mask that cannot be one, '***' for an integer, is
+// NULL): tag masks and Rego masks, which cover columns of any type and
+// must not change a table's schema, as Trino's masks do not. A column in
+// Masks takes that mask; Deny wins over both.
 type Restriction struct {
-	Deny    []string
-	Masks   map[string]string
-	Filters []string
-	Claims  map[string]any
+	Deny       []string
+	Masks      map[string]string
+	TypedMasks map[string]string
+	Filters    []string
+	Claims     map[string]any
 }
 
 // applyPolicy replaces every table reference with a subquery that applies
@@ -54,7 +62,7 @@ func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
 		return nil
 	}
 	for i := range refs {
-		r, err := p.opts.Policy.Restrict(ctx, refs[i].base)
+		r, err := p.opts.Policy.Restrict(ctx, refs[i].base, refs[i].table.Columns)
 		if err != nil {
 			return err
 		}
@@ -89,6 +97,14 @@ func (p *Planner) restrictedSelect(ctx context.Context, t *storage.Table, r *Res
 		if m, ok := r.Masks[c.Name]; ok {
 			var err error
 			if e, err = p.policyExpr(ctx, "SELECT "+m, r.Claims, "select_list"); err != nil {
+				return nil, fmt.Errorf("mask of column %s: %w", c.Name, err)
+			}
+		} else if m, ok := r.TypedMasks[c.Name]; ok {
+			typ, err := p.opts.TypeName(c.Type)
+			if err != nil {
+				return nil, fmt.Errorf("mask of column %s: %w", c.Name, err)
+			}
+			if e, err = p.policyExpr(ctx, "SELECT TRY_CAST(("+m+") AS "+typ+")", r.Claims, "select_list"); err != nil {
 				return nil, fmt.Errorf("mask of column %s: %w", c.Name, err)
 			}
 		}

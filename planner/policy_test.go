@@ -19,7 +19,7 @@ import (
 // YAML policy is tested in package policy).
 type rolePolicy map[string]*planner.Restriction
 
-func (p rolePolicy) Restrict(_ context.Context, n storage.TableName) (*planner.Restriction, error) {
+func (p rolePolicy) Restrict(_ context.Context, n storage.TableName, _ []storage.Column) (*planner.Restriction, error) {
 	if r, ok := p[n.String()]; ok {
 		return r, nil
 	}

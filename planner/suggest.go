@@ -39,7 +39,7 @@ func (p *Planner) suggest(ctx context.Context, missing storage.TableName) []stri
 	var close []candidate
 	for _, n := range names {
 		if p.opts.Policy != nil {
-			if _, err := p.opts.Policy.Restrict(ctx, n); err != nil {
+			if _, err := p.opts.Policy.Restrict(ctx, n, nil); err != nil {
 				continue // a table the caller may not read is not named
 			}
 		}

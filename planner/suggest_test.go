@@ -24,7 +24,7 @@ func (c listingCatalog) Tables(context.Context) ([]storage.TableName, error) {
 // onlyPolicy grants the tables it names.
 type onlyPolicy map[storage.TableName]bool
 
-func (p onlyPolicy) Restrict(_ context.Context, n storage.TableName) (*Restriction, error) {
+func (p onlyPolicy) Restrict(_ context.Context, n storage.TableName, _ []storage.Column) (*Restriction, error) {
 	if p[n] {
 		return &Restriction{}, nil
 	}

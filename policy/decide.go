@@ -42,9 +42,9 @@ type Decider interface {
 }
 
 // Resources describes a table for decisions: its columns, their types
-// and tags. A table whose columns cannot be read is described by name
-// alone (decisions that depend on columns then see none).
-type Resources func(ctx context.Context, name storage.TableName) Resource
+// and tags (columns nil: a table known by name alone, whose columns
+// Resources may look up or leave out).
+type Resources func(ctx context.Context, name storage.TableName, columns []storage.Column) Resource
 
 // NameOnly is a Resource for a table of the Parquet warehouse (catalog
 // "quiver") or an Iceberg table ("catalog.namespace" schema), by name

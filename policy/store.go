@@ -73,23 +73,34 @@ func (s *Store) Reload(ctx context.Context) (Decider, error) {
 func (s *Store) Decider() Decider { return s.current.Load().d }
 
 // Resource describes a table as decisions see it.
-func (s *Store) Resource(ctx context.Context, name storage.TableName) Resource {
+func (s *Store) Resource(ctx context.Context, name storage.TableName, columns []storage.Column) Resource {
 	if s.resources == nil {
-		return NameOnly(name)
+		res := NameOnly(name)
+		for _, c := range columns {
+			res.Columns = append(res.Columns, Column{Name: c.Name})
+		}
+		return res
 	}
-	return s.resources(ctx, name)
+	return s.resources(ctx, name, columns)
 }
 
 // Restrict is planner.Policy for the context's principal.
-func (s *Store) Restrict(ctx context.Context, name storage.TableName) (*planner.Restriction, error) {
-	return s.Decider().Decide(ctx, principal(ctx), s.Resource(ctx, name))
+func (s *Store) Restrict(ctx context.Context, name storage.TableName, columns []storage.Column) (*planner.Restriction, error) {
+	return s.Decider().Decide(ctx, principal(ctx), s.Resource(ctx, name, columns))
+}
+
+// Visible reports whether the context's principal may read a table.
+func (s *Store) Visible(ctx context.Context, name storage.TableName) bool {
+	_, err := s.Decider().Decide(ctx, principal(ctx), NameOnly(name))
+	return err == nil
 }
 
 // Denied reports the columns of a table the policy in force denies the
 // context's principal, lower-cased (nil when it may not read the table
-// at all: then it sees none of it anyway).
-func (s *Store) Denied(ctx context.Context, name storage.TableName) map[string]bool {
-	r, err := s.Restrict(ctx, name)
+// at all: then it sees none of it anyway). columns nil looks the table's
+// up (Resources), for decisions by tag.
+func (s *Store) Denied(ctx context.Context, name storage.TableName, columns []storage.Column) map[string]bool {
+	r, err := s.Restrict(ctx, name, columns)
 	if err != nil || r == nil {
 		return nil
 	}

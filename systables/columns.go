@@ -38,7 +38,7 @@ type Columns struct {
 	Visible func(ctx context.Context, name storage.TableName) bool
 	// Denied, when set, reports the columns of a table the caller may
 	// not read (policy deny_columns), lower-cased.
-	Denied func(ctx context.Context, name storage.TableName) map[string]bool
+	Denied func(ctx context.Context, name storage.TableName, columns []storage.Column) map[string]bool
 	// Meta is the catalog file in force; nil, or nil returned, is none.
 	Meta func() *catalogmeta.Catalog
 }
@@ -63,7 +63,7 @@ func (c Columns) Rows(ctx context.Context, _ Viewer) (arrow.RecordBatch, error) 
 		}
 		var denied map[string]bool
 		if c.Denied != nil {
-			denied = c.Denied(ctx, d.name)
+			denied = c.Denied(ctx, d.name, d.table.Columns)
 		}
 		for i, col := range d.table.Columns {
 			if denied[strings.ToLower(col.Name)] {

@@ -49,7 +49,7 @@ tables:
 `))
 	require.NoError(t, err)
 	visible := func(_ context.Context, n storage.TableName) bool { return n != secret }
-	denied := func(_ context.Context, n storage.TableName) map[string]bool {
+	denied := func(_ context.Context, n storage.TableName, _ []storage.Column) map[string]bool {
 		if n == profiles {
 			return map[string]bool{"name": true}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -156,6 +157,27 @@ func (l *QueryLog) Lookup(id string) (QueryRecord, bool) {
 		}
 	}
 	return QueryRecord{}, false
+}
+
+// LatestRuns are the latest ended query of each report (by name), with
+// its lineage: what each report publishes now.
+func (l *QueryLog) LatestRuns() []QueryRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	latest := map[string]QueryRecord{}
+	for _, r := range l.ended {
+		if r.Run.Report == "" {
+			continue
+		}
+		if prev, ok := latest[r.Run.Report]; !ok || !r.Submitted.Before(prev.Submitted) {
+			latest[r.Run.Report] = r
+		}
+	}
+	out := make([]QueryRecord, 0, len(latest))
+	for _, name := range slices.Sorted(maps.Keys(latest)) {
+		out = append(out, latest[name])
+	}
+	return out
 }
 
 // Rows implements Table: admins see every query, others their own.

@@ -68,7 +68,7 @@ func (l lazyExecutor) Execute(ctx context.Context, sql string, args []any) (arra
 // newDetectJob builds the job over the server's catalog.
 func (a *serveApp) newDetectJob() *detect.Job {
 	return detect.NewJob(detect.Options{
-		Executor: lazyExecutor{a}, Tables: a.catalog, Rows: a.cfg.detect.rows, Logger: a.logger, Registerer: a.reg,
+		Executor: lazyExecutor{a}, Tables: a.catalog, Rows: a.cfg.detect.rows, Store: a.warehouse, Logger: a.logger, Registerer: a.reg,
 		Prepare: func(ctx context.Context) context.Context {
 			return planner.Unrestricted(auth.WithPrincipal(ctx, auth.Principal{Subject: detectPrincipal}))
 		},
@@ -90,6 +90,7 @@ func (a *serveApp) detectAction() flightserver.Action {
 			if err != nil {
 				return nil, err
 			}
+			a.checkViolations(context.WithoutCancel(ctx))
 			return json.Marshal(sum)
 		},
 	}
@@ -112,6 +113,7 @@ func (a *serveApp) runDetectSchedule(ctx context.Context) error {
 		if _, err := a.detect.Run(ctx); err != nil && ctx.Err() == nil {
 			a.logger.Warn("scheduled detection run", "err", err)
 		}
+		a.checkViolations(ctx)
 	}
 }
 
@@ -119,5 +121,6 @@ func (a *serveApp) runDetectSchedule(ctx context.Context) error {
 func (a *serveApp) actions() map[string]flightserver.Action {
 	out := a.cfg.reps.actions()
 	out[ActionDetectRun] = a.detectAction()
+	out[ActionDetectAccept] = a.acceptAction()
 	return out
 }

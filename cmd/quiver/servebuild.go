@@ -29,6 +29,7 @@ import (
 	"github.com/quiver-data/quiver/search"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
+	"github.com/quiver-data/quiver/violations"
 	"github.com/quiver-data/quiver/workerpool"
 )
 
@@ -54,9 +55,11 @@ type serveApp struct {
 	queryLog *systables.QueryLog
 	lineage  *openlineage.Emitter // nil without --openlineage-url
 	detect   *detect.Job
-	srv      *flightserver.Server
-	health   *health.Server
-	grpc     *grpc.Server
+	// violations is system.violations.
+	violations *violations.Table
+	srv        *flightserver.Server
+	health     *health.Server
+	grpc       *grpc.Server
 }
 
 // buildServe opens and starts, in dependency order, what serve runs: by
@@ -217,7 +220,7 @@ func (a *serveApp) openPolicy(ctx context.Context, cl *closers) error {
 	// Columns are checked against the warehouse on every load, so that a
 	// misspelt denied column refuses the file instead of staying visible.
 	check := func(ctx context.Context, p *policy.Policy) error { return p.Check(ctx, a.catalog) }
-	store, err := policy.OpenStore(ctx, a.cfg.policyFile, check)
+	store, err := policy.Open(ctx, policy.FileLoader(a.cfg.policyFile, check), a.policyResources)
 	if err != nil {
 		return err
 	}
@@ -259,15 +262,15 @@ func (a *serveApp) catchHUP(cl *closers) {
 func (a *serveApp) searchService() *search.Service {
 	return &search.Service{
 		Load: func(ctx context.Context) ([]search.Doc, error) {
-			return systables.SearchDocs(ctx, a.catalog, a.meta.Catalog())
+			return systables.SearchDocs(ctx, a.catalog, a.metaCatalog())
 		},
-		Version: a.meta.Version,
+		Version: a.metaVersion,
 	}
 }
 
 // denied reports the columns the policy denies the caller in a table;
 // nil without a policy.
-func (a *serveApp) denied() func(context.Context, storage.TableName) map[string]bool {
+func (a *serveApp) denied() func(context.Context, storage.TableName, []storage.Column) map[string]bool {
 	if a.policy == nil {
 		return nil
 	}
@@ -280,11 +283,7 @@ func (a *serveApp) visible() func(context.Context, storage.TableName) bool {
 	if a.policy == nil {
 		return nil
 	}
-	store := a.policy
-	return func(ctx context.Context, n storage.TableName) bool {
-		_, err := store.Restrict(ctx, n)
-		return err == nil
-	}
+	return a.policy.Visible
 }
 
 // openSystemTables builds the system tables: query history and its
@@ -301,12 +300,17 @@ func (a *serveApp) openSystemTables(ctx context.Context) (*systables.Registry, e
 	}
 	pool := a.pool
 	a.detect = a.newDetectJob()
+	if err := a.detect.Load(ctx); err != nil {
+		a.logger.Warn("detection findings not loaded; system.detections starts empty", "err", err)
+	}
+	a.violations = a.violationsTable()
+	a.checkViolations(ctx)
 	tables := []systables.Table{a.queryLog, systables.LineageTable{Log: a.queryLog}, reportRuns,
-		detect.Table{Job: a.detect, Visible: a.visible(), Denied: a.denied(), Meta: a.meta.Catalog},
+		detect.Table{Job: a.detect, Visible: a.visible(), Denied: a.denied(), Meta: a.metaCatalog}, a.violations,
 		systables.Workers{List: func(ctx context.Context) []systables.WorkerRow { return workerRows(ctx, pool) }},
-		systables.Tables{Warehouse: a.catalog, Visible: a.visible(), Meta: a.meta.Catalog},
-		systables.Columns{Warehouse: a.catalog, Visible: a.visible(), Denied: a.denied(), Meta: a.meta.Catalog},
-		systables.Schemas{Warehouse: a.catalog, Visible: a.visible(), Meta: a.meta.Catalog}}
+		systables.Tables{Warehouse: a.catalog, Visible: a.visible(), Meta: a.metaCatalog},
+		systables.Columns{Warehouse: a.catalog, Visible: a.visible(), Denied: a.denied(), Meta: a.metaCatalog},
+		systables.Schemas{Warehouse: a.catalog, Visible: a.visible(), Meta: a.metaCatalog}}
 	if a.lake != nil {
 		tables = append(tables, systables.IcebergSnapshots{Lake: a.lake, Visible: a.visible()}, systables.IcebergFiles{Lake: a.lake, Visible: a.visible()})
 	}
@@ -368,7 +372,7 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 		Delivery: flightserver.Delivery{Routing: c.dist.routing, Compression: c.dist.compression, TicketTTL: c.ticketTTL},
 		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,
 		System: system, Admission: c.ops.admission(a.reg), Limits: c.ops.limits(),
-		History: a.queryLog, Ended: ended, Actions: a.actions(), Meta: a.meta.Catalog, Search: a.searchService(),
+		History: a.queryLog, Ended: ended, Actions: a.actions(), Meta: a.metaCatalog, Search: a.searchService(),
 	})
 	if err != nil {
 		return err

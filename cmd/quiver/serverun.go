@@ -130,6 +130,7 @@ func (a *serveApp) reloadOnHUP(ctx context.Context) error {
 					a.logger.Info("catalog file reloaded", "file", file, "tables", len(c.Tables()))
 				}
 			}
+			a.checkViolations(ctx)
 		}
 	}
 }

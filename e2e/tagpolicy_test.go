@@ -125,7 +125,7 @@ func TestTagPolicy(t *testing.T) {
 	rows, _ = query(admin, "SELECT column_name, status, tag FROM system.detections WHERE column_name IN ('email', 'phone', 'card') ORDER BY 1")
 	require.Equal(t, [][]string{{"card", "suggested", "pii:payment_card"}, {"email", "accepted", "pii:email"}, {"phone", "accepted", "pii:phone"}}, rows)
 	rows, _ = query(admin, "SELECT tags FROM system.columns WHERE table_name = 'people' AND column_name = 'email'")
-	require.Equal(t, [][]string{{"[pii:email]"}}, rows, "an accepted detection is a tag like the catalog file's")
+	require.Equal(t, [][]string{{`["pii:email"]`}}, rows, "an accepted detection is a tag like the catalog file's")
 	require.Len(t, violations(), 3)
 	require.Equal(t, 3.0, metric(), "the acceptance refreshed the gauge")
 	rows, _ = query(analyst, "SELECT policy FROM system.lineage WHERE principal = 'ann' AND output_column = 'email' ORDER BY submitted DESC LIMIT 1")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -43,6 +44,23 @@ func writePeople(t *testing.T, wh string) {
 	require.NoError(t, err)
 }
 
+// startGoverned starts a server over wh whose readiness is a query by
+// the admin token (a policy refuses anonymous callers).
+func startGoverned(t *testing.T, wh, admin string, workers int, args ...string) (*harness.Server, *flightsql.Client) {
+	t.Helper()
+	srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: workers, Args: args,
+		Ready: func(addr string) error {
+			cl, err := harness.DialFlightSQL(addr, nil)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			_, err = selectOne(bearer(admin), cl)
+			return err
+		}})
+	return srv, dialFlightSQL(t, srv.Addr(), nil)
+}
+
 // TestDetection: an admin's `quiver detect run` samples every table as
 // the server (the policy's masks do not apply to it), system.detections
 // lists what was found, filtered by policy for each caller, no sampled
@@ -67,18 +85,7 @@ func TestDetection(t *testing.T) {
 	require.NoError(t, os.WriteFile(catalog, []byte("tables: {}\n"), 0o600))
 	admin := quiverToken(t, "--jwt-secret-file", secret, "--sub", "root", "--role", "admin", "--ttl", "1h")
 	analyst := quiverToken(t, "--jwt-secret-file", secret, "--sub", "ann", "--role", "analyst", "--ttl", "1h")
-	srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: 2,
-		Args: []string{"--jwt-secret-file", secret, "--policy-file", policy, "--catalog-file", catalog, "--detect-rows", "2000"},
-		Ready: func(addr string) error {
-			cl, err := harness.DialFlightSQL(addr, nil)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			_, err = selectOne(bearer(admin), cl)
-			return err
-		}})
-	cl := dialFlightSQL(t, srv.Addr(), nil)
+	srv, cl := startGoverned(t, wh, admin, 2, "--jwt-secret-file", secret, "--policy-file", policy, "--catalog-file", catalog, "--detect-rows", "2000")
 
 	res := harness.RunQuiver(t, 60*time.Second, nil, "detect", "run", "--server", srv.Addr(), "--token", analyst)
 	require.Error(t, res.Err)

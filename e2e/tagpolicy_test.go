@@ -42,18 +42,7 @@ func TestTagPolicy(t *testing.T) {
 	analyst := quiverToken(t, "--jwt-secret-file", secret, "--sub", "ann", "--role", "analyst", "--ttl", "1h")
 	officer := quiverToken(t, "--jwt-secret-file", secret, "--sub", "pia", "--role", "privacy", "--ttl", "1h")
 	start := func() (*harness.Server, *flightsql.Client) {
-		srv := harness.StartServer(t, harness.ServerOptions{Warehouse: wh, LocalWorkers: 1,
-			Args: []string{"--jwt-secret-file", secret, "--policy-file", policy, "--catalog-file", catalog, "--history-flush", "100ms"},
-			Ready: func(addr string) error {
-				cl, err := harness.DialFlightSQL(addr, nil)
-				if err != nil {
-					return err
-				}
-				defer cl.Close()
-				_, err = selectOne(bearer(admin), cl)
-				return err
-			}})
-		return srv, dialFlightSQL(t, srv.Addr(), nil)
+		return startGoverned(t, wh, admin, 1, "--jwt-secret-file", secret, "--policy-file", policy, "--catalog-file", catalog, "--history-flush", "100ms")
 	}
 	srv, cl := start()
 	query := func(tok, q string) ([][]string, *arrow.Schema) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/planner"
@@ -51,19 +52,20 @@ type Resources func(ctx context.Context, name storage.TableName, columns []stora
 // alone.
 func NameOnly(name storage.TableName) Resource {
 	r := Resource{Name: name, Catalog: "quiver", Schema: name.Schema, Table: name.Name}
-	if c, s, ok := cutCatalog(name.Schema); ok {
+	if c, s, ok := strings.Cut(name.Schema, "."); ok {
 		r.Catalog, r.Schema = c, s
 	}
 	return r
 }
 
-func cutCatalog(schema string) (catalog, rest string, ok bool) {
-	for i := 0; i < len(schema); i++ {
-		if schema[i] == '.' {
-			return schema[:i], schema[i+1:], true
-		}
+// Untagged describes a table by name and column names, without types or
+// tags (no Resources configured).
+func Untagged(name storage.TableName, columns []storage.Column) Resource {
+	r := NameOnly(name)
+	for _, c := range columns {
+		r.Columns = append(r.Columns, Column{Name: c.Name})
 	}
-	return "", "", false
+	return r
 }
 
 var claimRef = regexp.MustCompile(`\$claims\.([A-Za-z_][A-Za-z0-9_]*)`)

@@ -154,11 +154,7 @@ func (m Match) matches(p auth.Principal) bool {
 // Restrict is planner.Policy for the context's principal. Tag rules see
 // no tags here (the Store describes tables with their tags).
 func (p *Policy) Restrict(ctx context.Context, name storage.TableName, columns []storage.Column) (*planner.Restriction, error) {
-	res := NameOnly(name)
-	for _, c := range columns {
-		res.Columns = append(res.Columns, Column{Name: c.Name})
-	}
-	return p.Decide(ctx, principal(ctx), res)
+	return p.Decide(ctx, principal(ctx), Untagged(name, columns))
 }
 
 // Decide is Decider: the rules that match the principal and grant the

@@ -75,11 +75,7 @@ func (s *Store) Decider() Decider { return s.current.Load().d }
 // Resource describes a table as decisions see it.
 func (s *Store) Resource(ctx context.Context, name storage.TableName, columns []storage.Column) Resource {
 	if s.resources == nil {
-		res := NameOnly(name)
-		for _, c := range columns {
-			res.Columns = append(res.Columns, Column{Name: c.Name})
-		}
-		return res
+		return Untagged(name, columns)
 	}
 	return s.resources(ctx, name, columns)
 }

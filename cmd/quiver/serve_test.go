@@ -122,3 +122,8 @@ func TestWorkerRunsUntilCanceled(t *testing.T) {
 		"--temp-dir", t.TempDir(), "--memory-limit", "256MB", "--threads", "1", "--log-level", "error"}, addr, ops)
 	require.Equal(t, http.StatusOK, status)
 }
+
+func TestServeRefusesTwoPolicies(t *testing.T) {
+	err := runServe(context.Background(), []string{"--warehouse", t.TempDir(), "--policy-file", "p.yaml", "--policy-rego", "bundle"})
+	require.ErrorContains(t, err, "--policy-file and --policy-rego are two policies; give one")
+}

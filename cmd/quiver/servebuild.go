@@ -26,6 +26,7 @@ import (
 	"github.com/quiver-data/quiver/openlineage"
 	"github.com/quiver-data/quiver/planner"
 	"github.com/quiver-data/quiver/policy"
+	"github.com/quiver-data/quiver/policy/rego"
 	"github.com/quiver-data/quiver/search"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -49,7 +50,7 @@ type serveApp struct {
 	pool     *workerpool.Pool
 	workers  *workerSet
 	coord    *coordinator.Coordinator
-	policy   *policy.Store      // nil without --policy-file
+	policy   *policy.Store      // nil without --policy-file or --policy-rego
 	meta     *catalogmeta.Store // nil without --catalog-file
 	hup      chan os.Signal     // SIGHUP, with a policy or a catalog file
 	queryLog *systables.QueryLog
@@ -210,24 +211,39 @@ func (a *serveApp) connectWorkers(ctx context.Context, cl *closers) (*fragwire.S
 	return signer, nil
 }
 
-// openPolicy loads --policy-file, if any. SIGHUP reloads it
-// (serverun.go); it is caught from here on, so that one sent before the
-// run group starts does not end the process.
+// openPolicy loads --policy-file or --policy-rego, if any. SIGHUP
+// reloads it (serverun.go); it is caught from here on, so that one sent
+// before the run group starts does not end the process.
 func (a *serveApp) openPolicy(ctx context.Context, cl *closers) error {
-	if a.cfg.policyFile == "" {
+	var load policy.Loader
+	switch {
+	case a.cfg.policyFile != "":
+		// Columns are checked against the warehouse on every load, so
+		// that a misspelt denied column refuses the file instead of
+		// staying visible.
+		check := func(ctx context.Context, p *policy.Policy) error { return p.Check(ctx, a.catalog) }
+		load = policy.FileLoader(a.cfg.policyFile, check)
+	case a.cfg.policyRego != "":
+		load = rego.Loader(a.cfg.policyRego, rego.Options{Package: a.cfg.regoPackage})
+	default:
 		return nil
 	}
-	// Columns are checked against the warehouse on every load, so that a
-	// misspelt denied column refuses the file instead of staying visible.
-	check := func(ctx context.Context, p *policy.Policy) error { return p.Check(ctx, a.catalog) }
-	store, err := policy.Open(ctx, policy.FileLoader(a.cfg.policyFile, check), a.policyResources)
+	store, err := policy.Open(ctx, load, a.policyResources)
 	if err != nil {
 		return err
 	}
 	a.policy = store
 	a.catchHUP(cl)
-	a.logger.Info("policy loaded", "file", a.cfg.policyFile)
+	a.logger.Info("policy loaded", "file", a.policySource())
 	return nil
+}
+
+// policySource is the file or bundle the policy is read from.
+func (a *serveApp) policySource() string {
+	if a.cfg.policyRego != "" {
+		return a.cfg.policyRego
+	}
+	return a.cfg.policyFile
 }
 
 // openCatalogFile loads --catalog-file, if any; SIGHUP reloads it with

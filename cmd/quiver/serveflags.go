@@ -36,6 +36,8 @@ type serveConfig struct {
 	workerMaxTemp  string
 	coordMemory    string
 	policyFile     string
+	policyRego     string
+	regoPackage    string
 	catalogFile    string
 	auditLog       string
 	ticketTTL      time.Duration
@@ -52,6 +54,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.workerMaxTemp, "worker-max-temp-size", "", "most spill space per local worker, e.g. 20GB (default: 90% of the free disk space)")
 	fs.StringVar(&c.coordMemory, "coordinator-memory-limit", "20%", "memory_limit of the coordinator's own DuckDB (merges, system tables): a size or a share of the memory available")
 	fs.StringVar(&c.policyFile, "policy-file", "", "YAML policy: table grants, column denials and masks, row filters from claims (deny by default once set)")
+	fs.StringVar(&c.policyRego, "policy-rego", "", "Rego policy written for Trino's OPA access control: a directory of .rego and data files, a bundle .tar.gz or one .rego file (reloaded on SIGHUP; instead of --policy-file)")
+	fs.StringVar(&c.regoPackage, "policy-rego-package", "trino", "Rego package of --policy-rego's allow, batch, rowFilters, columnMask and batchColumnMasks rules")
 	fs.StringVar(&c.catalogFile, "catalog-file", "", "YAML catalog metadata: owners, descriptions and tags of schemas, tables and columns (reloaded on SIGHUP)")
 	fs.StringVar(&c.auditLog, "audit-log", "", "append audit records (JSON lines: principal, statement, tables, decision) to this file instead of the server log")
 	fs.DurationVar(&c.ticketTTL, "ticket-ttl", 5*time.Minute, "how long a query ticket can be redeemed")
@@ -81,6 +85,9 @@ func parseServeConfig(args []string) (*serveConfig, error) {
 	}
 	if err := c.detect.check(); err != nil {
 		return nil, err
+	}
+	if c.policyFile != "" && c.policyRego != "" {
+		return nil, errors.New("--policy-file and --policy-rego are two policies; give one")
 	}
 	if c.loopbackOnly() && !isLoopback(c.listen) {
 		return nil, fmt.Errorf("--listen %s is not a loopback address and no authentication is configured; "+

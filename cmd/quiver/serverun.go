@@ -115,7 +115,7 @@ func (a *serveApp) reloadOnHUP(ctx context.Context) error {
 			return nil
 		case <-a.hup:
 			if a.policy != nil {
-				file := a.cfg.policyFile
+				file := a.policySource()
 				if _, err := a.policy.Reload(ctx); err != nil {
 					a.logger.Error("policy reload rejected; the previous policy stays in force", "file", file, "err", err)
 				} else {

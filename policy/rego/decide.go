@@ -36,15 +36,12 @@ func (e *Engine) Decide(ctx context.Context, p auth.Principal, r policy.Resource
 		return nil, fmt.Errorf("%w: table %s is not granted to %q", planner.ErrNotGranted, table, p.Subject)
 	}
 	out := &planner.Restriction{Masks: map[string]string{}, TypedMasks: map[string]string{}, Claims: map[string]any{}}
-	kept := make([]policy.Column, 0, len(r.Columns))
-	for _, c := range r.Columns {
-		ok, err := e.allowed(ctx, in.selectFrom(ast.StringTerm(c.Name)))
-		if err != nil {
-			return nil, decisionError(ctx, table, fmt.Errorf("column %s: %w", c.Name, err))
-		}
-		if ok {
-			kept = append(kept, c)
-		} else {
+	kept, err := e.columns(ctx, in)
+	if err != nil {
+		return nil, decisionError(ctx, table, err)
+	}
+	for i, c := range r.Columns {
+		if !kept[i] {
 			out.Deny = append(out.Deny, c.Name)
 		}
 	}
@@ -61,7 +58,13 @@ func (e *Engine) Decide(ctx context.Context, p auth.Principal, r policy.Resource
 	}
 	slices.Sort(out.Filters)
 	out.Filters = slices.Compact(out.Filters)
-	masks, err := e.masks(ctx, in, kept)
+	visible := make([]policy.Column, 0, len(r.Columns))
+	for i, c := range r.Columns {
+		if kept[i] {
+			visible = append(visible, c)
+		}
+	}
+	masks, err := e.masks(ctx, in, visible)
 	if err != nil {
 		return nil, decisionError(ctx, table, err)
 	}
@@ -96,6 +99,43 @@ func (e *Engine) allowed(ctx context.Context, input ast.Value) (bool, error) {
 		return false, fmt.Errorf("%s is %T, not a boolean", ruleAllow, v)
 	}
 	return b, nil
+}
+
+// columns reports which of the table's columns the caller may read: one
+// evaluation of batch (FilterColumns) when the bundle has it, of allow
+// per column (SelectFromColumns with that column alone) otherwise.
+func (e *Engine) columns(ctx context.Context, in *inputs) ([]bool, error) {
+	cols := in.resource.Columns
+	kept := make([]bool, len(cols))
+	if len(cols) == 0 {
+		return kept, nil
+	}
+	if e.batch == nil {
+		for i, c := range cols {
+			ok, err := e.allowed(ctx, in.selectFrom(ast.StringTerm(c.Name)))
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", c.Name, err)
+			}
+			kept[i] = ok
+		}
+		return kept, nil
+	}
+	v, ok, err := eval(ctx, e.batch, in.filterColumns())
+	if err != nil || !ok {
+		return kept, err // undefined: no column
+	}
+	list, isList := v.([]any)
+	if !isList {
+		return nil, fmt.Errorf("%s is %T, not a set of column indices", ruleBatch, v)
+	}
+	for _, x := range list {
+		i, err := index(x, len(cols))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ruleBatch, err)
+		}
+		kept[i] = true
+	}
+	return kept, nil
 }
 
 // filters evaluates rowFilters: a set or array of {"expression": …}.
@@ -205,8 +245,21 @@ func batchMask(v any, n int) (int, string, error) {
 	if !ok {
 		return 0, "", fmt.Errorf("%T is not an object {\"index\": …, \"viewExpression\": …}", v)
 	}
+	i, err := index(m["index"], n)
+	if err != nil {
+		return 0, "", err
+	}
+	expr, err := expression(m["viewExpression"])
+	if err != nil {
+		return 0, "", fmt.Errorf("index %d: %w", i, err)
+	}
+	return i, expr, nil
+}
+
+// index is a JSON number that indexes one of n filterResources.
+func index(v any, n int) (int, error) {
 	var i int64 = -1
-	switch x := m["index"].(type) {
+	switch x := v.(type) {
 	case json.Number:
 		var err error
 		if i, err = x.Int64(); err != nil {
@@ -220,13 +273,9 @@ func batchMask(v any, n int) (int, string, error) {
 		i = int64(x)
 	}
 	if i < 0 || i >= int64(n) {
-		return 0, "", fmt.Errorf("index %v is not one of the %d filterResources", m["index"], n)
+		return 0, fmt.Errorf("index %v is not one of the %d filterResources", v, n)
 	}
-	expr, err := expression(m["viewExpression"])
-	if err != nil {
-		return 0, "", fmt.Errorf("index %d: %w", i, err)
-	}
-	return int(i), expr, nil
+	return int(i), nil
 }
 
 // inputs builds the input documents of one decision.
@@ -301,6 +350,22 @@ func (in *inputs) selectFrom(column *ast.Term) ast.Value {
 	return in.doc(
 		ast.Item(ast.StringTerm("operation"), ast.StringTerm("SelectFromColumns")),
 		ast.Item(ast.StringTerm("resource"), ast.ObjectTerm(ast.Item(ast.StringTerm("table"), ast.ObjectTerm(table...)))),
+	)
+}
+
+// filterColumns is Trino's batched FilterColumns: one filterResource,
+// the table with all its columns; the answer indexes the columns.
+func (in *inputs) filterColumns() ast.Value {
+	names := make([]*ast.Term, len(in.resource.Columns))
+	for i, c := range in.resource.Columns {
+		names[i] = ast.StringTerm(c.Name)
+	}
+	table := append(slices.Clip(in.table),
+		ast.Item(ast.StringTerm("columns"), ast.ArrayTerm(names...)),
+		ast.Item(ast.StringTerm("columnTags"), in.columnTags))
+	return in.doc(
+		ast.Item(ast.StringTerm("operation"), ast.StringTerm("FilterColumns")),
+		ast.Item(ast.StringTerm("filterResources"), ast.ArrayTerm(ast.ObjectTerm(ast.Item(ast.StringTerm("table"), ast.ObjectTerm(table...))))),
 	)
 }
 

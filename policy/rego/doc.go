@@ -29,6 +29,11 @@
 //     table is granted when allow is true with columns [] (otherwise the
 //     decision wraps planner.ErrNotGranted), and each column is denied
 //     when allow is not true with columns [that column]. allow must exist.
+//   - batch (Trino's opa.policy.batched-uri), operation FilterColumns
+//     with filterResources [{"table": {…, columns: [every column]}}]: the
+//     set of indices of the columns the caller may read. When the bundle
+//     has it, it answers for all columns in one evaluation instead of
+//     allow per column (half the time of a 10-column decision).
 //   - rowFilters, operation GetRowFilters with resource {"table":
 //     {catalogName, schemaName, tableName}}: a set of {"expression": sql},
 //     every one applied. Expressions may name $claims.<key>, bound as

@@ -36,6 +36,7 @@ const (
 	ruleRowFilters = "rowFilters"
 	ruleColumnMask = "columnMask"
 	ruleBatchMasks = "batchColumnMasks"
+	ruleBatch      = "batch"
 	defaultPackage = "trino"
 )
 
@@ -45,7 +46,9 @@ type Engine struct {
 	allow oparego.PreparedEvalQuery
 	// rowFilters and columnMask are nil when the bundle defines no such
 	// rule (no filters, no masks); batchMasks, when defined, is used
-	// instead of columnMask.
+	// instead of columnMask, and batch (Trino's opa.policy.batched-uri)
+	// instead of allow per column.
+	batch      *oparego.PreparedEvalQuery
 	rowFilters *oparego.PreparedEvalQuery
 	columnMask *oparego.PreparedEvalQuery
 	batchMasks *oparego.PreparedEvalQuery
@@ -104,6 +107,9 @@ func Load(ctx context.Context, path string, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e.allow = *allow
+	if e.batch, err = prepare(ruleBatch); err != nil {
+		return nil, err
+	}
 	if e.rowFilters, err = prepare(ruleRowFilters); err != nil {
 		return nil, err
 	}

@@ -77,11 +77,36 @@ var (
 	}
 )
 
+// batchRule is Trino's batched FilterColumns for testdata/trino: the
+// columns its denied rule leaves.
+const batchRule = `
+batch contains i if {
+	input.action.operation == "FilterColumns"
+	some r in input.action.filterResources
+	some i, c in r.table.columns
+	not denied(c) with input.action.resource as r
+}
+`
+
+// trinoWith is a bundle of testdata/trino with more rules, in p.rego.
+func trinoWith(t testing.TB, rules string) string {
+	dir := t.TempDir()
+	text, err := os.ReadFile("testdata/trino/policy.rego")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.rego"), append(text, rules...), 0o600))
+	return dir
+}
+
 func TestMatchesFilePolicy(t *testing.T) {
+	t.Run("per column", func(t *testing.T) { testMatchesFilePolicy(t, "testdata/trino") })
+	t.Run("batch", func(t *testing.T) { testMatchesFilePolicy(t, trinoWith(t, batchRule)) })
+}
+
+func testMatchesFilePolicy(t *testing.T, bundle string) {
 	ctx := context.Background()
 	file, err := policy.Load(write(t, t.TempDir(), "policy.yaml", filePolicy))
 	require.NoError(t, err)
-	e := load(t, "testdata/trino")
+	e := load(t, bundle)
 
 	principals := map[string]auth.Principal{
 		"analyst tv":         {Subject: "ann", Roles: []string{"analyst"}, Claims: map[string]any{"device": "tv"}},
@@ -355,6 +380,14 @@ rowFilters := "true"`,
 rowFilters contains {"expression": sprintf("%d", [to_number("x")])}`,
 		"batch index out of range": `allow := true
 batchColumnMasks contains {"index": 99, "viewExpression": {"expression": "NULL"}}`,
+		"batch column index out of range": `allow := true
+batch contains 4`,
+		"batch column index not a number": `allow := true
+batch contains "email"`,
+		"batch not a set": `allow := true
+batch := true`,
+		"builtin error in batch": `allow := true
+batch contains to_number("x")`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := load(t, write(t, t.TempDir(), "p.rego", "package trino\n"+text+"\n"))
@@ -409,18 +442,35 @@ func chanSeq[T any](c <-chan T) func(func(T) bool) {
 }
 
 // BenchmarkDecide decides a 10-column table with a row filter and a
-// masked column: 11 allow evaluations, one rowFilters, ten columnMask.
+// masked column: per column, 11 allow evaluations, one rowFilters, ten
+// columnMask; batch, one allow, one batch, one rowFilters, one
+// batchColumnMasks.
 func BenchmarkDecide(b *testing.B) {
-	dir := b.TempDir()
-	text, err := os.ReadFile("testdata/trino/policy.rego")
-	require.NoError(b, err)
-	masks := `
+	b.Run("per column", func(b *testing.B) {
+		benchmarkDecide(b, trinoWith(b, ""), `
 columnMask := {"expression": "'***'"} if {
 	some t in input.action.resource.column.tags
 	startswith(t, "pii:")
 	not "privacy" in input.context.identity.groups
 }
-`
+`)
+	})
+	b.Run("batch", func(b *testing.B) {
+		benchmarkDecide(b, trinoWith(b, batchRule), `
+batchColumnMasks contains {"index": i, "viewExpression": {"expression": "'***'"}} if {
+	some i, r in input.action.filterResources
+	some t in r.column.tags
+	startswith(t, "pii:")
+	not "privacy" in input.context.identity.groups
+}
+`)
+	})
+}
+
+func benchmarkDecide(b *testing.B, bundle, masks string) {
+	dir := b.TempDir()
+	text, err := os.ReadFile(filepath.Join(bundle, "p.rego"))
+	require.NoError(b, err)
 	require.NoError(b, os.WriteFile(filepath.Join(dir, "p.rego"), append(text, masks...), 0o600))
 	e, err := Load(context.Background(), dir, Options{})
 	require.NoError(b, err)

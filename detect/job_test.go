@@ -3,14 +3,18 @@ package detect
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quiver-data/quiver/catalogmeta"
+	"github.com/quiver-data/quiver/errkind"
 	"github.com/quiver-data/quiver/storage"
 )
 
@@ -92,4 +96,81 @@ func TestJobKeepsWhatItCouldNotResample(t *testing.T) {
 	require.ErrorIs(t, err, ErrRunning)
 	close(exec.block)
 	require.NoError(t, <-done)
+}
+
+// memStore is a Store in memory; failPut makes Put fail.
+type memStore struct {
+	objects map[string][]byte
+	failPut bool
+}
+
+func (m *memStore) Put(_ context.Context, key string, data []byte) error {
+	if m.failPut {
+		return errors.New("object store down")
+	}
+	m.objects[key] = slices.Clone(data)
+	return nil
+}
+
+func (m *memStore) Get(_ context.Context, key string) ([]byte, error) {
+	b, ok := m.objects[key]
+	if !ok {
+		return nil, storage.ErrObjectNotFound
+	}
+	return b, nil
+}
+
+// TestAcceptPersists: an acceptance tags the column, bumps the version
+// and survives a new job loading the state; a bad acceptance or one the
+// store cannot save changes nothing.
+func TestAcceptPersists(t *testing.T) {
+	ctx := t.Context()
+	store := &memStore{objects: map[string][]byte{}}
+	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	crm := storage.TableName{Schema: "crm", Name: "people"}
+	tables := fakeTables{crm: {Name: crm, Columns: []storage.Column{{Name: "contact", Type: arrow.BinaryTypes.String}}}}
+	newJob := func() *Job {
+		return NewJob(Options{Executor: &fakeExec{}, Tables: tables, Rows: 50, Store: store, Now: func() time.Time { return now }})
+	}
+	job := newJob()
+	require.NoError(t, job.Load(ctx), "nothing saved yet is no error")
+	_, err := job.Accept(ctx, "quiver", "crm", "people", "contact", "", "root")
+	require.ErrorIs(t, err, ErrNoFinding, "nothing was detected yet")
+	require.Equal(t, errkind.NotFound, errkind.Of(err))
+
+	_, err = job.Run(ctx)
+	require.NoError(t, err)
+	require.Contains(t, store.objects, StateKey, "a run saves its findings")
+	v := job.Version()
+	_, err = job.Accept(ctx, "quiver", "crm", "people", "contact", "shoe_size", "root")
+	require.ErrorIs(t, err, ErrKind)
+	require.Equal(t, errkind.Invalid, errkind.Of(err))
+	store.failPut = true
+	_, err = job.Accept(ctx, "quiver", "crm", "people", "contact", "", "root")
+	require.ErrorContains(t, err, "save detection state: object store down")
+	store.failPut = false
+	require.Empty(t, job.Tags(), "refused acceptances tag nothing")
+	require.Equal(t, v, job.Version())
+
+	a, err := job.Accept(ctx, "QUIVER", "crm", "People", "CONTACT", "", "root")
+	require.NoError(t, err)
+	require.Equal(t, Acceptance{Catalog: "quiver", Schema: "crm", Table: "people", Column: "contact", Kind: Email, AcceptedBy: "root", AcceptedAt: now}, a,
+		"names as the finding spells them, the finding's kind")
+	_, err = job.Accept(ctx, "quiver", "crm", "people", "contact", "", "pia")
+	require.NoError(t, err, "accepting again replaces the acceptance")
+	_, err = job.Accept(ctx, "quiver", "crm", "people", "contact", PersonName, "pia")
+	require.NoError(t, err)
+	want := map[catalogmeta.Key]map[string][]string{catalogmeta.NewKey("quiver", "crm", "people"): {"contact": {Tag(Email), Tag(PersonName)}}}
+	require.Equal(t, want, job.Tags())
+	require.Greater(t, job.Version(), v)
+
+	restarted := newJob()
+	require.Empty(t, restarted.Tags())
+	require.NoError(t, restarted.Load(ctx))
+	require.Equal(t, want, restarted.Tags(), "acceptances survive a restart")
+	require.Equal(t, job.Results(), restarted.Results(), "and so do the findings")
+	require.Positive(t, restarted.Version())
+
+	store.objects[StateKey] = []byte("{not json")
+	require.ErrorContains(t, newJob().Load(ctx), "read detection state "+StateKey)
 }

@@ -319,6 +319,14 @@ func (e *readmeEnv) run(t *testing.T, b readmeBlock) {
 		out, err = e.yaml(t, dir, runEnv, code)
 	case "java":
 		out, err = e.java(t, dir, runEnv, code)
+	case "rego":
+		// A Rego policy is checked by starting a server with it: a
+		// bundle that does not compile stops the start.
+		path := filepath.Join(dir, "policy.rego")
+		require.NoError(t, os.WriteFile(path, []byte(code), 0o644))
+		s := harness.StartServer(t, harness.ServerOptions{Warehouse: e.warehouse, LocalWorkers: 1,
+			Args: []string{"--policy-rego", path}, Ready: servesOrRefuses})
+		out = s.Logs()
 	default:
 		t.Fatalf("README.md:%d: no runner for a ```%s block: give it one in e2e/readme_test.go, "+
 			"or mark it <!-- readme-test: skip: REASON -->", b.line, b.lang)

@@ -9,7 +9,11 @@ The server is the session's S3 deployment (``quiver serve`` over
 credentials, so the report is written to and read back from the same MinIO.
 The lakehouse notebook reads the demo's Iceberg table, which only a local
 warehouse has: it runs against a server of its own over one, served as
-``make demo`` serves it (catalog ``lake``).
+``make demo`` serves it (catalog ``lake``). The governance notebook runs
+against a governed server of its own (``quiver_harness.governance``: JWT
+roles, a tag policy, a catalog file, ``crm.people`` beside the demo data, in
+a warehouse its acceptances may write to); the kernel gets a token per role
+in ``refresh.TOKENS``' variables, as ``refresh.py`` hands them over.
 A notebook passes when no cell fails and it drew its chart (an image/png
 output).
 """
@@ -32,11 +36,18 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from quiver_harness import QuiverServer, Tools, make_local_warehouse, start_quiver
+from quiver_harness.governance import GovernedServer, make_governed_warehouse, start_governed
 from quiver_harness.plugin import e2e_scale
-from refresh import WIDGET, volatile
+from refresh import GOVERNED, TOKENS, WIDGET, volatile
 
 NOTEBOOKS = sorted(Path(__file__).resolve().parent.glob("*.ipynb"))
-EXPECTED = ["01_quickstart.ipynb", "02_distributed_analytics.ipynb", "03_report_to_s3.ipynb", "04_lakehouse.ipynb"]
+EXPECTED = [
+    "01_quickstart.ipynb",
+    "02_distributed_analytics.ipynb",
+    "03_report_to_s3.ipynb",
+    "04_lakehouse.ipynb",
+    "05_governance.ipynb",
+]
 #: The notebooks that read the demo's Iceberg table (lake.billing.invoices).
 LAKEHOUSE = {"04_lakehouse.ipynb"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -48,6 +59,17 @@ def lake_quiver(quiver_tools: Tools, harness_dir: Path) -> Iterator[QuiverServer
     warehouse = make_local_warehouse(quiver_tools, harness_dir / "lake-warehouse", e2e_scale(), harness_dir, iceberg=True)
     assert warehouse.iceberg_catalog(), "quiver demo-data wrote no Iceberg catalog"
     server = start_quiver(quiver_tools, warehouse, harness_dir / "logs", local_workers=2)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def governed_quiver(quiver_tools: Tools, harness_dir: Path) -> Iterator[GovernedServer]:
+    """A governed ``quiver serve`` over a warehouse of its own: the demo data and ``crm.people``."""
+    warehouse = make_governed_warehouse(quiver_tools, harness_dir / "governed-warehouse", harness_dir, e2e_scale())
+    server = start_governed(quiver_tools, warehouse, harness_dir / "governed")
     try:
         yield server
     finally:
@@ -105,8 +127,13 @@ def test_notebook_runs_and_draws_its_chart(
     assert minio is not None
     server: QuiverServer = request.getfixturevalue("lake_quiver") if path.name in LAKEHOUSE else s3_quiver
     # The kernel inherits this environment.
-    monkeypatch.setenv("QUIVER_URI", server.uri)
     monkeypatch.delenv("QUIVER_TOKEN", raising=False)
+    if path.name in GOVERNED:
+        governed: GovernedServer = request.getfixturevalue("governed_quiver")
+        server = governed.server
+        for role, variable in TOKENS.items():
+            monkeypatch.setenv(variable, governed.tokens[role])
+    monkeypatch.setenv("QUIVER_URI", server.uri)
     monkeypatch.setenv("QUIVER_S3_ENDPOINT", minio.endpoint)
     prefix = f"{minio.bucket}/notebook-reports/{uuid.uuid4().hex}"
     monkeypatch.setenv("QUIVER_REPORT_PREFIX", prefix)
@@ -139,6 +166,14 @@ def test_notebook_runs_and_draws_its_chart(
         assert any(re.search(r"premium\s+\S+\s+\S+\s+-\d", t) for t in texts), "04: no premium correction"
         assert any(re.search(r"basic\s+(\S+)\s+\1\s+0\.00", t) for t in texts), "04: basic changed"
         assert any(re.search(r"2025-01-01\s+\d+\s+\S+\s+19\.99", t) for t in texts), "04: no 19.99 January"
+    if path.name == "05_governance.ipynb":
+        # The accepted detections masked email and phone for the analyst, not for the privacy officer,
+        # and left two violations of four.
+        texts = [o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs]
+        assert any("violations: 4 before, 2 after" in t for t in texts), "05: violations did not shrink"
+        assert any(re.search(r"0\s+NaN\s+\*\*\*\s+\*\*\*\s+Ann\s+10\.0\.0\.1", t) for t in texts), "05: not masked"
+        assert any(re.search(r"0\s+0\s+user0@example\.com\s+\+14155550000\s+Ann", t) for t in texts), "05: privacy"
+        assert any("PermissionDenied: " in t for t in texts), "05: the analyst accepted a detection"
     if path.name == "03_report_to_s3.ipynb":
         # The report really went to MinIO, and holds the query's rows.
         s3 = pafs.S3FileSystem(

@@ -28,6 +28,7 @@ const detectPrincipal = "quiver:detect"
 
 var (
 	errDetectNotAdmin = errkind.New(errkind.PermissionDenied, "detection runs are for admins")
+	errAcceptNotAdmin = errkind.New(errkind.PermissionDenied, "accepting detections is for admins")
 	errDetectRunning  = errkind.New(errkind.Unavailable, "detection is running")
 )
 

@@ -98,7 +98,7 @@ func (a *serveApp) acceptAction() flightserver.Action {
 		Description: `Accept a PII detection (admins): {"table": "demo.profiles", "column": "email"[, "kind": "email"]} tags the column pii:<kind>; answers the acceptance.`,
 		Handler: func(ctx context.Context, body []byte) ([]byte, error) {
 			if !a.cfg.ops.isAdmin(ctx) {
-				return nil, fmt.Errorf("%w: the caller is not in --admin-role", errDetectNotAdmin)
+				return nil, fmt.Errorf("%w: the caller is not in --admin-role", errAcceptNotAdmin)
 			}
 			var req acceptRequest
 			if err := json.Unmarshal(body, &req); err != nil {

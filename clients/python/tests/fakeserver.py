@@ -3,7 +3,9 @@
 It answers any SQL-text descriptor with a fixed table split over several
 endpoints (one without locations, one pointing back at itself), turns a few
 magic queries into the errors the real server sends, and speaks Quiver's
-progress and cancellation actions:
+progress and cancellation actions, and accepts PII detections
+(``quiver.detect.accept``: any column of ``crm.people``; ``crm.secret`` is
+refused as for a caller who is not an admin):
 
 * ``SELECT slow`` streams one batch every 50 ms for up to 20 s per endpoint,
   until the query is cancelled (then the streams end with CANCELLED);
@@ -43,6 +45,7 @@ ERRORS: dict[str, Exception] = {
 }
 
 PROGRESS = "quiver.progress"
+ACCEPT = "quiver.detect.accept"
 CANCEL_FLIGHT_INFO = "CancelFlightInfo"
 
 
@@ -58,6 +61,7 @@ class Seen:
     progress_polls: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     stopped_streams: list[bytes] = field(default_factory=list)
+    accepted: list[dict[str, str]] = field(default_factory=list)
     concurrent: int = 0
     max_concurrent: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -216,4 +220,25 @@ class FakeQuiver(flight.FlightServerBase):  # type: ignore[misc]
             if event is not None:
                 event.set()
             return iter([b"\x08\x01"])  # CancelFlightInfoResult{status: CANCELLED}
+        if action.type == ACCEPT:
+            request = json.loads(body)
+            with self.seen.lock:
+                self.seen.accepted.append(request)
+            schema, _, table = request["table"].partition(".")
+            if (schema, table) == ("crm", "secret"):
+                raise flight.FlightUnauthorizedError(
+                    "accepting detections is for admins: the caller is not in --admin-role"
+                )
+            if (schema, table) != ("crm", "people"):
+                raise KeyError(f"no such detection: nothing was detected in quiver.{request['table']}")
+            acceptance = {
+                "catalog": "quiver",
+                "schema": schema,
+                "table": table,
+                "column": request["column"].lower(),
+                "kind": request.get("kind", "email"),
+                "accepted_by": "fake",
+                "accepted_at": "2026-01-02T03:04:05Z",
+            }
+            return iter([json.dumps(acceptance).encode()])
         raise flight.FlightServerError(f"unknown action {action.type}")

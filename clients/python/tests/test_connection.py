@@ -422,6 +422,59 @@ def test_tables_without_pandas_is_a_pyarrow_table(fake: FakeQuiver, monkeypatch:
     ]
 
 
+def test_accept_detection_sends_the_table_column_and_kind(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        accepted = conn.accept_detection("crm.people", "EMAIL")
+        relabelled = conn.accept_detection("crm.people", "notes", kind="national_id")
+    assert fake.seen.accepted == [
+        {"table": "crm.people", "column": "EMAIL"},
+        {"table": "crm.people", "column": "notes", "kind": "national_id"},
+    ], "no kind means the finding's: the key is left out"
+    assert accepted == {
+        "catalog": "quiver",
+        "schema": "crm",
+        "table": "people",
+        "column": "email",
+        "kind": "email",
+        "accepted_by": "fake",
+        "accepted_at": "2026-01-02T03:04:05Z",
+    }
+    assert relabelled["kind"] == "national_id"
+
+
+def test_accept_detection_errors(fake: FakeQuiver) -> None:
+    with quiver.connect(fake.uri) as conn:
+        with pytest.raises(quiver.PermissionDenied, match="not in --admin-role"):
+            conn.accept_detection("crm.secret", "email")
+        with pytest.raises(quiver.NotFound, match="nothing was detected in quiver.crm.nope"):
+            conn.accept_detection("crm.nope", "email")
+        for args, field in [
+            (("", "email"), "table"),
+            (("crm.people", " "), "column"),
+            (("crm.people", "x", ""), "kind"),
+        ]:
+            with pytest.raises(ValueError, match=rf"accept_detection\({field}\)"):
+                conn.accept_detection(*args)
+        with pytest.raises(TypeError, match="want a str"):
+            conn.accept_detection("crm.people", 3)  # type: ignore[arg-type]
+    assert [r["table"] for r in fake.seen.accepted] == ["crm.secret", "crm.nope"], "nothing obviously wrong is sent"
+    with pytest.raises(quiver.Error, match="closed"):  # by the with block
+        conn.accept_detection("crm.people", "email")
+
+
+def test_violations_reads_system_violations(fake: FakeQuiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas
+
+    with quiver.connect(fake.uri) as conn:
+        frame = conn.violations()
+        monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+        table = conn.violations()
+    assert isinstance(frame, pandas.DataFrame) and len(frame) == TABLE.num_rows
+    assert isinstance(table, pa.Table) and table.sort_by("id").equals(TABLE)
+    assert len(fake.seen.queries) == 2 and fake.seen.queries[0] == fake.seen.queries[1]
+    assert fake.seen.queries[0].startswith("SELECT * FROM system.violations ORDER BY violation, catalog_name")
+
+
 def test_syntax_error_position_in_the_query(fake: FakeQuiver) -> None:
     with quiver.connect(fake.uri) as conn, pytest.raises(quiver.QueryError) as info:
         conn.sql("SELEC 1").to_arrow()

@@ -74,6 +74,7 @@ PROGRESS_ACTION = "quiver.progress"
 CANCEL_ACTION = "quiver.cancel"
 SEARCH_ACTION = "quiver.search"
 DETECT_ACTION = "quiver.detect.run"
+ACCEPT_ACTION = "quiver.detect.accept"
 CANCEL_FLIGHT_INFO = "CancelFlightInfo"
 
 COMPRESSION_HEADER = "x-quiver-ipc-compression"
@@ -342,6 +343,67 @@ class Connection:
             raise _translated(exc) from None
         summary: dict[str, Any] = json.loads(results[0].body.to_pybytes()) if results else {}
         return summary
+
+    def accept_detection(self, table: str, column: str, kind: str | None = None) -> dict[str, Any]:
+        """Accept a detection (admins only): tag its column ``pii:<kind>`` and return the acceptance.
+
+        ``table`` is ``"schema.table"`` (``"catalog.namespace.table"`` for an
+        Iceberg table) and ``column`` a column the latest run found
+        personal data in (see :meth:`detections`); names match in any
+        case. ``kind`` replaces the finding's kind (``email``, ``phone``,
+        …) when the detector guessed wrong. From the next query on, the
+        policy's tag masks (``mask_tags: {"pii:*": …}``) apply to the
+        column as to one tagged in the catalog file, and
+        ``system.detections`` shows it ``accepted``. The acceptance has
+        ``catalog``, ``schema``, ``table``, ``column``, ``kind``,
+        ``accepted_by`` and ``accepted_at`` (RFC 3339, UTC). Raises
+        :class:`quiver.PermissionDenied` for a caller who is not an admin,
+        :class:`quiver.NotFound` when nothing was detected in the column,
+        and :class:`quiver.QueryError` for a table name of one part or a
+        kind the detector does not know.
+        """
+        request = {"table": table, "column": column}
+        if kind is not None:
+            request["kind"] = kind
+        for field, value in request.items():
+            if not isinstance(value, str):
+                raise TypeError(f"accept_detection({field}): want a str, got {type(value).__name__}")
+            if not value.strip():
+                raise ValueError(f"accept_detection({field}): want a name, got {value!r}")
+        self._check_open()
+        action = flight.Action(ACCEPT_ACTION, json.dumps(request).encode())
+        try:
+            results = list(self._client.do_action(action, self._options()))
+        except Exception as exc:  # noqa: BLE001 - translated and re-raised.
+            raise _translated(exc) from None
+        accepted: dict[str, Any] = json.loads(results[0].body.to_pybytes()) if results else {}
+        return accepted
+
+    def violations(self) -> pandas.DataFrame | pa.Table:
+        """Personal data some principal reads unmasked: the rows of ``system.violations``.
+
+        One row per PII column (tagged ``pii:<kind>`` in the catalog file
+        or by :meth:`accept_detection`, or a detection still suggested)
+        that a principal the policy can name reads unmasked, and per
+        report column that published one: ``violation``
+        (``readable_unmasked`` or ``published``), ``catalog_name``,
+        ``schema_name``, ``table_name``, ``column_name``, ``pii`` (the
+        kinds), ``evidence`` (``tag`` or ``detection_suggested``),
+        ``principal`` (a role, a subject or ``anyone``, for
+        ``readable_unmasked``), and for ``published`` the ``report`` and
+        the output column it was ``published_as``. Admins see every row,
+        others none. A pandas DataFrame when pandas is installed,
+        otherwise a ``pyarrow.Table``.
+        """
+        result = self.sql(
+            "SELECT * FROM system.violations ORDER BY violation, catalog_name, schema_name, table_name, column_name,"
+            " principal NULLS LAST, report NULLS LAST, published_as NULLS LAST"
+        )
+        try:
+            import pandas  # noqa: F401 - to_pandas needs it
+        except ImportError:
+            return result.to_arrow()
+        return result.to_pandas()
 
     def table(self, name: str) -> Table:
         """Return the :class:`~quiver.Table` ``name`` (``"demo.plays"`` or ``"quiver.demo.plays"``).

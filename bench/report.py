@@ -328,6 +328,7 @@ def write(directory: Path = bl.RESULTS, output: Path = OUTPUT, charts: Path = CH
     for extra, title in (("stages", "Multi-stage plans: final aggregates and the scale-out projection"),
                          ("shapes", "Analytical shapes and co-located joins (issues 14 and 15)"),
                          ("iceberg", "TPC-H as Iceberg through a REST catalog (issue 18)"),
+                         ("resultcache", "The result cache (issue 20)"),
                          ("speed", "Speed work, measured before and after"), ("profile", "Where the time goes (profiles)")):
         text = note(extra)
         if text:

@@ -29,6 +29,7 @@ import (
 	"github.com/quiver-data/quiver/fragwire"
 	"github.com/quiver-data/quiver/lineage"
 	"github.com/quiver-data/quiver/planner"
+	"github.com/quiver-data/quiver/resultcache"
 	"github.com/quiver-data/quiver/search"
 	"github.com/quiver-data/quiver/storage"
 	"github.com/quiver-data/quiver/systables"
@@ -153,6 +154,9 @@ type Options struct {
 	Meta func() *catalogmeta.Catalog
 	// Search answers ActionSearch; nil refuses it (Unimplemented).
 	Search *search.Service
+	// ResultCache answers repeated deterministic statements; nil caches
+	// nothing.
+	ResultCache *resultcache.Cache
 }
 
 // Access decides who a request's caller is and what it may see. Every
@@ -226,6 +230,10 @@ type query struct {
 	live      *liveQuery
 	// prefetch, when set, is this endpoint's stream already running.
 	prefetch *prefetch
+	// cached, when set, is the endpoint's messages from the result
+	// cache; fill, when set, collects them for it.
+	cached []*flight.FlightData
+	fill   *fill
 }
 
 // New returns the service.
@@ -418,6 +426,15 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
+	cacheKey, err := s.resultCacheKey(ctx, plan, wargs, codec)
+	if err != nil {
+		return nil, err
+	}
+	if cacheKey != "" {
+		if e, ok := s.opts.ResultCache.Get(cacheKey); ok {
+			return s.cachedInfo(ctx, lq, desc, plan, schema, e)
+		}
+	}
 	job := coordinator.Job{QueryID: queryID, Args: wargs, Codec: codec, Credentials: plan.Credentials()}
 	stages := 1
 	if plan.Next() != nil {
@@ -441,6 +458,16 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	spooled := plan.Spooled()
 	direct := routing == RoutingDirect && !plan.Local && !spooled
 	eager := depth > 0 && !plan.Local && (plan.Merge != nil || (len(plan.Fragments) == 1 && !direct))
+	var f *fill // every endpoint proxied: the result can be cached
+	if cacheKey != "" && !direct {
+		n := len(plan.Fragments)
+		if plan.Merge != nil {
+			n = 1
+		}
+		if n > 0 {
+			f = newFill(s.opts.ResultCache, cacheKey, n)
+		}
+	}
 	endpoint := func(q *query) error {
 		if eager {
 			s.startPrefetch(q, depth)
@@ -456,7 +483,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	proxied := 0
 	switch {
 	case plan.Merge != nil:
-		err = endpoint(&query{job: job, plan: plan, announced: schema, live: lq})
+		err = endpoint(&query{job: job, plan: plan, announced: schema, live: lq, fill: f})
 		proxied = 1
 	default:
 		for i, frag := range plan.Fragments {
@@ -474,7 +501,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			}
 			one := *plan
 			one.Fragments = []planner.Fragment{frag}
-			if err = endpoint(&query{job: job, index: i, plan: &one, announced: schema, live: lq}); err != nil {
+			if err = endpoint(&query{job: job, index: i, plan: &one, announced: schema, live: lq, fill: f}); err != nil {
 				break
 			}
 			proxied++
@@ -483,6 +510,17 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		return nil, err
 	}
+	s.recordPlan(lq, plan, schema, plan.Decisions.Strategy, plan.Work(), proxied, stages) // progress counts producers done too
+	s.started.WithLabelValues("planned").Inc()
+	s.logger.Info("query planned", "queryID", queryID, "principal", principal, "tables", len(plan.Tables),
+		"fragments", len(plan.Fragments), "merge", plan.Merge != nil, "explain", plan.Explain,
+		"strategy", plan.Decisions.Strategy, "routing", routing, "compression", codec.String())
+	return info, nil
+}
+
+// recordPlan records in the query's history what it reads, how it was
+// planned, its lineage and how many endpoints its client will fetch.
+func (s *Server) recordPlan(lq *liveQuery, plan *planner.Plan, schema *arrow.Schema, strategy string, fragments, endpoints, stages int) {
 	tables := make([]string, len(plan.Tables))
 	for i, t := range plan.Tables {
 		tables[i] = t.Name.String()
@@ -490,7 +528,6 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			tables[i] = systables.Schema + "." + t.Name.Name
 		}
 	}
-	fragments := plan.Work() // progress counts producers done too
 	lq.mu.Lock()
 	lq.rec.Stages = stages
 	if plan.Lineage != nil {
@@ -502,11 +539,25 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	}
 	lq.tables, lq.schema = plan.Tables, schema
 	lq.mu.Unlock()
-	lq.planned(tables, plan.Decisions.Strategy, fragments, proxied)
-	s.started.WithLabelValues("planned").Inc()
-	s.logger.Info("query planned", "queryID", queryID, "principal", principal, "tables", len(plan.Tables),
-		"fragments", len(plan.Fragments), "merge", plan.Merge != nil, "explain", plan.Explain,
-		"strategy", plan.Decisions.Strategy, "routing", routing, "compression", codec.String())
+	lq.planned(tables, strategy, fragments, endpoints)
+}
+
+// cachedInfo answers a query from the result cache: one endpoint per
+// endpoint of the run that filled it, each replaying its messages.
+func (s *Server) cachedInfo(ctx context.Context, lq *liveQuery, desc *flight.FlightDescriptor, plan *planner.Plan, schema *arrow.Schema, e *resultcache.Entry) (*flight.FlightInfo, error) {
+	info := s.newInfo(desc, schema, lq.rec.ID)
+	principal := s.opts.Access.Principal(ctx)
+	for i, msgs := range e.Endpoints {
+		id, err := s.queries.put(principal, &query{job: coordinator.Job{QueryID: lq.rec.ID}, index: i, cached: msgs, announced: schema, live: lq})
+		if err != nil {
+			return nil, err
+		}
+		lq.addTicket(id)
+		info.Endpoint = append(info.Endpoint, &flight.FlightEndpoint{Ticket: &flight.Ticket{Ticket: encodeTicket(id)}})
+	}
+	s.recordPlan(lq, plan, schema, StrategyCached, 0, len(e.Endpoints), 0)
+	s.started.WithLabelValues("cached").Inc()
+	s.logger.Info("query answered from the result cache", "queryID", lq.rec.ID, "principal", principal, "endpoints", len(e.Endpoints), "bytes", e.Size())
 	return info, nil
 }
 
@@ -576,11 +627,16 @@ func (s *Server) doGetQuery(ctx context.Context, id string, out flight.DataStrea
 	defer done()
 	g := newGuardedStream(q.live, out.Send, s.opts.Limits.SendTimeout)
 	defer g.close()
-	guarded := &schemaGuard{next: g, srv: s, q: q}
+	var w flight.DataStreamWriter = &schemaGuard{next: g, srv: s, q: q}
+	var fw *fillWriter
+	if q.fill != nil {
+		fw = q.fill.writer(q.index, w)
+		w = fw
+	}
 	if q.prefetch.claim() {
-		err = q.prefetch.drain(qctx, guarded)
+		err = q.prefetch.drain(qctx, w)
 	} else {
-		err = s.stream(qctx, q, guarded)
+		err = s.stream(qctx, q, w)
 	}
 	if err != nil && qctx.Err() != nil {
 		// The query ended under the stream: report why it ended.
@@ -589,12 +645,17 @@ func (s *Server) doGetQuery(ctx context.Context, id string, out flight.DataStrea
 		}
 	}
 	err = inQuery(q, err)
+	if fw != nil {
+		fw.end(err)
+	}
 	q.live.leave(ctx, q.index, err)
 	return err
 }
 
 func (s *Server) stream(ctx context.Context, q *query, out flight.DataStreamWriter) error {
 	switch {
+	case q.cached != nil:
+		return sendCached(q, out)
 	case q.rows != nil || q.schema != nil:
 		return s.writeRows(q.schema, q.rows, out)
 	case q.plan.Merge != nil:

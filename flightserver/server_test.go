@@ -64,6 +64,8 @@ type envOptions struct {
 	// querier, when set, is what worker i runs fragments with instead of
 	// its DuckDB (a test worker that misbehaves).
 	querier func(i int, db *engine.DB) worker.Querier
+	// policy, when set, is the planner's.
+	policy planner.Policy
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -144,7 +146,7 @@ func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
 		Planner: planner.New(planner.Options{
 			Parser: db, Catalog: catalog, TypeName: engine.DuckDBType,
 			Partitioner: coordinator.Partitioner{Members: pool}, Typer: coord.Typer(), Functions: db, Footers: wh,
-			BroadcastRows: o.broadcastRows, FinalGroups: o.finalGroups,
+			BroadcastRows: o.broadcastRows, FinalGroups: o.finalGroups, Policy: o.policy,
 		}),
 		Runner:   coord,
 		Catalog:  wh,

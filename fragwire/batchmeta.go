@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	flatbuffers "github.com/google/flatbuffers/go"
 )
 
 // BatchMeta is the app_metadata a worker attaches to every record batch it
@@ -71,4 +72,42 @@ func MessageType(fd *flight.FlightData) (t ipc.MessageType, err error) {
 	msg := ipc.NewMessage(memory.NewBufferBytes(fd.DataHeader), memory.NewBufferBytes(nil))
 	defer msg.Release()
 	return msg.Type(), nil
+}
+
+// Arrow IPC flatbuffer layout (format/Message.fbs): the Message table's
+// header_type and header fields, the MessageHeader union's RecordBatch
+// member, and the RecordBatch table's length field.
+const (
+	fbMessageHeaderType = 6
+	fbMessageHeader     = 8
+	fbHeaderRecordBatch = 3
+	fbRecordBatchLength = 4
+)
+
+// BatchRows is the row count of a record batch message, read from its
+// header without decoding the body; ok is false for any other message.
+func BatchRows(fd *flight.FlightData) (rows int64, ok bool, err error) {
+	if len(fd.DataHeader) < 4 {
+		return 0, false, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			rows, ok, err = 0, false, fmt.Errorf("malformed flight message header: %v", r)
+		}
+	}()
+	msg := &flatbuffers.Table{Bytes: fd.DataHeader, Pos: flatbuffers.GetUOffsetT(fd.DataHeader)}
+	o := flatbuffers.UOffsetT(msg.Offset(fbMessageHeaderType))
+	if o == 0 || msg.GetByte(o+msg.Pos) != fbHeaderRecordBatch {
+		return 0, false, nil
+	}
+	o = flatbuffers.UOffsetT(msg.Offset(fbMessageHeader))
+	if o == 0 {
+		return 0, false, fmt.Errorf("malformed flight message header: a record batch without its header")
+	}
+	var rb flatbuffers.Table
+	msg.Union(&rb, o)
+	if o = flatbuffers.UOffsetT(rb.Offset(fbRecordBatchLength)); o == 0 {
+		return 0, true, nil // the default: no rows
+	}
+	return rb.GetInt64(o + rb.Pos), true, nil
 }

@@ -76,3 +76,37 @@ func TestMessageType(t *testing.T) {
 	_, err = MessageType(&flight.FlightData{DataHeader: []byte{0xff, 0xff, 0xff, 0x7f, 1}})
 	require.Error(t, err)
 }
+
+func TestBatchRows(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	var out collect
+	w := flight.NewRecordWriter(&out, ipc.WithSchema(schema), ipc.WithLZ4())
+	for _, n := range []int{3, 0, 1000} {
+		b := array.NewInt64Builder(memory.DefaultAllocator)
+		for i := range n {
+			b.Append(int64(i))
+		}
+		col := b.NewArray()
+		rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(n))
+		require.NoError(t, w.Write(rec))
+		rec.Release()
+		col.Release()
+		b.Release()
+	}
+	require.NoError(t, w.Close())
+	var got []int64
+	for _, m := range out {
+		n, ok, err := BatchRows(m)
+		require.NoError(t, err)
+		if ok {
+			got = append(got, n)
+		}
+	}
+	require.Equal(t, []int64{3, 0, 1000}, got, "the schema message is no batch")
+
+	_, ok, err := BatchRows(&flight.FlightData{AppMetadata: []byte("quiver:hb")})
+	require.NoError(t, err)
+	require.False(t, ok)
+	_, _, err = BatchRows(&flight.FlightData{DataHeader: []byte{0xff, 0xff, 0xff, 0x7f, 1, 2}})
+	require.ErrorContains(t, err, "malformed flight message header")
+}

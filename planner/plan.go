@@ -68,6 +68,11 @@ type Plan struct {
 	Local bool
 	// Decisions record why the plan looks the way it does.
 	Decisions Decisions
+	// CacheKey identifies the statement's result (Planner.cacheKey):
+	// two plans with the same key return the same rows. It is "" for a
+	// statement whose result may differ between runs, an EXPLAIN, a
+	// system-table query and a plan made only to type its result.
+	CacheKey string
 	// Lineage is the query's column lineage, bound over the policy's
 	// rewrite; nil for a statement it could not be derived for, a
 	// system-table query and a plan made only to type its result.

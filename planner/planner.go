@@ -126,6 +126,7 @@ type Planner struct {
 
 	kindsOnce sync.Mutex
 	kinds     map[string]string
+	volatile  map[string]bool
 }
 
 // New returns a planner.
@@ -215,6 +216,9 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 	}
 	if !typeOnly {
 		plan.Lineage = p.lineage(ctx, stmt.node, refs)
+		if !explain {
+			plan.CacheKey = p.cacheKey(ctx, stmt, plan)
+		}
 	}
 	if typeOnly && !explain {
 		for _, ref := range refs {

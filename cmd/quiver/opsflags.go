@@ -16,6 +16,7 @@ import (
 	"github.com/quiver-data/quiver/admission"
 	"github.com/quiver-data/quiver/auth"
 	"github.com/quiver-data/quiver/flightserver"
+	"github.com/quiver-data/quiver/resultcache"
 )
 
 // opsFlags are the coordinator's governance settings: admission control,
@@ -37,6 +38,7 @@ type opsFlags struct {
 	httpListen   string
 	historyKeep  int
 	historyFlush time.Duration
+	cacheSize    byteSize
 }
 
 func (o *opsFlags) register(fs *flag.FlagSet) {
@@ -58,6 +60,15 @@ func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.httpListen, "metrics-listen", "", "old name of --http-listen")
 	fs.IntVar(&o.historyKeep, "history-keep", 10000, "ended queries system.queries keeps in memory (older ones remain in _system/queries)")
 	fs.DurationVar(&o.historyFlush, "history-flush", 10*time.Second, "how often new query history is appended to the warehouse's _system/queries/")
+	fs.Var(&o.cacheSize, "result-cache-size", "memory for results of repeated deterministic statements, e.g. 256MB; one result may take an eighth (0 = no result cache)")
+}
+
+// resultCache returns the result cache, nil without --result-cache-size.
+func (o *opsFlags) resultCache(reg prometheus.Registerer) *resultcache.Cache {
+	if o.cacheSize <= 0 {
+		return nil
+	}
+	return resultcache.New(resultcache.Options{MaxBytes: int64(o.cacheSize), Registerer: reg})
 }
 
 // admission returns the admission controller.

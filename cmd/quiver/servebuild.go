@@ -389,6 +389,7 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,
 		System: system, Admission: c.ops.admission(a.reg), Limits: c.ops.limits(),
 		History: a.queryLog, Ended: ended, Actions: a.actions(), Meta: a.metaCatalog, Search: a.searchService(),
+		ResultCache: c.ops.resultCache(a.reg),
 	})
 	if err != nil {
 		return err

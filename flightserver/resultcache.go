@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc/metadata"
 
@@ -29,55 +30,84 @@ var ErrBadResultCache = errkind.New(errkind.Invalid, "invalid "+ResultCacheHeade
 // the result cache.
 const StrategyCached = "result_cache"
 
-// resultCacheKey is the key of a plan's result with its parameters and
-// compression, or "" when the result is not to be cached: no cache, a
-// statement whose result may change by itself, an EXPLAIN ANALYZE, or a
-// client that turned it off.
-func (s *Server) resultCacheKey(ctx context.Context, plan *planner.Plan, args []fragwire.Arg, codec fmt.Stringer) (string, error) {
+// cacheLookup is a statement's way through the result cache: the key
+// the planner's probe asked for and the entry it found.
+type cacheLookup struct {
+	full  func(planKey string) string
+	asked string // the full key probed; "" when the planner never asked
+	entry *resultcache.Entry
+	cache *resultcache.Cache
+}
+
+// key is the cache key to fill a plan's result under, "" for none (no
+// cache, turned off, or a plan whose result may change by itself), and
+// counts a statement that did not go through the cache.
+func (l *cacheLookup) key(plan *planner.Plan) string {
+	if l == nil {
+		return ""
+	}
+	if l.asked == "" || plan.Analyze || plan.Explain || plan.Local {
+		l.cache.Bypassed()
+		return ""
+	}
+	return l.asked
+}
+
+// resultProbe returns the context to plan under, so that the planner
+// asks the result cache as soon as the statement's CacheKey is known
+// (planner.WithResultProbe): a hit skips the fragment planning. The key
+// adds the bind parameters and the compression to the plan's. The
+// lookup is nil without a cache or when the client turned it off.
+func (s *Server) resultProbe(ctx context.Context, args []fragwire.Arg, codec fmt.Stringer) (context.Context, *cacheLookup, error) {
 	c := s.opts.ResultCache
 	if c == nil {
-		return "", nil
+		return ctx, nil, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	if v := md.Get(ResultCacheHeader); len(v) > 0 {
 		switch strings.ToLower(strings.TrimSpace(v[0])) {
 		case "off":
 			c.Bypassed()
-			return "", nil
+			return ctx, nil, nil
 		case "on", "":
 		default:
-			return "", fmt.Errorf("%w: %q: want on or off", ErrBadResultCache, v[0])
+			return nil, nil, fmt.Errorf("%w: %q: want on or off", ErrBadResultCache, v[0])
 		}
 	}
-	if plan.CacheKey == "" || plan.Analyze || plan.Explain || plan.Local {
-		c.Bypassed()
-		return "", nil
+	l := &cacheLookup{cache: c, full: func(planKey string) string {
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\x00%s\x00%d", planKey, codec, len(args))
+		for _, a := range args {
+			fmt.Fprintf(h, "\x00%s\x00%d:%s", a.Type, len(a.Value), a.Value)
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}}
+	probe := func(planKey string) bool {
+		l.asked = l.full(planKey)
+		l.entry, _ = c.Get(l.asked)
+		return l.entry != nil
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%d", plan.CacheKey, codec, len(args))
-	for _, a := range args {
-		fmt.Fprintf(h, "\x00%s\x00%d:%s", a.Type, len(a.Value), a.Value)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return planner.WithResultProbe(ctx, probe), l, nil
 }
 
 // fill collects the messages of a query's endpoints as they are sent;
 // when every endpoint has been sent whole, they become a cache entry.
 type fill struct {
-	cache *resultcache.Cache
-	key   string
-	mu    sync.Mutex
-	slots [][]*flight.FlightData
-	done  []bool
-	left  int
-	bytes int64
+	cache  *resultcache.Cache
+	key    string
+	schema *arrow.Schema
+	mu     sync.Mutex
+	slots  [][]*flight.FlightData
+	done   []bool
+	left   int
+	bytes  int64
 	// dropped is set once the result cannot be cached (too big, or an
 	// endpoint failed).
 	dropped bool
 }
 
-func newFill(c *resultcache.Cache, key string, endpoints int) *fill {
-	return &fill{cache: c, key: key, slots: make([][]*flight.FlightData, endpoints), done: make([]bool, endpoints), left: endpoints}
+func newFill(c *resultcache.Cache, key string, endpoints int, schema *arrow.Schema) *fill {
+	return &fill{cache: c, key: key, schema: schema, slots: make([][]*flight.FlightData, endpoints), done: make([]bool, endpoints), left: endpoints}
 }
 
 // writer captures endpoint i's messages on their way to next.
@@ -98,7 +128,7 @@ func (f *fill) finish(i int, msgs []*flight.FlightData, err error) {
 	}
 	f.slots[i], f.done[i] = msgs, true
 	if f.left--; f.left == 0 {
-		f.cache.Put(f.key, resultcache.NewEntry(f.slots))
+		f.cache.Put(f.key, resultcache.NewEntry(f.schema, f.slots))
 		f.slots = nil
 	}
 }

@@ -167,3 +167,35 @@ func TestResultCache(t *testing.T) {
 	}
 	require.NotEqual(t, counts[1], counts[2])
 }
+
+// BenchmarkCachedQuery is a repeated small aggregate answered from the
+// result cache, through the real Flight SQL client: what a hit costs the
+// coordinator (planning included) and the round trips.
+func BenchmarkCachedQuery(b *testing.B) {
+	cache := resultcache.New(resultcache.Options{MaxBytes: 8 << 20})
+	e := newTestEnvWith(b, envOptions{tweak: func(o *Options) { o.ResultCache = cache }})
+	ctx := context.Background()
+	const q = "SELECT country, count(*) AS n, sum(amount) AS s FROM shop.lines GROUP BY country ORDER BY country"
+	run := func() {
+		info, err := e.client.Execute(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rdr, err := e.client.DoGet(ctx, info.Endpoint[0].Ticket)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rdr.Next() {
+		}
+		rdr.Release()
+	}
+	run()
+	b.ResetTimer()
+	for b.Loop() {
+		run()
+	}
+	hits := testutil.ToFloat64(cache.Lookups().WithLabelValues(resultcache.Hit))
+	if hits < float64(b.N) {
+		b.Fatalf("%v hits for %d runs", hits, b.N)
+	}
+}

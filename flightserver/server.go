@@ -396,10 +396,29 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 		return nil, err
 	}
 	defer func() { s.audit(ctx, "query", sql, plan, err) }()
-	plan, err = s.opts.Planner.Plan(ctx, sql)
+	wargs, err := encodeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	codec, err := s.compressionFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pctx, lookup, err := s.resultProbe(ctx, wargs, codec)
+	if err != nil {
+		return nil, err
+	}
+	plan, err = s.opts.Planner.Plan(pctx, sql)
 	if err != nil {
 		s.started.WithLabelValues("plan_error").Inc()
 		return nil, err
+	}
+	cacheKey := lookup.key(plan)
+	if plan.Hit && lookup.entry != nil {
+		if err = checkStatementParams(plan, args); err != nil {
+			return nil, err
+		}
+		return s.cachedInfo(ctx, lq, desc, plan, lookup.entry)
 	}
 	if plan.Explain && !plan.Analyze {
 		return s.staticInfo(ctx, lq, desc, explainSchema, explain(plan))
@@ -417,23 +436,6 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 	if err != nil {
 		s.started.WithLabelValues("plan_error").Inc()
 		return nil, err
-	}
-	wargs, err := encodeArgs(args)
-	if err != nil {
-		return nil, err
-	}
-	codec, err := s.compressionFor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cacheKey, err := s.resultCacheKey(ctx, plan, wargs, codec)
-	if err != nil {
-		return nil, err
-	}
-	if cacheKey != "" {
-		if e, ok := s.opts.ResultCache.Get(cacheKey); ok {
-			return s.cachedInfo(ctx, lq, desc, plan, schema, e)
-		}
 	}
 	job := coordinator.Job{QueryID: queryID, Args: wargs, Codec: codec, Credentials: plan.Credentials()}
 	stages := 1
@@ -465,7 +467,7 @@ func (s *Server) flightInfo(ctx context.Context, sql string, args []any, desc *f
 			n = 1
 		}
 		if n > 0 {
-			f = newFill(s.opts.ResultCache, cacheKey, n)
+			f = newFill(s.opts.ResultCache, cacheKey, n, schema)
 		}
 	}
 	endpoint := func(q *query) error {
@@ -544,7 +546,8 @@ func (s *Server) recordPlan(lq *liveQuery, plan *planner.Plan, schema *arrow.Sch
 
 // cachedInfo answers a query from the result cache: one endpoint per
 // endpoint of the run that filled it, each replaying its messages.
-func (s *Server) cachedInfo(ctx context.Context, lq *liveQuery, desc *flight.FlightDescriptor, plan *planner.Plan, schema *arrow.Schema, e *resultcache.Entry) (*flight.FlightInfo, error) {
+func (s *Server) cachedInfo(ctx context.Context, lq *liveQuery, desc *flight.FlightDescriptor, plan *planner.Plan, e *resultcache.Entry) (*flight.FlightInfo, error) {
+	schema := e.Schema
 	info := s.newInfo(desc, schema, lq.rec.ID)
 	principal := s.opts.Access.Principal(ctx)
 	for i, msgs := range e.Endpoints {

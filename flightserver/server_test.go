@@ -72,7 +72,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	return newTestEnvWith(t, envOptions{})
 }
 
-func newTestEnvWith(t *testing.T, o envOptions) *testEnv {
+func newTestEnvWith(t testing.TB, o envOptions) *testEnv {
 	t.Helper()
 	if o.workers == 0 {
 		o.workers = 2

@@ -18,6 +18,17 @@ type VolatileLister interface {
 	VolatileFunctions(ctx context.Context) (map[string]bool, error)
 }
 
+type resultProbeKey struct{}
+
+// WithResultProbe returns a context under which Plan asks probe, as soon
+// as a statement's CacheKey is known, whether the caller holds its
+// result; when it does, Plan returns a plan with Hit set without
+// distributing the statement (a result cache's hit then costs no
+// fragment planning).
+func WithResultProbe(ctx context.Context, probe func(key string) bool) context.Context {
+	return context.WithValue(ctx, resultProbeKey{}, probe)
+}
+
 // cacheKeyVersion changes when what a key covers does.
 const cacheKeyVersion = "quiver-plan-key-1"
 

@@ -90,4 +90,24 @@ func TestCacheKey(t *testing.T) {
 	require.NotEqual(t, tvKey, key(q), "another claim value")
 	pol.current = all()
 	require.Equal(t, base, key(q), "the same restrictions, whoever holds them")
+
+	// A probe that holds the result stops the planning there.
+	var asked []string
+	probe := func(hold bool) context.Context {
+		return planner.WithResultProbe(ctx, func(k string) bool { asked = append(asked, k); return hold })
+	}
+	hit, err := pl.Plan(probe(true), q)
+	require.NoError(t, err)
+	require.True(t, hit.Hit)
+	require.Empty(t, hit.Fragments, "nothing distributed")
+	require.NotEmpty(t, hit.Tables)
+	require.NotNil(t, hit.Lineage, "lineage is still recorded")
+	miss, err := pl.Plan(probe(false), q)
+	require.NoError(t, err)
+	require.False(t, miss.Hit)
+	require.NotEmpty(t, miss.Fragments)
+	require.Equal(t, []string{base, base}, asked)
+	_, err = pl.Plan(probe(true), "SELECT random() AS r FROM demo.titles")
+	require.NoError(t, err)
+	require.Len(t, asked, 2, "a volatile statement is not asked about")
 }

@@ -73,6 +73,10 @@ type Plan struct {
 	// statement whose result may differ between runs, an EXPLAIN, a
 	// system-table query and a plan made only to type its result.
 	CacheKey string
+	// Hit is set when the context's result probe (WithResultProbe) said
+	// the caller holds the result of CacheKey: the plan stops there, with
+	// its tables, parameters and lineage but no fragments; it cannot run.
+	Hit bool
 	// Lineage is the query's column lineage, bound over the policy's
 	// rewrite; nil for a statement it could not be derived for, a
 	// system-table query and a plan made only to type its result.

@@ -218,6 +218,10 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 		plan.Lineage = p.lineage(ctx, stmt.node, refs)
 		if !explain {
 			plan.CacheKey = p.cacheKey(ctx, stmt, plan)
+			if probe, ok := ctx.Value(resultProbeKey{}).(func(string) bool); ok && plan.CacheKey != "" && probe(plan.CacheKey) {
+				plan.Hit = true // the result is cached: nothing to distribute
+				return plan, nil
+			}
 		}
 	}
 	if typeOnly && !explain {

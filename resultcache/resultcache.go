@@ -14,6 +14,7 @@ import (
 	"container/list"
 	"sync"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -23,6 +24,8 @@ import (
 // were sent (schema first). Its messages are shared by every reader and
 // must not be changed.
 type Entry struct {
+	// Schema is the result's, as the query's FlightInfo announced it.
+	Schema    *arrow.Schema
 	Endpoints [][]*flight.FlightData
 	size      int64
 }
@@ -31,8 +34,8 @@ type Entry struct {
 func (e *Entry) Size() int64 { return e.size }
 
 // NewEntry builds an entry of the endpoints' messages.
-func NewEntry(endpoints [][]*flight.FlightData) *Entry {
-	e := &Entry{Endpoints: endpoints}
+func NewEntry(schema *arrow.Schema, endpoints [][]*flight.FlightData) *Entry {
+	e := &Entry{Schema: schema, Endpoints: endpoints}
 	for _, msgs := range endpoints {
 		for _, m := range msgs {
 			e.size += MessageSize(m)

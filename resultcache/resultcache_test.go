@@ -13,7 +13,7 @@ import (
 
 // entry is one endpoint of one message of about n bytes.
 func entry(n int) *Entry {
-	return NewEntry([][]*flight.FlightData{{{DataBody: make([]byte, n-64)}}})
+	return NewEntry(nil, [][]*flight.FlightData{{{DataBody: make([]byte, n-64)}}})
 }
 
 // TestBounds: overfilled, the cache evicts the least recently used

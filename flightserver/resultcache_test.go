@@ -75,7 +75,8 @@ func (e *testEnv) rawQuery(t *testing.T, ctx context.Context, sql string) rawRes
 func TestResultCache(t *testing.T) {
 	log := systables.NewQueryLog(systables.QueryLogOptions{})
 	reg := prometheus.NewRegistry()
-	cache := resultcache.New(resultcache.Options{MaxBytes: 8 << 20, Registerer: reg})
+	cache, err := resultcache.New(resultcache.Options{MaxBytes: 8 << 20, Registerer: reg})
+	require.NoError(t, err)
 	e := newTestEnvWith(t, envOptions{system: log, policy: userPolicy{}, tweak: func(o *Options) { o.ResultCache = cache }})
 	ctx := context.Background()
 	strategy := func(r rawResult) string {
@@ -118,7 +119,7 @@ func TestResultCache(t *testing.T) {
 	// The client turns it off: no hit, and the run fills nothing.
 	off := metadata.AppendToOutgoingContext(ctx, ResultCacheHeader, "off")
 	require.NotEqual(t, StrategyCached, strategy(e.rawQuery(t, off, q)))
-	_, err := e.client.Execute(metadata.AppendToOutgoingContext(ctx, ResultCacheHeader, "maybe"), q)
+	_, err = e.client.Execute(metadata.AppendToOutgoingContext(ctx, ResultCacheHeader, "maybe"), q)
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 
 	// Volatile statements never hit.
@@ -172,7 +173,8 @@ func TestResultCache(t *testing.T) {
 // result cache, through the real Flight SQL client: what a hit costs the
 // coordinator (planning included) and the round trips.
 func BenchmarkCachedQuery(b *testing.B) {
-	cache := resultcache.New(resultcache.Options{MaxBytes: 8 << 20})
+	cache, err := resultcache.New(resultcache.Options{MaxBytes: 8 << 20})
+	require.NoError(b, err)
 	e := newTestEnvWith(b, envOptions{tweak: func(o *Options) { o.ResultCache = cache }})
 	ctx := context.Background()
 	const q = "SELECT country, count(*) AS n, sum(amount) AS s FROM shop.lines GROUP BY country ORDER BY country"

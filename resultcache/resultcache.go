@@ -56,7 +56,12 @@ type Options struct {
 	// MaxEntryBytes bounds one entry (default MaxBytes/8): a larger
 	// result is not cached, so one big result cannot flush the rest.
 	MaxEntryBytes int64
-	Registerer    prometheus.Registerer
+	// Dir, when set, is where entries evicted from memory go, up to
+	// MaxDiskBytes (default 4×MaxBytes); the directory's earlier cache
+	// files are removed at New.
+	Dir          string
+	MaxDiskBytes int64
+	Registerer   prometheus.Registerer
 }
 
 // Cache is an LRU of entries bounded in bytes; safe for concurrent use.
@@ -67,10 +72,14 @@ type Cache struct {
 	order   *list.List // of *item, most recent first
 	entries map[string]*list.Element
 
+	disk *disk // nil: memory only
+
 	lookups   *prometheus.CounterVec
 	evictions prometheus.Counter
 	bytes     prometheus.Gauge
 	count     prometheus.Gauge
+	diskBytes prometheus.Gauge
+	spillErrs prometheus.Counter
 }
 
 type item struct {
@@ -86,12 +95,12 @@ const (
 )
 
 // New returns an empty cache.
-func New(opts Options) *Cache {
+func New(opts Options) (*Cache, error) {
 	if opts.MaxEntryBytes <= 0 || opts.MaxEntryBytes > opts.MaxBytes {
 		opts.MaxEntryBytes = opts.MaxBytes / 8
 	}
 	f := promauto.With(opts.Registerer)
-	return &Cache{
+	c := &Cache{
 		opts: opts, order: list.New(), entries: map[string]*list.Element{},
 		lookups: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "quiver_result_cache_lookups_total",
@@ -99,11 +108,27 @@ func New(opts Options) *Cache {
 		}, []string{"result"}),
 		evictions: f.NewCounter(prometheus.CounterOpts{
 			Name: "quiver_result_cache_evictions_total",
-			Help: "Results evicted from the result cache to make room.",
+			Help: "Results evicted from the result cache's memory to make room (to its directory, when it has one).",
 		}),
-		bytes: f.NewGauge(prometheus.GaugeOpts{Name: "quiver_result_cache_bytes", Help: "Bytes held by the result cache."}),
-		count: f.NewGauge(prometheus.GaugeOpts{Name: "quiver_result_cache_entries", Help: "Results held by the result cache."}),
+		bytes:     f.NewGauge(prometheus.GaugeOpts{Name: "quiver_result_cache_bytes", Help: "Bytes held by the result cache in memory."}),
+		count:     f.NewGauge(prometheus.GaugeOpts{Name: "quiver_result_cache_entries", Help: "Results held by the result cache in memory."}),
+		diskBytes: f.NewGauge(prometheus.GaugeOpts{Name: "quiver_result_cache_disk_bytes", Help: "Bytes of results the result cache spilled to its directory."}),
+		spillErrs: f.NewCounter(prometheus.CounterOpts{
+			Name: "quiver_result_cache_spill_errors_total",
+			Help: "Evicted results that could not be written to the result cache's directory (dropped).",
+		}),
 	}
+	if opts.Dir != "" {
+		if opts.MaxDiskBytes <= 0 {
+			opts.MaxDiskBytes = 4 * opts.MaxBytes
+		}
+		d, err := openDisk(opts.Dir, opts.MaxDiskBytes)
+		if err != nil {
+			return nil, err
+		}
+		c.disk = d
+	}
+	return c, nil
 }
 
 // Lookups counts lookups by result (Hit, Miss, Bypass).
@@ -112,34 +137,45 @@ func (c *Cache) Lookups() *prometheus.CounterVec { return c.lookups }
 // MaxEntryBytes is the largest entry Put keeps.
 func (c *Cache) MaxEntryBytes() int64 { return c.opts.MaxEntryBytes }
 
-// Get returns the entry of key and counts a hit or a miss.
+// Get returns the entry of key and counts a hit or a miss. An entry
+// found on disk comes back into memory.
 func (c *Cache) Get(key string) (*Entry, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	el, ok := c.entries[key]
-	if !ok {
-		c.lookups.WithLabelValues(Miss).Inc()
-		return nil, false
+	if ok {
+		c.order.MoveToFront(el)
+		c.mu.Unlock()
+		c.lookups.WithLabelValues(Hit).Inc()
+		return el.Value.(*item).entry, true
 	}
-	c.order.MoveToFront(el)
-	c.lookups.WithLabelValues(Hit).Inc()
-	return el.Value.(*item).entry, true
+	c.mu.Unlock()
+	if c.disk != nil {
+		if e, ok := c.disk.take(key); ok {
+			c.Put(key, e)
+			c.lookups.WithLabelValues(Hit).Inc()
+			return e, true
+		}
+	}
+	c.lookups.WithLabelValues(Miss).Inc()
+	return nil, false
 }
 
 // Bypassed counts a statement that was not looked up.
 func (c *Cache) Bypassed() { c.lookups.WithLabelValues(Bypass).Inc() }
 
 // Put keeps e under key, evicting the least recently used entries to
-// make room; an entry over MaxEntryBytes is not kept (false). A key
-// already present keeps its first entry: both are the same result.
+// make room (to disk, when the cache has a directory); an entry over
+// MaxEntryBytes is not kept (false). A key already present keeps its
+// first entry: both are the same result.
 func (c *Cache) Put(key string, e *Entry) bool {
 	if e.size > c.opts.MaxEntryBytes {
 		return false
 	}
+	var victims []*item
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if el, ok := c.entries[key]; ok {
 		c.order.MoveToFront(el)
+		c.mu.Unlock()
 		return true
 	}
 	for c.used+e.size > c.opts.MaxBytes && c.order.Len() > 0 {
@@ -149,17 +185,36 @@ func (c *Cache) Put(key string, e *Entry) bool {
 		delete(c.entries, it.key)
 		c.used -= it.entry.size
 		c.evictions.Inc()
+		victims = append(victims, it)
 	}
 	c.entries[key] = c.order.PushFront(&item{key: key, entry: e})
 	c.used += e.size
 	c.bytes.Set(float64(c.used))
 	c.count.Set(float64(len(c.entries)))
+	c.mu.Unlock()
+	if c.disk != nil {
+		for _, it := range victims {
+			if err := c.disk.put(it.key, it.entry); err != nil {
+				c.spillErrs.Inc()
+			}
+		}
+		used, _ := c.disk.stats()
+		c.diskBytes.Set(float64(used))
+	}
 	return true
 }
 
-// Stats are the bytes and entries held.
+// Stats are the bytes and entries held in memory.
 func (c *Cache) Stats() (bytes int64, entries int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.used, len(c.entries)
+}
+
+// DiskStats are the bytes and entries spilled to the directory.
+func (c *Cache) DiskStats() (bytes int64, entries int) {
+	if c.disk == nil {
+		return 0, 0
+	}
+	return c.disk.stats()
 }

@@ -39,6 +39,8 @@ type opsFlags struct {
 	historyKeep  int
 	historyFlush time.Duration
 	cacheSize    byteSize
+	cacheDir     string
+	cacheDisk    byteSize
 }
 
 func (o *opsFlags) register(fs *flag.FlagSet) {
@@ -61,14 +63,20 @@ func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.historyKeep, "history-keep", 10000, "ended queries system.queries keeps in memory (older ones remain in _system/queries)")
 	fs.DurationVar(&o.historyFlush, "history-flush", 10*time.Second, "how often new query history is appended to the warehouse's _system/queries/")
 	fs.Var(&o.cacheSize, "result-cache-size", "memory for results of repeated deterministic statements, e.g. 256MB; one result may take an eighth (0 = no result cache)")
+	fs.StringVar(&o.cacheDir, "result-cache-dir", "", "directory the result cache spills what it evicts from memory to (emptied of its files at start; none: memory only)")
+	fs.Var(&o.cacheDisk, "result-cache-disk-size", "most bytes --result-cache-dir may hold (default 4 × --result-cache-size)")
 }
 
 // resultCache returns the result cache, nil without --result-cache-size.
-func (o *opsFlags) resultCache(reg prometheus.Registerer) *resultcache.Cache {
+func (o *opsFlags) resultCache(reg prometheus.Registerer) (*resultcache.Cache, error) {
 	if o.cacheSize <= 0 {
-		return nil
+		return nil, nil
 	}
-	return resultcache.New(resultcache.Options{MaxBytes: int64(o.cacheSize), Registerer: reg})
+	c, err := resultcache.New(resultcache.Options{MaxBytes: int64(o.cacheSize), Dir: o.cacheDir, MaxDiskBytes: int64(o.cacheDisk), Registerer: reg})
+	if err != nil {
+		return nil, fmt.Errorf("--result-cache-dir %s: %w", o.cacheDir, err)
+	}
+	return c, nil
 }
 
 // admission returns the admission controller.

@@ -127,3 +127,8 @@ func TestServeRefusesTwoPolicies(t *testing.T) {
 	err := runServe(context.Background(), []string{"--warehouse", t.TempDir(), "--policy-file", "p.yaml", "--policy-rego", "bundle"})
 	require.ErrorContains(t, err, "--policy-file and --policy-rego are two policies; give one")
 }
+
+func TestServeRefusesCacheDirWithoutSize(t *testing.T) {
+	err := runServe(context.Background(), []string{"--warehouse", t.TempDir(), "--result-cache-dir", t.TempDir()})
+	require.ErrorContains(t, err, "--result-cache-dir needs --result-cache-size")
+}

@@ -382,6 +382,10 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 	if ol != nil {
 		a.lineage, ended, c.reps.observe = ol, ol.QueryEnded, ol.ReportRecorded
 	}
+	cache, err := c.ops.resultCache(a.reg)
+	if err != nil {
+		return err
+	}
 	srv, err := flightserver.New(flightserver.Options{
 		Planner: plan, Runner: a.coord, Catalog: a.catalog, IcebergCatalogs: a.lakeNames(),
 		Access:   flightserver.Access{Principal: flightserver.PrincipalName, IsAdmin: c.ops.isAdmin, Visible: a.visible(), Denied: a.denied()},
@@ -389,7 +393,7 @@ func (a *serveApp) buildFlight(ctx context.Context, plan *planner.Planner, syste
 		Version:  version, Logger: a.logger, AuditLogger: auditLogger, Registerer: a.reg,
 		System: system, Admission: c.ops.admission(a.reg), Limits: c.ops.limits(),
 		History: a.queryLog, Ended: ended, Actions: a.actions(), Meta: a.metaCatalog, Search: a.searchService(),
-		ResultCache: c.ops.resultCache(a.reg),
+		ResultCache: cache,
 	})
 	if err != nil {
 		return err

@@ -86,6 +86,9 @@ func parseServeConfig(args []string) (*serveConfig, error) {
 	if err := c.detect.check(); err != nil {
 		return nil, err
 	}
+	if c.ops.cacheDir != "" && c.ops.cacheSize <= 0 {
+		return nil, errors.New("--result-cache-dir needs --result-cache-size")
+	}
 	if c.policyFile != "" && c.policyRego != "" {
 		return nil, errors.New("--policy-file and --policy-rego are two policies; give one")
 	}

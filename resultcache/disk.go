@@ -120,7 +120,7 @@ func (d *disk) take(key string) (*Entry, bool) {
 	if err != nil {
 		return nil, false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to flush
 	e, err := decode(bufio.NewReader(f))
 	if err != nil {
 		return nil, false

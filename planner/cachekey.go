@@ -30,18 +30,21 @@ func WithResultProbe(ctx context.Context, probe func(key string) bool) context.C
 }
 
 // cacheKeyVersion changes when what a key covers does.
-const cacheKeyVersion = "quiver-plan-key-1"
+const cacheKeyVersion = "quiver-plan-key-2"
 
 // cacheKey is a digest of everything a deterministic statement's result
-// depends on: the statement tree as the policy rewrote it (the
-// principal's denials, masks and row filters, claim values as constants:
-// two principals whose restrictions are the same share it), and the
-// pinned snapshot of every table it reads (file keys, sizes and ETags;
-// an Iceberg table's metadata location and snapshot id; delete files).
+// depends on: the statement as parsed (the parser's serialized tree), the
+// restriction the policy put on each of its table references (denials,
+// masks, row filters, claim values: two principals whose restrictions
+// are the same share it), and the pinned snapshot of every table it
+// reads (file keys, sizes and ETags; an Iceberg table's metadata
+// location and snapshot id; delete files). The policy's rewrite of the
+// tree is a function of these, so they stand for it without the cost of
+// serializing the rewritten tree.
 // It is "" for a statement whose result may change with nothing of that
 // changing: a volatile function (random(), now(), CURRENT_DATE …), a
 // function the catalog does not know, or a sample.
-func (p *Planner) cacheKey(ctx context.Context, stmt *statement, plan *Plan) string {
+func (p *Planner) cacheKey(ctx context.Context, stmt *statement, restrictions []*Restriction, plan *Plan) string {
 	vl, ok := p.opts.Functions.(VolatileLister)
 	if !ok || p.opts.Functions == nil {
 		return ""
@@ -72,13 +75,18 @@ func (p *Planner) cacheKey(ctx context.Context, stmt *statement, plan *Plan) str
 	}) {
 		return ""
 	}
-	tree, err := json.Marshal(stmt.node)
+	if len(stmt.raw) == 0 {
+		return ""
+	}
+	policy, err := json.Marshal(restrictions) // maps marshal with sorted keys
 	if err != nil {
 		return ""
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00", cacheKeyVersion, len(tree))
-	h.Write(tree)
+	fmt.Fprintf(h, "%s\x00%d\x00", cacheKeyVersion, len(stmt.raw))
+	h.Write(stmt.raw)
+	fmt.Fprintf(h, "\x00%d\x00", len(policy))
+	h.Write(policy)
 	for _, t := range plan.Tables {
 		fmt.Fprintf(h, "\x00table %s %v", t.Name, t.Virtual)
 		if ice := t.Iceberg; ice != nil {

@@ -211,13 +211,14 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 		}
 		return p.planLocal(ctx, stmt, refs, plan)
 	}
-	if err := p.applyPolicy(ctx, refs); err != nil {
+	restrictions, err := p.applyPolicy(ctx, refs)
+	if err != nil {
 		return nil, err
 	}
 	if !typeOnly {
 		plan.Lineage = p.lineage(ctx, stmt.node, refs)
 		if !explain {
-			plan.CacheKey = p.cacheKey(ctx, stmt, plan)
+			plan.CacheKey = p.cacheKey(ctx, stmt, restrictions, plan)
 			if probe, ok := ctx.Value(resultProbeKey{}).(func(string) bool); ok && plan.CacheKey != "" && probe(plan.CacheKey) {
 				plan.Hit = true // the result is cached: nothing to distribute
 				return plan, nil
@@ -582,6 +583,9 @@ func copyWithRefs(stmt *statement, refs []tableRef) (env, root node, copies []no
 
 // statement is one parsed SELECT with the envelope json_deserialize_sql needs.
 type statement struct {
+	// raw is the parser's serialized tree the statement was decoded
+	// from (shared with the parser's memo: never modified).
+	raw      []byte
 	envelope node // {"error": false, ast.FieldStatements: [stmt]}
 	node     node // the statement's "node"
 	params   int
@@ -625,7 +629,7 @@ func (p *Planner) parse(ctx context.Context, sql string) (*statement, error) {
 		return nil, fmt.Errorf("%w: statement without a query node", ErrUnsupported)
 	}
 	names := paramNames(s, root)
-	return &statement{envelope: env, node: root, params: len(names), paramNames: names}, nil
+	return &statement{raw: raw, envelope: env, node: root, params: len(names), paramNames: names}, nil
 }
 
 // paramNames names a statement's parameters in binding order, as a client

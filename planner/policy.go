@@ -57,15 +57,21 @@ type Restriction struct {
 // filters, so the table can still be split. Claim values enter the tree as
 // typed constants, never as SQL text. refs are updated to point at the
 // table references inside the subqueries.
-func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
+//
+// It returns the restriction of each reference, in order (none without a
+// policy): with the statement's text and the tables they determine the
+// rewrite (Planner.cacheKey).
+func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) ([]*Restriction, error) {
 	if p.opts.Policy == nil || ctx.Value(unrestrictedKey{}) != nil {
-		return nil
+		return nil, nil
 	}
+	out := make([]*Restriction, len(refs))
 	for i := range refs {
 		r, err := p.opts.Policy.Restrict(ctx, refs[i].base, refs[i].table.Columns)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		out[i] = r
 		inner := refs[i].node.Copy()
 		alias := inner.Alias()
 		if alias == "" {
@@ -74,7 +80,7 @@ func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
 		inner[ast.FieldAlias] = ""
 		sel, err := p.restrictedSelect(ctx, refs[i].table, r, inner)
 		if err != nil {
-			return fmt.Errorf("policy for table %s: %w", refs[i].base, err)
+			return nil, fmt.Errorf("policy for table %s: %w", refs[i].base, err)
 		}
 		sub := ast.SubqueryRef(sel, alias)
 		if cols := refs[i].node[ast.FieldColumnAliases]; cols != nil {
@@ -83,7 +89,7 @@ func (p *Planner) applyPolicy(ctx context.Context, refs []tableRef) error {
 		refs[i].node.Replace(sub)
 		refs[i].node, refs[i].restricted = inner, true
 	}
-	return nil
+	return out, nil
 }
 
 func (p *Planner) restrictedSelect(ctx context.Context, t *storage.Table, r *Restriction, from node) (node, error) {

@@ -20,9 +20,9 @@ type VolatileLister interface {
 
 type resultProbeKey struct{}
 
-// WithResultProbe returns a context under which Plan asks probe, as soon
-// as a statement's CacheKey is known, whether the caller holds its
-// result; when it does, Plan returns a plan with Hit set without
+// WithResultProbe returns a context under which Plan computes the
+// statement's CacheKey and asks probe, as soon as it is known, whether
+// the caller holds its result; when it does, Plan returns a plan with Hit set without
 // distributing the statement (a result cache's hit then costs no
 // fragment planning).
 func WithResultProbe(ctx context.Context, probe func(key string) bool) context.Context {

@@ -33,12 +33,16 @@ func TestCacheKey(t *testing.T) {
 	}
 	pol := &switchPolicy{current: all()}
 	pl := newDistPlanner(t, cat, groupsOf(2), func(o *planner.Options) { o.Policy = pol })
+	asking := planner.WithResultProbe(ctx, func(string) bool { return false })
 	key := func(sql string) string {
 		t.Helper()
-		plan, err := pl.Plan(ctx, sql)
+		plan, err := pl.Plan(asking, sql)
 		require.NoError(t, err, sql)
 		return plan.CacheKey
 	}
+	plain, err := pl.Plan(ctx, "SELECT count(*) FROM demo.plays")
+	require.NoError(t, err)
+	require.Empty(t, plain.CacheKey, "no cache, no key")
 	const q = "SELECT device, count(*) AS n FROM demo.plays JOIN demo.titles USING (title_id) WHERE name <> 'x' GROUP BY device"
 	base := key(q)
 	require.Len(t, base, 64)

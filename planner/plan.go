@@ -69,9 +69,10 @@ type Plan struct {
 	// Decisions record why the plan looks the way it does.
 	Decisions Decisions
 	// CacheKey identifies the statement's result (Planner.cacheKey):
-	// two plans with the same key return the same rows. It is "" for a
-	// statement whose result may differ between runs, an EXPLAIN, a
-	// system-table query and a plan made only to type its result.
+	// two plans with the same key return the same rows. It is computed
+	// only under WithResultProbe, and is "" for a statement whose result
+	// may differ between runs, an EXPLAIN, a system-table query and a
+	// plan made only to type its result.
 	CacheKey string
 	// Hit is set when the context's result probe (WithResultProbe) said
 	// the caller holds the result of CacheKey: the plan stops there, with

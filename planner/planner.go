@@ -217,9 +217,10 @@ func (p *Planner) plan(ctx context.Context, sql string, typeOnly bool) (*Plan, e
 	}
 	if !typeOnly {
 		plan.Lineage = p.lineage(ctx, stmt.node, refs)
-		if !explain {
+		// The key is only worth its cost to a caller with a cache.
+		if probe, ok := ctx.Value(resultProbeKey{}).(func(string) bool); ok && !explain {
 			plan.CacheKey = p.cacheKey(ctx, stmt, restrictions, plan)
-			if probe, ok := ctx.Value(resultProbeKey{}).(func(string) bool); ok && plan.CacheKey != "" && probe(plan.CacheKey) {
+			if plan.CacheKey != "" && probe(plan.CacheKey) {
 				plan.Hit = true // the result is cached: nothing to distribute
 				return plan, nil
 			}

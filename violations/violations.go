@@ -123,15 +123,15 @@ func (*Table) Schema() *arrow.Schema { return schema }
 
 // Rows implements systables.Table.
 func (t *Table) Rows(ctx context.Context, v systables.Viewer) (arrow.RecordBatch, error) {
-	found, err := t.Check(ctx)
-	if err != nil {
-		return nil, err
+	var found []Violation
+	if v.Admin { // others see no rows: nothing to check for them
+		var err error
+		if found, err = t.Check(ctx); err != nil {
+			return nil, err
+		}
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
-	if !v.Admin {
-		found = nil
-	}
 	str := func(i int, s string) { b.Field(i).(*array.StringBuilder).Append(s) }
 	opt := func(i int, s string) {
 		if s == "" {

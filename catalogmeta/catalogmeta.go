@@ -107,7 +107,10 @@ func Parse(raw []byte) (*Catalog, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	c := &Catalog{schemas: map[Key]Entry{}, tables: map[Key]TableEntry{}}
-	for name, e := range f.Schemas {
+	// In name order, so that which of two spellings is reported, and
+	// which error comes first, does not depend on map order.
+	for _, name := range slices.Sorted(maps.Keys(f.Schemas)) {
+		e := f.Schemas[name]
 		k, err := schemaKey(name)
 		if err != nil {
 			return nil, err
@@ -120,7 +123,8 @@ func Parse(raw []byte) (*Catalog, error) {
 		}
 		c.schemas[k] = e
 	}
-	for name, e := range f.Tables {
+	for _, name := range slices.Sorted(maps.Keys(f.Tables)) {
+		e := f.Tables[name]
 		k, err := tableKey(name)
 		if err != nil {
 			return nil, err
@@ -132,7 +136,8 @@ func Parse(raw []byte) (*Catalog, error) {
 			return nil, fmt.Errorf("%w: table %s is described twice (names are case-insensitive)", ErrInvalid, name)
 		}
 		cols := make(map[string]Column, len(e.Columns))
-		for col, ce := range e.Columns {
+		for _, col := range slices.Sorted(maps.Keys(e.Columns)) {
+			ce := e.Columns[col]
 			if strings.TrimSpace(col) == "" {
 				return nil, fmt.Errorf("%w: table %s: a column without a name", ErrInvalid, name)
 			}

@@ -55,8 +55,8 @@ func TestParseRefuses(t *testing.T) {
 		"three-part schema": {"schemas: {a.b.c: {owner: x}}", "want schema (the Parquet warehouse) or catalog.namespace"},
 		"bad tag":           {"tables: {demo.t: {tags: [PII Email]}}", `tag "PII Email"`},
 		"bad column tag":    {"tables: {demo.t: {columns: {c: {tags: [\"\"]}}}}", "column demo.t.c"},
-		"twice":             {"tables: {demo.t: {owner: x}, DEMO.T: {owner: y}}", "described twice"},
-		"column twice":      {"tables: {demo.t: {columns: {c: {}, C: {}}}}", "column C is described twice"},
+		"twice":             {"tables: {demo.t: {owner: x}, DEMO.T: {owner: y}}", "table demo.t is described twice"},
+		"column twice":      {"tables: {demo.t: {columns: {c: {}, C: {}}}}", "column c is described twice"},
 		"not yaml":          {"tables: [", "invalid catalog file"},
 	} {
 		t.Run(name, func(t *testing.T) {
